@@ -1,0 +1,1 @@
+"""HTTP intake: parse, validate, enrich (geo, device, referrer), drop bots."""
