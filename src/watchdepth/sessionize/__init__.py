@@ -1,0 +1,15 @@
+"""Events of a load -> runs, views, watched sets and credited facts (METRICS.md §3–5)."""
+
+from watchdepth.sessionize.sessionizer import (
+    APPLIED,
+    BOT,
+    DUPLICATE,
+    LATE,
+    Credit,
+    Outcome,
+    Sessionizer,
+    collect_order,
+    import_order,
+)
+
+__all__ = ["APPLIED", "BOT", "DUPLICATE", "LATE", "Credit", "Outcome", "Sessionizer", "collect_order", "import_order"]

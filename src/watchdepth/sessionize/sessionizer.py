@@ -1,0 +1,258 @@
+"""Folds events into runs, views, watched sets and credited facts (METRICS.md §3–5).
+
+Input: enriched ``Event``s, a batch at a time. Output: an ``Outcome`` with each event's
+status (applied, duplicate, late, bot) and run number, and the ``Credit``s it produced:
+a player load, a unique impression, a view, or a piece of watch time, each credited at
+the time of the event that produced it, with the dimensions of its load.
+This is the only place where those four numbers are counted. It does no I/O: the store
+keeps the log it can be rebuilt from (``replay``), and the writer decides when.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, OrderedDict
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
+
+from watchdepth.collect.event import POSITIONED_TYPES, Event
+from watchdepth.sessionize.rules import FUZZ, step
+from watchdepth.sessionize.state import Dims, LoadState, PairState, SessionState
+
+#: Continuous playback that makes a view (METRICS.md §4).
+VIEW_SECONDS = 5.0
+#: "Watching now" looks this far back (METRICS.md §4).
+WATCHING_WINDOW_MS = 30_000
+#: A session idle this long is forgotten (it expired after 30 min; the rest is margin).
+SESSION_TTL_MS = 90 * 60_000
+
+APPLIED, DUPLICATE, LATE, BOT = "applied", "duplicate", "late", "bot"
+
+
+class Credit(NamedTuple):
+    """One credited fact. Counts are 0 or 1; a watch-time piece is [seg_start, seg_end]."""
+
+    t: int
+    content_id: str
+    session_id: str
+    load_id: str
+    loads: int
+    impressions: int
+    views: int
+    watch_time: float
+    seg_start: float | None
+    seg_end: float | None
+    dims: Dims
+
+
+class Outcome(NamedTuple):
+    """Per input event (same order): status and run number; then the credits, in processing order.
+
+    ``order`` is the processing order (indices into the input); the store numbers the
+    log in that order so that ``replay`` reproduces the state exactly.
+    """
+
+    status: list[str]
+    run: list[int | None]
+    order: list[int]
+    credits: list[Credit]
+
+
+def collect_order(events: Sequence[Event]) -> list[int]:
+    """A /collect batch: each load's events in ``seq`` order, loads in order of appearance."""
+    first: dict[str, int] = {}
+    for i, e in enumerate(events):
+        first.setdefault(e.load_id, i)
+    return sorted(range(len(events)), key=lambda i: (first[events[i].load_id], events[i].seq))
+
+
+def import_order(events: Sequence[Event]) -> list[int]:
+    """A bulk import: each load in ``seq`` order, loads interleaved by time.
+
+    An event's sort time is the latest ``t`` of its load so far in ``seq`` order, so the
+    result is the same whatever the order of the file (METRICS.md §3).
+    """
+    by_load: dict[str, list[int]] = {}
+    for i, e in enumerate(events):
+        by_load.setdefault(e.load_id, []).append(i)
+    keyed: list[tuple[int, str, int, int]] = []
+    for load_id, idx in by_load.items():
+        idx.sort(key=lambda i: events[i].seq)
+        clock = -(2**62)
+        for i in idx:
+            clock = max(clock, events[i].t)
+            keyed.append((clock, load_id, events[i].seq, i))
+    keyed.sort()
+    return [k[3] for k in keyed]
+
+
+class Sessionizer:
+    """The in-memory state of active sessions and the rules that turn events into credits."""
+
+    def __init__(self) -> None:
+        self.sessions: dict[str, SessionState] = {}
+        # Sessions whose latest counted event is play/progress: session -> (t, content_id).
+        self._playing: OrderedDict[str, tuple[int, str]] = OrderedDict()
+        self._playing_by_content: Counter[str] = Counter()
+
+    # -- public -------------------------------------------------------------------------
+
+    def apply(self, events: Sequence[Event], order: Sequence[int], *, live: bool = True) -> Outcome:
+        """Fold ``events`` in ``order`` (see ``collect_order``/``import_order``)."""
+        status: list[str] = [DUPLICATE] * len(events)
+        run: list[int | None] = [None] * len(events)
+        credits: list[Credit] = []
+        wall = time.monotonic()
+        for i in order:
+            e = events[i]
+            if e.bot:
+                status[i] = BOT
+                continue
+            status[i], run[i] = self._apply_one(e, credits, wall, live)
+        return Outcome(status, run, list(order), credits)
+
+    def replay(self, events: Iterable[Event]) -> None:
+        """Rebuild state from the stored log (applied and late events, in log order)."""
+        sink: list[Credit] = []
+        wall = time.monotonic()
+        for e in events:
+            self._apply_one(e, sink, wall, live=True)
+            sink.clear()
+
+    def knows(self, session_id: str) -> bool:
+        return session_id in self.sessions
+
+    def forget(self, session_ids: Iterable[str]) -> None:
+        """Drop sessions (after a failed write, so they are rebuilt from the log)."""
+        for sid in session_ids:
+            self.sessions.pop(sid, None)
+            self._stop_playing(sid)
+
+    def evict_idle(self, now_ms: int, ttl_ms: int = SESSION_TTL_MS, quiet_s: float = 60.0) -> int:
+        """Forget sessions idle for ``ttl_ms`` of event time and untouched for ``quiet_s``."""
+        wall = time.monotonic()
+        stale = [
+            sid
+            for sid, s in self.sessions.items()
+            if s.last_t < now_ms - ttl_ms and s.touched < wall - quiet_s
+        ]
+        self.forget(stale)
+        return len(stale)
+
+    def watching_now(self, now_ms: int) -> Counter[str]:
+        """Content id -> sessions whose latest counted event (last 30 s) is play/progress."""
+        horizon = now_ms - WATCHING_WINDOW_MS
+        playing = self._playing
+        while playing:
+            sid, (t, _) = next(iter(playing.items()))
+            if t >= horizon:
+                break
+            self._stop_playing(sid)
+        return +self._playing_by_content
+
+    # -- one event ----------------------------------------------------------------------
+
+    def _apply_one(self, e: Event, credits: list[Credit], wall: float, live: bool) -> tuple[str, int | None]:
+        session = self.sessions.get(e.session_id)
+        if session is None:
+            session = self.sessions[e.session_id] = SessionState()
+        if e.id is not None and self._seen_id(session, e):
+            return DUPLICATE, None
+        load = session.loads.get(e.load_id)
+        if load is None:
+            load = session.loads[e.load_id] = LoadState(_dims(e))
+        verdict = load.classify(e.seq)
+        if verdict != "new":
+            return (LATE if verdict == "late" else DUPLICATE), None
+        session.last_t = max(session.last_t, e.t)
+        session.touched = wall
+        if live:
+            self._note_playing(e)
+        if e.type == "load":
+            credits.append(Credit(e.t, e.content_id, e.session_id, e.load_id, 1, 0, 0, 0.0, None, None, load.dims))
+            return APPLIED, None
+        if e.type not in POSITIONED_TYPES or e.position is None:
+            return APPLIED, None
+        pair = session.pairs.get(e.content_id)
+        if pair is None:
+            pair = session.pairs[e.content_id] = PairState()
+        return APPLIED, self._move(e, load, pair, credits)
+
+    def _seen_id(self, session: SessionState, e: Event) -> bool:
+        """Idempotency by ``id``. The tracker's ids ("load:seq") are covered by seq already."""
+        assert e.id is not None
+        if e.id == f"{e.load_id}:{e.seq}":
+            return False
+        if session.ids is None:
+            session.ids = set()
+        elif e.id in session.ids:
+            return True
+        session.ids.add(e.id)
+        return False
+
+    def _move(self, e: Event, load: LoadState, pair: PairState, credits: list[Credit]) -> int | None:
+        """Apply the run rules to the load's open run; credit what the event produced."""
+        assert e.position is not None
+        p, f = _clip(e.position, e.content_duration), e.from_
+        if f is not None:
+            f = _clip(f, e.content_duration)
+        s = step(e.type, p, f, load.run_end)
+        run_no: int | None = load.run_no if load.run_end is not None else None
+        if s.extend_to is not None:
+            self._extend(e, load, pair, s.extend_to, credits)
+        if s.close:
+            load.run_start = load.run_end = None
+        if s.open_at is not None:
+            load.run_no += 1
+            run_no = load.run_no
+            load.run_start = load.run_end = s.open_at
+            if not pair.impression:
+                pair.impression = True
+                credits.append(self._credit(e, load, impressions=1))
+        if s.close_after:
+            load.run_start = load.run_end = None
+        return run_no
+
+    def _extend(self, e: Event, load: LoadState, pair: PairState, to: float, credits: list[Credit]) -> None:
+        assert load.run_start is not None and load.run_end is not None
+        old_end, load.run_end = load.run_end, to
+        for a, b in pair.watched.add(load.run_start, to) if to > old_end else ():
+            credits.append(self._credit(e, load, watch_time=b - a, seg=(a, b)))
+        if not pair.view and to - load.run_start >= VIEW_SECONDS - FUZZ:
+            pair.view = True
+            credits.append(self._credit(e, load, views=1))
+
+    @staticmethod
+    def _credit(
+        e: Event,
+        load: LoadState,
+        *,
+        impressions: int = 0,
+        views: int = 0,
+        watch_time: float = 0.0,
+        seg: tuple[float, float] | None = None,
+    ) -> Credit:
+        a, b = seg if seg is not None else (None, None)
+        return Credit(e.t, e.content_id, e.session_id, e.load_id, 0, impressions, views, watch_time, a, b, load.dims)
+
+    # -- watching now -------------------------------------------------------------------
+
+    def _note_playing(self, e: Event) -> None:
+        sid = e.session_id
+        self._stop_playing(sid)
+        if e.type in ("play", "progress"):
+            self._playing[sid] = (e.t, e.content_id)
+            self._playing_by_content[e.content_id] += 1
+
+    def _stop_playing(self, sid: str) -> None:
+        prev = self._playing.pop(sid, None)
+        if prev is not None:
+            self._playing_by_content[prev[1]] -= 1
+
+
+def _clip(position: float, duration: float | None) -> float:
+    return min(position, duration) if duration is not None else position
+
+
+def _dims(e: Event) -> Dims:
+    return (e.country, e.platform, e.os, e.browser, e.domain, e.page, e.external_id)

@@ -1,0 +1,72 @@
+"""What the sessionizer remembers between events: per session, per load, per (session, content).
+
+Input: nothing (plain containers). Output: the state objects, small by design (``__slots__``,
+no per-event history) since one exists per active session. The rules that change them live
+in ``sessionizer``.
+"""
+
+from __future__ import annotations
+
+from watchdepth.sessionize.watched import WatchedSet
+
+#: A load's dimensions: (country, platform, os, browser, domain, page, external_id).
+Dims = tuple[str | None, str | None, str | None, str | None, str | None, str | None, str | None]
+
+
+class PairState:
+    """One (session, content): its watched set and what was already credited once."""
+
+    __slots__ = ("watched", "impression", "view")
+
+    def __init__(self) -> None:
+        self.watched = WatchedSet()
+        self.impression = False
+        self.view = False
+
+
+class LoadState:
+    """One player load: its sequence bookkeeping and its open run."""
+
+    __slots__ = ("max_seq", "gaps", "run_start", "run_end", "run_no", "dims")
+
+    def __init__(self, dims: Dims) -> None:
+        self.max_seq = -1
+        self.gaps: list[list[int]] | None = None  # [lo, hi] seq ranges skipped so far (late candidates)
+        self.run_start: float | None = None  # None: no run open
+        self.run_end: float | None = None
+        self.run_no = 0  # runs opened so far in this load; the open run is number run_no
+        self.dims = dims
+
+    def classify(self, seq: int) -> str:
+        """'new', 'late' (a skipped seq arriving after a higher one) or 'duplicate'."""
+        if seq > self.max_seq:
+            if seq > self.max_seq + 1:
+                self.gaps = (self.gaps or []) + [[self.max_seq + 1, seq - 1]]
+            self.max_seq = seq
+            return "new"
+        for i, (lo, hi) in enumerate(self.gaps or ()):
+            if lo <= seq <= hi:
+                self._fill_gap(i, seq)
+                return "late"
+        return "duplicate"
+
+    def _fill_gap(self, i: int, seq: int) -> None:
+        assert self.gaps is not None
+        lo, hi = self.gaps[i]
+        rest = [r for r in ([lo, seq - 1], [seq + 1, hi]) if r[0] <= r[1]]
+        self.gaps[i : i + 1] = rest
+        if not self.gaps:
+            self.gaps = None
+
+
+class SessionState:
+    """One device session: its loads, its (session, content) pairs, idempotency keys."""
+
+    __slots__ = ("loads", "pairs", "ids", "last_t", "touched")
+
+    def __init__(self) -> None:
+        self.loads: dict[str, LoadState] = {}
+        self.pairs: dict[str, PairState] = {}
+        self.ids: set[str] | None = None  # event ids not of the tracker's "load:seq" form
+        self.last_t = 0  # time of the latest event (ms), for expiry
+        self.touched = 0.0  # wall clock of the latest change (s), so an import is not evicted mid-way

@@ -1,0 +1,116 @@
+"""The Store protocol: what every backend (DuckDB embedded, ClickHouse) provides.
+
+Input: write batches from the ingest loop, catalog changes, and logical queries
+(``Aggregate``, ``RetentionQuery``, ``ConcurrencyQuery``) from ``query/``.
+Output: plain Python rows, never engine objects. Engine SQL and DDL stay inside each
+backend, and an engine's exceptions leave as ``errors.StoreError``.
+It does not compute derived metrics (``query.metrics`` does) nor decide crediting
+(``sessionize`` does).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, NamedTuple, Protocol
+
+import msgspec
+
+from watchdepth.collect.event import Event
+from watchdepth.sessionize import Credit
+
+#: The additive sums every analytics row carries, in this order.
+SUMS = ("player_loads", "unique_views", "views", "watch_time", "view_duration")
+#: Dimensions a query may group or filter by.
+DIMENSIONS = (
+    "content_id",
+    "project_id",
+    "folder_id",
+    "country",
+    "platform",
+    "os",
+    "browser",
+    "domain",
+    "page",
+    "external_id",
+)
+#: Dimensions held in the per-day rollup (one at a time).
+ROLLUP_DIMENSIONS = ("country", "platform", "os", "browser", "domain", "page")
+
+
+class WriteBatch(NamedTuple):
+    """One group commit: events with their status and run, and the credits they produced.
+
+    ``log_seq[i]`` numbers ``events[i]`` in the durable log (processing order); duplicates
+    carry ``None`` and are not stored.
+    """
+
+    events: Sequence[Event]
+    status: Sequence[str]
+    run: Sequence[int | None]
+    log_seq: Sequence[int | None]
+    credits: Sequence[Credit]
+
+
+class Aggregate(msgspec.Struct, frozen=True):
+    """A logical analytics query: sums grouped by dimensions (and a time bucket).
+
+    Times are ms since the epoch, ``[start_ms, end_ms)``. ``bucket`` is None or one of
+    hour/day/week/month, in ``timezone``. ``filters`` map a dimension to allowed values
+    (``folder_id`` already expanded to its subfolders). ``order`` names SUMS or group
+    dimensions ("bucket" for the time bucket); pushing order and limit down is allowed
+    only on those. ``limit`` None returns every group.
+    """
+
+    start_ms: int
+    end_ms: int
+    dims: tuple[str, ...] = ()
+    bucket: str | None = None
+    timezone: str = "UTC"
+    filters: dict[str, tuple[str, ...]] = {}
+    order: tuple[tuple[str, bool], ...] = ()  # (field, descending)
+    limit: int | None = None
+    offset: int = 0
+
+
+class AggregateResult(NamedTuple):
+    """Rows of (bucket start ms if bucketed, *dims, *SUMS) and the number of groups in all."""
+
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+    total: int
+
+
+class Store(Protocol):
+    """A handful of methods; ``store.fake`` keeps them in memory for tests."""
+
+    # ingest log
+    def write_batch(self, batch: WriteBatch) -> None: ...
+    def next_log_seq(self) -> int: ...
+    def recent_sessions(self, since_ms: int) -> list[str]: ...
+    def session_log(self, session_ids: Sequence[str]) -> Iterator[Event]: ...
+    def maintain(self) -> None: ...
+
+    # analytics
+    def aggregate(self, q: Aggregate) -> AggregateResult: ...
+    def watched_sets(self, content_id: str, start_ms: int, end_ms: int) -> list[list[tuple[float, float]]]: ...
+    def run_spans(self, content_ids: Sequence[str], start_ms: int, end_ms: int) -> list[tuple[int, int, str]]: ...
+    def counters(self) -> dict[str, int]: ...
+
+    # catalog and tokens (small tables)
+    def catalog_rows(self, table: str) -> list[dict[str, Any]]: ...
+    def catalog_put(self, table: str, row: dict[str, Any], *, create: bool) -> None: ...
+    def catalog_delete(self, table: str, key: str) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """Split an iterable into lists of ``size`` (for bulk loading)."""
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

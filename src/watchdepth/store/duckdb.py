@@ -1,0 +1,261 @@
+"""The embedded backend: one DuckDB file holding the log, the facts, rollups and the catalog.
+
+Input: ``WriteBatch``es (written as Arrow tables in one transaction: a group commit),
+logical queries from ``store.base``, catalog rows. Output: plain rows.
+Only this module speaks DuckDB; its exceptions leave as ``StoreError``. It does not
+decide what is credited or how derived metrics are computed.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from watchdepth.collect.event import Event
+from watchdepth.errors import StoreError
+from watchdepth.store import rows
+from watchdepth.store.base import ROLLUP_DIMENSIONS, Aggregate, AggregateResult, WriteBatch
+from watchdepth.store.duckdb_plan import plan_aggregate
+
+CATALOG_TABLES = {
+    "projects": ("id", "name", "created_at"),
+    "folders": ("id", "project_id", "parent_id", "name", "created_at"),
+    "content": ("id", "kind", "project_id", "folder_id", "title", "duration", "stream_id", "created_at"),
+    "tokens": ("id", "hash", "name", "projects", "read_only", "revoked", "created_at"),
+    "settings": ("key", "value"),
+}
+
+
+class DuckDBStore:
+    """A ``Store`` over one DuckDB file. One process holds the file; threads get cursors."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        try:
+            self._con = duckdb.connect(self.path)
+            self._con.execute(resources.files("watchdepth.store").joinpath("duckdb_schema.sql").read_text())
+        except duckdb.IOException as exc:
+            raise StoreError(f"cannot open {self.path}: {exc}") from exc
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        self._dirty_hours: set[int] = set()
+        self._dirty_days: set[int] = set()
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def _cur(self) -> duckdb.DuckDBPyConnection:
+        cur = getattr(self._local, "cur", None)
+        if cur is None:
+            cur = self._local.cur = self._con.cursor()
+        return cur
+
+    def _run(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
+        try:
+            return self._cur().execute(sql, params).fetchall()
+        except duckdb.Error as exc:
+            raise StoreError(f"query failed: {exc}") from exc
+
+    def close(self) -> None:
+        try:
+            self._con.close()
+        except duckdb.Error as exc:  # pragma: no cover - closing twice or after a crash
+            raise StoreError(str(exc)) from exc
+
+    # -- ingest ---------------------------------------------------------------------------
+
+    def write_batch(self, batch: WriteBatch) -> None:
+        """Store the batch's events, facts and rollups in one durable transaction."""
+        events = rows.events_table(batch)
+        facts = rows.facts_table(batch.credits)
+        counts = rows.status_counts(batch.status)
+        with self._write_lock:
+            cur = self._cur()
+            try:
+                cur.execute("BEGIN")
+                self._insert(cur, events, facts)
+                for name, value in counts.items():
+                    cur.execute(
+                        "INSERT INTO counters VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
+                        [name, value],
+                    )
+                cur.execute("COMMIT")
+            except duckdb.Error as exc:
+                _rollback(cur)
+                raise StoreError(f"write failed: {exc}") from exc
+        if facts.num_rows:
+            self._mark_dirty(facts)
+
+    def _insert(self, cur: duckdb.DuckDBPyConnection, events: pa.Table, facts: pa.Table) -> None:
+        if events.num_rows:
+            cur.register("batch_events", events)
+            cur.execute("INSERT INTO events BY NAME SELECT * FROM batch_events")
+            cur.unregister("batch_events")
+        if facts.num_rows:
+            cur.register("batch_facts", facts)
+            cur.execute("INSERT INTO facts BY NAME SELECT * FROM batch_facts")
+            cur.execute(_ROLLUP_HOUR.format(src="batch_facts"))
+            cur.execute(_ROLLUP_DAY.format(src="batch_facts"))
+            cur.unregister("batch_facts")
+
+    def _mark_dirty(self, facts: pa.Table) -> None:
+        col = facts.column("t").cast(pa.int64()).to_pylist()
+        self._dirty_hours.update({ms // 3_600_000 for ms in col})
+        self._dirty_days.update({ms // 86_400_000 for ms in col})
+
+    def maintain(self) -> None:
+        """Compact the rollups of the hours and days written since the last call."""
+        with self._write_lock:
+            hours, self._dirty_hours = sorted(self._dirty_hours), set()
+            days, self._dirty_days = sorted(self._dirty_days), set()
+            cur = self._cur()
+            try:
+                cur.execute("BEGIN")
+                _compact(cur, "agg_hour", "hour", 3_600_000, hours, "hour, content_id")
+                _compact(cur, "agg_day", "day", 86_400_000, days, "day, content_id, dim, value")
+                cur.execute("COMMIT")
+            except duckdb.Error as exc:
+                _rollback(cur)
+                raise StoreError(f"compaction failed: {exc}") from exc
+
+    def next_log_seq(self) -> int:
+        return int(self._run("SELECT coalesce(max(log_seq), 0) + 1 FROM events")[0][0])
+
+    def recent_sessions(self, since_ms: int) -> list[str]:
+        got = self._run(
+            "SELECT DISTINCT session_id FROM events WHERE t >= make_timestamptz(?::BIGINT * 1000) AND status <> 'bot'",
+            [since_ms],
+        )
+        return [r[0] for r in got]
+
+    def session_log(self, session_ids: Sequence[str]) -> Iterator[Event]:
+        """The applied and late events of these sessions, in log order (for ``replay``)."""
+        if not session_ids:
+            return iter(())
+        got = self._run(
+            f"SELECT {rows.EVENT_SELECT} FROM events WHERE status IN ('applied', 'late') "
+            "AND session_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY log_seq",
+            [list(session_ids)],
+        )
+        return (rows.event_from_row(r) for r in got)
+
+    def loads_stored(self, load_ids: Sequence[str]) -> set[str]:
+        """Which of these loads already have events in the log (to spot a forgotten session)."""
+        if not load_ids:
+            return set()
+        got = self._run("SELECT DISTINCT load_id FROM events WHERE load_id IN (SELECT unnest(?::VARCHAR[]))", [list(load_ids)])
+        return {r[0] for r in got}
+
+    def counters(self) -> dict[str, int]:
+        return {name: int(value) for name, value in self._run("SELECT name, value FROM counters")}
+
+    # -- analytics ------------------------------------------------------------------------
+
+    def aggregate(self, q: Aggregate) -> AggregateResult:
+        plan = plan_aggregate(q)
+        got = self._run(plan.sql, plan.params)
+        if got:
+            total = int(got[0][-1])
+        elif q.offset:  # a page past the end: the window count has no row to ride on
+            total = int(self._run(plan.count_sql, plan.params)[0][0])
+        else:
+            total = 0
+        return AggregateResult(plan.columns, [tuple(r[:-1]) for r in got], total)
+
+    def watched_sets(self, content_id: str, start_ms: int, end_ms: int) -> list[list[tuple[float, float]]]:
+        """Watched sets of the (session, content) pairs whose impression falls in the period."""
+        got = self._run(
+            """
+            WITH pairs AS (
+                SELECT DISTINCT session_id FROM facts
+                WHERE content_id = $c AND unique_views = 1
+                  AND t >= make_timestamptz($s::BIGINT * 1000) AND t < make_timestamptz($e::BIGINT * 1000)
+            )
+            SELECT p.session_id, list(f.seg_start ORDER BY f.seg_start), list(f.seg_end ORDER BY f.seg_start)
+            FROM pairs p LEFT JOIN facts f
+              ON f.session_id = p.session_id AND f.content_id = $c AND f.seg_start IS NOT NULL
+            GROUP BY p.session_id
+            """,
+            {"c": content_id, "s": start_ms, "e": end_ms},
+        )
+        return [[(a, b) for a, b in zip(starts, ends) if a is not None] for _, starts, ends in got]
+
+    def run_spans(self, content_ids: Sequence[str], start_ms: int, end_ms: int) -> list[tuple[int, int, str]]:
+        """(first event ms, last event ms, session) of every run of these contents touching the period."""
+        got = self._run(
+            """
+            SELECT epoch_ms(min(t)), epoch_ms(max(t)), session_id FROM events
+            WHERE status = 'applied' AND run IS NOT NULL AND content_id IN (SELECT unnest($ids::VARCHAR[]))
+              AND t < make_timestamptz($e::BIGINT * 1000)
+            GROUP BY load_id, run, session_id
+            HAVING max(t) >= make_timestamptz($s::BIGINT * 1000)
+            """,
+            {"ids": list(content_ids), "s": start_ms, "e": end_ms},
+        )
+        return [(int(a), int(b), s) for a, b, s in got]
+
+    # -- catalog --------------------------------------------------------------------------
+
+    def catalog_rows(self, table: str) -> list[dict[str, Any]]:
+        cols = CATALOG_TABLES[table]
+        got = self._run(f"SELECT {', '.join(cols)} FROM {table}")
+        return [dict(zip(cols, r)) for r in got]
+
+    def catalog_put(self, table: str, row: dict[str, Any], *, create: bool) -> None:
+        cols = CATALOG_TABLES[table]
+        key = cols[0]
+        values = [row.get(c) for c in cols]
+        if create:
+            sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})"
+        else:
+            sets = ", ".join(f"{c} = ?" for c in cols[1:])
+            sql = f"UPDATE {table} SET {sets} WHERE {key} = ?"
+            values = values[1:] + values[:1]
+        with self._write_lock:
+            self._run(sql, values)
+
+    def catalog_delete(self, table: str, key: str) -> None:
+        with self._write_lock:
+            self._run(f"DELETE FROM {table} WHERE {CATALOG_TABLES[table][0]} = ?", [key])
+
+
+_ROLLUP_HOUR = """
+INSERT INTO agg_hour
+SELECT date_trunc('hour', t), content_id, sum(player_loads), sum(unique_views), sum(views), sum(watch_time)
+FROM {src} GROUP BY ALL
+"""
+
+_ROLLUP_DAY = "INSERT INTO agg_day " + " UNION ALL ".join(
+    f"SELECT date_trunc('day', t), content_id, '{dim}', {dim}, sum(player_loads), sum(unique_views), "
+    f"sum(views), sum(watch_time) FROM {{src}} GROUP BY ALL"
+    for dim in ROLLUP_DIMENSIONS
+)
+
+
+def _compact(cur: duckdb.DuckDBPyConnection, table: str, tcol: str, unit_ms: int, units: list[int], keys: str) -> None:
+    if not units:
+        return
+    starts = [u * unit_ms for u in units]
+    where = f"epoch_ms({tcol}) IN (SELECT unnest(?::BIGINT[]))"
+    cur.execute(
+        f"CREATE OR REPLACE TEMP TABLE compacted AS SELECT {keys}, sum(player_loads) AS player_loads, "
+        f"sum(unique_views) AS unique_views, sum(views) AS views, sum(watch_time) AS watch_time "
+        f"FROM {table} WHERE {where} GROUP BY ALL",
+        [starts],
+    )
+    cur.execute(f"DELETE FROM {table} WHERE {where}", [starts])
+    cur.execute(f"INSERT INTO {table} BY NAME SELECT * FROM compacted")
+    cur.execute("DROP TABLE compacted")
+
+
+def _rollback(cur: duckdb.DuckDBPyConnection) -> None:
+    try:
+        cur.execute("ROLLBACK")
+    except duckdb.Error:
+        pass
+

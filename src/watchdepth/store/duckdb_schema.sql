@@ -1,0 +1,86 @@
+-- The embedded backend's tables (DuckDB). Times are TIMESTAMPTZ in UTC.
+-- events: the durable log, one row per stored event (duplicates are not stored).
+CREATE TABLE IF NOT EXISTS events (
+    log_seq BIGINT NOT NULL,
+    t TIMESTAMPTZ NOT NULL,
+    received_at TIMESTAMPTZ NOT NULL,
+    status VARCHAR NOT NULL,          -- applied | late | bot
+    run INTEGER,
+    type VARCHAR NOT NULL,
+    content_id VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,
+    project_id VARCHAR NOT NULL,
+    stream_id VARCHAR,
+    session_id VARCHAR NOT NULL,
+    load_id VARCHAR NOT NULL,
+    seq BIGINT NOT NULL,
+    position DOUBLE,
+    from_position DOUBLE,
+    duration DOUBLE,
+    content_duration DOUBLE,
+    url VARCHAR,
+    external_id VARCHAR,
+    id VARCHAR,
+    ts BIGINT,
+    country VARCHAR,
+    platform VARCHAR,
+    os VARCHAR,
+    browser VARCHAR,
+    domain VARCHAR,
+    page VARCHAR
+);
+-- facts: every credited number, at the time of the event that produced it (METRICS.md §5).
+CREATE TABLE IF NOT EXISTS facts (
+    t TIMESTAMPTZ NOT NULL,
+    content_id VARCHAR NOT NULL,
+    session_id VARCHAR NOT NULL,
+    load_id VARCHAR NOT NULL,
+    player_loads UTINYINT NOT NULL,
+    unique_views UTINYINT NOT NULL,
+    views UTINYINT NOT NULL,
+    watch_time DOUBLE NOT NULL,
+    seg_start DOUBLE,
+    seg_end DOUBLE,
+    country VARCHAR,
+    platform VARCHAR,
+    os VARCHAR,
+    browser VARCHAR,
+    domain VARCHAR,
+    page VARCHAR,
+    external_id VARCHAR
+);
+-- agg_hour: facts summed per UTC hour and content (timelines, totals, top videos).
+CREATE TABLE IF NOT EXISTS agg_hour (
+    hour TIMESTAMPTZ NOT NULL,
+    content_id VARCHAR NOT NULL,
+    player_loads BIGINT NOT NULL,
+    unique_views BIGINT NOT NULL,
+    views BIGINT NOT NULL,
+    watch_time DOUBLE NOT NULL
+);
+-- agg_day: facts summed per UTC day, content and one dimension (breakdowns, referrers).
+CREATE TABLE IF NOT EXISTS agg_day (
+    day TIMESTAMPTZ NOT NULL,
+    content_id VARCHAR NOT NULL,
+    dim VARCHAR NOT NULL,
+    value VARCHAR,
+    player_loads BIGINT NOT NULL,
+    unique_views BIGINT NOT NULL,
+    views BIGINT NOT NULL,
+    watch_time DOUBLE NOT NULL
+);
+CREATE TABLE IF NOT EXISTS counters (name VARCHAR PRIMARY KEY, value BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS projects (id VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, created_at TIMESTAMPTZ NOT NULL);
+CREATE TABLE IF NOT EXISTS folders (
+    id VARCHAR PRIMARY KEY, project_id VARCHAR NOT NULL, parent_id VARCHAR, name VARCHAR NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE IF NOT EXISTS content (
+    id VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, project_id VARCHAR NOT NULL, folder_id VARCHAR,
+    title VARCHAR NOT NULL, duration DOUBLE, stream_id VARCHAR, created_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tokens (
+    id VARCHAR PRIMARY KEY, hash VARCHAR NOT NULL, name VARCHAR NOT NULL, projects VARCHAR NOT NULL,
+    read_only BOOLEAN NOT NULL, revoked BOOLEAN NOT NULL, created_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE IF NOT EXISTS settings (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);

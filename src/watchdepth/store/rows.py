@@ -1,0 +1,98 @@
+"""Turning a write batch into columnar rows (Arrow), and stored rows back into events.
+
+Input: ``WriteBatch`` / credits; output: ``pyarrow.Table``s whose columns match the
+``events`` and ``facts`` tables of every backend. It does not talk to any engine.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import pyarrow as pa
+
+from watchdepth.collect.event import Event
+from watchdepth.sessionize import DUPLICATE, Credit
+from watchdepth.store.base import WriteBatch
+
+_TS = pa.timestamp("ms", tz="UTC")
+_STR = pa.string()
+_F64 = pa.float64()
+
+#: Event attribute -> stored column, in the order ``EVENT_SELECT`` reads them back.
+EVENT_COLUMNS: tuple[tuple[str, str, pa.DataType], ...] = (
+    ("type", "type", _STR),
+    ("content_id", "content_id", _STR),
+    ("kind", "kind", _STR),
+    ("project_id", "project_id", _STR),
+    ("session_id", "session_id", _STR),
+    ("load_id", "load_id", _STR),
+    ("seq", "seq", pa.int64()),
+    ("t", "t", _TS),
+    ("received_at", "received_at", _TS),
+    ("stream_id", "stream_id", _STR),
+    ("position", "position", _F64),
+    ("from_", "from_position", _F64),
+    ("duration", "duration", _F64),
+    ("content_duration", "content_duration", _F64),
+    ("url", "url", _STR),
+    ("external_id", "external_id", _STR),
+    ("id", "id", _STR),
+    ("ts", "ts", pa.int64()),
+    ("country", "country", _STR),
+    ("platform", "platform", _STR),
+    ("os", "os", _STR),
+    ("browser", "browser", _STR),
+    ("domain", "domain", _STR),
+    ("page", "page", _STR),
+)
+EVENT_SELECT = ", ".join(
+    f"epoch_ms({col})" if typ == _TS else col for _, col, typ in EVENT_COLUMNS
+)
+
+FACT_DIMS = ("country", "platform", "os", "browser", "domain", "page", "external_id")
+
+
+def events_table(batch: WriteBatch) -> pa.Table:
+    """The stored events of a batch (duplicates left out), with status, run and log number."""
+    keep = [i for i, s in enumerate(batch.status) if s != DUPLICATE]
+    evs = [batch.events[i] for i in keep]
+    cols: dict[str, pa.Array] = {
+        "log_seq": pa.array([batch.log_seq[i] for i in keep], pa.int64()),
+        "status": pa.array([batch.status[i] for i in keep], _STR),
+        "run": pa.array([batch.run[i] for i in keep], pa.int32()),
+    }
+    for attr, col, typ in EVENT_COLUMNS:
+        cols[col] = pa.array([getattr(e, attr) for e in evs], typ)
+    return pa.table(cols)
+
+
+def facts_table(credits: Sequence[Credit]) -> pa.Table:
+    """One row per credit; the load's dimensions spread into columns."""
+    dims = list(zip(*(c.dims for c in credits))) if credits else [[] for _ in FACT_DIMS]
+    cols: dict[str, pa.Array] = {
+        "t": pa.array([c.t for c in credits], _TS),
+        "content_id": pa.array([c.content_id for c in credits], _STR),
+        "session_id": pa.array([c.session_id for c in credits], _STR),
+        "load_id": pa.array([c.load_id for c in credits], _STR),
+        "player_loads": pa.array([c.loads for c in credits], pa.uint8()),
+        "unique_views": pa.array([c.impressions for c in credits], pa.uint8()),
+        "views": pa.array([c.views for c in credits], pa.uint8()),
+        "watch_time": pa.array([c.watch_time for c in credits], _F64),
+        "seg_start": pa.array([c.seg_start for c in credits], _F64),
+        "seg_end": pa.array([c.seg_end for c in credits], _F64),
+    }
+    for name, values in zip(FACT_DIMS, dims):
+        cols[name] = pa.array(list(values), _STR)
+    return pa.table(cols)
+
+
+def status_counts(status: Sequence[str]) -> dict[str, int]:
+    return dict(Counter(status))
+
+
+def event_from_row(row: Sequence[Any]) -> Event:
+    """A row selected with ``EVENT_SELECT`` back into an ``Event`` (for replay)."""
+    values = dict(zip((attr for attr, _, _ in EVENT_COLUMNS), row))
+    return Event(**values)
