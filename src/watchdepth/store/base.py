@@ -10,7 +10,7 @@ It does not compute derived metrics (``query.metrics`` does) nor decide creditin
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple, Protocol
 
 import msgspec
@@ -95,6 +95,7 @@ class Store(Protocol):
     def watched_sets(self, content_id: str, start_ms: int, end_ms: int) -> list[list[tuple[float, float]]]: ...
     def run_spans(self, content_ids: Sequence[str], start_ms: int, end_ms: int) -> list[tuple[int, int, str]]: ...
     def counters(self) -> dict[str, int]: ...
+    def first_event_ms(self) -> int | None: ...
 
     # catalog and tokens (small tables)
     def catalog_rows(self, table: str) -> list[dict[str, Any]]: ...
@@ -103,14 +104,3 @@ class Store(Protocol):
 
     def close(self) -> None: ...
 
-
-def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    """Split an iterable into lists of ``size`` (for bulk loading)."""
-    chunk: list[Any] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk

@@ -151,6 +151,11 @@ class DuckDBStore:
         got = self._run("SELECT DISTINCT load_id FROM events WHERE load_id IN (SELECT unnest(?::VARCHAR[]))", [list(load_ids)])
         return {r[0] for r in got}
 
+    def first_event_ms(self) -> int | None:
+        """The earliest credited hour (for ``period=all_time``)."""
+        got = self._run("SELECT epoch_ms(min(hour)) FROM agg_hour")
+        return int(got[0][0]) if got and got[0][0] is not None else None
+
     def counters(self) -> dict[str, int]:
         return {name: int(value) for name, value in self._run("SELECT name, value FROM counters")}
 

@@ -59,11 +59,11 @@ def plan_aggregate(q: Aggregate) -> Plan:
 
 
 _SUM_EXPRS = [
-    "sum(g.pl)::BIGINT AS player_loads",
-    "sum(g.uv)::BIGINT AS unique_views",
-    "sum(g.v)::BIGINT AS views",
-    "sum(g.wt)::DOUBLE AS watch_time",
-    "sum(g.v * coalesce(c.duration, 0))::DOUBLE AS view_duration",
+    "coalesce(sum(g.pl), 0)::BIGINT AS player_loads",
+    "coalesce(sum(g.uv), 0)::BIGINT AS unique_views",
+    "coalesce(sum(g.v), 0)::BIGINT AS views",
+    "coalesce(sum(g.wt), 0)::DOUBLE AS watch_time",
+    "coalesce(sum(g.v * coalesce(c.duration, 0)), 0)::DOUBLE AS view_duration",
 ]
 
 

@@ -1,0 +1,51 @@
+"""Admin commands over the data dir's Unix socket: what the CLI asks a running server to do.
+
+Input: requests from ``watchdepth token create`` / ``import`` on the same machine (the
+socket file is owner-only: being able to connect is the credential). Output: JSON.
+It exists because one process holds the DuckDB file; it adds no other power.
+"""
+
+from __future__ import annotations
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from watchdepth.api.intake import import_ndjson, read_body
+from watchdepth.services import Services
+
+
+class TokenRequest(msgspec.Struct):
+    name: str = "cli"
+    projects: list[str] = []
+    read_only: bool = False
+
+
+def _services(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+async def ping(request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+async def create_token(request: Request) -> JSONResponse:
+    s = _services(request)
+    req = msgspec.json.decode(await request.body(), type=TokenRequest)
+    secret, token = s.tokens.create(req.name, req.projects, req.read_only)
+    return JSONResponse({"token": secret, "id": token.id}, status_code=201)
+
+
+async def import_file(request: Request) -> JSONResponse:
+    s = _services(request)
+    body = await read_body(request, s.settings.max_import_body)
+    return JSONResponse(await import_ndjson(s, body), status_code=202)
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/admin/ping", ping, methods=["GET"]),
+        Route("/admin/tokens", create_token, methods=["POST"]),
+        Route("/admin/import", import_file, methods=["POST"]),
+    ]

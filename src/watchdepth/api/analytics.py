@@ -1,0 +1,136 @@
+"""Routes of ``/v1/analytics``: overview, grouped table, referrers, retention, realtime.
+
+Input: HTTP requests. Output: API.md envelopes built from ``query.analytics``.
+Each handler authorizes, parses, asks ``query``, wraps: no metric is computed here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from watchdepth.api import params
+from watchdepth.errors import NotFound
+from watchdepth.query import analytics
+from watchdepth.query.periods import Period, iso
+from watchdepth.services import Services
+
+
+def _services(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+def _time_meta(p: Period) -> dict[str, Any]:
+    return {"time": {"from": iso(p.start_ms), "to": iso(p.end_ms), "timezone": p.timezone}}
+
+
+async def _in_thread(fn: Any, *args: Any) -> Any:
+    return await asyncio.to_thread(fn, *args)
+
+
+async def overview(request: Request) -> JSONResponse:
+    s = _services(request)
+    token = s.tokens.authorize(request)
+    p = params.period(request, s.settings.timezone, s.store)
+    sc = params.scope(request, token, s.catalog, p)
+    online = _online(s, sc.filters)
+    data = await _in_thread(analytics.overview, s.store, sc, params.group_time(request), online)
+    return JSONResponse({"meta": _time_meta(p), "data": data})
+
+
+async def grouped(request: Request) -> JSONResponse:
+    s = _services(request)
+    token = s.tokens.authorize(request)
+    p = params.period(request, s.settings.timezone, s.store)
+    sc = params.scope(request, token, s.catalog, p)
+    req = params.table_request(request)
+    rows, total = await _in_thread(analytics.table, s.store, s.catalog, sc, req)
+    meta = {
+        **_time_meta(p),
+        "pagination": {"page": req.page, "per_page": req.per_page, "total": total},
+        "order": {f: ("desc" if d else "asc") for f, d in req.order},
+    }
+    return JSONResponse({"meta": meta, "data": rows})
+
+
+async def referrers(request: Request) -> JSONResponse:
+    s = _services(request)
+    token = s.tokens.authorize(request)
+    p = params.period(request, s.settings.timezone, s.store)
+    sc = params.scope(request, token, s.catalog, p)
+    order = analytics.parse_order(request.query_params.get("order"), ["domain", "views", "player_loads", "view_rate"])
+    pg, per = params.page(request)
+    rows, total = await _in_thread(analytics.referrers, s.store, sc, order, pg, per)
+    meta = {**_time_meta(p), "pagination": {"page": pg, "per_page": per, "total": total},
+            "order": {f: ("desc" if d else "asc") for f, d in order}}
+    return JSONResponse({"meta": meta, "data": rows})
+
+
+async def retention(request: Request) -> JSONResponse:
+    s = _services(request)
+    token = s.tokens.authorize(request)
+    video_id = request.query_params.get("video_id")
+    if not video_id:
+        raise params.bad("video_id", "video_id is required", "required")
+    info = s.catalog.content.get(video_id)
+    if info is None or info.kind != "video":
+        raise NotFound(f"no video with id {video_id!r}")
+    params.require_project(token, info.project_id)
+    p = params.period(request, s.settings.timezone, s.store)
+    data = await _in_thread(analytics.retention, s.store, s.catalog, video_id, p)
+    return JSONResponse({"meta": _time_meta(p), "data": data})
+
+
+async def realtime(request: Request) -> JSONResponse:
+    s = _services(request)
+    token = s.tokens.authorize(request)
+    p = Period(0, 1, s.settings.timezone)
+    sc = params.scope(request, token, s.catalog, p)
+    return JSONResponse({"data": realtime_data(s, sc.filters)})
+
+
+def realtime_data(s: Services, filters: dict[str, tuple[str, ...]]) -> dict[str, Any]:
+    counts = _watching(s, filters)
+    videos = [
+        {"video_id": cid, "title": s.catalog.content[cid].title if cid in s.catalog.content else None, "online": n}
+        for cid, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+    return {"online": sum(counts.values()), "videos": videos}
+
+
+def _watching(s: Services, filters: dict[str, tuple[str, ...]]) -> dict[str, int]:
+    counts = s.ingest.watching_now()
+    projects = set(filters.get("project_id", ())) or None
+    folders = set(filters.get("folder_id", ())) or None
+    content = set(filters.get("content_id", ())) or None
+    out = {}
+    for cid, n in counts.items():
+        info = s.catalog.content.get(cid)
+        if info is None:
+            continue
+        if projects is not None and info.project_id not in projects:
+            continue
+        if folders is not None and info.folder_id not in folders:
+            continue
+        if content is not None and cid not in content:
+            continue
+        out[cid] = n
+    return out
+
+
+def _online(s: Services, filters: dict[str, tuple[str, ...]]) -> int:
+    return sum(_watching(s, filters).values())
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/v1/analytics/overview", overview, methods=["GET"]),
+        Route("/v1/analytics", grouped, methods=["GET"]),
+        Route("/v1/analytics/referrers", referrers, methods=["GET"]),
+        Route("/v1/analytics/retention", retention, methods=["GET"]),
+        Route("/v1/analytics/realtime", realtime, methods=["GET"]),
+    ]

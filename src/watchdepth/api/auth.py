@@ -1,0 +1,97 @@
+"""API tokens: created by the CLI, stored as hashes, checked on every /v1 request.
+
+Input: the ``Authorization: Bearer`` header (or the dashboard's ``wd_token`` cookie).
+Output: the ``Token`` with its project scope and read-only flag, or an error of
+API.md (100101, 100102, 100103). Only a SHA-256 of each token is stored.
+It does not know which endpoints need what: each route says so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import threading
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import NamedTuple
+
+from starlette.requests import Request
+
+from watchdepth.errors import BadToken, Forbidden, NotAuthenticated
+from watchdepth.store.base import Store
+
+COOKIE = "wd_token"
+
+
+class Token(NamedTuple):
+    id: str
+    name: str
+    projects: tuple[str, ...] | None  # None: every project
+    read_only: bool
+
+    def allows(self, project_id: str | None) -> bool:
+        return self.projects is None or project_id in self.projects
+
+
+class Tokens:
+    """The workspace's tokens, kept in memory by hash and written through to the store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._lock = threading.Lock()
+        self._by_hash = {r["hash"]: r for r in store.catalog_rows("tokens") if not r["revoked"]}
+
+    def create(self, name: str, projects: Sequence[str] = (), read_only: bool = False) -> tuple[str, Token]:
+        secret = "wd_" + secrets.token_urlsafe(32)
+        row = {
+            "id": secrets.token_hex(6),
+            "hash": _hash(secret),
+            "name": name,
+            "projects": json.dumps(list(projects)),
+            "read_only": read_only,
+            "revoked": False,
+            "created_at": datetime.now(timezone.utc),
+        }
+        with self._lock:
+            self.store.catalog_put("tokens", row, create=True)
+            self._by_hash[row["hash"]] = row
+        return secret, _token(row)
+
+    def check(self, secret: str) -> Token | None:
+        row = self._by_hash.get(_hash(secret))
+        return _token(row) if row is not None else None
+
+    def authorize(self, request: Request, *, write: bool = False) -> Token:
+        """The request's token, or 100101/100102/100103."""
+        header = request.headers.get("authorization")
+        secret = None
+        if header is not None:
+            scheme, _, value = header.partition(" ")
+            if scheme.lower() != "bearer" or not value.strip():
+                raise BadToken("the Authorization header must be 'Bearer <token>'")
+            secret = value.strip()
+        elif COOKIE in request.cookies:
+            secret = request.cookies[COOKIE]
+        if secret is None:
+            raise NotAuthenticated("no Authorization header; send 'Authorization: Bearer <token>'")
+        token = self.check(secret)
+        if token is None:
+            raise BadToken("unknown or revoked token")
+        if write and token.read_only:
+            raise Forbidden("this token is read-only")
+        return token
+
+
+def require_project(token: Token, project_id: str | None) -> None:
+    if not token.allows(project_id):
+        raise Forbidden(f"this token may not touch project {project_id!r}")
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _token(row: dict[str, object]) -> Token:
+    projects = json.loads(str(row["projects"])) or None
+    return Token(str(row["id"]), str(row["name"]), tuple(projects) if projects else None, bool(row["read_only"]))

@@ -1,0 +1,100 @@
+"""HTTP intake: ``POST /collect`` (the tracker, public, CORS) and ``POST /v1/events/import``.
+
+Input: request bodies. Output: ``202 {"accepted", "duplicates"}`` once the events are
+durable, or one error naming every bad event (nothing of a rejected batch is stored).
+Parsing and enrichment are ``collect``'s; this module reads bodies, applies limits
+and CORS, and hands events to the ingest loop.
+"""
+
+from __future__ import annotations
+
+import time
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from watchdepth.collect.wire import decode_import_lines
+from watchdepth.errors import InvalidInput, TooLarge
+from watchdepth.services import Services
+
+
+def _services(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refusing (413) as soon as it passes ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise TooLarge(f"body too large: at most {limit} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(f"body too large: at most {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _cors_headers(request: Request, s: Services) -> dict[str, str]:
+    origin = request.headers.get("origin")
+    allowed = s.settings.cors_origins
+    if origin is None or not ("*" in allowed or origin in allowed):
+        return {}
+    return {
+        "access-control-allow-origin": origin if "*" not in allowed else "*",
+        "access-control-allow-methods": "POST, OPTIONS",
+        "access-control-allow-headers": "content-type",
+        "access-control-max-age": "86400",
+        "vary": "origin",
+    }
+
+
+async def collect(request: Request) -> Response:
+    s = _services(request)
+    cors = _cors_headers(request, s)
+    if request.method == "OPTIONS":
+        return Response(status_code=204, headers=cors)
+    try:
+        body = await read_body(request, s.settings.max_body)
+        events = s.collector.from_request(
+            body,
+            peer_ip=request.client.host if request.client else "",
+            x_forwarded_for=request.headers.get("x-forwarded-for"),
+            user_agent=request.headers.get("user-agent"),
+            referer=request.headers.get("referer"),
+            received_at=int(time.time() * 1000),
+        )
+    except InvalidInput as exc:
+        s.ingest.stats.rejected += 1
+        exc.headers.update(cors)
+        raise
+    result = await s.ingest.submit(events, "collect")
+    return JSONResponse({"accepted": result.accepted, "duplicates": result.duplicates}, status_code=202, headers=cors)
+
+
+async def import_events(request: Request) -> Response:
+    s = _services(request)
+    s.tokens.authorize(request, write=True)
+    body = await read_body(request, s.settings.max_import_body)
+    return JSONResponse(await import_ndjson(s, body), status_code=202)
+
+
+async def import_ndjson(s: Services, body: bytes) -> dict[str, int]:
+    """Validate every line, then apply them all (each load in seq order) as one write."""
+    try:
+        wire = decode_import_lines(body.splitlines(), 0)
+        events = s.collector.from_import(wire, received_at=int(time.time() * 1000))
+    except InvalidInput:
+        s.ingest.stats.rejected += 1
+        raise
+    result = await s.ingest.submit(events, "import")
+    return {"accepted": result.accepted, "duplicates": result.duplicates}
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/collect", collect, methods=["POST", "OPTIONS"]),
+        Route("/v1/events/import", import_events, methods=["POST"]),
+    ]

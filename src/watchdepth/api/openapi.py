@@ -1,0 +1,92 @@
+"""The OpenAPI 3.1 description of the API, built from the same structs the routes decode.
+
+Input: route metadata below and msgspec schemas. Output: the ``/openapi.json`` document.
+It does not route anything; ``tests/api/test_docs.py`` checks every route is described.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import msgspec
+
+from watchdepth import __version__
+from watchdepth.api.catalog import SCHEMAS
+from watchdepth.query.analytics import GROUPS
+from watchdepth.query.metrics import METRIC_FIELDS
+from watchdepth.query.periods import GROUP_TIMES, PERIODS
+
+
+def _q(name: str, desc: str, schema: dict[str, Any] | None = None, required: bool = False) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": required, "description": desc, "schema": schema or {"type": "string"}}
+
+
+_PERIOD = [
+    _q("from", "Start: YYYY-MM-DD or RFC 3339"),
+    _q("to", "End: YYYY-MM-DD (whole day) or RFC 3339 (exclusive)"),
+    _q("period", "Instead of from/to", {"type": "string", "enum": list(PERIODS)}),
+    _q("timezone", "IANA zone where days begin"),
+]
+_SCOPE = [_q(n, f"Filter by {n}") for n in ("project_id", "folder_id", "video_id", "stream_id", "event_id", "external_id")]
+_PAGE = [
+    _q("page", "From 1", {"type": "integer", "minimum": 1}),
+    _q("per_page", "At most 1000", {"type": "integer", "minimum": 1, "maximum": 1000}),
+    _q("order", "field.dir[,field.dir…]"),
+]
+_AUTH = [{"bearer": []}]
+
+
+def _op(summary: str, parameters: list[dict[str, Any]] | None = None, body: dict[str, Any] | None = None,
+        auth: bool = True, status: str = "200") -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": summary, "responses": {status: {"description": "OK"},
+                                                            "400": {"description": "Invalid input"}}}
+    if parameters:
+        op["parameters"] = parameters
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    if auth:
+        op["security"] = _AUTH
+        op["responses"]["401"] = {"description": "No or unknown token"}
+    return op
+
+
+@cache
+def spec() -> dict[str, Any]:
+    _, components = msgspec.json.schema_components(list(SCHEMAS.values()), ref_template="#/components/schemas/{name}")
+    paths: dict[str, Any] = {
+        "/collect": {"post": _op("Tracker events (METRICS.md §2)", body={"type": ["object", "array"]}, auth=False, status="202")},
+        "/v1/events/import": {"post": _op("Bulk import of NDJSON events with ts, ip, user_agent", status="202",
+                                          body={"type": "string"})},
+        "/v1/analytics/overview": {"get": _op("Totals, timeline and top breakdowns", _PERIOD + _SCOPE + [
+            _q("group_time", "Timeline bucket", {"type": "string", "enum": list(GROUP_TIMES)})])},
+        "/v1/analytics": {"get": _op("Metrics grouped by one or more dimensions", _PERIOD + _SCOPE + _PAGE + [
+            _q("group_by", "Comma-separated: " + ", ".join(GROUPS), required=False),
+            _q("group_entities", "Synonym of group_by"),
+            _q("group_time", "Size of date", {"type": "string", "enum": list(GROUP_TIMES)}),
+            _q("fields", "Comma-separated subset of " + ", ".join(METRIC_FIELDS))])},
+        "/v1/analytics/referrers": {"get": _op("Referrer domains with their pages", _PERIOD + _SCOPE + _PAGE)},
+        "/v1/analytics/retention": {"get": _op("Retention per second of a video", _PERIOD + [_q("video_id", "The video", required=True)])},
+        "/v1/analytics/realtime": {"get": _op("Watching now", _SCOPE)},
+        "/healthz": {"get": _op("Liveness", auth=False)},
+        "/metrics": {"get": _op("Prometheus metrics", auth=False)},
+    }
+    for entity, struct in SCHEMAS.items():
+        base = "/v1/streams/{stream_id}/events" if entity == "events" else f"/v1/{entity}"
+        ref = {"$ref": f"#/components/schemas/{struct.__name__}"}
+        path_params = [{"name": "stream_id", "in": "path", "required": True, "schema": {"type": "string"}}] if entity == "events" else []
+        item = path_params + [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
+        paths[base] = {"get": _op(f"List {entity}", path_params + _PAGE), "post": _op(f"Create a {entity[:-1]}", path_params, ref, status="201")}
+        paths[base + "/{id}"] = {
+            "get": _op(f"Get a {entity[:-1]}", item),
+            "patch": _op(f"Update a {entity[:-1]}", item, {"type": "object"}),
+            "delete": _op(f"Delete a {entity[:-1]}", item, status="204"),
+        }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "watchdepth", "version": __version__,
+                 "description": "Video analytics compatible with Kinescope's Analytics API"},
+        "paths": paths,
+        "components": {"schemas": components,
+                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+    }

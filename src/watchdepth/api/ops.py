@@ -1,0 +1,94 @@
+"""Operations endpoints: ``/healthz``, ``/metrics`` (Prometheus text), ``/openapi.json``, ``/docs``.
+
+Input: the running services. Output: plain text or JSON for machines and a readable
+API reference for people. It changes nothing.
+"""
+
+from __future__ import annotations
+
+import html
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from watchdepth.api.openapi import spec
+from watchdepth.ingest import WRITE_BUCKETS
+from watchdepth.services import Services
+
+
+def _services(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def metrics(request: Request) -> Response:
+    s = _services(request)
+    st = s.ingest.stats
+    lines = [
+        "# HELP watchdepth_events_total Events received on /collect and imports, by outcome.",
+        "# TYPE watchdepth_events_total counter",
+    ]
+    for outcome in ("applied", "duplicate", "late", "bot"):
+        lines.append(f'watchdepth_events_total{{outcome="{outcome}"}} {st.status.get(outcome, 0)}')
+    lines += [
+        "# HELP watchdepth_batches_rejected_total Batches refused as invalid (400/413).",
+        "# TYPE watchdepth_batches_rejected_total counter",
+        f"watchdepth_batches_rejected_total {st.rejected}",
+        "# HELP watchdepth_write_seconds Latency of one group commit to the store.",
+        "# TYPE watchdepth_write_seconds histogram",
+    ]
+    for le in WRITE_BUCKETS:
+        label = "+Inf" if le == float("inf") else repr(le)
+        lines.append(f'watchdepth_write_seconds_bucket{{le="{label}"}} {st.write_buckets.get(le, 0)}')
+    lines += [f"watchdepth_write_seconds_sum {st.write_seconds:.6f}", f"watchdepth_write_seconds_count {st.batches}"]
+    lines += [
+        "# HELP watchdepth_collect_step_seconds Time spent in each named collect step.",
+        "# TYPE watchdepth_collect_step_seconds counter",
+    ]
+    for step, secs in sorted(getattr(s.collector, "step_seconds", {}).items()):
+        value = secs[0] if isinstance(secs, (tuple, list)) else secs
+        lines.append(f'watchdepth_collect_step_seconds{{step="{step}"}} {float(value):.6f}')
+    lines += [
+        "# HELP watchdepth_active_sessions Sessions held by the sessionizer.",
+        "# TYPE watchdepth_active_sessions gauge",
+        f"watchdepth_active_sessions {len(s.ingest.sessionizer.sessions)}",
+    ]
+    return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
+
+
+async def openapi(request: Request) -> Response:
+    return JSONResponse(spec())
+
+
+async def docs(request: Request) -> Response:
+    doc = spec()
+    rows = []
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            rows.append(
+                f"<tr><td><code>{method.upper()}</code></td><td><code>{html.escape(path)}</code></td>"
+                f"<td>{html.escape(op.get('summary', ''))}</td></tr>"
+            )
+    page = (
+        "<!doctype html><html lang=en><head><meta charset=utf-8><title>watchdepth API</title>"
+        "<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}"
+        "td{padding:.3rem .6rem;border-bottom:1px solid #ddd}code{font-size:.95em}</style></head><body>"
+        f"<h1>watchdepth API {html.escape(doc['info']['version'])}</h1>"
+        "<p>The machine-readable description is at <a href=/openapi.json>/openapi.json</a>. "
+        "Every <code>/v1</code> call takes <code>Authorization: Bearer &lt;token&gt;</code>.</p>"
+        f"<table>{''.join(rows)}</table></body></html>"
+    )
+    return HTMLResponse(page)
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+        Route("/openapi.json", openapi, methods=["GET"]),
+        Route("/docs", docs, methods=["GET"]),
+    ]

@@ -1,0 +1,67 @@
+"""Wiring only: the ASGI app of ``watchdepth serve`` and the admin app on a local socket.
+
+Input: ``Services``. Output: Starlette apps whose lifespan starts and stops the ingest
+loop. Every route comes from its own module; no logic lives here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute
+
+from watchdepth.api import admin, analytics, catalog, intake, ops
+from watchdepth.api.errors import EXCEPTION_HANDLERS, RequestID
+from watchdepth.services import Services
+
+
+def public_routes(services: Services) -> list[BaseRoute]:
+    routes: list[BaseRoute] = [*intake.routes(), *analytics.routes(), *catalog.routes(), *ops.routes()]
+    return routes
+
+
+def create_app(services: Services, *, extra_routes: list[BaseRoute] | None = None) -> Starlette:
+    """The public app: collector, API, dashboard. Its lifespan runs the ingest loop."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await services.ingest.start()
+        try:
+            yield
+        finally:
+            await services.ingest.stop()
+
+    app = Starlette(
+        routes=public_routes(services) + list(extra_routes or []),
+        middleware=[Middleware(RequestID)],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    return app
+
+
+def create_admin_app(services: Services) -> Starlette:
+    """Commands for the CLI while ``serve`` holds the data dir (a Unix socket, owner only)."""
+    app = Starlette(
+        routes=admin.routes(),
+        middleware=[Middleware(RequestID)],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+    )
+    app.state.services = services
+    return app
+
+
+def optional_routes(services: Services) -> list[BaseRoute]:
+    """Tracker pages, dashboard and exports: wired when their packages are importable."""
+    out: list[BaseRoute] = []
+    try:
+        from watchdepth.tracker.routes import routes as tracker_routes
+
+        out += tracker_routes(services.catalog.content.get)
+    except ImportError:
+        pass
+    return out

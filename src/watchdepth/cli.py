@@ -1,0 +1,244 @@
+"""The ``watchdepth`` command: serve, token create, import (and the commands later issues add).
+
+Input: argv and ``WATCHDEPTH_*`` variables. Output: a running server, or a command's
+result on stdout and its progress on stderr. When ``serve`` holds the data dir, the
+other commands go through its admin socket instead of opening the database file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgspec
+from tqdm import tqdm
+
+from watchdepth import __version__, config
+from watchdepth.config import Settings
+from watchdepth.errors import InvalidInput, WatchdepthError
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="watchdepth", description="Self-hostable video analytics.")
+    p.add_argument("--version", action="version", version=f"watchdepth {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve the collector, the API and the dashboard")
+    _data(serve)
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 8000)")
+    serve.add_argument("--demo", action="store_true", help="seed a demo workspace with weeks of history")
+    serve.add_argument("--trusted-proxies", help="comma-separated IPs/CIDRs whose X-Forwarded-For is trusted")
+    serve.add_argument("--geoip", help="a GeoLite2/GeoIP2/DB-IP country .mmdb file")
+    serve.add_argument("--cors-origins", help="comma-separated origins allowed to POST /collect ('*' for any)")
+    serve.add_argument("--timezone", help="workspace time zone (IANA), default UTC")
+    serve.add_argument("--base-url", help="public URL of this server, for links in e-mails")
+
+    token = sub.add_parser("token", help="manage API tokens")
+    tsub = token.add_subparsers(dest="token_command", required=True)
+    create = tsub.add_parser("create", help="create a token; prints it alone on the last line")
+    _data(create)
+    create.add_argument("--name", default="cli", help="a label for the token")
+    create.add_argument("--project", action="append", default=[], help="limit to this project (repeatable)")
+    create.add_argument("--read-only", action="store_true", help="allow reading only")
+
+    imp = sub.add_parser("import", help="import NDJSON events (ts, ip, user_agent per event)")
+    _data(imp)
+    imp.add_argument("file", type=Path, help="the .ndjson file ('-' for standard input)")
+    return p
+
+
+def _data(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", dest="data_dir", help="data directory (default ./watchdepth-data)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    flags = {k: v for k, v in vars(args).items() if k in Settings.__dataclass_fields__}
+    try:
+        settings = config.load(**flags)
+        if args.command == "serve":
+            return _serve(settings, demo=args.demo)
+        if args.command == "token":
+            return _token_create(settings, args.name, args.project, args.read_only)
+        if args.command == "import":
+            return _import(settings, args.file)
+    except InvalidInput as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        for p in exc.invalid_params[:20]:
+            where = f"line {p.index + 1}: " if p.index is not None else ""
+            print(f"  {where}{p.name}: {p.message}", file=sys.stderr)
+        return 2
+    except WatchdepthError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    return 2
+
+
+# -- serve --------------------------------------------------------------------------------
+
+
+def _serve(settings: Settings, *, demo: bool) -> int:
+    from watchdepth import services as svc
+    from watchdepth.server import serve
+
+    if _admin(settings) is not None:
+        print(f"error: a server is already running on {settings.data_dir}", file=sys.stderr)
+        return 1
+    services = svc.build(settings)
+    try:
+        if demo:
+            _seed_demo(services)
+        print(f"watchdepth {__version__} serving on {settings.public_url} (data: {settings.data_dir})", file=sys.stderr)
+        asyncio.run(serve(services, extra_routes=_extra_routes(services)))
+    finally:
+        services.close()
+    return 0
+
+
+def _extra_routes(services: Any) -> list[Any]:
+    """Routes of the tracker, dashboard and exports, when those packages are present."""
+    from watchdepth.app import optional_routes
+
+    return optional_routes(services)
+
+
+def _seed_demo(services: Any) -> None:
+    from watchdepth import demo
+
+    cat = services.catalog
+    if not cat.projects:
+        for entity, rows in (("projects", demo.PROJECTS), ("folders", demo.FOLDERS), ("videos", demo.VIDEOS),
+                             ("streams", demo.STREAMS)):
+            for row in rows:
+                cat.create(entity, dict(row))
+        for row in demo.EVENTS:
+            stream = cat.get("streams", row["stream_id"])
+            cat.create("events", {**row, "project_id": stream["project_id"]})
+        lines = list(demo.history(int(time.time() * 1000)))
+        _apply_lines(services, lines, label="demo history")
+    secret, _ = services.tokens.create("demo", (), False)
+    print(f"demo token (also for the dashboard): {secret}", file=sys.stderr)
+
+
+# -- token create -------------------------------------------------------------------------
+
+
+def _token_create(settings: Settings, name: str, projects: list[str], read_only: bool) -> int:
+    client = _admin(settings)
+    if client is not None:
+        r = client.post("/admin/tokens", json={"name": name, "projects": projects, "read_only": read_only})
+        _raise_for(r)
+        secret = r.json()["token"]
+    else:
+        from watchdepth import services as svc
+
+        services = svc.build(settings)
+        try:
+            for pid in projects:
+                services.catalog.get("projects", pid)
+            secret, _ = services.tokens.create(name, projects, read_only)
+        finally:
+            services.close()
+    print(f"created token {name!r}" + (f" for projects {', '.join(projects)}" if projects else "") +
+          (" (read-only)" if read_only else ""))
+    print(secret)
+    return 0
+
+
+# -- import -------------------------------------------------------------------------------
+
+
+def _import(settings: Settings, path: Path) -> int:
+    data = sys.stdin.buffer.read() if str(path) == "-" else _read(path)
+    client = _admin(settings)
+    if client is not None:
+        with tqdm(total=len(data), unit="B", unit_scale=True, desc="sending", file=sys.stderr) as bar:
+            r = client.post("/admin/import", content=_chunks(data, bar), timeout=None)
+        _raise_for(r)
+        result = r.json()
+    else:
+        from watchdepth import services as svc
+
+        services = svc.build(settings)
+        try:
+            result = _apply_lines(services, data.splitlines(), label=path.name)
+        finally:
+            services.close()
+    print(f"accepted {result['accepted']} events, {result['duplicates']} duplicates")
+    return 0
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _chunks(data: bytes, bar: Any, size: int = 1 << 20) -> Iterator[bytes]:
+    for i in range(0, len(data), size):
+        yield data[i : i + size]
+        bar.update(min(size, len(data) - i))
+
+
+def _apply_lines(services: Any, lines: Iterable[bytes], *, label: str) -> dict[str, int]:
+    """Validate every line (with progress), then apply them through the import path."""
+    from watchdepth.collect.wire import decode_import_lines
+
+    lines = list(lines)
+    wire: list[Any] = []
+    step = 50_000
+    with tqdm(total=len(lines), unit="ev", desc=f"checking {label}", file=sys.stderr) as bar:
+        for start in range(0, len(lines), step):
+            wire += decode_import_lines(lines[start : start + step], start)
+            bar.update(min(step, len(lines) - start))
+    events = services.collector.from_import(wire, received_at=int(time.time() * 1000))
+    print(f"applying {len(events)} events…", file=sys.stderr)
+    result = services.ingest.run_sync(events, "import")
+    services.store.maintain()
+    return {"accepted": result.accepted, "duplicates": result.duplicates}
+
+
+# -- the admin socket ---------------------------------------------------------------------
+
+
+def _admin(settings: Settings) -> httpx.Client | None:
+    """A client on a running server's admin socket, or None when no server holds the data dir."""
+    sock = settings.admin_socket
+    if not sock.exists():
+        return None
+    client = httpx.Client(transport=httpx.HTTPTransport(uds=str(sock)), base_url="http://watchdepth")
+    try:
+        client.get("/admin/ping", timeout=2).raise_for_status()
+    except httpx.HTTPError:
+        client.close()
+        return None
+    return client
+
+
+def _raise_for(r: httpx.Response) -> None:
+    if r.status_code < 400:
+        return
+    try:
+        err = msgspec.json.decode(r.content)["error"]
+    except (msgspec.DecodeError, KeyError, TypeError):
+        raise WatchdepthError(f"the server answered {r.status_code}") from None
+    exc = InvalidInput(err.get("message", "refused"))
+    from watchdepth.errors import InvalidParam
+
+    exc.invalid_params = [InvalidParam(p["name"], p["reason"], p["message"], p.get("index"))
+                          for p in err.get("invalid_params", [])]
+    raise exc
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,81 @@
+"""Settings: flags and ``WATCHDEPTH_*`` environment variables, one frozen object.
+
+Input: CLI flags (highest), then the environment, then defaults. Output: ``Settings``.
+It does not open files or sockets.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "WATCHDEPTH_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("./watchdepth-data")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    #: Proxies (IPs or CIDR networks) whose X-Forwarded-For is trusted.
+    trusted_proxies: tuple[str, ...] = ()
+    #: A GeoLite2/GeoIP2 or DB-IP country .mmdb; default: the shipped DB-IP Country Lite.
+    geoip: str | None = None
+    #: Origins allowed to POST /collect from a browser; "*" allows any.
+    cors_origins: tuple[str, ...] = ("*",)
+    #: The workspace time zone: where days begin unless a request names another.
+    timezone: str = "UTC"
+    #: Largest accepted request body, bytes (/collect); imports may be larger.
+    max_body: int = 1_000_000
+    max_import_body: int = 512_000_000
+    #: The public base URL, for links in e-mails (default http://host:port).
+    base_url: str | None = None
+    #: The store DSN: empty for the embedded DuckDB file in data_dir.
+    store: str = ""
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    smtp_security: str = "none"  # none | starttls | tls
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    mail_from: str = "watchdepth@localhost"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def public_url(self) -> str:
+        return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "watchdepth.duckdb"
+
+    @property
+    def admin_socket(self) -> Path:
+        return self.data_dir / "admin.sock"
+
+
+def load(**flags: Any) -> Settings:
+    """Defaults, overridden by ``WATCHDEPTH_*`` variables, overridden by non-None flags."""
+    values: dict[str, Any] = {}
+    for f in fields(Settings):
+        if f.name == "extra":
+            continue
+        raw = os.environ.get(ENV_PREFIX + f.name.upper())
+        if raw is not None:
+            values[f.name] = _convert(f.name, raw)
+    values.update({k: _convert(k, v) if isinstance(v, str) else v for k, v in flags.items() if v is not None})
+    return replace(Settings(), **values)
+
+
+def _convert(name: str, raw: str) -> Any:
+    default = getattr(Settings(), name)
+    if isinstance(default, bool):
+        return raw.lower() in ("1", "true", "yes")
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, Path):
+        return Path(raw)
+    if isinstance(default, tuple):
+        return tuple(x.strip() for x in raw.split(",") if x.strip())
+    return raw

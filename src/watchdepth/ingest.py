@@ -1,0 +1,217 @@
+"""The ingest loop: enriched events -> sessionizer -> one durable group commit -> acknowledgement.
+
+Input: batches of ``Event`` from /collect or an import, each awaiting its answer.
+Output: per batch, how many events were accepted and how many were duplicates, once
+the batch is durable in the store (that is what a 202 means). The sessionizer and the
+store's writes run on one worker thread, in order; batches waiting meanwhile are
+written together. On start the sessionizer's state is rebuilt from the stored log.
+It does not validate (``collect``) nor define any metric (``sessionize``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from watchdepth.collect.event import Event
+from watchdepth.errors import ServiceError
+from watchdepth.sessionize import DUPLICATE, Credit, Sessionizer, collect_order, import_order
+from watchdepth.sessionize.sessionizer import SESSION_TTL_MS
+from watchdepth.store.base import Store, WriteBatch
+
+log = logging.getLogger("watchdepth.ingest")
+
+#: Most events written in one group commit (an import larger than this is one commit alone).
+MAX_GROUP_EVENTS = 20_000
+
+
+class Accepted(NamedTuple):
+    accepted: int
+    duplicates: int
+
+
+@dataclass
+class _Job:
+    events: Sequence[Event]
+    kind: str  # "collect" | "import"
+    future: asyncio.Future[Accepted]
+
+
+@dataclass
+class IngestStats:
+    """Counters for /metrics."""
+
+    status: Counter[str] = field(default_factory=Counter)
+    rejected: int = 0
+    batches: int = 0
+    write_seconds: float = 0.0
+    write_buckets: Counter[float] = field(default_factory=Counter)
+
+    def observe_write(self, seconds: float) -> None:
+        self.batches += 1
+        self.write_seconds += seconds
+        for le in WRITE_BUCKETS:
+            if seconds <= le:
+                self.write_buckets[le] += 1
+
+
+WRITE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, float("inf"))
+
+
+class Ingest:
+    """Owns the sessionizer and the write path of one store."""
+
+    def __init__(self, store: Store, clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.sessionizer = Sessionizer()
+        self.stats = IngestStats()
+        self.clock = clock
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="watchdepth-writer")
+        self._queue: asyncio.Queue[_Job] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._log_seq = 0
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def rebuild(self) -> int:
+        """Rebuild the state of recently active sessions from the log (call before serving)."""
+        self._log_seq = self.store.next_log_seq()
+        since = int(self.clock() * 1000) - SESSION_TTL_MS
+        sessions = self.store.recent_sessions(since)
+        self.sessionizer.replay(self.store.session_log(sessions))
+        return len(sessions)
+
+    async def start(self, maintain_every: float = 30.0) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._pool, self.rebuild)
+        self._queue = asyncio.Queue()
+        self._tasks = [asyncio.create_task(self._writer()), asyncio.create_task(self._maintainer(maintain_every))]
+
+    async def stop(self) -> None:
+        if self._queue is not None:
+            await self._queue.join()
+        for t in self._tasks:
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        await asyncio.get_running_loop().run_in_executor(self._pool, self.store.maintain)
+        self._pool.shutdown(wait=True)
+
+    # -- submitting ---------------------------------------------------------------------------
+
+    async def submit(self, events: Sequence[Event], kind: str = "collect") -> Accepted:
+        """Queue a validated batch; returns once it is durable (or raises ``ServiceError``)."""
+        if self._queue is None:
+            raise ServiceError("the ingest loop is not running")
+        fut: asyncio.Future[Accepted] = asyncio.get_running_loop().create_future()
+        await self._queue.put(_Job(events, kind, fut))
+        return await fut
+
+    def run_sync(self, events: Sequence[Event], kind: str = "import") -> Accepted:
+        """The same path without an event loop (the CLI when no server holds the data dir)."""
+        if not self._log_seq:
+            self.rebuild()
+        return self._process([(events, kind)])[0]
+
+    def watching_now(self) -> Counter[str]:
+        return self.sessionizer.watching_now(int(self.clock() * 1000))
+
+    # -- the worker ---------------------------------------------------------------------------
+
+    async def _writer(self) -> None:
+        assert self._queue is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            jobs = [await self._queue.get()]
+            size = len(jobs[0].events)
+            while not self._queue.empty() and size < MAX_GROUP_EVENTS:
+                jobs.append(self._queue.get_nowait())
+                size += len(jobs[-1].events)
+            try:
+                results = await loop.run_in_executor(self._pool, self._process, [(j.events, j.kind) for j in jobs])
+            except Exception as exc:  # noqa: BLE001 - every waiting request must get an answer
+                log.exception("write failed")
+                for j in jobs:
+                    if not j.future.done():
+                        j.future.set_exception(ServiceError(f"events were not stored: {exc}"))
+            else:
+                for j, r in zip(jobs, results):
+                    if not j.future.done():
+                        j.future.set_result(r)
+            finally:
+                for _ in jobs:
+                    self._queue.task_done()
+
+    async def _maintainer(self, every: float) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await loop.run_in_executor(self._pool, self._maintain)
+            except Exception:  # noqa: BLE001 - maintenance retries on the next round
+                log.exception("maintenance failed")
+
+    def _maintain(self) -> None:
+        self.store.maintain()
+        self.sessionizer.evict_idle(int(self.clock() * 1000))
+
+    def _process(self, jobs: list[tuple[Sequence[Event], str]]) -> list[Accepted]:
+        """Sessionize every job, then write them all in one transaction (worker thread only)."""
+        all_events: list[Event] = []
+        status: list[str] = []
+        runs: list[int | None] = []
+        log_seq: list[int | None] = []
+        credits: list[Credit] = []
+        results = []
+        touched = {e.session_id for events, _ in jobs for e in events}
+        try:
+            for events, kind in jobs:
+                self._hydrate(events, kind)
+                order = import_order(events) if kind == "import" else collect_order(events)
+                out = self.sessionizer.apply(events, order, live=kind == "collect")
+                numbers: list[int | None] = [None] * len(events)
+                for i in out.order:
+                    if out.status[i] != DUPLICATE:
+                        numbers[i] = self._log_seq
+                        self._log_seq += 1
+                all_events += events
+                status += out.status
+                runs += out.run
+                log_seq += numbers
+                credits += out.credits
+                dup = out.status.count(DUPLICATE)
+                results.append(Accepted(len(events) - dup, dup))
+            started = time.perf_counter()
+            self.store.write_batch(WriteBatch(all_events, status, runs, log_seq, credits))
+            self.stats.observe_write(time.perf_counter() - started)
+        except BaseException:
+            self.sessionizer.forget(touched)  # rebuilt from the log when they come back
+            self._log_seq = self.store.next_log_seq()
+            raise
+        self.stats.status.update(status)
+        return results
+
+    def _hydrate(self, events: Sequence[Event], kind: str) -> None:
+        """Bring back forgotten sessions from the log before applying their events.
+
+        An import may touch any past session. On /collect a session we do not hold is
+        new unless one of its loads arrives past its first event (seq > 0).
+        """
+        s = self.sessionizer
+        if kind == "import":
+            wanted = {e.session_id for e in events if not s.knows(e.session_id)}
+        else:
+            first_seq: dict[tuple[str, str], int] = {}
+            for e in events:
+                if not s.knows(e.session_id):
+                    key = (e.session_id, e.load_id)
+                    first_seq[key] = min(first_seq.get(key, e.seq), e.seq)
+            wanted = {sid for (sid, _), seq in first_seq.items() if seq > 0}
+        if wanted:
+            s.replay(self.store.session_log(sorted(wanted)))

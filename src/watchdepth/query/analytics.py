@@ -1,0 +1,220 @@
+"""Analytics answers: overview, grouped tables, referrers, retention, concurrency.
+
+Input: a ``Scope`` (period, content filters) and the request's shape (group_by, order,
+page). Output: plain dicts in the shapes of API.md, every derived figure from
+``query.metrics``. It asks the store for sums only; it does not parse HTTP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from watchdepth.catalog.service import Catalog
+from watchdepth.errors import BadOrder, InvalidParam, ValidationFailed
+from watchdepth.query import metrics
+from watchdepth.query.periods import Period, buckets, iso
+from watchdepth.store.base import SUMS, Aggregate, Store
+
+#: API group_by value -> store dimension ("date" is the time bucket).
+GROUPS = {
+    "video_id": "content_id",
+    "project_id": "project_id",
+    "folder_id": "folder_id",
+    "country": "country",
+    "platform": "platform",
+    "os": "os",
+    "browser": "browser",
+    "domain": "domain",
+    "page": "page",
+    "external_id": "external_id",
+    "date": "bucket",
+}
+TOP_DIMENSIONS = {"countries": "country", "devices": "platform", "oses": "os", "browsers": "browser"}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What the numbers cover: a period and filters (store dimension -> allowed values)."""
+
+    period: Period
+    filters: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def aggregate(self, **kw: Any) -> Aggregate:
+        return Aggregate(
+            start_ms=self.period.start_ms, end_ms=self.period.end_ms, timezone=self.period.timezone,
+            filters=self.filters, **kw,
+        )
+
+
+@dataclass(frozen=True)
+class TableRequest:
+    group_by: tuple[str, ...]
+    group_time: str = "day"
+    order: tuple[tuple[str, bool], ...] = ()
+    page: int = 1
+    per_page: int = 10
+    fields: tuple[str, ...] = metrics.METRIC_FIELDS
+
+
+def overview(store: Store, scope: Scope, group_time: str, online: int) -> dict[str, Any]:
+    total_row = store.aggregate(scope.aggregate()).rows
+    total = _sums(total_row[0] if total_row else None, 0)
+    timeline = store.aggregate(scope.aggregate(bucket=group_time))
+    by_bucket = {r[0]: _sums(r, 1) for r in timeline.rows}
+    series = []
+    for b in buckets(scope.period, group_time):
+        m = metrics.derive(by_bucket.get(b, _ZERO))
+        series.append({"date": iso(b), **{k: m[k] for k in ("views", "unique_views", "player_loads", "watch_time", "view_rate")}})
+    top = {name: _top(store, scope, dim) for name, dim in TOP_DIMENSIONS.items()}
+    return {
+        "total": {**metrics.derive(total), "duration": metrics.duration_total(total), "online": online},
+        "timeline": series,
+        "top": top,
+    }
+
+
+def _top(store: Store, scope: Scope, dim: str) -> list[dict[str, Any]]:
+    got = store.aggregate(scope.aggregate(dims=(dim,), order=(("views", True), ("player_loads", True)), limit=10))
+    out = []
+    for r in got.rows:
+        s = _sums(r, 1)
+        item: dict[str, Any] = {"name": r[0], "views": int(s["views"]), "player_loads": int(s["player_loads"])}
+        if dim == "country":
+            item = {"name": country_name(r[0]), "code": r[0], **{k: item[k] for k in ("views", "player_loads")}}
+        out.append(item)
+    return out
+
+
+def table(store: Store, catalog: Catalog, scope: Scope, req: TableRequest) -> tuple[list[dict[str, Any]], int]:
+    """Rows grouped by ``req.group_by``, sorted and paginated, and the number of groups."""
+    dims = tuple(GROUPS[g] for g in req.group_by if g != "date")
+    bucket = req.group_time if "date" in req.group_by else None
+    pushdown = all(f in metrics.SUM_FIELDS or f in req.group_by for f, _ in req.order)
+    store_order = tuple((GROUPS.get(f, f), d) for f, d in req.order)
+    offset = (req.page - 1) * req.per_page
+    q = scope.aggregate(dims=dims, bucket=bucket, order=store_order if pushdown else ())
+    if pushdown:
+        q = scope.aggregate(dims=dims, bucket=bucket, order=store_order, limit=req.per_page, offset=offset)
+    got = store.aggregate(q)
+    rows = [_row(catalog, req, got.columns, r) for r in got.rows]
+    if not pushdown:
+        rows = sort_rows(rows, req.order)[offset : offset + req.per_page]
+    return rows, got.total
+
+
+def _row(catalog: Catalog, req: TableRequest, columns: list[str], r: Sequence[Any]) -> dict[str, Any]:
+    values = dict(zip(columns, r))
+    out: dict[str, Any] = {}
+    for g in req.group_by:
+        v = values[GROUPS[g]]
+        out[g] = iso(v) if g == "date" else v
+        if g == "video_id":
+            info = catalog.content.get(v)
+            out["title"] = info.title if info else None
+            out["duration"] = info.duration if info else None
+    derived = metrics.derive(values)
+    out.update({f: derived[f] for f in req.fields})
+    return out
+
+
+def sort_rows(rows: list[dict[str, Any]], order: Sequence[tuple[str, bool]]) -> list[dict[str, Any]]:
+    """Stable multi-key sort; None sorts last whatever the direction."""
+    for name, desc in reversed(order):
+        present = [r for r in rows if r.get(name) is not None]
+        missing = [r for r in rows if r.get(name) is None]
+        rows = sorted(present, key=lambda r: r[name], reverse=desc) + missing
+    return rows
+
+
+def parse_order(text: str | None, allowed: Sequence[str]) -> tuple[tuple[str, bool], ...]:
+    """``field.dir[,field.dir…]``; an unknown field is 400216."""
+    if not text:
+        return ()
+    out = []
+    for part in text.split(","):
+        name, _, direction = part.strip().partition(".")
+        direction = direction or "asc"
+        if name not in allowed:
+            raise BadOrder("order names a field that cannot be sorted", invalid_params=[
+                InvalidParam("order", "unsortable", f"cannot sort by {name!r}; sortable: {', '.join(allowed)}")])
+        if direction not in ("asc", "desc"):
+            raise ValidationFailed("parameters did not validate", invalid_params=[
+                InvalidParam("order", "invalid", f"direction must be asc or desc, got {direction!r}")])
+        out.append((name, direction == "desc"))
+    return tuple(out)
+
+
+def referrers(store: Store, scope: Scope, order: tuple[tuple[str, bool], ...], page: int, per_page: int
+              ) -> tuple[list[dict[str, Any]], int]:
+    """Rows per domain with their pages (API.md referrers)."""
+    domains = store.aggregate(scope.aggregate(dims=("domain",))).rows
+    pages = store.aggregate(scope.aggregate(dims=("domain", "page"))).rows
+    by_domain: dict[Any, list[dict[str, Any]]] = {}
+    for r in pages:
+        by_domain.setdefault(r[0], []).append({"url": r[1], **_ref_metrics(_sums(r, 2))})
+    rows = []
+    for r in domains:
+        sub = sort_rows(by_domain.get(r[0], []), order or (("views", True),))
+        rows.append({"domain": r[0], **_ref_metrics(_sums(r, 1)), "pages": sub})
+    rows = sort_rows(rows, order or (("views", True), ("player_loads", True)))
+    start = (page - 1) * per_page
+    return rows[start : start + per_page], len(rows)
+
+
+def _ref_metrics(s: dict[str, float]) -> dict[str, int]:
+    m = metrics.derive(s)
+    return {"views": m["views"], "player_loads": m["player_loads"], "view_rate": m["view_rate"]}
+
+
+def retention(store: Store, catalog: Catalog, video_id: str, period: Period) -> dict[str, Any]:
+    """Per whole second k, the share of the period's impressions whose watched set covers [k, k+1)."""
+    info = catalog.content.get(video_id)
+    duration = info.duration if info and info.duration else 0.0
+    sets = store.watched_sets(video_id, period.start_ms, period.end_ms)
+    seconds = int(-(-duration // 1))  # ceil
+    diff = [0] * (seconds + 1)
+    for intervals in sets:
+        for a, b in _merge(intervals):
+            first = int(-(-a // 1))
+            last = int(b // 1) if b < duration else seconds  # the last, partial second ends at duration
+            if last > first:
+                diff[first] += 1
+                diff[min(last, seconds)] -= 1
+    points, running, n = [], 0, len(sets)
+    for k in range(seconds):
+        running += diff[k]
+        points.append({"second": k, "viewers": running, "share": round(running / n, 4) if n else 0.0})
+    return {"duration": duration, "unique_views": n, "points": points}
+
+
+def _merge(intervals: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    out: list[tuple[float, float]] = []
+    for a, b in sorted(intervals):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+_ZERO = dict.fromkeys(SUMS, 0)
+
+
+def _sums(row: Sequence[Any] | None, start: int) -> dict[str, float]:
+    if row is None:
+        return dict(_ZERO)
+    return dict(zip(SUMS, row[start : start + len(SUMS)]))
+
+
+@cache
+def _countries() -> dict[str, str]:
+    text = resources.files("watchdepth").joinpath("data/countries.tsv").read_text(encoding="utf-8")
+    return dict(line.split("\t", 1) for line in text.splitlines() if line and not line.startswith("#"))
+
+
+def country_name(code: str | None) -> str | None:
+    return _countries().get(code, code) if code else None

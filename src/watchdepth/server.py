@@ -1,0 +1,57 @@
+"""Running ``watchdepth serve``: the public HTTP server and the admin socket in one process.
+
+Input: ``Settings``. Output: a process serving until SIGINT/SIGTERM, then flushing the
+ingest loop. A second server on the same data dir is refused with a clear message (one
+process holds the DuckDB file).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import Iterator
+
+import uvicorn
+
+from watchdepth.app import create_admin_app, create_app
+from watchdepth.services import Services
+
+log = logging.getLogger("watchdepth.server")
+
+
+class _AdminServer(uvicorn.Server):
+    """The admin socket's server leaves signal handling to the public one."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def serve(services: Services, extra_routes: list | None = None) -> None:  # type: ignore[type-arg]
+    settings = services.settings
+    app = create_app(services, extra_routes=extra_routes)
+    public = uvicorn.Server(uvicorn.Config(
+        app, host=settings.host, port=settings.port, log_level="warning", access_log=False,
+        proxy_headers=False, lifespan="on", timeout_graceful_shutdown=10,
+    ))
+    sock = settings.admin_socket
+    with contextlib.suppress(FileNotFoundError):
+        sock.unlink()
+    admin = _AdminServer(uvicorn.Config(
+        create_admin_app(services), uds=str(sock), log_level="warning", access_log=False, lifespan="off",
+    ))
+    admin_task = asyncio.create_task(admin.serve())
+    try:
+        await asyncio.sleep(0)
+        while not admin.started and not admin_task.done():
+            await asyncio.sleep(0.01)
+        if sock.exists():
+            os.chmod(sock, 0o600)
+        await public.serve()
+    finally:
+        admin.should_exit = True
+        await admin_task
+        with contextlib.suppress(FileNotFoundError):
+            sock.unlink()

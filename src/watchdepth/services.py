@@ -1,0 +1,49 @@
+"""The running service's parts, built once from ``Settings`` and shared by every route.
+
+Input: settings. Output: a ``Services`` holding the store, catalog, tokens, collector
+and ingest loop. It opens the store; it does not serve HTTP (``app`` does).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from watchdepth.api.auth import Tokens
+from watchdepth.catalog.service import Catalog
+from watchdepth.collect.device import DeviceParser
+from watchdepth.collect.geo import GeoLookup
+from watchdepth.collect.pipeline import Collector
+from watchdepth.config import Settings
+from watchdepth.ingest import Ingest
+from watchdepth.store.base import Store
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: Store
+    catalog: Catalog
+    tokens: Tokens
+    collector: Collector
+    ingest: Ingest
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def open_store(settings: Settings) -> Store:
+    if settings.store.startswith("clickhouse"):
+        from watchdepth.store.clickhouse import ClickHouseStore  # optional dependency
+
+        return ClickHouseStore.from_dsn(settings.store)
+    from watchdepth.store.duckdb import DuckDBStore
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return DuckDBStore(settings.db_path)
+
+
+def build(settings: Settings, store: Store | None = None) -> Services:
+    store = store if store is not None else open_store(settings)
+    catalog = Catalog(store)
+    collector = Collector(catalog.content, GeoLookup(settings.geoip), DeviceParser(), settings.trusted_proxies)
+    return Services(settings, store, catalog, Tokens(store), collector, Ingest(store))
