@@ -10,6 +10,7 @@ keeps the log it can be rebuilt from (``replay``), and the writer decides when.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Sequence
@@ -94,6 +95,7 @@ class Sessionizer:
         # Sessions whose latest counted event is play/progress: session -> (t, content_id).
         self._playing: OrderedDict[str, tuple[int, str]] = OrderedDict()
         self._playing_by_content: Counter[str] = Counter()
+        self._playing_lock = threading.Lock()  # watching_now() is read from other threads
 
     # -- public -------------------------------------------------------------------------
 
@@ -143,12 +145,13 @@ class Sessionizer:
         """Content id -> sessions whose latest counted event (last 30 s) is play/progress."""
         horizon = now_ms - WATCHING_WINDOW_MS
         playing = self._playing
-        while playing:
-            sid, (t, _) = next(iter(playing.items()))
-            if t >= horizon:
-                break
-            self._stop_playing(sid)
-        return +self._playing_by_content
+        with self._playing_lock:
+            while playing:
+                sid, (t, _) = next(iter(playing.items()))
+                if t >= horizon:
+                    break
+                self._drop_playing(sid)
+            return +self._playing_by_content
 
     # -- one event ----------------------------------------------------------------------
 
@@ -239,12 +242,17 @@ class Sessionizer:
 
     def _note_playing(self, e: Event) -> None:
         sid = e.session_id
-        self._stop_playing(sid)
-        if e.type in ("play", "progress"):
-            self._playing[sid] = (e.t, e.content_id)
-            self._playing_by_content[e.content_id] += 1
+        with self._playing_lock:
+            self._drop_playing(sid)
+            if e.type in ("play", "progress"):
+                self._playing[sid] = (e.t, e.content_id)
+                self._playing_by_content[e.content_id] += 1
 
     def _stop_playing(self, sid: str) -> None:
+        with self._playing_lock:
+            self._drop_playing(sid)
+
+    def _drop_playing(self, sid: str) -> None:
         prev = self._playing.pop(sid, None)
         if prev is not None:
             self._playing_by_content[prev[1]] -= 1
