@@ -49,9 +49,8 @@ async def metrics(request: Request) -> Response:
         "# HELP watchdepth_collect_step_seconds Time spent in each named collect step.",
         "# TYPE watchdepth_collect_step_seconds counter",
     ]
-    for step, secs in sorted(getattr(s.collector, "step_seconds", {}).items()):
-        value = secs[0] if isinstance(secs, (tuple, list)) else secs
-        lines.append(f'watchdepth_collect_step_seconds{{step="{step}"}} {float(value):.6f}')
+    for step, stats in sorted(s.collector.step_seconds.items()):
+        lines.append(f'watchdepth_collect_step_seconds{{step="{step}"}} {stats.seconds:.6f}')
     lines += [
         "# HELP watchdepth_active_sessions Sessions held by the sessionizer.",
         "# TYPE watchdepth_active_sessions gauge",

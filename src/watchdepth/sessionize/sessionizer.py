@@ -106,15 +106,11 @@ class Sessionizer:
         credits: list[Credit] = []
         wall = time.monotonic()
         for i in order:
-            e = events[i]
-            if e.bot:
-                status[i] = BOT
-                continue
-            status[i], run[i] = self._apply_one(e, credits, wall, live)
+            status[i], run[i] = self._apply_one(events[i], credits, wall, live)
         return Outcome(status, run, list(order), credits)
 
     def replay(self, events: Iterable[Event]) -> None:
-        """Rebuild state from the stored log (applied and late events, in log order)."""
+        """Rebuild state from the stored log (applied, late and bot events, in log order)."""
         sink: list[Credit] = []
         wall = time.monotonic()
         for e in events:
@@ -167,6 +163,8 @@ class Sessionizer:
         verdict = load.classify(e.seq)
         if verdict != "new":
             return (LATE if verdict == "late" else DUPLICATE), None
+        if e.bot:  # de-duplicated like any event, then counted apart
+            return BOT, None
         session.last_t = max(session.last_t, e.t)
         session.touched = wall
         if live:

@@ -128,17 +128,17 @@ class DuckDBStore:
 
     def recent_sessions(self, since_ms: int) -> list[str]:
         got = self._run(
-            "SELECT DISTINCT session_id FROM events WHERE t >= make_timestamptz(?::BIGINT * 1000) AND status <> 'bot'",
+            "SELECT DISTINCT session_id FROM events WHERE t >= make_timestamptz(?::BIGINT * 1000)",
             [since_ms],
         )
         return [r[0] for r in got]
 
     def session_log(self, session_ids: Sequence[str]) -> Iterator[Event]:
-        """The applied and late events of these sessions, in log order (for ``replay``)."""
+        """The stored events of these sessions, in log order (for ``replay``)."""
         if not session_ids:
             return iter(())
         got = self._run(
-            f"SELECT {rows.EVENT_SELECT} FROM events WHERE status IN ('applied', 'late') "
+            f"SELECT {rows.EVENT_SELECT}, status FROM events WHERE true "
             "AND session_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY log_seq",
             [list(session_ids)],
         )

@@ -93,6 +93,6 @@ def status_counts(status: Sequence[str]) -> dict[str, int]:
 
 
 def event_from_row(row: Sequence[Any]) -> Event:
-    """A row selected with ``EVENT_SELECT`` back into an ``Event`` (for replay)."""
+    """A row selected with ``EVENT_SELECT, status`` back into an ``Event`` (for replay)."""
     values = dict(zip((attr for attr, _, _ in EVENT_COLUMNS), row))
-    return Event(**values)
+    return Event(**values, bot=row[len(EVENT_COLUMNS)] == "bot")

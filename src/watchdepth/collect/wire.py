@@ -1,0 +1,287 @@
+"""The tracker's wire format (METRICS.md §2): JSON bytes → validated ``WireEvent`` structs.
+
+Input: the body of ``POST /collect`` (one object, or an array of up to 500) or the
+lines of an NDJSON import. Output: ``list[WireEvent]`` / ``list[ImportEvent]``, or one
+``ValidationFailed`` that names every bad event by index, field and reason.
+It does not look ids up in the catalog nor enrich anything: ``collect.pipeline`` does.
+
+Fast path: msgspec decodes the whole body into structs, then a cheap loop checks the
+rules that span fields. Only when that fails is the body taken apart element by
+element (and field by field) to name every error. Unknown fields are ignored.
+``null`` counts as absent. JSON names are used in errors (``from``, not ``from_``).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterable, Mapping
+from typing import Annotated, Final, TypeVar
+
+import msgspec
+from msgspec import Meta
+
+from watchdepth.collect.event import POSITIONED_TYPES
+from watchdepth.errors import BadJSON, InvalidParam, ValidationFailed, WrongType
+
+MAX_BATCH: Final = 500
+MAX_IMPORT_ERRORS: Final = 1000  # errors listed per import call; the rest are counted
+_I64: Final = 2**63 - 1
+_FMAX: Final = sys.float_info.max  # le=_FMAX rejects infinity
+_TYPE_RE: Final = re.compile(r"[a-z_]{1,32}")
+_KNOWN_TYPES: Final = POSITIONED_TYPES | {"load", "error"}
+
+Id = Annotated[str, Meta(min_length=1, max_length=64)]
+Position = Annotated[float, Meta(ge=0, le=_FMAX)]
+Count = Annotated[int, Meta(ge=0, le=_I64)]
+
+
+class WireEvent(msgspec.Struct, frozen=True, gc=False):
+    """One event as the tracker sends it, with types and single-field bounds checked."""
+
+    type: Annotated[str, Meta(min_length=1, max_length=32)]
+    session_id: Id
+    load_id: Id
+    seq: Count
+    video_id: Id | None = None
+    stream_id: Id | None = None
+    event_id: Id | None = None
+    position: Position | None = None
+    from_: Position | None = msgspec.field(default=None, name="from")
+    duration: Annotated[float, Meta(gt=0, le=_FMAX)] | None = None
+    url: Annotated[str, Meta(max_length=2048)] | None = None
+    external_id: Annotated[str, Meta(max_length=256)] | None = None
+    id: Id | None = None
+    ts: Count | None = None
+
+
+class ImportEvent(WireEvent, frozen=True, gc=False, kw_only=True):
+    """A bulk-import event: the wire event plus what the HTTP request would have told."""
+
+    ts: Count
+    ip: str | None = None
+    user_agent: str | None = None
+
+
+E = TypeVar("E", bound=WireEvent)
+
+# Field rules for naming errors on the slow path; they mirror the annotations above
+# (tests/collect/test_wire.py checks by fuzzing that both paths agree).
+# kind, limit: "id" non-empty str ≤ limit; "str" str ≤ limit; "int" 0 ≤ int ≤ limit;
+# "ge0" / "gt0" finite number ≥ 0 / > 0.
+_WIRE_RULES: Final[Mapping[str, tuple[str, int]]] = {
+    "type": ("type", 32),
+    "session_id": ("id", 64),
+    "load_id": ("id", 64),
+    "seq": ("int", _I64),
+    "video_id": ("id", 64),
+    "stream_id": ("id", 64),
+    "event_id": ("id", 64),
+    "position": ("ge0", 0),
+    "from": ("ge0", 0),
+    "duration": ("gt0", 0),
+    "url": ("str", 2048),
+    "external_id": ("str", 256),
+    "id": ("id", 64),
+    "ts": ("int", _I64),
+}
+_IMPORT_RULES: Final = {**_WIRE_RULES, "ip": ("str", sys.maxsize), "user_agent": ("str", sys.maxsize)}
+_WIRE_REQUIRED: Final = ("type", "session_id", "load_id", "seq")
+_IMPORT_REQUIRED: Final = (*_WIRE_REQUIRED, "ts")
+
+
+class _Schema(msgspec.Struct, frozen=True):
+    decoder: msgspec.json.Decoder[WireEvent]
+    rules: Mapping[str, tuple[str, int]]
+    required: tuple[str, ...]
+
+
+_WIRE: Final = _Schema(msgspec.json.Decoder(WireEvent), _WIRE_RULES, _WIRE_REQUIRED)
+_IMPORT: Final = _Schema(msgspec.json.Decoder(ImportEvent), _IMPORT_RULES, _IMPORT_REQUIRED)
+_BATCH: Final = msgspec.json.Decoder(Annotated[list[WireEvent], Meta(max_length=MAX_BATCH)] | WireEvent)
+_TOP: Final = msgspec.json.Decoder(list[msgspec.Raw] | dict[str, msgspec.Raw])
+_FIELDS: Final = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_ANY: Final = msgspec.json.Decoder()
+
+Problem = tuple[str, str, str]  # (field name, reason, message)
+_BAD: Final = object()  # stands for a field that was sent but broke its own rule
+
+
+def decode_batch(body: bytes) -> list[WireEvent]:
+    """Decode a /collect body into wire events, or raise the InvalidInput that fits."""
+    try:
+        decoded = _BATCH.decode(body)
+    except msgspec.ValidationError:
+        return _decode_slowly(body)
+    except msgspec.DecodeError as exc:
+        raise BadJSON("body is not valid JSON", detail=str(exc)) from None
+    events = [decoded] if isinstance(decoded, WireEvent) else decoded
+    _raise_if_any(_cross_params(events))
+    return events
+
+
+def decode_import_lines(lines: Iterable[bytes], start_line: int = 0) -> list[ImportEvent]:
+    """Decode NDJSON lines (blank ones skipped); an error's index is its 0-based line number."""
+    events: list[ImportEvent] = []
+    errors: list[InvalidParam] = []
+    for number, line in enumerate(lines, start_line):
+        if not line.strip():
+            continue
+        event, problems = _decode_line(line, number)
+        errors.extend(problems)
+        if event is not None:
+            events.append(event)
+    _raise_if_any(errors, cap=MAX_IMPORT_ERRORS)
+    return events
+
+
+def _decode_line(line: bytes, number: int) -> tuple[ImportEvent | None, list[InvalidParam]]:
+    try:
+        event, problems = _decode_one(msgspec.Raw(line), number, _IMPORT)
+    except msgspec.DecodeError:  # syntax; validation errors are handled inside
+        return None, [InvalidParam("event", "bad_json", "line is not valid JSON", number)]
+    return event, problems  # type: ignore[return-value]  # _IMPORT decodes ImportEvent
+
+
+def _decode_slowly(body: bytes) -> list[WireEvent]:
+    """The fast decode failed: find every bad event and raise, or return if none is bad."""
+    try:
+        top = _TOP.decode(body)
+    except msgspec.ValidationError:
+        raise WrongType("body must be a JSON object or an array of objects") from None
+    except msgspec.DecodeError as exc:
+        raise BadJSON("body is not valid JSON", detail=str(exc)) from None
+    if isinstance(top, dict):
+        top = [msgspec.Raw(body)]
+    if len(top) > MAX_BATCH:
+        raise ValidationFailed(
+            f"at most {MAX_BATCH} events per request",
+            invalid_params=[InvalidParam("body", "too_many", f"{len(top)} events; at most {MAX_BATCH}")],
+        )
+    events: list[WireEvent] = []
+    errors: list[InvalidParam] = []
+    for index, raw in enumerate(top):
+        event, problems = _decode_one(raw, index, _WIRE)
+        errors.extend(problems)
+        if event is not None:
+            events.append(event)
+    _raise_if_any(errors)
+    return events
+
+
+def _decode_one(raw: msgspec.Raw, index: int, schema: _Schema) -> tuple[WireEvent | None, list[InvalidParam]]:
+    try:
+        event = schema.decoder.decode(raw)
+    except msgspec.ValidationError as exc:
+        return None, _params(_explain(raw, schema, exc), index)
+    return event, _params(_cross_problems(event), index)
+
+
+def _explain(raw: msgspec.Raw, schema: _Schema, exc: msgspec.ValidationError) -> list[Problem]:
+    """Name every problem of one event that msgspec refused (it reports only the first)."""
+    try:
+        fields = _FIELDS.decode(raw)
+    except msgspec.ValidationError:
+        return [("event", "wrong_type", "an event must be a JSON object")]
+    values: dict[str, object] = {}
+    problems: list[Problem] = []
+    for name, (kind, limit) in schema.rules.items():
+        if name in fields:
+            value, problem = _decode_field(fields[name], kind, limit)
+            values[name] = value
+            if problem is not None:
+                problems.append((name, problem[0], f"{name} {problem[1]}"))
+    problems += [(n, "required", f"{n} is required") for n in schema.required if values.get(n) is None]
+    problems += _cross_problems_of(values)
+    return problems or [("event", "invalid", str(exc))]
+
+
+def _decode_field(raw: msgspec.Raw, kind: str, limit: int) -> tuple[object, tuple[str, str] | None]:
+    """A field's value (``_BAD`` when it breaks its rule) and the problem, if any."""
+    try:
+        value = _ANY.decode(raw)
+    except msgspec.ValidationError:
+        return _BAD, ("out_of_range", "number out of range")
+    problem = _check_field(kind, limit, value)
+    return (value if problem is None else _BAD), problem
+
+
+def _check_field(kind: str, limit: int, value: object) -> tuple[str, str] | None:
+    """One field against its rule; ``None`` (JSON null) is the caller's business."""
+    if value is None:
+        return None
+    if kind in ("id", "str", "type"):
+        return _check_str(kind, limit, value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return ("wrong_type", "must be an integer" if kind == "int" else "must be a number")
+    if kind == "int":
+        if not isinstance(value, int):
+            return ("wrong_type", "must be an integer")
+        return None if 0 <= value <= limit else ("out_of_range", "must be a non-negative 64-bit integer")
+    if not -_FMAX <= value <= _FMAX:  # also false for NaN
+        return ("out_of_range", "must be finite")
+    if kind == "gt0":
+        return None if value > 0 else ("out_of_range", "must be > 0")
+    return None if value >= 0 else ("out_of_range", "must be >= 0")
+
+
+def _check_str(kind: str, limit: int, value: object) -> tuple[str, str] | None:
+    if not isinstance(value, str):
+        return ("wrong_type", "must be a string")
+    if len(value) > limit:
+        return ("too_long", f"at most {limit} characters")
+    if kind != "str" and not value:
+        return ("empty", "must not be empty")
+    return None
+
+
+def _cross_params(events: list[WireEvent]) -> list[InvalidParam]:
+    errors: list[InvalidParam] = []
+    for index, event in enumerate(events):
+        problems = _cross_problems(event)
+        if problems:
+            errors += _params(problems, index)
+    return errors
+
+
+def _cross_problems(e: WireEvent) -> list[Problem]:
+    return _cross(e.type, e.video_id, e.stream_id, e.event_id, e.position, e.from_)
+
+
+def _cross_problems_of(v: Mapping[str, object]) -> list[Problem]:
+    get = v.get
+    return _cross(get("type"), get("video_id"), get("stream_id"), get("event_id"), get("position"), get("from"))
+
+
+def _cross(
+    type_: object, video_id: object, stream_id: object, event_id: object, position: object, from_: object
+) -> list[Problem]:
+    """Rules that span fields, plus the ``type`` pattern; values may be of any JSON type."""
+    out: list[Problem] = []
+    if isinstance(type_, str) and type_ not in _KNOWN_TYPES and 0 < len(type_) <= 32:
+        if not _TYPE_RE.fullmatch(type_):
+            out.append(("type", "invalid", "type must match [a-z_]{1,32}"))
+    if video_id is None and stream_id is None:
+        out.append(("video_id", "required", "one of video_id or stream_id is required"))
+    elif video_id is not None and stream_id is not None:
+        out.append(("stream_id", "conflict", "send video_id or stream_id, not both"))
+    if event_id is not None and stream_id is None and video_id is not None:
+        out.append(("event_id", "conflict", "event_id goes with stream_id only"))
+    if position is None and isinstance(type_, str) and type_ in POSITIONED_TYPES:
+        out.append(("position", "required", f"position is required for {type_}"))
+    if from_ is None and type_ == "seek":
+        out.append(("from", "required", "from is required for seek"))
+    return out
+
+
+def _params(problems: list[Problem], index: int) -> list[InvalidParam]:
+    return [InvalidParam(name, reason, message, index) for name, reason, message in problems]
+
+
+def _raise_if_any(errors: list[InvalidParam], cap: int | None = None) -> None:
+    if not errors:
+        return
+    bad = len({e.index for e in errors})
+    cap = len(errors) if cap is None else cap
+    detail = None if len(errors) <= cap else f"{len(errors)} problems; the first {cap} are listed"
+    raise ValidationFailed(f"{bad} invalid event(s); nothing was accepted", detail=detail, invalid_params=errors[:cap])

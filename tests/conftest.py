@@ -1,0 +1,135 @@
+"""Shared fixtures: a real ``watchdepth serve`` process on loopback with its own data dir.
+
+``server`` starts the CLI as users do, creates a token through the CLI (the admin socket
+path), and can be SIGKILLed and restarted on the same data. Tests talk HTTP to it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z, a Thursday
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cli(*args: str, data: Path, check: bool = True, input: bytes | None = None) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "watchdepth.cli", *args, "--data", str(data)]
+    r = subprocess.run(cmd, capture_output=True, text=input is None, input=input, timeout=120)
+    if check and r.returncode != 0:
+        raise AssertionError(f"{cmd} failed: {r.stderr!r}")
+    return r  # type: ignore[return-value]
+
+
+class Server:
+    """A running ``watchdepth serve`` and an HTTP client with a token."""
+
+    def __init__(self, data: Path, env: dict[str, str] | None = None) -> None:
+        self.data = data
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, **(env or {})}
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.token = ""
+        self.client = httpx.Client(base_url=self.url, timeout=30)
+
+    def start(self) -> None:
+        with open(self.data / "server.log", "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "watchdepth.cli", "serve", "--data", str(self.data), "--port", str(self.port)],
+                stdout=log, stderr=log, env=self.env,
+            )
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"server exited: {(self.data / 'server.log').read_text()[-3000:]}")
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError("server did not start")
+        if not self.token:
+            out = cli("token", "create", "--name", "tests", data=self.data).stdout
+            self.token = out.strip().splitlines()[-1]
+        self.client.headers["Authorization"] = f"Bearer {self.token}"
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(timeout=30)
+        self.proc = None
+
+    def restart(self, sig: int = signal.SIGTERM) -> None:
+        self.stop(sig)
+        self.start()
+
+    # -- helpers for tests ------------------------------------------------------------------
+
+    def api(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        return self.client.request(method, path, **kw)
+
+    def ok(self, method: str, path: str, **kw: Any) -> Any:
+        r = self.api(method, path, **kw)
+        assert r.status_code < 300, (r.status_code, r.text)
+        return r.json() if r.content else None
+
+    def collect(self, events: list[dict[str, Any]] | dict[str, Any], **headers: str) -> httpx.Response:
+        h = {"content-type": "text/plain", "user-agent": DESKTOP_UA, **headers}
+        return httpx.post(self.url + "/collect", content=_json(events), headers=h, timeout=30)
+
+    def import_events(self, events: list[dict[str, Any]]) -> httpx.Response:
+        body = b"\n".join(_json(e) for e in events)
+        return self.api("POST", "/v1/events/import", content=body, headers={"content-type": "application/x-ndjson"})
+
+
+def _json(obj: Any) -> bytes:
+    import msgspec
+
+    return msgspec.json.encode(obj)
+
+
+DESKTOP_UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
+PHONE_UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    s = Server(tmp_path)
+    s.start()
+    try:
+        yield s
+    finally:
+        s.stop()
+        s.client.close()
+
+
+@pytest.fixture
+def catalog(server: Server) -> Server:
+    """A small catalog: project p1 with nested folders a/b, videos v1 (100 s) and v2 (10.5 s), a stream and event."""
+    server.ok("POST", "/v1/projects", json={"id": "p1", "name": "Project one"})
+    server.ok("POST", "/v1/projects", json={"id": "p2", "name": "Project two"})
+    server.ok("POST", "/v1/folders", json={"id": "fa", "project_id": "p1", "name": "a"})
+    server.ok("POST", "/v1/folders", json={"id": "fb", "project_id": "p1", "parent_id": "fa", "name": "b"})
+    server.ok("POST", "/v1/videos", json={"id": "v1", "project_id": "p1", "folder_id": "fa", "title": "One", "duration": 100})
+    server.ok("POST", "/v1/videos", json={"id": "v2", "project_id": "p1", "folder_id": "fb", "title": "Two", "duration": 10.5})
+    server.ok("POST", "/v1/videos", json={"id": "v3", "project_id": "p2", "title": "Three", "duration": 60})
+    server.ok("POST", "/v1/streams", json={"id": "s1", "project_id": "p2", "title": "Live"})
+    server.ok("POST", "/v1/streams/s1/events", json={"id": "e1", "title": "Episode 1"})
+    return server
