@@ -64,4 +64,10 @@ def optional_routes(services: Services) -> list[BaseRoute]:
         out += tracker_routes(services.catalog.content.get)
     except ImportError:
         pass
+    try:
+        from watchdepth.web.routes import routes as web_routes
+
+        out += web_routes(lambda secret: services.tokens.check(secret) is not None)
+    except ImportError:
+        pass
     return out

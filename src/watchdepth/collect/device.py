@@ -47,7 +47,9 @@ _BROWSER_NAMES: Final = {
     "Android": "Android Browser",
     "Mobile Safari UI/WKWebView": "iOS WebView",
 }
-_DESKTOP_OSES: Final = frozenset({"Windows", "macOS", "Linux", "ChromeOS", "FreeBSD", "OpenBSD", "NetBSD", "Solaris"})
+_DESKTOP_OSES: Final = frozenset(
+    {"Windows", "macOS", "Linux", "ChromeOS", "FreeBSD", "OpenBSD", "NetBSD", "Solaris"}
+)
 
 _BOT: Final = re.compile(
     r"(?<!cu)bot|crawl|spider|slurp|scrap(?:er|y)|mediapartners|facebookexternalhit|\+https?://"
@@ -62,7 +64,9 @@ _TV: Final = re.compile(
     re.IGNORECASE,
 )
 _CONSOLE: Final = re.compile(r"playstation|xbox|nintendo", re.IGNORECASE)
-_PHONE_TOKENS: Final = ("iPhone", "iPod", "Opera Mini", "Windows Phone", "BlackBerry", "BB10", "KAIOS", "Mobile")
+_PHONE_TOKENS: Final = (
+    "iPhone", "iPod", "Opera Mini", "Windows Phone", "BlackBerry", "BB10", "KAIOS", "Mobile",
+)
 
 
 class Device(msgspec.Struct, frozen=True, gc=False):

@@ -124,7 +124,8 @@ def put_content(c: Collector, b: Batch) -> None:
         info, stream_id = found
         b.rows.append(
             {
-                "type": e.type, "content_id": e.event_id or e.video_id or e.stream_id, "kind": info.kind, "project_id": info.project_id,
+                "type": e.type, "content_id": e.event_id or e.video_id or e.stream_id,
+                "kind": info.kind, "project_id": info.project_id,
                 "session_id": e.session_id, "load_id": e.load_id, "seq": e.seq, "stream_id": stream_id,
                 "position": e.position, "from_": e.from_, "duration": e.duration,
                 "content_duration": info.duration if info.kind == "video" else None,
@@ -167,11 +168,14 @@ def put_page(c: Collector, b: Batch) -> None:
         row["domain"], row["page"] = dims
 
 
-STEPS: Final[tuple[Callable[[Collector, Batch], None], ...]] = (put_content, put_time, put_geo, put_device, put_page)
+Step = Callable[[Collector, Batch], None]
+STEPS: Final[tuple[Step, ...]] = (put_content, put_time, put_geo, put_device, put_page)
 STEP_NAMES: Final = tuple(step.__name__ for step in STEPS)
 
 
-def resolve(catalog: Mapping[str, ContentInfo], e: WireEvent) -> tuple[ContentInfo, str | None] | InvalidParam:
+def resolve(
+    catalog: Mapping[str, ContentInfo], e: WireEvent
+) -> tuple[ContentInfo, str | None] | InvalidParam:
     """The most specific content of an event and its stream id, or why the ids are refused."""
     if e.video_id is not None:
         video = _lookup(catalog, "video_id", e.video_id, "video")
@@ -184,11 +188,14 @@ def resolve(catalog: Mapping[str, ContentInfo], e: WireEvent) -> tuple[ContentIn
     if isinstance(broadcast, InvalidParam):
         return broadcast
     if broadcast.stream_id != stream.id:
-        return InvalidParam("event_id", "mismatch", f"event {e.event_id} is not a broadcast of stream {stream.id}")
+        message = f"event {e.event_id} is not a broadcast of stream {stream.id}"
+        return InvalidParam("event_id", "mismatch", message)
     return broadcast, stream.id
 
 
-def _lookup(catalog: Mapping[str, ContentInfo], name: str, value: str, kind: str) -> ContentInfo | InvalidParam:
+def _lookup(
+    catalog: Mapping[str, ContentInfo], name: str, value: str, kind: str
+) -> ContentInfo | InvalidParam:
     info = catalog.get(value)
     if info is None:
         return InvalidParam(name, "unknown", f"no {kind} with id {value}")

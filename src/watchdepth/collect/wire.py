@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Iterable, Mapping
-from typing import Annotated, Final, TypeVar
+from typing import Annotated, Final
 
 import msgspec
 from msgspec import Meta
@@ -62,8 +62,6 @@ class ImportEvent(WireEvent, frozen=True, gc=False, kw_only=True):
     ip: str | None = None
     user_agent: str | None = None
 
-
-E = TypeVar("E", bound=WireEvent)
 
 # Field rules for naming errors on the slow path; they mirror the annotations above
 # (tests/collect/test_wire.py checks by fuzzing that both paths agree).
@@ -250,7 +248,8 @@ def _cross_problems(e: WireEvent) -> list[Problem]:
 
 def _cross_problems_of(v: Mapping[str, object]) -> list[Problem]:
     get = v.get
-    return _cross(get("type"), get("video_id"), get("stream_id"), get("event_id"), get("position"), get("from"))
+    ids = get("video_id"), get("stream_id"), get("event_id")
+    return _cross(get("type"), *ids, get("position"), get("from"))
 
 
 def _cross(
@@ -284,4 +283,5 @@ def _raise_if_any(errors: list[InvalidParam], cap: int | None = None) -> None:
     bad = len({e.index for e in errors})
     cap = len(errors) if cap is None else cap
     detail = None if len(errors) <= cap else f"{len(errors)} problems; the first {cap} are listed"
-    raise ValidationFailed(f"{bad} invalid event(s); nothing was accepted", detail=detail, invalid_params=errors[:cap])
+    message = f"{bad} invalid event(s); nothing was accepted"
+    raise ValidationFailed(message, detail=detail, invalid_params=errors[:cap])

@@ -20,7 +20,7 @@ import pyarrow as pa
 from watchdepth.collect.event import Event
 from watchdepth.errors import StoreError
 from watchdepth.store import rows
-from watchdepth.store.base import ROLLUP_DIMENSIONS, Aggregate, AggregateResult, WriteBatch
+from watchdepth.store.base import Aggregate, AggregateResult, WriteBatch
 from watchdepth.store.duckdb_plan import plan_aggregate
 
 CATALOG_TABLES = {
@@ -73,17 +73,11 @@ class DuckDBStore:
         """Store the batch's events, facts and rollups in one durable transaction."""
         events = rows.events_table(batch)
         facts = rows.facts_table(batch.credits)
-        counts = rows.status_counts(batch.status)
         with self._write_lock:
             cur = self._cur()
             try:
                 cur.execute("BEGIN")
                 self._insert(cur, events, facts)
-                for name, value in counts.items():
-                    cur.execute(
-                        "INSERT INTO counters VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
-                        [name, value],
-                    )
                 cur.execute("COMMIT")
             except duckdb.Error as exc:
                 _rollback(cur)
@@ -97,11 +91,11 @@ class DuckDBStore:
             cur.execute("INSERT INTO events BY NAME SELECT * FROM batch_events")
             cur.unregister("batch_events")
         if facts.num_rows:
-            cur.register("batch_facts", facts)
-            cur.execute("INSERT INTO facts BY NAME SELECT * FROM batch_facts")
-            cur.execute(_ROLLUP_HOUR.format(src="batch_facts"))
-            cur.execute(_ROLLUP_DAY.format(src="batch_facts"))
-            cur.unregister("batch_facts")
+            by_hour, by_day = rows.rollups(facts)
+            for name, table in (("facts", facts), ("agg_hour", by_hour), ("agg_day", by_day)):
+                cur.register("batch_rows", table)
+                cur.execute(f"INSERT INTO {name} BY NAME SELECT * FROM batch_rows")
+                cur.unregister("batch_rows")
 
     def _mark_dirty(self, facts: pa.Table) -> None:
         col = facts.column("t").cast(pa.int64()).to_pylist()
@@ -157,7 +151,8 @@ class DuckDBStore:
         return int(got[0][0]) if got and got[0][0] is not None else None
 
     def counters(self) -> dict[str, int]:
-        return {name: int(value) for name, value in self._run("SELECT name, value FROM counters")}
+        """Stored events by status (duplicates are not stored)."""
+        return {name: int(value) for name, value in self._run("SELECT status, count(*) FROM events GROUP BY status")}
 
     # -- analytics ------------------------------------------------------------------------
 
@@ -227,19 +222,6 @@ class DuckDBStore:
     def catalog_delete(self, table: str, key: str) -> None:
         with self._write_lock:
             self._run(f"DELETE FROM {table} WHERE {CATALOG_TABLES[table][0]} = ?", [key])
-
-
-_ROLLUP_HOUR = """
-INSERT INTO agg_hour
-SELECT date_trunc('hour', t), content_id, sum(player_loads), sum(unique_views), sum(views), sum(watch_time)
-FROM {src} GROUP BY ALL
-"""
-
-_ROLLUP_DAY = "INSERT INTO agg_day " + " UNION ALL ".join(
-    f"SELECT date_trunc('day', t), content_id, '{dim}', {dim}, sum(player_loads), sum(unique_views), "
-    f"sum(views), sum(watch_time) FROM {{src}} GROUP BY ALL"
-    for dim in ROLLUP_DIMENSIONS
-)
 
 
 def _compact(cur: duckdb.DuckDBPyConnection, table: str, tcol: str, unit_ms: int, units: list[int], keys: str) -> None:
