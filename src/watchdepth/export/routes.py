@@ -1,0 +1,132 @@
+"""HTTP routes of report export and of table downloads (referrers as CSV/XLSX).
+
+Input: requests. Output: Starlette ``Route``s: ``POST /v1/analytics/exports``,
+``GET /v1/analytics/exports/{id}``, ``POST /v1/analytics/exports/{id}/retry``, the
+public signed link ``GET /exports/download/{token}``, and (``referrer_routes``)
+``/v1/analytics/referrers.csv`` and ``.xlsx``. Errors are raised as ``errors.py``
+exceptions for the app's one handler to render. It does not authenticate by
+itself (``auth`` is given) and does not compute numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime, timezone
+
+import msgspec
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from watchdepth.errors import BadJSON, InvalidParam, TooLarge, WrongType
+from watchdepth.export.files import MEDIA_TYPES, write_table
+from watchdepth.export.jobs import ExportWorker
+from watchdepth.export.jobstore import Job
+from watchdepth.export.source import parse_spec
+
+#: ``auth(request, write)`` raises NotAuthenticated, BadToken or Forbidden, else returns.
+Auth = Callable[[Request, bool], None]
+#: The rows of ``GET /v1/analytics/referrers`` for a request (same parameters).
+ReferrerRows = Callable[[Request], list[dict[str, object]]]
+REFERRER_COLUMNS = ("domain", "url", "views", "player_loads", "view_rate")
+MAX_BODY = 64 * 1024
+
+
+def routes(worker: ExportWorker, auth: Auth) -> list[Route]:
+    async def create(request: Request) -> Response:
+        auth(request, True)
+        spec = parse_spec(await _json_object(request))
+        job = await run_in_threadpool(worker.submit, spec)
+        return JSONResponse({"data": {"id": job.id, "status": job.status}}, status_code=202)
+
+    async def status(request: Request) -> Response:
+        auth(request, False)
+        job = await run_in_threadpool(worker.get, request.path_params["id"])
+        return JSONResponse({"data": job_view(worker, job)})
+
+    async def retry(request: Request) -> Response:
+        auth(request, True)
+        job = await run_in_threadpool(worker.retry, request.path_params["id"])
+        return JSONResponse({"data": job_view(worker, job)}, status_code=202)
+
+    async def download(request: Request) -> Response:
+        path, name = await run_in_threadpool(worker.open_download, request.path_params["token"])
+        return FileResponse(path, media_type=MEDIA_TYPES["zip"], filename=name, headers={"Cache-Control": "no-store"})
+
+    return [
+        Route("/v1/analytics/exports", create, methods=["POST"]),
+        Route("/v1/analytics/exports/{id}", status, methods=["GET"]),
+        Route("/v1/analytics/exports/{id}/retry", retry, methods=["POST"]),
+        Route("/exports/download/{token}", download, methods=["GET"]),
+    ]
+
+
+def referrer_routes(rows: ReferrerRows, auth: Auth) -> list[Route]:
+    """``referrers.csv`` and ``.xlsx``: the JSON endpoint's rows, one line per domain then one per page."""
+
+    def endpoint(fmt: str) -> Callable[[Request], Response]:
+        def table(request: Request) -> Response:  # sync: Starlette runs it in the thread pool
+            auth(request, False)
+            return table_response(referrer_table(rows(request)), REFERRER_COLUMNS, fmt, "referrers")
+
+        return table
+
+    return [
+        Route("/v1/analytics/referrers.csv", endpoint("csv"), methods=["GET"]),
+        Route("/v1/analytics/referrers.xlsx", endpoint("xlsx"), methods=["GET"]),
+    ]
+
+
+def table_response(rows: Iterable[Mapping[str, object]], columns: Sequence[str], fmt: str, name: str) -> Response:
+    """A small table as a downloadable ``<name>.<fmt>`` (CSV or XLSX, neutralised like reports)."""
+    disposition = f'attachment; filename="{name}.{fmt}"'
+    return Response(write_table(rows, columns, fmt), media_type=MEDIA_TYPES[fmt], headers={"Content-Disposition": disposition})
+
+
+def referrer_table(domains: list[dict[str, object]]) -> Iterator[Mapping[str, object]]:
+    """Flatten ``[{"domain", …, "pages": [{"url", …}]}]``: a domain's total line (empty url), then its pages."""
+    for d in domains:
+        yield {**d, "url": None}
+        pages = d.get("pages") or []
+        assert isinstance(pages, list)
+        for page in pages:
+            yield {**page, "domain": d["domain"]}
+
+
+def job_view(worker: ExportWorker, job: Job) -> dict[str, object]:
+    """A job as ``GET /v1/analytics/exports/{id}`` shows it."""
+    view: dict[str, object] = {
+        "id": job.id,
+        "status": job.status,
+        "format": job.spec.format,
+        "progress": {"rows_done": job.rows_done, "rows_total": job.rows_total},
+        "mail": job.mail,
+        "created_at": _iso(job.created_at),
+        "finished_at": _iso(job.finished_at),
+    }
+    if job.reason:
+        view["reason"] = job.reason
+    if job.expires_at is not None:
+        view["expires_at"] = _iso(job.expires_at)
+    url = worker.download_url(job)
+    if url is not None:
+        view["download_url"] = url
+    return view
+
+
+async def _json_object(request: Request) -> dict[str, object]:
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        raise TooLarge(f"the body is larger than {MAX_BODY} bytes")
+    try:
+        body = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        raise BadJSON("the body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise WrongType("the body must be a JSON object", invalid_params=[InvalidParam("body", "wrong_type", "expected an object")])
+    return body
+
+
+def _iso(ts: float | None) -> str | None:
+    return None if ts is None else datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,98 @@
+// The single-page app: reads the route from the URL hash, keeps one view per
+// (page, id) and hands it every URL change; marks <html data-wd-state> "ready" once
+// the view is fully drawn (tests and the benchmark wait on it).
+
+import { errorMessage } from "./components.js";
+import { replace } from "./dom.js";
+import { openExport } from "./export.js";
+import { href, parse, shared } from "./route.js";
+import { createAnalytics } from "./views/analytics.js";
+import { createCatalog } from "./views/catalog.js";
+import { createLive } from "./views/live.js";
+import { createReferrers } from "./views/referrers.js";
+import { createViewer } from "./views/viewer.js";
+
+const VIEWS = {
+  overview: (main) => createAnalytics(main, "overview", null),
+  video: (main, id) => createAnalytics(main, "video", id),
+  stream: (main, id) => createAnalytics(main, "stream", id),
+  live: (main) => createLive(main),
+  referrers: (main) => createReferrers(main),
+  viewer: (main) => createViewer(main),
+  catalog: (main) => createCatalog(main),
+};
+const NAV_PAGE = { video: "catalog", stream: "catalog" };
+
+const main = document.getElementById("main");
+let view = null;
+let viewKey = null;
+let generation = 0;
+
+function setState(state) {
+  document.documentElement.dataset.wdState = state;
+  if (state === "ready") performance.mark("wd-ready");
+}
+
+function updateNav(route) {
+  const keep = shared(route);
+  for (const link of document.querySelectorAll(".mainnav a")) {
+    const page = link.dataset.page;
+    link.href = href(page, null, keep);
+    const current = page === (NAV_PAGE[route.page] ?? route.page);
+    if (current) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+}
+
+async function render() {
+  const route = parse();
+  if (!VIEWS[route.page] || ((route.page === "video" || route.page === "stream") && !route.id)) {
+    history.replaceState(null, "", "#/overview");
+    return render();
+  }
+  const my = ++generation;
+  const key = `${route.page}/${route.id ?? ""}`;
+  const focusedId = document.activeElement?.id;
+  setState("loading");
+  updateNav(route);
+  const fresh = key !== viewKey;
+  if (fresh) {
+    view?.destroy();
+    viewKey = key;
+    view = VIEWS[route.page](main, route.id);
+    document.title = `${view.title} · watchdepth`;
+  }
+  let done;
+  try {
+    done = view.update(route);
+  } catch (error) {
+    replace(main, errorMessage(error));
+  }
+  if (fresh) {
+    if (performance.getEntriesByName("wd-first-view").length) main.querySelector("h1")?.focus({ preventScroll: true });
+    performance.mark("wd-first-view");
+  } else if (focusedId && document.activeElement === document.body) {
+    document.getElementById(focusedId)?.focus();
+  }
+  try {
+    await done;
+  } finally {
+    if (my === generation) setState("ready");
+  }
+}
+
+window.addEventListener("hashchange", () => render());
+// A revoked token or an expired cookie: back to the sign-in page, which keeps the view's
+// URL. At most once a minute, so a server that disagrees with itself cannot loop.
+window.addEventListener("wd:signed-out", () => {
+  const last = Number(sessionStorage.getItem("wd-signed-out") || 0);
+  if (Date.now() - last < 60000) return;
+  sessionStorage.setItem("wd-signed-out", String(Date.now()));
+  location.reload();
+});
+document.getElementById("export-open").addEventListener("click", (e) => openExport(e.currentTarget));
+document.getElementById("skip-link").addEventListener("click", (e) => {
+  e.preventDefault();
+  main.focus();
+});
+render();

@@ -1,0 +1,224 @@
+// The analytics pages: the workspace overview (#/overview), one video (#/video/ID) and
+// one stream (#/stream/ID). Cards with the change against the previous period, the
+// timeline with its metric and interval switches, then the page's own sections
+// (top videos, audience breakdowns, retention, concurrent viewers).
+
+import { get } from "../api.js";
+import { DURATION_STEPS, dataTable, lineChart } from "../chart.js";
+import { filterBar, metricCards } from "../components.js";
+import { h, nextId, replace } from "../dom.js";
+import { METRIC, TIMELINE_METRICS, fmtInt, fmtMetric } from "../format.js";
+import {
+  GROUP_TIMES, PERIOD_LABEL, agrees, defaultGroupTime, describeRange, periodParams,
+  previousFromServer, rangeParams, ranges,
+} from "../period.js";
+import { piecesRunner } from "../pieces.js";
+import { filters, href, patch, shared } from "../route.js";
+import { audienceSection, topVideosSection } from "./breakdowns.js";
+import { concurrencySection, emptyState, retentionSection } from "./content.js";
+
+let workspaceZone = "";
+
+export function groupTime(route) {
+  const f = filters(route);
+  const chosen = route.params.get("group_time");
+  return GROUP_TIMES.some(([g]) => g === chosen) ? chosen : defaultGroupTime(f.period, f.from, f.to);
+}
+
+function chartMetric(route) {
+  const m = route.params.get("metric");
+  return TIMELINE_METRICS.some((x) => x.key === m) ? m : "views";
+}
+
+/** API filters of this page: the period, plus the content item on a video/stream page. */
+export function baseParams(route, kind, id) {
+  const params = periodParams(filters(route));
+  if (kind !== "overview") params.video_id = id;
+  return params;
+}
+
+async function fetchOverview(route, kind, id, signal) {
+  const f = filters(route);
+  const tz = f.tz || workspaceZone;
+  const now = Date.now();
+  const computed = ranges(f.period, tz, now, f.from, f.to);
+  const extra = { group_time: groupTime(route), video_id: kind === "overview" ? null : id };
+  const path = "/v1/analytics/overview";
+  // A failed comparison leaves the cards without their change; it never hides the numbers.
+  // Only its totals are used, so its timeline is asked for in the fewest buckets.
+  const previousOf = (range) => (range
+    ? get(path, { ...rangeParams(range, f.tz), ...extra, group_time: "month" }, signal)
+      .then((r) => r.data?.total ?? null, () => null)
+    : Promise.resolve(null));
+  const currentP = get(path, { ...baseParams(route, kind, id), ...extra }, signal);
+  let previousP = previousOf(computed.previous);
+  const current = await currentP;
+  const meta = current.meta?.time ?? {};
+  if (meta.timezone && !f.tz) workspaceZone = meta.timezone;
+  let range = computed.current;
+  if (computed.previous && !agrees(meta, computed.current, computed.toDate)) {
+    previousP = previousOf(previousFromServer(meta, now));
+    range = [Date.parse(meta.from), Math.min(Date.parse(meta.to), now)];
+  }
+  const serverRange = meta.from && meta.to ? [Date.parse(meta.from), Date.parse(meta.to)] : range;
+  return { current, previous: await previousP, range: serverRange, tz: meta.timezone || tz || "UTC" };
+}
+
+function timeFormatter(group, tz) {
+  const base = { timeZone: tz };
+  const options = {
+    hour: { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" },
+    day: { day: "numeric", month: "short", year: "numeric" },
+    week: { day: "numeric", month: "short", year: "numeric" },
+    month: { month: "short", year: "numeric" },
+  }[group];
+  const fmt = new Intl.DateTimeFormat("en-GB", { ...base, ...options });
+  return (seconds) => `${group === "week" ? "Week of " : ""}${fmt.format(new Date(seconds * 1000))}`;
+}
+
+function metricSwitch(onPick) {
+  const name = nextId("metric");
+  const legendId = nextId("legend");
+  const radios = TIMELINE_METRICS.map((m) => {
+    const id = `${name}-${m.key}`;
+    return h("span", { class: "segment" },
+      h("input", { type: "radio", name, id, value: m.key, onchange: () => onPick(m.key) }),
+      h("label", { for: id }, m.label));
+  });
+  const group = h("fieldset", { class: "segmented", "aria-labelledby": legendId },
+    h("legend", { id: legendId, class: "sr-only" }, "Chart metric"), radios);
+  return {
+    el: group,
+    sync(metric) {
+      for (const input of group.querySelectorAll("input")) input.checked = input.value === metric;
+    },
+  };
+}
+
+function intervalSelect(onPick) {
+  const id = nextId("interval");
+  const sel = h("select", { id, onchange: (e) => onPick(e.target.value) },
+    GROUP_TIMES.map(([v, label]) => h("option", { value: v }, label)));
+  return { el: h("div", { class: "field field-inline" }, h("label", { for: id }, "Interval"), sel),
+    sync(value) { sel.value = value; } };
+}
+
+function drawTimeline(slot, tableSlot, headingEl, data, metric, group, charts) {
+  const { timeline = [] } = data.current.data ?? {};
+  const meta = METRIC[metric];
+  const formatX = timeFormatter(group, data.tz);
+  const formatY = (v) => fmtMetric(metric, v);
+  const xs = timeline.map((p) => Date.parse(p.date) / 1000);
+  const ys = timeline.map((p) => Number(p[metric]) || 0);
+  const per = { hour: "hour", day: "day", week: "week", month: "month" }[group];
+  const label = `${meta.label} per ${per}`;
+  headingEl.textContent = label;
+  charts.timeline?.destroy();
+  charts.timeline = lineChart({ xs, ys, label: `${label}, ${describeRange(data.range, data.tz)}`,
+    tz: data.tz, formatX, formatY, width: slot.clientWidth || 600,
+    ...(meta.kind === "duration" ? { yIncrs: DURATION_STEPS } : {}) });
+  replace(slot, charts.timeline.el);
+  replace(tableSlot, dataTable("Show the numbers", [per[0].toUpperCase() + per.slice(1), meta.label],
+    timeline.map((p, i) => [formatX(xs[i]), formatY(ys[i])])));
+}
+
+function titleFor(kind) {
+  return { overview: "Workspace analytics", video: "Video analytics", stream: "Stream analytics" }[kind];
+}
+
+/** #/overview, #/video/ID, #/stream/ID */
+export function createAnalytics(main, kind, id) {
+  const charts = {};
+  const headline = h("h1", { tabindex: "-1" }, titleFor(kind));
+  const subtitle = h("p", { class: "subtitle" });
+  const livePill = h("a", { class: "live-pill", href: "#/live", hidden: true });
+  const crumbs = kind === "overview" ? null
+    : h("nav", { "aria-label": "Breadcrumb", class: "crumbs" }, h("a", { href: "#/catalog" }, "Catalog"), " / ",
+      kind === "video" ? "Video" : "Stream");
+  const head = h("div", { class: "page-head" }, crumbs, h("div", { class: "head-row" }, headline, livePill), subtitle);
+  const filterSlot = h("div", { class: "filter-slot" });
+  const emptySlot = h("div", { class: "empty-slot" });
+  const cardsSlot = h("div", { class: "cards-slot" }, metricCards(null, null));
+  const chartHeading = h("h2", { id: nextId("timeline") }, "Views per day");
+  const chartSlot = h("div", { class: "chart-slot" });
+  const chartTable = h("div");
+  const metrics = metricSwitch((m) => patch({ metric: m }));
+  const interval = intervalSelect((g) => patch({ group_time: g }));
+  const timelineCard = h("section", { class: "card card-wide", "aria-labelledby": chartHeading.id },
+    h("div", { class: "card-head" }, chartHeading, h("div", { class: "card-tools" }, metrics.el, interval.el)),
+    chartSlot, chartTable);
+  const extras = [];
+  const pieces = [];
+  let overviewData = null;
+
+  const dataKey = (route) => JSON.stringify([filters(route), groupTime(route)]);
+  pieces.push({
+    name: "overview", slot: cardsSlot, key: dataKey,
+    async run(route, signal) {
+      overviewData = null;
+      const data = await fetchOverview(route, kind, id, signal);
+      overviewData = data;
+      const f = filters(route);
+      const total = data.current.data?.total ?? {};
+      replace(cardsSlot, metricCards(total, data.previous, { comparable: f.period !== "all_time" }));
+      const label = f.period === "custom" ? "Custom range" : PERIOD_LABEL[f.period];
+      subtitle.textContent = `${label} · ${describeRange(data.range, data.tz)} · ${data.tz}`;
+      const zoneDefault = document.querySelector('#filter-tz option[value=""]');
+      if (zoneDefault && workspaceZone) zoneDefault.textContent = `Workspace default (${workspaceZone})`;
+      livePill.hidden = total.online == null;
+      livePill.href = kind === "overview" ? "#/live" : href("live", null, { video_id: id });
+      replace(livePill, h("span", { class: "dot", "aria-hidden": "true" }), `${fmtInt(total.online)} watching now`);
+      const nothing = !total.player_loads && !total.views && !total.unique_views;
+      replace(emptySlot, nothing ? await emptyState(kind, id, signal) : null);
+    },
+  });
+  pieces.push({
+    name: "timeline", slot: chartSlot, key: (route) => `${dataKey(route)}|${chartMetric(route)}`,
+    async run(route) {
+      await runner.running("overview");
+      if (!overviewData) return;
+      drawTimeline(chartSlot, chartTable, chartHeading, overviewData, chartMetric(route), groupTime(route), charts);
+    },
+  });
+
+  const sections = [];
+  if (kind === "overview") sections.push(topVideosSection(shared));
+  if (kind === "video") sections.push(retentionSection(id, charts));
+  if (kind === "stream") sections.push(concurrencySection(id, charts));
+  sections.push(audienceSection(kind === "overview" ? null : id));
+  for (const s of sections) {
+    pieces.push(...s.pieces);
+    extras.push(s.el);
+  }
+  const runner = piecesRunner(pieces);
+
+  replace(main, head, filterSlot, emptySlot, cardsSlot, timelineCard, extras);
+
+  if (kind !== "overview") {
+    const path = kind === "video" ? `/v1/videos/${encodeURIComponent(id)}` : `/v1/streams/${encodeURIComponent(id)}`;
+    get(path).then((r) => {
+      const item = r.data ?? {};
+      if (item.title) {
+        headline.textContent = item.title;
+        document.title = `${item.title} · watchdepth`;
+      }
+    }).catch(() => { headline.textContent = `${kind === "video" ? "Video" : "Stream"} ${id}`; });
+    headline.textContent = `${kind === "video" ? "Video" : "Stream"} ${id}`;
+  }
+
+  return {
+    title: titleFor(kind),
+    update(route) {
+      replace(filterSlot, filterBar(route, { workspaceZone }));
+      metrics.sync(chartMetric(route));
+      interval.sync(groupTime(route));
+      for (const s of sections) s.sync?.(route);
+      return runner.update(route);
+    },
+    destroy() {
+      runner.destroy();
+      for (const c of Object.values(charts)) c?.destroy?.();
+    },
+  };
+}
+

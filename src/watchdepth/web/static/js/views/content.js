@@ -1,0 +1,150 @@
+// Sections of one content item's page: the retention curve of a video, concurrent
+// viewers of a stream (peak marked), and the empty state with the embed snippet.
+
+import { get, rows } from "../api.js";
+import { dataTable, lineChart } from "../chart.js";
+import { card, message } from "../components.js";
+import { h, nextId, replace } from "../dom.js";
+import { fmtClock, fmtDateTime, fmtInt, fmtPercent } from "../format.js";
+import { periodParams } from "../period.js";
+import { filters, patch } from "../route.js";
+
+const MAX_TABLE_ROWS = 120;
+
+export function retentionSection(videoId, charts) {
+  const slot = h("div", { class: "slot" });
+  const el = card("Audience retention", slot);
+  el.classList.add("card-wide");
+  const piece = {
+    name: "retention", slot,
+    key: (route) => JSON.stringify(filters(route)),
+    async run(route, signal) {
+      const payload = await get("/v1/analytics/retention",
+        { ...periodParams(filters(route)), video_id: videoId }, signal);
+      const { points = [], duration, unique_views: uniques } = payload.data ?? {};
+      if (!points.length) {
+        replace(slot, message("info", "No one started this video in this period, so there is no retention curve yet."));
+        return;
+      }
+      const xs = points.map((p) => p.second);
+      const ys = points.map((p) => Math.round((Number(p.share) || 0) * 1000) / 10);
+      charts.retention?.destroy();
+      charts.retention = lineChart({ xs, ys, time: false, label: "Share of viewers still watching, by second of the video",
+        formatX: fmtClock, formatY: (v) => `${Math.round(v)}%`, width: slot.clientWidth || 600 });
+      const step = Math.max(1, Math.ceil(points.length / MAX_TABLE_ROWS));
+      const sampled = points.filter((p, i) => i % step === 0);
+      replace(slot,
+        h("p", { class: "muted" }, `Of ${fmtInt(uniques)} unique impressions, the share still watching at each second`,
+          duration ? ` of ${fmtClock(duration)}.` : "."),
+        charts.retention.el,
+        dataTable(step > 1 ? `Show the numbers (every ${step} s)` : "Show the numbers", ["Second", "Viewers", "Share"],
+          sampled.map((p) => [fmtClock(p.second), fmtInt(p.viewers), fmtPercent(Math.round((p.share || 0) * 100))])));
+    },
+  };
+  return { el, pieces: [piece] };
+}
+
+/** The concurrency payload, read leniently: API.md names only its parts. */
+function readConcurrency(data = {}) {
+  const list = data.points ?? data.series ?? data.viewers ?? data.timeline ?? [];
+  const points = list.map((p) => ({
+    time: Date.parse(p.time ?? p.date ?? p.ts ?? p.t) / 1000,
+    viewers: Number(p.viewers ?? p.concurrent_viewers ?? p.value ?? p.count) || 0,
+  })).filter((p) => Number.isFinite(p.time));
+  const peak = Number(data.peak_concurrent_viewers ?? data.peak?.viewers ?? 0);
+  const peakAt = data.peak_time ?? data.peak_at ?? data.peak?.time ?? null;
+  return { points, peak, peakAt };
+}
+
+export function concurrencySection(streamId, charts) {
+  const slot = h("div", { class: "slot" });
+  const selectId = nextId("event");
+  const select = h("select", { id: selectId, onchange: (e) => patch({ event_id: e.target.value }) },
+    h("option", { value: "" }, "Whole stream"));
+  const el = card("Concurrent viewers",
+    h("div", { class: "field field-inline" }, h("label", { for: selectId }, "Broadcast"), select), slot);
+  el.classList.add("card-wide");
+  get(`/v1/streams/${encodeURIComponent(streamId)}/events`, { per_page: 100 }).then((payload) => {
+    const current = select.value;
+    select.append(...rows(payload).map((e) => h("option", { value: e.id }, e.title || e.id)));
+    select.value = current;
+  }).catch(() => {});
+  const piece = {
+    name: "concurrency", slot,
+    key: (route) => JSON.stringify([filters(route), route.params.get("event_id")]),
+    async run(route, signal) {
+      const eventId = route.params.get("event_id");
+      const target = eventId ? { event_id: eventId } : { stream_id: streamId };
+      const payload = await get("/v1/analytics/concurrency", { ...periodParams(filters(route)), ...target }, signal);
+      const tz = payload.meta?.time?.timezone || filters(route).tz || "UTC";
+      const { points, peak, peakAt } = readConcurrency(payload.data);
+      if (!points.length) {
+        replace(slot, message("info", "Nobody watched this stream in this period."));
+        return;
+      }
+      const peakPoint = peakAt ? { x: Date.parse(peakAt) / 1000, y: peak }
+        : points.reduce((a, b) => (b.viewers > a.viewers ? b : a), points[0]);
+      const marker = { x: peakPoint.x ?? peakPoint.time, y: peakPoint.y ?? peakPoint.viewers, label: `Peak ${fmtInt(peak)}` };
+      const when = fmtDateTime(marker.x * 1000, tz);
+      charts.concurrency?.destroy();
+      charts.concurrency = lineChart({ xs: points.map((p) => p.time), ys: points.map((p) => p.viewers), tz, marker,
+        stepped: true, label: `Concurrent viewers; peak ${peak} at ${when}`, width: slot.clientWidth || 600,
+        formatX: (s) => fmtDateTime(s * 1000, tz), formatY: fmtInt });
+      replace(slot,
+        h("p", { class: "peak" }, h("strong", { dataset: { value: peak } }, `Peak: ${fmtInt(peak)}`),
+          ` concurrent viewers at ${when}`),
+        charts.concurrency.el,
+        dataTable("Show the numbers", ["Time", "Viewers"],
+          points.slice(0, MAX_TABLE_ROWS * 4).map((p) => [fmtDateTime(p.time * 1000, tz), fmtInt(p.viewers)])));
+    },
+  };
+  return { el, pieces: [piece] };
+}
+
+/** The tracker's one-tag embed (src/watchdepth/tracker/README.md), filled in for this server. */
+function snippet(id, attribute = "data-video-id") {
+  const value = id.replaceAll("&", "&amp;").replaceAll('"', "&quot;");
+  return `<video ${attribute}="${value}" src="YOUR-MEDIA-URL" controls></video>
+<script src="${location.origin}/tracker.js" defer></script>`;
+}
+
+function snippetBlock(id, attribute) {
+  const code = h("code", {}, snippet(id, attribute));
+  const status = h("span", { class: "muted", role: "status" });
+  const copy = h("button", { type: "button", class: "btn", onclick: async () => {
+    try {
+      await navigator.clipboard.writeText(code.textContent);
+      status.textContent = "Copied.";
+    } catch {
+      status.textContent = "Select the code and copy it.";
+    }
+  } }, "Copy snippet");
+  return h("div", { class: "snippet" }, h("pre", { tabindex: "0", "aria-label": "Embed snippet" }, code),
+    h("div", { class: "snippet-tools" }, copy, status));
+}
+
+/** What a new user should do when a page has no data. */
+export async function emptyState(kind, id, signal) {
+  let videoId = kind === "video" ? id : null;
+  if (kind === "overview") {
+    const payload = await get("/v1/videos", { per_page: 1 }, signal).catch(() => null);
+    videoId = rows(payload)[0]?.id ?? null;
+  }
+  if (kind === "stream") {
+    return message("empty", "No one has watched this stream in this period.",
+      h("p", {}, "Players of a live stream carry ", h("code", {}, "data-stream-id"),
+        " (and ", h("code", {}, "data-event-id"), " for one broadcast). Try a longer period, or start a broadcast."),
+      snippetBlock(id, "data-stream-id"));
+  }
+  if (!videoId) {
+    return message("empty", "Nothing to show yet: add your first video.",
+      h("p", {}, "Create a video in the catalog (", h("code", {}, "POST /v1/videos"),
+        " with its id, project and duration), then embed the player snippet that appears here."));
+  }
+  return message("empty", "No plays in this period yet.",
+    h("p", {}, "Getting started? Add the tracker to the page with your player (the ", h("code", {}, "data-video-id"),
+      " is ", h("code", {}, videoId), ", a video of your catalog), play it for a few seconds, and the numbers ",
+      "appear here. Other players (hls.js, video.js, Plyr, Kinescope) use ", h("code", {}, "watchdepth.track()"), "."),
+    snippetBlock(videoId),
+    h("p", { class: "muted" }, "Already sending events? Try a longer period, such as All time."));
+}

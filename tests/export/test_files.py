@@ -1,0 +1,122 @@
+"""Report files: CSV with a BOM, XLSX read back by openpyxl, the ZIP around them, injection."""
+
+from __future__ import annotations
+
+import zipfile
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from watchdepth.export import files
+from watchdepth.export.files import neutralise, write_table, write_zip
+from watchdepth.export.source import EXPORT_FIELDS
+
+from .helpers import as_text, read_report, read_table, synthetic_row
+
+ROWS: list[dict[str, object]] = [
+    {"title": "Привет, мир", "views": 3, "duration": 12.5, "note": None},
+    {"title": '=HYPERLINK("http://evil.example","x")', "views": 0, "duration": 0.0, "note": "-5"},
+    {"title": "+1", "views": -1, "duration": None, "note": "@SUM(A1)"},
+    {"title": "\tcmd", "views": 1, "duration": 1.0, "note": "\rx"},
+    {"title": "a-b=c", "views": 2, "duration": 3.0, "note": "https://example.com/?a=1"},
+]
+COLUMNS = ["title", "views", "duration", "note"]
+
+
+@pytest.mark.parametrize(
+    ("text", "safe"),
+    [("=1+1", "'=1+1"), ("+1", "'+1"), ("-5", "'-5"), ("@x", "'@x"), ("\tx", "'\tx"), ("\rx", "'\rx"),
+     ("a=1", "a=1"), ("", ""), ("Привет", "Привет"), ("'=x", "'=x")],
+)
+def test_neutralise(text: str, safe: str) -> None:
+    assert neutralise(text) == safe
+
+
+def test_csv_in_a_deflated_zip_with_bom_cyrillic_and_neutralised_cells(tmp_path: Path) -> None:
+    dest = tmp_path / "r.zip"
+    assert write_zip(ROWS, COLUMNS, "csv", dest, member="r.csv") == len(ROWS)
+    with zipfile.ZipFile(dest) as z:
+        assert [(i.filename, i.compress_type) for i in z.infolist()] == [("r.csv", zipfile.ZIP_DEFLATED)]
+    _, header, rows = read_report(dest.read_bytes())
+    assert header == COLUMNS
+    assert rows == [
+        ["Привет, мир", "3", "12.5", None],
+        ["'=HYPERLINK(\"http://evil.example\",\"x\")", "0", "0.0", "'-5"],
+        ["'+1", "-1", None, "'@SUM(A1)"],
+        ["'\tcmd", "1", "1.0", "'\rx"],
+        ["a-b=c", "2", "3.0", "https://example.com/?a=1"],
+    ]
+
+
+def test_xlsx_stored_in_the_zip_reads_back_typed_and_neutralised(tmp_path: Path) -> None:
+    dest = tmp_path / "r.zip"
+    assert write_zip(ROWS, COLUMNS, "xlsx", dest, member="r.xlsx") == len(ROWS)
+    with zipfile.ZipFile(dest) as z:
+        assert [(i.filename, i.compress_type) for i in z.infolist()] == [("r.xlsx", zipfile.ZIP_STORED)]
+    _, header, rows = read_report(dest.read_bytes())
+    assert header == COLUMNS
+    assert rows == [
+        ["Привет, мир", 3, 12.5, None],
+        ["'=HYPERLINK(\"http://evil.example\",\"x\")", 0, 0, "'-5"],
+        ["'+1", -1, None, "'@SUM(A1)"],
+        ["'\tcmd", 1, 1, "'\rx"],
+        ["a-b=c", 2, 3, "https://example.com/?a=1"],
+    ]
+    assert list(tmp_path.iterdir()) == [dest], "xlsxwriter's scratch files are removed"
+
+
+def test_xlsx_keeps_urls_as_text_past_65530(tmp_path: Path) -> None:
+    """xlsxwriter's default turns URLs into hyperlinks and silently drops them past 65,530."""
+    rows = ({"url": f"https://example.com/{i}"} for i in range(65_600))
+    dest = tmp_path / "r.zip"
+    write_zip(rows, ["url"], "xlsx", dest, member="r.xlsx")
+    with zipfile.ZipFile(dest) as outer, zipfile.ZipFile(outer.open("r.xlsx")) as book:
+        sheet = book.read("xl/worksheets/sheet1.xml").decode()
+        assert not any("hyperlink" in n for n in book.namelist())
+    assert sheet.count("https://example.com/") == 65_600 and "https://example.com/65599<" in sheet
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_progress_every_n_rows_then_the_total(tmp_path: Path, fmt: str) -> None:
+    seen: list[int] = []
+    rows = (synthetic_row(i) for i in range(2500))
+    write_zip(rows, EXPORT_FIELDS, fmt, tmp_path / "r.zip", member=f"r.{fmt}", on_progress=seen.append, every=1000)
+    assert seen == [1000, 2000, 2500]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_an_empty_report_has_its_header(tmp_path: Path, fmt: str) -> None:
+    seen: list[int] = []
+    assert write_zip([], ["title"], fmt, tmp_path / "r.zip", member=f"r.{fmt}", on_progress=seen.append) == 0
+    assert read_report((tmp_path / "r.zip").read_bytes())[1:] == (["title"], []) and seen == [0]
+
+
+def test_a_failing_source_leaves_no_scratch_files(tmp_path: Path) -> None:
+    def rows() -> object:
+        yield {"title": "a"}
+        raise RuntimeError("store went away")
+
+    with pytest.raises(RuntimeError, match="store went away"):
+        write_zip(rows(), ["title"], "xlsx", tmp_path / "r.zip", member="r.xlsx")  # type: ignore[arg-type]
+    assert [p.name for p in tmp_path.iterdir()] == ["r.zip"]
+
+
+def test_xlsx_refuses_more_rows_than_a_sheet_holds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(files, "XLSX_MAX_ROWS", 3)
+    with pytest.raises(files.TooManyRows, match="choose CSV"):
+        write_zip([{"a": 1}] * 4, ["a"], "xlsx", tmp_path / "r.zip", member="r.xlsx")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_database_decimals_are_numbers(fmt: str) -> None:
+    rows = [{"n": Decimal("12"), "x": Decimal("2.5")}]
+    assert read_table(write_table(rows, ["n", "x"], fmt), fmt)[1] == (["12", "2.5"] if fmt == "csv" else [12, 2.5])
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_write_table_is_a_plain_file_with_the_same_rules(fmt: str) -> None:
+    header, *rows = read_table(write_table(ROWS, ["title", "views"], fmt), fmt)
+    assert header == ["title", "views"]
+    assert as_text(rows) == [["Привет, мир", "3"], ["'=HYPERLINK(\"http://evil.example\",\"x\")", "0"],
+                             ["'+1", "-1"], ["'\tcmd", "1"], ["a-b=c", "2"]]
