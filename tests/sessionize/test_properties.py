@@ -88,6 +88,8 @@ def load_script(draw, session: str, load: str, bot: bool, rnd: random.Random) ->
                 from_ = max(0, cur + rnd.choice([0, 0, 2, 4, 6, 10, 24, -6])) / 4
             position, cur = nxt / 4, nxt
         t += rnd.choice([0, 250, SECOND, 5 * SECOND, 10 * SECOND, MINUTE, HOUR, 9 * HOUR])
+        if rnd.random() < 0.05:  # the client's clock is set back
+            t -= rnd.choice([SECOND, MINUTE, DAY])
         eid = {"none": None, "tracker": f"{load}:{seq}", "own": f"{load}/{seq}/k"}[ids]
         events.append(
             Event(
@@ -136,7 +138,13 @@ def deliveries(draw) -> list[list[Event]]:
     """
     loads = draw(scenario())
     rnd = random.Random(draw(SEEDS))
-    timeline = sorted((e for load in loads for e in load), key=lambda e: (e.t, e.load_id, e.seq))
+    sent = []  # the tracker sends each load in seq order, when its clock says
+    for load in loads:
+        clock = -1
+        for e in load:
+            clock = max(clock, e.t)
+            sent.append((clock, e.load_id, e.seq, e))
+    timeline = [e for *_, e in sorted(sent, key=lambda x: x[:3])]
     batches: list[list[Event]] = []
     for e in timeline:
         if not batches or rnd.random() < 0.35:

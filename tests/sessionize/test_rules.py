@@ -536,11 +536,6 @@ def test_a_load_without_playback_is_a_load_only():
     assert v1 == {"loads": 1, "impressions": 0, "views": 0, "watch_time": 0}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a load that sends `load` twice (two seqs) is credited as 2 player loads; "
-    "METRICS.md §4 counts distinct load_ids that sent `load`",
-)
 def test_a_load_sending_load_twice_is_one_player_load():
     p = Player()
     out, v1 = one(p.load(), p.play(0), p.load())
@@ -616,11 +611,6 @@ def test_replay_rebuilds_a_state_that_continues_identically():
     assert totals(credits_of(outs))["v1"]["loads"] == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: an event that is a duplicate by seq (so not stored) still records its `id`; "
-    "a later event with that id is then dropped live but applied after replay (state diverges)",
-)
 def test_id_of_an_event_dropped_as_duplicate_by_seq_is_not_stored():
     p = Player()
     e0 = p.play(0, seq=0)
@@ -683,11 +673,6 @@ def test_watching_now_ignores_duplicates_late_events_and_imports():
     assert s.watching_now(T0 + 4_000) == {"v1": 1}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: an event of a type that counts nothing (error, any other player event) "
-    "drops the session from watching_now; METRICS.md §4 looks at the latest *counted* event",
-)
 def test_watching_now_ignores_uncounted_event_types():
     p = Player()
     s, _ = run([p.play(0, t=T0), p.progress(5, t=T0 + 5_000), p.event("fullscreen", t=T0 + 6_000)])

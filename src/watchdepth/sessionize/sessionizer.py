@@ -161,15 +161,21 @@ class Sessionizer:
         if load is None:
             load = session.loads[e.load_id] = LoadState(_dims(e))
         verdict = load.classify(e.seq)
-        if verdict != "new":
-            return (LATE if verdict == "late" else DUPLICATE), None
+        if verdict == "duplicate":
+            return DUPLICATE, None
+        self._remember_id(session, e)  # only events that are stored keep their id
+        if verdict == "late":
+            return LATE, None
         if e.bot:  # de-duplicated like any event, then counted apart
             return BOT, None
         session.last_t = max(session.last_t, e.t)
         session.touched = wall
-        if live:
-            self._note_playing(e)
+        if live and (e.type == "load" or e.type in POSITIONED_TYPES):
+            self._note_playing(e)  # only counted event types move "watching now"
         if e.type == "load":
+            if load.loaded:  # a load counts once, however often it says so
+                return APPLIED, None
+            load.loaded = True
             credits.append(Credit(e.t, e.content_id, e.session_id, e.load_id, 1, 0, 0, 0.0, None, None, load.dims))
             return APPLIED, None
         if e.type not in POSITIONED_TYPES or e.position is None:
@@ -179,17 +185,18 @@ class Sessionizer:
             pair = session.pairs[e.content_id] = PairState()
         return APPLIED, self._move(e, load, pair, credits)
 
-    def _seen_id(self, session: SessionState, e: Event) -> bool:
+    @staticmethod
+    def _seen_id(session: SessionState, e: Event) -> bool:
         """Idempotency by ``id``. The tracker's ids ("load:seq") are covered by seq already."""
-        assert e.id is not None
-        if e.id == f"{e.load_id}:{e.seq}":
-            return False
+        return session.ids is not None and e.id in session.ids
+
+    @staticmethod
+    def _remember_id(session: SessionState, e: Event) -> None:
+        if e.id is None or e.id == f"{e.load_id}:{e.seq}":
+            return
         if session.ids is None:
             session.ids = set()
-        elif e.id in session.ids:
-            return True
         session.ids.add(e.id)
-        return False
 
     def _move(self, e: Event, load: LoadState, pair: PairState, credits: list[Credit]) -> int | None:
         """Apply the run rules to the load's open run; credit what the event produced."""

@@ -27,7 +27,7 @@ class PairState:
 class LoadState:
     """One player load: its sequence bookkeeping and its open run."""
 
-    __slots__ = ("max_seq", "gaps", "run_start", "run_end", "run_no", "dims")
+    __slots__ = ("max_seq", "gaps", "run_start", "run_end", "run_no", "dims", "loaded")
 
     def __init__(self, dims: Dims) -> None:
         self.max_seq = -1
@@ -36,6 +36,7 @@ class LoadState:
         self.run_end: float | None = None
         self.run_no = 0  # runs opened so far in this load; the open run is number run_no
         self.dims = dims
+        self.loaded = False  # a ``load`` event was credited
 
     def classify(self, seq: int) -> str:
         """'new', 'late' (a skipped seq arriving after a higher one) or 'duplicate'."""
