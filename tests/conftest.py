@@ -133,3 +133,20 @@ def catalog(server: Server) -> Server:
     server.ok("POST", "/v1/streams", json={"id": "s1", "project_id": "p2", "title": "Live"})
     server.ok("POST", "/v1/streams/s1/events", json={"id": "e1", "title": "Episode 1"})
     return server
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Debian Chromium for the whole run (Playwright's sync API allows one per process)."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Debian chromium not found at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                               args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        yield b
+        b.close()
