@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -198,3 +199,34 @@ def test_the_sweep_deletes_expired_files_and_leftovers_of_killed_builds(tmp_path
     for p in (old, scratch, scratch / "tmp1"):
         os.utime(p, (day_ago, day_ago))
     assert worker.sweep() == 2 and sorted(p.name for p in files.iterdir()) == ["b.zip.part"]
+
+
+def test_a_stop_between_mail_attempts_requeues_and_the_next_start_mails_once(tmp_path: Path, smtp: SmtpServer) -> None:
+    smtp.stop()
+    stopper: list[threading.Thread] = []
+
+    def backoff(seconds: float) -> None:  # the worker is told to stop while it waits to try again
+        thread = threading.Thread(target=worker.stop)
+        thread.start()
+        stopper.append(thread)
+        while not worker._stopping.is_set():
+            time.sleep(0.01)
+
+    settings = SmtpSettings(host="127.0.0.1", port=smtp.port, attempts=3)
+    worker = ExportWorker(FakeSource(), tmp_path, Mailer(settings, sleep=backoff), BASE)
+    worker.start()
+    job_id = worker.submit(spec()).id
+    while not stopper:
+        time.sleep(0.01)
+    stopper[0].join(10)
+    job = worker.get(job_id)
+    assert (job.status, job.mail, job.file_ready) == ("queued", "pending", True)
+
+    smtp.start()
+    again = ExportWorker(FakeSource(), tmp_path, mailer(smtp), BASE)
+    again.start()
+    try:
+        assert again.wait(job_id, timeout=10).mail == "sent"
+    finally:
+        again.stop()
+    assert len(smtp.messages) == 1

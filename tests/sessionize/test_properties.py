@@ -66,7 +66,9 @@ def load_script(draw, session: str, load: str, bot: bool, rnd: random.Random) ->
     types: list[str] = ["load"] if rnd.random() < 0.8 else []
     types += draw(
         st.lists(
-            st.sampled_from(["play", "progress", "progress", "progress", "pause", "seek", "ended", "error"]),
+            st.sampled_from(
+                ["play", "progress", "progress", "progress", "pause", "seek", "ended", "error", "fullscreen", "load"]
+            ),
             max_size=10,
         )
     )
@@ -219,6 +221,7 @@ class Model:
         self.impressed: set[tuple[str, str]] = set()
         self.viewed: set[tuple[str, str]] = set()
         self.credits: list[MCredit] = []
+        self.latest: dict[str, tuple[int, str, str]] = {}  # session -> (t, type, content) of its latest counted event
 
     # §2/§3: which events count
     def status(self, e: Event) -> str:
@@ -241,8 +244,18 @@ class Model:
     def feed(self, e: Event) -> str:
         verdict = self.status(e)
         if verdict == APPLIED:
+            if e.type == "load" or e.type in POSITIONED:  # counted types (`error` and others are not)
+                self.latest[e.session_id] = (e.t, e.type, e.content_id)
             self.count(e)
         return verdict
+
+    def watching_now(self, now: int) -> dict[str, int]:
+        """§4: sessions whose latest counted event, in the last 30 s, is play or progress."""
+        out: dict[str, int] = defaultdict(int)
+        for t, typ, content in self.latest.values():
+            if typ in ("play", "progress") and now - 30_000 <= t <= now:
+                out[content] += 1
+        return dict(out)
 
     def pair_runs(self, pair: tuple[str, str]) -> list[list[float]]:
         return [r for load in self.loads_of_pair[pair] for r in self.runs[load]]
@@ -328,6 +341,8 @@ def run_live(batches, model: Model | None = None):
         if model is not None:
             for i in out.order:
                 assert out.status[i] == model.feed(batch[i]), (i, batch[i])
+            now = batch[0].t  # a batch's receive time
+            assert s.watching_now(now) == model.watching_now(now)
         credits += out.credits
         statuses.append(out.status)
     return s, credits, statuses
@@ -344,7 +359,10 @@ def durations(batches) -> dict[str, float | None]:
 @given(deliveries())
 def test_sessionizer_agrees_with_the_reference_model_live(batches):
     model = Model()
-    _, credits, _ = run_live(batches, model)
+    s, credits, _ = run_live(batches, model)
+    end = batches[-1][0].t if batches else T0
+    for later in (1_000, 29_999, 30_000, 30_001, 60_000):
+        assert s.watching_now(end + later) == model.watching_now(end + later)
     assert approx_equal(totals(credits), totals(model.credits))
     assert approx_equal(by_day(credits), by_day(model.credits))
     # the credited pieces of each (session, content) are exactly its watched set

@@ -20,7 +20,6 @@ from .helpers import (
     apply,
     by_day,
     credits_of,
-    day_of,
     import_all,
     per_pair,
     pieces,

@@ -95,11 +95,13 @@ def _cells(
 
 
 def _cell(value: object) -> Cell:
+    if isinstance(value, str):  # text first: the hot path, 1.5 million calls for 100k rows
+        return neutralise(value)
     if value is None or isinstance(value, (int, float)):
         return value
     if isinstance(value, Decimal):  # a database sum
         return int(value) if value == value.to_integral_value() else float(value)
-    return neutralise(value if isinstance(value, str) else str(value))
+    return neutralise(str(value))
 
 
 def _write_csv(out: IO[bytes], columns: Sequence[str], cells: Iterator[list[Cell]], _tmp: Path | None) -> int:
@@ -142,11 +144,9 @@ def _xlsx_rows(book: Workbook, sheet: Worksheet, columns: Sequence[str], cells: 
         if n > XLSX_MAX_ROWS:
             raise TooManyRows(f"an XLSX sheet holds at most {XLSX_MAX_ROWS:,} rows; choose CSV for this report")
         for c, value in enumerate(row):
-            if value is None:
-                continue
-            if isinstance(value, str):
+            if value.__class__ is str:
                 write_string(n, c, value)
-            else:
+            elif value is not None:
                 write_number(n, c, value)
     return n
 

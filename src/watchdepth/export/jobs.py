@@ -11,8 +11,10 @@ the SMTP conversation and ``sent`` after it. A job found unfinished on restart i
 rebuilt if its file was not ready, and mailed if its mail was still ``pending``. A
 job found in ``sending`` is *not* mailed again: the process died during the SMTP
 conversation, the message may have been delivered, and a duplicate is the worse
-failure. It is marked done with mail ``unknown`` and its link stays available
-through the API. It does not build files (``files``) or talk SMTP (``mailer``).
+failure. It is marked done with mail ``unknown``; its link stays available through
+the API, and ``retry`` mails it again when the user asks. A stop between two SMTP
+attempts puts the job back to ``queued`` with mail ``pending``. It does not build
+files (``files``) or talk SMTP (``mailer``).
 """
 
 from __future__ import annotations
