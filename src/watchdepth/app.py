@@ -13,13 +13,13 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
-from watchdepth.api import admin, analytics, catalog, intake, ops
+from watchdepth.api import admin, analytics, catalog, intake, live, ops
 from watchdepth.api.errors import EXCEPTION_HANDLERS, RequestID
 from watchdepth.services import Services
 
 
 def public_routes(services: Services) -> list[BaseRoute]:
-    routes: list[BaseRoute] = [*intake.routes(), *analytics.routes(), *catalog.routes(), *ops.routes()]
+    routes: list[BaseRoute] = [*intake.routes(), *analytics.routes(), *live.routes(), *catalog.routes(), *ops.routes()]
     return routes
 
 

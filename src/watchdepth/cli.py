@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import logging
 import sys
 import time
@@ -23,6 +24,14 @@ from tqdm import tqdm
 from watchdepth import __version__, config
 from watchdepth.config import Settings
 from watchdepth.errors import InvalidInput, WatchdepthError
+
+#: Modules that add one subcommand each: ``add_parser(subparsers)`` and ``run(args, settings) -> int``.
+COMMAND_MODULES = {
+    "export": "watchdepth.export.command",
+    "simulate": "watchdepth.simulate",
+    "migrate": "watchdepth.store.migrate",
+    "copy": "watchdepth.store.copy",
+}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -40,6 +49,9 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--cors-origins", help="comma-separated origins allowed to POST /collect ('*' for any)")
     serve.add_argument("--timezone", help="workspace time zone (IANA), default UTC")
     serve.add_argument("--base-url", help="public URL of this server, for links in e-mails")
+    serve.add_argument("--store", help="store DSN: clickhouse://user:pass@host:8123/db (default: embedded DuckDB)")
+    serve.add_argument("--role", choices=("all", "collector", "api"),
+                       help="what this process serves (default all); see docs/scale-out.md")
 
     token = sub.add_parser("token", help="manage API tokens")
     tsub = token.add_subparsers(dest="token_command", required=True)
@@ -52,6 +64,9 @@ def parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import", help="import NDJSON events (ts, ip, user_agent per event)")
     _data(imp)
     imp.add_argument("file", type=Path, help="the .ndjson file ('-' for standard input)")
+
+    for module in COMMAND_MODULES.values():
+        importlib.import_module(module).add_parser(sub)
     return p
 
 
@@ -71,6 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _token_create(settings, args.name, args.project, args.read_only)
         if args.command == "import":
             return _import(settings, args.file)
+        if args.command in COMMAND_MODULES:
+            return int(importlib.import_module(COMMAND_MODULES[args.command]).run(args, settings))
     except InvalidInput as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         for p in exc.invalid_params[:20]:

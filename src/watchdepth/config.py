@@ -34,6 +34,8 @@ class Settings:
     base_url: str | None = None
     #: The store DSN: empty for the embedded DuckDB file in data_dir.
     store: str = ""
+    #: What ``serve`` runs: all (collector + API + dashboard), collector (intake only) or api.
+    role: str = "all"
     smtp_host: str = "localhost"
     smtp_port: int = 25
     smtp_security: str = "none"  # none | starttls | tls
