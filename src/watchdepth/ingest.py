@@ -69,7 +69,7 @@ class Ingest:
 
     def __init__(self, store: Store, clock: Callable[[], float] = time.time) -> None:
         self.store = store
-        self.sessionizer = Sessionizer()
+        self.sessionizer = Sessionizer(clock)
         self.stats = IngestStats()
         self.clock = clock
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="watchdepth-writer")
@@ -120,6 +120,7 @@ class Ingest:
         return self._process([(events, kind)])[0]
 
     def watching_now(self) -> Counter[str]:
+        """Content id -> sessions watching now (METRICS.md §4), at ``clock()``; no database read."""
         return self.sessionizer.watching_now(int(self.clock() * 1000))
 
     # -- the worker ---------------------------------------------------------------------------

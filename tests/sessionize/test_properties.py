@@ -253,7 +253,7 @@ class Model:
         """§4: sessions whose latest counted event, in the last 30 s, is play or progress."""
         out: dict[str, int] = defaultdict(int)
         for t, typ, content in self.latest.values():
-            if typ in ("play", "progress") and now - 30_000 <= t <= now:
+            if typ in ("play", "progress") and now - 30_000 < t <= now:  # (now - 30 s, now]
                 out[content] += 1
         return dict(out)
 

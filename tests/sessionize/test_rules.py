@@ -678,12 +678,6 @@ def test_watching_now_ignores_uncounted_event_types():
     assert s.watching_now(T0 + 7_000) == {"v1": 1}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: watching_now expires sessions from the front of an insertion-ordered queue; an "
-    "older play applied after a newer one (replay after a failed write, concurrent requests) "
-    "is counted past its 30 s",
-)
 def test_watching_now_expires_sessions_applied_out_of_time_order():
     a, b = Player(session="S1", load="L1"), Player(session="S2", load="L2")
     s = Sessionizer()

@@ -10,13 +10,13 @@ keeps the log it can be rebuilt from (``replay``), and the writer decides when.
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import Counter, OrderedDict
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
 from watchdepth.collect.event import POSITIONED_TYPES, Event
+from watchdepth.sessionize.live import WatchingNow
 from watchdepth.sessionize.rules import FUZZ, step
 from watchdepth.sessionize.state import Dims, LoadState, PairState, SessionState
 
@@ -90,12 +90,10 @@ def import_order(events: Sequence[Event]) -> list[int]:
 class Sessionizer:
     """The in-memory state of active sessions and the rules that turn events into credits."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.sessions: dict[str, SessionState] = {}
-        # Sessions whose latest counted event is play/progress: session -> (t, content_id).
-        self._playing: OrderedDict[str, tuple[int, str]] = OrderedDict()
-        self._playing_by_content: Counter[str] = Counter()
-        self._playing_lock = threading.Lock()  # watching_now() is read from other threads
+        self.clock = clock  # seconds since the epoch; tests inject their own
+        self.live = WatchingNow(WATCHING_WINDOW_MS)  # read from other threads; it has its own lock
 
     # -- public -------------------------------------------------------------------------
 
@@ -124,7 +122,7 @@ class Sessionizer:
         """Drop sessions (after a failed write, so they are rebuilt from the log)."""
         for sid in session_ids:
             self.sessions.pop(sid, None)
-            self._stop_playing(sid)
+            self.live.drop(sid)
 
     def evict_idle(self, now_ms: int, ttl_ms: int = SESSION_TTL_MS, quiet_s: float = 60.0) -> int:
         """Forget sessions idle for ``ttl_ms`` of event time and untouched for ``quiet_s``."""
@@ -137,17 +135,9 @@ class Sessionizer:
         self.forget(stale)
         return len(stale)
 
-    def watching_now(self, now_ms: int) -> Counter[str]:
-        """Content id -> sessions whose latest counted event (last 30 s) is play/progress."""
-        horizon = now_ms - WATCHING_WINDOW_MS
-        playing = self._playing
-        with self._playing_lock:
-            while playing:
-                sid, (t, _) = next(iter(playing.items()))
-                if t >= horizon:
-                    break
-                self._drop_playing(sid)
-            return +self._playing_by_content
+    def watching_now(self, now_ms: int | None = None) -> Counter[str]:
+        """Content id -> sessions whose latest counted event, received in (now − 30 s, now], is play/progress."""
+        return self.live.counts(int(self.clock() * 1000) if now_ms is None else now_ms)
 
     # -- one event ----------------------------------------------------------------------
 
@@ -171,7 +161,7 @@ class Sessionizer:
         session.last_t = max(session.last_t, e.t)
         session.touched = wall
         if live and (e.type == "load" or e.type in POSITIONED_TYPES):
-            self._note_playing(e)  # only counted event types move "watching now"
+            self.live.note(e.session_id, e.t, e.content_id, e.type in ("play", "progress"))  # counted types only
         if e.type == "load":
             if load.loaded:  # a load counts once, however often it says so
                 return APPLIED, None
@@ -242,25 +232,6 @@ class Sessionizer:
     ) -> Credit:
         a, b = seg if seg is not None else (None, None)
         return Credit(e.t, e.content_id, e.session_id, e.load_id, 0, impressions, views, watch_time, a, b, load.dims)
-
-    # -- watching now -------------------------------------------------------------------
-
-    def _note_playing(self, e: Event) -> None:
-        sid = e.session_id
-        with self._playing_lock:
-            self._drop_playing(sid)
-            if e.type in ("play", "progress"):
-                self._playing[sid] = (e.t, e.content_id)
-                self._playing_by_content[e.content_id] += 1
-
-    def _stop_playing(self, sid: str) -> None:
-        with self._playing_lock:
-            self._drop_playing(sid)
-
-    def _drop_playing(self, sid: str) -> None:
-        prev = self._playing.pop(sid, None)
-        if prev is not None:
-            self._playing_by_content[prev[1]] -= 1
 
 
 def _clip(position: float, duration: float | None) -> float:
