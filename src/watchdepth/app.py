@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
 from watchdepth.api import admin, analytics, catalog, intake, live, ops
+from watchdepth import cluster
 from watchdepth.api.errors import EXCEPTION_HANDLERS, RequestID
 from watchdepth.services import Services
 
@@ -29,13 +31,17 @@ def create_app(services: Services, *, extra_routes: list[BaseRoute] | None = Non
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await services.ingest.start()
+        if services.exports is not None:
+            services.exports.start()  # resumes the unfinished report jobs of the data dir
         try:
             yield
         finally:
+            if services.exports is not None:
+                await anyio.to_thread.run_sync(services.exports.stop)
             await services.ingest.stop()
 
     app = Starlette(
-        routes=public_routes(services) + list(extra_routes or []),
+        routes=cluster.routes_for(services.settings.role, public_routes(services) + list(extra_routes or [])),
         middleware=[Middleware(RequestID)],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=lifespan,
@@ -68,6 +74,13 @@ def optional_routes(services: Services) -> list[BaseRoute]:
         from watchdepth.web.routes import routes as web_routes
 
         out += web_routes(lambda secret: services.tokens.check(secret) is not None)
+    except ImportError:
+        pass
+    try:
+        from watchdepth.export.service import build_worker, http_routes
+
+        services.exports = build_worker(services)
+        out += http_routes(services, services.exports)
     except ImportError:
         pass
     return out

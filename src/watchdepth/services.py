@@ -7,6 +7,7 @@ and ingest loop. It opens the store; it does not serve HTTP (``app`` does).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from watchdepth.api.auth import Tokens
 from watchdepth.catalog.service import Catalog
@@ -26,6 +27,8 @@ class Services:
     tokens: Tokens
     collector: Collector
     ingest: Ingest
+    #: The report export worker (``export.jobs.ExportWorker``) once ``app.optional_routes`` wired it.
+    exports: Any = None
 
     def close(self) -> None:
         self.store.close()

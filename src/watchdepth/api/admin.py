@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from watchdepth.api.intake import import_ndjson, read_body
+from watchdepth.export.service import admin_routes as export_admin_routes
 from watchdepth.services import Services
 
 
@@ -48,4 +49,5 @@ def routes() -> list[Route]:
         Route("/admin/ping", ping, methods=["GET"]),
         Route("/admin/tokens", create_token, methods=["POST"]),
         Route("/admin/import", import_file, methods=["POST"]),
+        *export_admin_routes(),
     ]

@@ -1,21 +1,101 @@
-"""``watchdepth export``: build a report from the shell, with a progress bar.
+"""``watchdepth export``: build a report from the shell, with a progress bar, for scripts and cron.
 
-Not built yet: issue 5.
+Input: the arguments of ``export.cli.add_arguments`` and ``Settings``. Output: the
+ZIP's path and its link on stdout, a progress bar on stderr (on a terminal), and the
+exit codes of ``export.cli`` (0 done, 1 failed, 2 invalid arguments, 3 interrupted or
+timed out). When ``serve`` holds the data dir, the job goes to that server through
+the admin socket and this command polls it; otherwise it opens the data dir, builds
+the report in this process and exits. It does not compute numbers or write files.
 """
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import sys
+import time
+from typing import Any, TextIO
+
+import httpx
+import msgspec
 
 from watchdepth.config import Settings
+from watchdepth.errors import InvalidInput, InvalidParam
+from watchdepth.export.cli import _problems, add_arguments, body_from_args, progress_bar, run_export_cli
+from watchdepth.export.jobstore import FINAL, Job
+from watchdepth.export.source import parse_spec
 
 
 def add_parser(sub: Any) -> None:
-    p: argparse.ArgumentParser = sub.add_parser("export", help="build a report (CSV/XLSX in a ZIP) (not built yet)")
+    p: argparse.ArgumentParser = sub.add_parser(
+        "export", help="build a report (CSV/XLSX in a ZIP); prints its path and link",
+        description="Build a report of every video, stream and broadcast event in the chosen folders. "
+                    "Exit codes: 0 done, 1 failed, 2 invalid arguments, 3 interrupted or timed out.")
     p.add_argument("--data", dest="data_dir", help="data directory (default ./watchdepth-data)")
+    add_arguments(p)
 
 
-def run(args: argparse.Namespace, settings: Settings) -> int:
-    print("error: `watchdepth export` is not built yet", flush=True)
-    return 2
+def run(args: argparse.Namespace, settings: Settings, *, poll: float = 0.2) -> int:
+    from watchdepth.cli import _admin
+
+    client = _admin(settings)
+    if client is not None:
+        with client:
+            return run_remote(client, args, poll=poll)
+    from watchdepth import services as svc
+    from watchdepth.export.service import build_worker
+
+    try:
+        parse_spec(body_from_args(args))
+    except InvalidInput as exc:  # before opening the data dir
+        print(f"watchdepth export: {_problems(exc)}", file=sys.stderr)
+        return 2
+    services = svc.build(settings)
+    try:
+        return run_export_cli(build_worker(services), args, poll=poll)
+    finally:
+        services.close()
+
+
+def run_remote(client: httpx.Client, ns: argparse.Namespace, *, poll: float = 0.2,
+               stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    """Submit through a running server's admin socket and poll it until the job ends."""
+    out, err = stdout or sys.stdout, stderr or sys.stderr
+    r = client.post("/admin/exports", json=body_from_args(ns))
+    if r.status_code == 400:
+        e = r.json()["error"]
+        exc = InvalidInput(e["message"])
+        exc.invalid_params = [InvalidParam(p["name"], p["reason"], p["message"]) for p in e.get("invalid_params", [])]
+        print(f"watchdepth export: {_problems(exc)}", file=err)
+        return 2
+    r.raise_for_status()
+    state = r.json()
+    job = _job(state)
+    bar = err if not ns.quiet and err.isatty() else None
+    deadline = time.monotonic() + ns.timeout
+    try:
+        while job.status not in FINAL and time.monotonic() < deadline:
+            if bar is not None:
+                bar.write("\r" + progress_bar(job))
+                bar.flush()
+            time.sleep(poll)
+            state = client.get(f"/admin/exports/{job.id}").json()
+            job = _job(state)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: the server goes on building export {job.id}", file=err)
+        return 3
+    if bar is not None:
+        bar.write("\r" + progress_bar(job) + "\n")
+    if job.status == "failed":
+        print(f"export {job.id} failed: {job.reason}", file=err)
+        return 1
+    if job.status != "done":
+        print(f"export {job.id} is still {job.status}; the server goes on with it", file=err)
+        return 3
+    print(state["path"], file=out)
+    if state["view"].get("download_url"):
+        print(state["view"]["download_url"], file=out)
+    return 0
+
+
+def _job(state: dict[str, Any]) -> Job:
+    return msgspec.convert(state["job"], type=Job)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
+from typing import Any
 
 import msgspec
 from starlette.concurrency import run_in_threadpool
@@ -19,34 +20,49 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from watchdepth.errors import BadJSON, InvalidParam, TooLarge, WrongType
+from watchdepth.errors import BadJSON, InvalidParam, NotFound, TooLarge, WrongType
 from watchdepth.export.files import MEDIA_TYPES, write_table
 from watchdepth.export.jobs import ExportWorker
 from watchdepth.export.jobstore import Job
-from watchdepth.export.source import parse_spec
+from watchdepth.export.source import ExportSpec, parse_spec
 
-#: ``auth(request, write)`` raises NotAuthenticated, BadToken or Forbidden, else returns.
-Auth = Callable[[Request, bool], None]
+#: ``auth(request, write)`` raises NotAuthenticated, BadToken or Forbidden, else returns the token.
+Auth = Callable[[Request, bool], Any]
+#: ``scope(spec, token)``: the spec limited to what the token may export (raises NotFound/Forbidden).
+Scope = Callable[[ExportSpec, Any], ExportSpec]
+#: ``may_see(job, token)``: whether the token may read this job (else it is a 404 to it).
+MaySee = Callable[[Job, Any], bool]
 #: The rows of ``GET /v1/analytics/referrers`` for a request (same parameters).
 ReferrerRows = Callable[[Request], list[dict[str, object]]]
 REFERRER_COLUMNS = ("domain", "url", "views", "player_loads", "view_rate")
 MAX_BODY = 64 * 1024
 
 
-def routes(worker: ExportWorker, auth: Auth) -> list[Route]:
+def routes(worker: ExportWorker, auth: Auth, scope: Scope | None = None, may_see: MaySee | None = None) -> list[Route]:
+    """Creating and retrying are writes (a read-only token gets 403); ``scope`` narrows a spec to the token."""
+
+    def visible(job_id: str, token: Any) -> Job:
+        job = worker.get(job_id)
+        if may_see is not None and not may_see(job, token):
+            raise NotFound(f"no export {job_id!r}")
+        return job
+
     async def create(request: Request) -> Response:
-        auth(request, True)
+        token = auth(request, True)
         spec = parse_spec(await _json_object(request))
+        if scope is not None:
+            spec = scope(spec, token)
         job = await run_in_threadpool(worker.submit, spec)
         return JSONResponse({"data": {"id": job.id, "status": job.status}}, status_code=202)
 
     async def status(request: Request) -> Response:
-        auth(request, False)
-        job = await run_in_threadpool(worker.get, request.path_params["id"])
+        token = auth(request, False)
+        job = await run_in_threadpool(visible, request.path_params["id"], token)
         return JSONResponse({"data": job_view(worker, job)})
 
     async def retry(request: Request) -> Response:
-        auth(request, True)
+        token = auth(request, True)
+        await run_in_threadpool(visible, request.path_params["id"], token)
         job = await run_in_threadpool(worker.retry, request.path_params["id"])
         return JSONResponse({"data": job_view(worker, job)}, status_code=202)
 

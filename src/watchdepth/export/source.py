@@ -57,6 +57,10 @@ class ExportSpec(msgspec.Struct, frozen=True):
     to: str | None = None
     email: str | None = None
     timezone: str | None = None  # None: the workspace's
+    #: Set by the server, never by the body: the projects the submitting token may see
+    #: (None: all), and when the report was asked for (named periods resolve at that instant).
+    projects: list[str] | None = None
+    asked_at: float | None = None
 
 
 class ReportSource(Protocol):
@@ -85,7 +89,8 @@ def parse_spec(body: Mapping[str, object], *, now: float | None = None) -> Expor
     if wrong:
         raise WrongType("a parameter has the wrong JSON type", invalid_params=wrong)
     bad += _check_fields(fields) + _check_format(text["format"]) + _check_email(text["email"])
-    bad += _check_dates(text, now if now is not None else time.time())
+    asked_at = now if now is not None else time.time()
+    bad += _check_dates(text, asked_at)
     if bad:
         raise ValidationFailed("parameters did not validate", invalid_params=bad)
     return ExportSpec(
@@ -97,6 +102,7 @@ def parse_spec(body: Mapping[str, object], *, now: float | None = None) -> Expor
         to=text["to"],
         email=text["email"],
         timezone=text["timezone"],
+        asked_at=asked_at,
     )
 
 
