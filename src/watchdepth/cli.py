@@ -52,6 +52,7 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--store", help="store DSN: clickhouse://user:pass@host:8123/db (default: embedded DuckDB)")
     serve.add_argument("--role", choices=("all", "collector", "api"),
                        help="what this process serves (default all); see docs/scale-out.md")
+    serve.add_argument("--collectors", help="for --role api: comma-separated collector base URLs (watching now)")
 
     token = sub.add_parser("token", help="manage API tokens")
     tsub = token.add_subparsers(dest="token_command", required=True)

@@ -36,12 +36,17 @@ class Settings:
     store: str = ""
     #: What ``serve`` runs: all (collector + API + dashboard), collector (intake only) or api.
     role: str = "all"
+    #: For --role api: the collectors' base URLs, whose watching-now snapshots are summed.
+    collectors: tuple[str, ...] = ()
     smtp_host: str = "localhost"
     smtp_port: int = 25
     smtp_security: str = "none"  # none | starttls | tls
     smtp_user: str | None = None
     smtp_password: str | None = None
     mail_from: str = "watchdepth@localhost"
+    #: Live analytics (SSE /v1/analytics/realtime/stream): push interval (ms) and most open streams.
+    live_interval_ms: int = 2000
+    live_max_subscribers: int = 100
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

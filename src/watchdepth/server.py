@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 import uvicorn
 
+from watchdepth import cluster
 from watchdepth.app import create_admin_app, create_app
 from watchdepth.services import Services
 
@@ -31,6 +32,9 @@ class _AdminServer(uvicorn.Server):
 
 async def serve(services: Services, extra_routes: list | None = None) -> None:  # type: ignore[type-arg]
     settings = services.settings
+    cluster.check(settings)
+    cluster.adapt(services)
+    refresher = cluster.Refresher(services) if settings.role != "all" else None
     app = create_app(services, extra_routes=extra_routes)
     public = uvicorn.Server(uvicorn.Config(
         app, host=settings.host, port=settings.port, log_level="warning", access_log=False,
@@ -49,8 +53,12 @@ async def serve(services: Services, extra_routes: list | None = None) -> None:  
             await asyncio.sleep(0.01)
         if sock.exists():
             os.chmod(sock, 0o600)
+        if refresher is not None:
+            refresher.start()
         await public.serve()
     finally:
+        if refresher is not None:
+            await refresher.stop()
         admin.should_exit = True
         await admin_task
         with contextlib.suppress(FileNotFoundError):

@@ -188,7 +188,7 @@ test('every event carries the wire fields of METRICS.md §2', async () => {
   }
   assert.equal(events[0].position, undefined);
   assert.equal(events.at(-2).from, 6);
-  assert.equal(h.posts[0].url, ENDPOINT);
+  assert.equal(h.posts[0].url, `${ENDPOINT}?s=${events[0].session_id}`);
 });
 
 test('a stream broadcast sends stream_id with event_id and no video_id', async () => {
@@ -210,7 +210,7 @@ test('explicit options win over data attributes, and an element without an id is
   h.wd.track(v, { videoId: 'from-call', externalId: 'u-1', endpoint: 'https://other.example/c', url: 'https://parent.example/' });
   v.loadMetadata();
   await h.advance(1000);
-  assert.equal(h.posts[0].url, 'https://other.example/c');
+  assert.equal(h.posts[0].url, `https://other.example/c?s=${h.posts[0].events[0].session_id}`);
   assert.equal(h.posts[0].events[0].video_id, 'from-call');
   assert.equal(h.posts[0].events[0].external_id, 'u-1');
   assert.equal(h.posts[0].events[0].url, 'https://parent.example/');
@@ -640,7 +640,7 @@ test('debug logs every event and every request', async () => {
   await h.advance(1000);
   const kinds = h.logs.map((l) => l[0]);
   assert.deepEqual(kinds, ['event', 'event', 'send', 'ok']);
-  assert.equal(h.logs[2][1], ENDPOINT);
+  assert.equal(h.logs[2][1], `${ENDPOINT}?s=${h.posts[0].events[0].session_id}`);
   assert.deepEqual(h.logs[2][2].map((e) => e.type), ['load', 'play']);
 });
 
@@ -725,4 +725,28 @@ test('Kinescope IFrame Player: Destroy while playing sends a last heartbeat', as
   p.emit('Play');
   await h.advance(1000);
   assert.deepEqual(h.sent().map((e) => [e.type, e.position]), [['load', undefined], ['play', 0], ['progress', 3]]);
+});
+
+test('scale-out: each request carries one session, named in the URL (?s=) for the balancer', async () => {
+  let down = true;
+  const h = harness({ status: () => (down ? 503 : 202) });
+  const v = ready(h, { 'data-video-id': 'v', 'data-endpoint': 'https://c.example/collect?x=1' }).v;
+  v.play();
+  await h.advance(1000);
+  v.pause();
+  // The collector is down for 31 minutes: the queued events keep their session, and
+  // the next play opens a new one while they still wait in the same queue.
+  await h.advance(31 * 60 * 1000);
+  v.play();
+  await h.advance(1000);
+  down = false;
+  await h.advance(5 * 60 * 1000);
+  const ok = h.posts.filter((p) => p.status === 202);
+  const sessions = new Set(ok.flatMap((p) => p.events.map((e) => e.session_id)));
+  assert.equal(sessions.size, 2);
+  for (const p of h.posts) {
+    const url = new URL(p.url);
+    assert.equal(url.searchParams.get('x'), '1');
+    assert.ok(p.events.every((e) => e.session_id === url.searchParams.get('s')), p.url);
+  }
 });

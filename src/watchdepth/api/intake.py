@@ -15,7 +15,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from watchdepth.collect.wire import decode_import_lines
-from watchdepth.errors import InvalidInput, TooLarge
+from watchdepth.collect.event import Event
+from watchdepth.errors import InvalidInput, InvalidParam, TooLarge, ValidationFailed
 from watchdepth.services import Services
 
 
@@ -66,12 +67,30 @@ async def collect(request: Request) -> Response:
             referer=request.headers.get("referer"),
             received_at=int(time.time() * 1000),
         )
+        check_session_param(request.query_params.get("s"), events)
     except InvalidInput as exc:
         s.ingest.stats.rejected += 1
         exc.headers.update(cors)
         raise
     result = await s.ingest.submit(events, "collect")
     return JSONResponse({"accepted": result.accepted, "duplicates": result.duplicates}, status_code=202, headers=cors)
+
+
+def check_session_param(s: str | None, events: list[Event]) -> None:
+    """``/collect?s=<session_id>`` lets a balancer hash sessions to collectors (docs/scale-out.md).
+
+    Optional; when given, every event must carry that session, else the batch is refused
+    (it would reach a collector that does not own the other sessions).
+    """
+    if s is None:
+        return
+    bad = [
+        InvalidParam("session_id", "invalid", "differs from the s parameter of the URL", index=i)
+        for i, e in enumerate(events)
+        if e.session_id != s
+    ]
+    if bad:
+        raise ValidationFailed(f"{len(bad)} invalid event(s); nothing was accepted", invalid_params=bad)
 
 
 async def import_events(request: Request) -> Response:

@@ -107,28 +107,34 @@
       if (!s.timer && !s.busy) s.timer = env.setTimeout(sendNow.bind(null, s), FLUSH_DELAY_MS);
     }
 
-    // The head of a queue as one request body: at most MAX_BATCH events and
-    // MAX_BATCH_CHARS characters (always at least one event).
-    function take(q) {
+    // The head of a queue as one request: at most MAX_BATCH events and
+    // MAX_BATCH_CHARS characters (always at least one event), all of one session,
+    // whose id goes in the URL (?s=) so a balancer can route sessions to collectors.
+    function take(q, url) {
       var parts = [];
       var size = 2;
-      while (parts.length < q.length && parts.length < MAX_BATCH) {
+      var sid = q[0].session_id;
+      while (parts.length < q.length && parts.length < MAX_BATCH && q[parts.length].session_id === sid) {
         var json = JSON.stringify(q[parts.length]);
         if (parts.length && size + json.length > MAX_BATCH_CHARS) break;
         parts.push(json);
         size += json.length + 1;
       }
-      return { events: q.slice(0, parts.length), body: '[' + parts.join(',') + ']' };
+      return {
+        events: q.slice(0, parts.length),
+        body: '[' + parts.join(',') + ']',
+        url: url + (url.indexOf('?') < 0 ? '?' : '&') + 's=' + encodeURIComponent(sid),
+      };
     }
 
     function sendNow(s) {
       env.clearTimeout(s.timer);
       s.timer = 0;
       if (s.busy || !s.q.length) return;
-      var b = take(s.q);
+      var b = take(s.q, s.url);
       s.busy = b.events;
-      debug('send', s.url, b.events);
-      env.post(s.url, b.body).then(function (r) {
+      debug('send', b.url, b.events);
+      env.post(b.url, b.body).then(function (r) {
         done(s, b.events, r[0], r[1]);
       });
     }
@@ -174,8 +180,8 @@
       each(function (s) {
         var q = s.q;
         while (q.length) {
-          var b = take(q);
-          if (!env.beacon(s.url, b.body)) break;
+          var b = take(q, s.url);
+          if (!env.beacon(b.url, b.body)) break;
           debug('beacon', s.url, b.events);
           q = q.slice(b.events.length);
         }
