@@ -76,12 +76,17 @@ class Ingest:
         self._queue: asyncio.Queue[_Job] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._log_seq = 0
+        #: A collector among several (``serve --role collector``): its sessions come back
+        #: from the log on first sight, never eagerly (the others' sessions are not its own).
+        self.lazy_rebuild = False
 
     # -- lifecycle ----------------------------------------------------------------------------
 
     def rebuild(self) -> int:
         """Rebuild the state of recently active sessions from the log (call before serving)."""
         self._log_seq = self.store.next_log_seq()
+        if self.lazy_rebuild:
+            return 0
         since = int(self.clock() * 1000) - SESSION_TTL_MS
         sessions = self.store.recent_sessions(since)
         self.sessionizer.replay(self.store.session_log(sessions))
@@ -205,7 +210,7 @@ class Ingest:
         new unless one of its loads arrives past its first event (seq > 0).
         """
         s = self.sessionizer
-        if kind == "import":
+        if kind == "import" or self.lazy_rebuild:  # a lazy collector looks every unknown session up
             wanted = {e.session_id for e in events if not s.knows(e.session_id)}
         else:
             first_seq: dict[tuple[str, str], int] = {}
