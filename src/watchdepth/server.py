@@ -12,10 +12,12 @@ import contextlib
 import logging
 import os
 from collections.abc import Iterator
+from types import FrameType
 
 import uvicorn
 
 from watchdepth import cluster
+from watchdepth.api import live
 from watchdepth.app import create_admin_app, create_app
 from watchdepth.services import Services
 
@@ -30,13 +32,21 @@ class _AdminServer(uvicorn.Server):
         yield
 
 
+class _PublicServer(uvicorn.Server):
+    """Ends the live event streams (SSE) as soon as shutdown begins, so they do not hold it."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        live.close_streams(self.config.app)
+
+
 async def serve(services: Services, extra_routes: list | None = None) -> None:  # type: ignore[type-arg]
     settings = services.settings
     cluster.check(settings)
     cluster.adapt(services)
     refresher = cluster.Refresher(services) if settings.role != "all" else None
     app = create_app(services, extra_routes=extra_routes)
-    public = uvicorn.Server(uvicorn.Config(
+    public = _PublicServer(uvicorn.Config(
         app, host=settings.host, port=settings.port, log_level="warning", access_log=False,
         proxy_headers=False, lifespan="on", timeout_graceful_shutdown=10,
     ))

@@ -68,6 +68,14 @@ def spec() -> dict[str, Any]:
         "/v1/analytics/referrers": {"get": _op("Referrer domains with their pages", _PERIOD + _SCOPE + _PAGE)},
         "/v1/analytics/retention": {"get": _op("Retention per second of a video", _PERIOD + [_q("video_id", "The video", required=True)])},
         "/v1/analytics/realtime": {"get": _op("Watching now", _SCOPE)},
+        "/v1/analytics/realtime/stream": {"get": _op(
+            "Watching now as Server-Sent Events (text/event-stream) every 2 s; Last-Event-ID resumes the ids; "
+            "429 when too many streams are open", _SCOPE)},
+        "/v1/analytics/concurrency": {"get": _op(
+            "Concurrent viewers series and peak_concurrent_viewers with its time", _PERIOD + [
+                _q("stream_id", "A stream (its broadcast events included); or event_id, or video_id"),
+                _q("event_id", "A broadcast event"), _q("video_id", "A video"),
+                _q("step", "Bucket in seconds (default 60; at most 10080 points)", {"type": "integer", "minimum": 1})])},
         "/healthz": {"get": _op("Liveness", auth=False)},
         "/metrics": {"get": _op("Prometheus metrics", auth=False)},
     }
