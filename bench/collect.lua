@@ -1,13 +1,21 @@
--- wrk script: every request is a new load of N tracker events (distinct session/load ids per
--- request and thread), so the server really sessionizes and stores them.
+-- wrk script: every request is a new load of N tracker events (session/load ids unique per
+-- request across threads), so the server really sessionizes and stores every event.
+-- EVENTS (default 20) sets N. Session ids: s<run>-<thread>-<counter>.
 local n_events = tonumber(os.getenv("EVENTS") or "20")
-local counter = 0
-local tid = 0
-setup = function(thread) thread:set("tid", tid); tid = tid + 1 end
-init = function(args) math.randomseed(os.time() + (tid or 0)) end
-request = function()
+local threads = 0
+-- setup() runs in the main Lua state; thread:set() defines a *global* in the thread's state
+-- (a local of the same name would shadow it, and every thread would send the same ids).
+function setup(thread)
+  thread:set("thread_no", threads)
+  threads = threads + 1
+end
+function init(args)
+  run_id = os.time()
+  counter = 0
+end
+function request()
   counter = counter + 1
-  local sid = string.format("s%d-%d-%d", tid or 0, counter, math.random(1, 1e9))
+  local sid = string.format("s%d-%d-%d", run_id, thread_no, counter)
   local parts = {}
   for i = 0, n_events - 1 do
     local typ = (i == 0) and "load" or ((i == 1) and "play" or "progress")
