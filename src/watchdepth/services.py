@@ -35,7 +35,7 @@ class Services:
 
 
 def open_store(settings: Settings) -> Store:
-    if settings.store.startswith("clickhouse"):
+    if settings.store.startswith(("clickhouse", "chdb")):
         from watchdepth.store.clickhouse import ClickHouseStore  # optional dependency
 
         return ClickHouseStore.from_dsn(settings.store)

@@ -1,0 +1,352 @@
+"""The ClickHouse backend: the log, facts, rollups and catalog in a ClickHouse database.
+
+Input: a DSN — ``clickhouse://user:pass@host:8123/db`` (HTTP; ``clickhouses://`` for
+HTTPS) or ``chdb:///path/to/dir[?database=db]`` (the same engine in process, through
+clickhouse-connect's chDB interface: tests and single-machine trials) — then
+``WriteBatch``es, logical queries from ``store.base`` and catalog rows. Output: plain rows,
+with the same semantics as ``store.duckdb``. Only this module, ``clickhouse_plan`` and
+``migrate`` speak ClickHouse SQL; engine errors leave as ``StoreError``.
+It does not decide what is credited nor derive metrics.
+
+Design (see docs/scale-out.md):
+
+* ``write_batch`` inserts the events, then the facts, synchronously: it returns once
+  ClickHouse has written both (``wait_for_async_insert=1`` in case a server profile turns
+  async inserts on). ClickHouse has no multi-table transaction: if the facts insert fails
+  after the events went in, the batch's events are deleted again before the error leaves,
+  so a retry neither loses nor double-counts.
+* Rollups are ``SummingMergeTree`` tables fed by materialized views from ``facts``;
+  ClickHouse merges them in the background, so ``maintain`` has nothing to do.
+  Queries always ``sum`` over them (unmerged parts are summed at read time).
+* The catalog tables are ``ReplacingMergeTree(version, deleted)``: an update or a delete
+  is an insert with a newer version; reads use ``FINAL``.
+* ``log_seq`` only orders events within a session (a session lives on one collector).
+  ``next_log_seq`` returns ``max(max stored + 1, now in µs)``: with several writers the
+  numbers are not unique across collectors (nothing relies on that), but they grow with
+  time, so a session that moves to another collector after a failover keeps its order
+  (given clocks in sync to within the time the balancer needs to fail over).
+* Each thread gets its own client (clickhouse-connect clients serialize their calls).
+
+A database is created and migrated automatically for ``chdb://`` (an embedded directory,
+like the DuckDB file). A ``clickhouse://`` server must be migrated first with
+``watchdepth migrate``; opening an unmigrated one is an error that says so.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlparse
+
+import pyarrow as pa
+
+from watchdepth.collect.event import Event
+from watchdepth.errors import StoreError
+from watchdepth.store import migrate, rows
+from watchdepth.store.base import Aggregate, AggregateResult, WriteBatch
+from watchdepth.store.clickhouse_plan import plan_aggregate
+
+CATALOG_TABLES = {
+    "projects": ("id", "name", "created_at"),
+    "folders": ("id", "project_id", "parent_id", "name", "created_at"),
+    "content": ("id", "kind", "project_id", "folder_id", "title", "duration", "stream_id", "created_at"),
+    "tokens": ("id", "hash", "name", "projects", "read_only", "revoked", "created_at"),
+    "settings": ("key", "value"),
+}
+_TS_COLS = {col for _, col, typ in rows.EVENT_COLUMNS if pa.types.is_timestamp(typ)}
+EVENT_SELECT = ", ".join(f"toUnixTimestamp64Milli({col})" if col in _TS_COLS else col for _, col, _ in rows.EVENT_COLUMNS)
+INSERT_SETTINGS = {"wait_for_async_insert": 1}
+#: Session ids per ``session_log`` query (parameters travel in the HTTP request).
+CHUNK = 2000
+SCHEMES = ("clickhouse", "clickhouses", "chdb")
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a DSN points."""
+
+    kind: str  # http | chdb
+    database: str
+    host: str = "localhost"
+    port: int = 8123
+    username: str = "default"
+    password: str = ""
+    secure: bool = False
+    path: str = ""
+
+
+def is_clickhouse_dsn(dsn: str) -> bool:
+    return dsn.split(":", 1)[0] in SCHEMES
+
+
+def parse_dsn(dsn: str) -> Target:
+    """``clickhouse[s]://user:pass@host:port/db`` or ``chdb:///dir[?database=db]``."""
+    u = urlparse(dsn)
+    if u.scheme == "chdb":
+        if not u.path or u.netloc:
+            raise StoreError(f"a chDB DSN is chdb:///absolute/dir[?database=name], not {dsn!r}")
+        db = parse_qs(u.query).get("database", ["watchdepth"])[0]
+        return Target("chdb", db, path=unquote(u.path))
+    if u.scheme not in ("clickhouse", "clickhouses"):
+        raise StoreError(f"not a ClickHouse DSN: {dsn!r} (clickhouse://user:pass@host:8123/db)")
+    secure = u.scheme == "clickhouses"
+    return Target(
+        "http", unquote(u.path.strip("/")) or "watchdepth", host=u.hostname or "localhost",
+        port=u.port or (8443 if secure else 8123), username=unquote(u.username or "default"),
+        password=unquote(u.password or ""), secure=secure,
+    )
+
+
+def connect(target: Target, database: str | None) -> Any:
+    """A clickhouse-connect client (``database`` None: no default database)."""
+    import clickhouse_connect  # optional dependency: the `clickhouse` extra
+
+    try:
+        if target.kind == "chdb":
+            client = clickhouse_connect.get_client(interface="chdb", path=target.path)
+            if database:
+                client.database = database
+            return client
+        return clickhouse_connect.get_client(
+            host=target.host, port=target.port, username=target.username, password=target.password,
+            secure=target.secure, database=database or "", autogenerate_session_id=False,
+        )
+    except Exception as exc:  # noqa: BLE001 - connection errors of every transport
+        raise StoreError(f"cannot connect to ClickHouse ({target.kind} {target.host if target.kind == 'http' else target.path}): {exc}") from exc
+
+
+class ClickHouseStore:
+    """A ``Store`` over one ClickHouse database (a server, a cluster, or chDB in process)."""
+
+    def __init__(self, target: Target, *, auto_migrate: bool | None = None) -> None:
+        self.target = target
+        self.database = target.database
+        auto = target.kind == "chdb" if auto_migrate is None else auto_migrate
+        boot = connect(target, None)
+        try:
+            done = migrate.applied_versions(boot, self.database)
+            missing = [m.version for m in migrate.migrations() if m.version not in done]
+            if missing and auto:
+                migrate.apply(boot, self.database)
+            elif missing:
+                raise StoreError(
+                    f"the ClickHouse database {self.database!r} is not migrated (missing schema versions "
+                    f"{missing}): run `watchdepth migrate --store <DSN>` first"
+                )
+        except StoreError:
+            boot.close()
+            raise
+        except Exception as exc:  # noqa: BLE001
+            boot.close()
+            raise StoreError(f"cannot open the ClickHouse database {self.database!r}: {exc}") from exc
+        boot.close()
+        self._local = threading.local()
+        self._clients: list[Any] = []
+        self._clients_lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._catalog_version = 0
+
+    @classmethod
+    def from_dsn(cls, dsn: str, **kw: Any) -> ClickHouseStore:
+        return cls(parse_dsn(dsn), **kw)
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def _client(self) -> Any:
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = self._local.client = connect(self.target, self.database)
+            with self._clients_lock:
+                self._clients.append(client)
+        return client
+
+    def _run(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        try:
+            return list(self._client().query(sql, parameters=params or {}).result_rows)
+        except StoreError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - clickhouse-connect and transport errors
+            raise StoreError(f"query failed: {exc}") from exc
+
+    def _command(self, sql: str, params: dict[str, Any] | None = None) -> None:
+        try:
+            self._client().command(sql, parameters=params or {})
+        except Exception as exc:  # noqa: BLE001
+            raise StoreError(f"command failed: {exc}") from exc
+
+    def insert_arrow(self, table: str, data: pa.Table) -> None:
+        """Insert an Arrow table (columns by name); returns once ClickHouse has stored it."""
+        try:
+            self._client().insert_arrow(table, data, settings=INSERT_SETTINGS)
+        except Exception as exc:  # noqa: BLE001
+            raise StoreError(f"insert into {table} failed: {exc}") from exc
+
+    def close(self) -> None:
+        with self._clients_lock:
+            clients, self._clients = self._clients, []
+        for c in clients:
+            try:
+                c.close()
+            except Exception:  # noqa: BLE001 - closing after a crash
+                pass
+        self._local = threading.local()
+
+    # -- ingest ---------------------------------------------------------------------------
+
+    def write_batch(self, batch: WriteBatch) -> None:
+        """Store the batch's events and facts (rollups follow through materialized views)."""
+        events = rows.events_table(batch)
+        facts = rows.facts_table(batch.credits)
+        with self._write_lock:
+            if events.num_rows:
+                self.insert_arrow("events", events)
+            if facts.num_rows:
+                try:
+                    self.insert_arrow("facts", facts)
+                except StoreError:
+                    self._undo_events(events)
+                    raise
+
+    def _undo_events(self, events: pa.Table) -> None:
+        """Take back a batch's events whose facts could not be stored (best effort)."""
+        seqs = events.column("log_seq").to_pylist()
+        sessions = sorted(set(events.column("session_id").to_pylist()))
+        try:
+            self._command(
+                "DELETE FROM events WHERE session_id IN {s:Array(String)} AND log_seq BETWEEN {a:Int64} AND {b:Int64}",
+                {"s": sessions, "a": min(seqs), "b": max(seqs)},
+            )
+        except StoreError:
+            pass
+
+    def maintain(self) -> None:
+        """Nothing to do: ClickHouse merges parts and sums rollup rows in the background."""
+
+    def next_log_seq(self) -> int:
+        got = self._run("SELECT max(log_seq), count() FROM events")
+        stored = int(got[0][0]) + 1 if got and got[0][1] else 1
+        return max(stored, time.time_ns() // 1000)
+
+    def recent_sessions(self, since_ms: int) -> list[str]:
+        got = self._run("SELECT DISTINCT session_id FROM events WHERE t >= fromUnixTimestamp64Milli({s:Int64}, 'UTC')",
+                        {"s": since_ms})
+        return [r[0] for r in got]
+
+    def session_log(self, session_ids: Sequence[str]) -> Iterator[Event]:
+        """The stored events of these sessions, in log order (for ``replay``)."""
+        got: list[tuple[Any, ...]] = []
+        ids = sorted(set(session_ids))
+        for i in range(0, len(ids), CHUNK):
+            got += self._run(
+                f"SELECT {EVENT_SELECT}, status, log_seq FROM events WHERE session_id IN {{ids:Array(String)}}",
+                {"ids": ids[i:i + CHUNK]},
+            )
+        got.sort(key=lambda r: (r[-1], r[4]))  # log_seq, then session_id (several writers)
+        return (rows.event_from_row(r[:-1]) for r in got)
+
+    def loads_stored(self, load_ids: Sequence[str]) -> set[str]:
+        """Which of these loads already have events in the log."""
+        if not load_ids:
+            return set()
+        got = self._run("SELECT DISTINCT load_id FROM events WHERE load_id IN {ids:Array(String)}", {"ids": list(load_ids)})
+        return {r[0] for r in got}
+
+    def first_event_ms(self) -> int | None:
+        """The earliest credited hour (for ``period=all_time``)."""
+        got = self._run("SELECT toInt64(toUnixTimestamp(min(hour))) * 1000, count() FROM agg_hour")
+        return int(got[0][0]) if got and got[0][1] else None
+
+    def counters(self) -> dict[str, int]:
+        """Stored events by status (duplicates are not stored)."""
+        return {name: int(n) for name, n in self._run("SELECT status, count() FROM events GROUP BY status")}
+
+    # -- analytics ------------------------------------------------------------------------
+
+    def aggregate(self, q: Aggregate) -> AggregateResult:
+        plan = plan_aggregate(q)
+        got = self._run(plan.sql, plan.params)
+        if got:
+            total = int(got[0][-1])
+        elif q.offset:  # a page past the end: the window count has no row to ride on
+            total = int(self._run(plan.count_sql, plan.params)[0][0])
+        else:
+            total = 0
+        return AggregateResult(plan.columns, [tuple(r[:-1]) for r in got], total)
+
+    def watched_sets(self, content_id: str, start_ms: int, end_ms: int) -> list[list[tuple[float, float]]]:
+        """Watched sets of the (session, content) pairs whose impression falls in the period."""
+        got = self._run(
+            """
+            SELECT session_id,
+                   arraySort(groupArrayIf((assumeNotNull(seg_start), assumeNotNull(seg_end)), seg_start IS NOT NULL))
+            FROM facts
+            WHERE content_id = {c:String} AND session_id IN (
+                SELECT session_id FROM facts
+                WHERE content_id = {c:String} AND unique_views = 1
+                  AND t >= fromUnixTimestamp64Milli({s:Int64}, 'UTC') AND t < fromUnixTimestamp64Milli({e:Int64}, 'UTC'))
+            GROUP BY session_id
+            """,
+            {"c": content_id, "s": start_ms, "e": end_ms},
+        )
+        return [[(float(a), float(b)) for a, b in segs] for _, segs in got]
+
+    def run_spans(self, content_ids: Sequence[str], start_ms: int, end_ms: int) -> list[tuple[int, int, str]]:
+        """(first event ms, last event ms, session) of every run of these contents touching the period."""
+        got = self._run(
+            """
+            SELECT toUnixTimestamp64Milli(min(t)), toUnixTimestamp64Milli(max(t)), session_id FROM events
+            WHERE status = 'applied' AND run IS NOT NULL AND content_id IN {ids:Array(String)}
+              AND t < fromUnixTimestamp64Milli({e:Int64}, 'UTC')
+            GROUP BY load_id, run, session_id
+            HAVING max(t) >= fromUnixTimestamp64Milli({s:Int64}, 'UTC')
+            """,
+            {"ids": list(content_ids), "s": start_ms, "e": end_ms},
+        )
+        return [(int(a), int(b), s) for a, b, s in got]
+
+    # -- catalog --------------------------------------------------------------------------
+
+    def catalog_rows(self, table: str) -> list[dict[str, Any]]:
+        return self._select(table)
+
+    def _select(self, table: str, key: str | None = None) -> list[dict[str, Any]]:
+        cols = CATALOG_TABLES[table]
+        select = ", ".join(f"toUnixTimestamp64Micro({c})" if c == "created_at" else c for c in cols)
+        where = f" WHERE {cols[0]} = {{k:String}}" if key is not None else ""
+        out = []
+        for r in self._run(f"SELECT {select} FROM {table} FINAL{where}", {"k": key} if key is not None else None):
+            row = dict(zip(cols, r))
+            if "created_at" in row:
+                row["created_at"] = datetime.fromtimestamp(row["created_at"] / 1e6, tz=timezone.utc)
+            out.append(row)
+        return out
+
+    def catalog_put(self, table: str, row: dict[str, Any], *, create: bool) -> None:
+        cols = CATALOG_TABLES[table]
+        key = cols[0]
+        with self._write_lock:
+            exists = bool(self._select(table, row[key]))
+            if create and exists:
+                raise StoreError(f"{table} {row[key]!r} exists already")
+            if not create and not exists:
+                return  # an UPDATE of a missing row changes nothing
+            self._put(table, [row.get(c) for c in cols], deleted=0)
+
+    def catalog_delete(self, table: str, key: str) -> None:
+        cols = CATALOG_TABLES[table]
+        with self._write_lock:
+            for row in self._select(table, key):
+                self._put(table, [row[c] for c in cols], deleted=1)
+
+    def _put(self, table: str, values: list[Any], *, deleted: int) -> None:
+        self._catalog_version = max(self._catalog_version + 1, time.time_ns())
+        cols = [*CATALOG_TABLES[table], "version", "deleted"]
+        try:
+            self._client().insert(table, [[*values, self._catalog_version, deleted]], column_names=cols,
+                                  settings=INSERT_SETTINGS)
+        except Exception as exc:  # noqa: BLE001
+            raise StoreError(f"write to {table} failed: {exc}") from exc
