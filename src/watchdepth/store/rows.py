@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from msgspec.structs import astuple
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -52,39 +53,64 @@ EVENT_SELECT = ", ".join(
 )
 
 FACT_DIMS = ("country", "platform", "os", "browser", "domain", "page", "external_id")
+# ``events_table`` relies on ``Event``'s fields starting in ``EVENT_COLUMNS`` order.
+if Event.__struct_fields__[: len(EVENT_COLUMNS)] != tuple(attr for attr, _, _ in EVENT_COLUMNS):
+    raise RuntimeError("Event fields and EVENT_COLUMNS disagree in order")
 
 
 def events_table(batch: WriteBatch) -> pa.Table:
-    """The stored events of a batch (duplicates left out), with status, run and log number."""
-    keep = [i for i, s in enumerate(batch.status) if s != DUPLICATE]
-    evs = [batch.events[i] for i in keep]
+    """The stored events of a batch (duplicates left out), with status, run and log number.
+
+    Hot path (one call per group commit): each ``Event`` becomes a tuple in C
+    (``msgspec.structs.astuple``; its fields start in ``EVENT_COLUMNS`` order) and ``zip``
+    transposes the tuples into columns, so no Python code runs per (event, column).
+    """
+    status, run, log_seq, events = batch.status, batch.run, batch.log_seq, batch.events
+    if DUPLICATE in status:
+        keep = [i for i, s in enumerate(status) if s != DUPLICATE]
+        status = [status[i] for i in keep]
+        run = [run[i] for i in keep]
+        log_seq = [log_seq[i] for i in keep]
+        events = [events[i] for i in keep]
+    columns = list(zip(*map(astuple, events))) if events else [()] * len(EVENT_COLUMNS)
     cols: dict[str, pa.Array] = {
-        "log_seq": pa.array([batch.log_seq[i] for i in keep], pa.int64()),
-        "status": pa.array([batch.status[i] for i in keep], _STR),
-        "run": pa.array([batch.run[i] for i in keep], pa.int32()),
+        "log_seq": pa.array(log_seq, pa.int64()),
+        "status": pa.array(status, _STR),
+        "run": pa.array(run, pa.int32()),
     }
-    for attr, col, typ in EVENT_COLUMNS:
-        cols[col] = pa.array([getattr(e, attr) for e in evs], typ)
+    for (_, col, typ), values in zip(EVENT_COLUMNS, columns):
+        cols[col] = pa.array(values, typ)
     return pa.table(cols)
 
 
+#: Credit field -> facts column, in ``Credit`` field order (``dims`` spread into ``FACT_DIMS``).
+_FACT_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
+    ("t", _TS),
+    ("content_id", _STR),
+    ("session_id", _STR),
+    ("load_id", _STR),
+    ("player_loads", pa.uint8()),
+    ("unique_views", pa.uint8()),
+    ("views", pa.uint8()),
+    ("watch_time", _F64),
+    ("seg_start", _F64),
+    ("seg_end", _F64),
+)
+
+
+if Credit._fields != ("t", "content_id", "session_id", "load_id", "loads", "impressions", "views", "watch_time",
+                      "seg_start", "seg_end", "dims"):
+    raise RuntimeError("Credit fields and _FACT_COLUMNS disagree in order")
+
+
 def facts_table(credits: Sequence[Credit]) -> pa.Table:
-    """One row per credit; the load's dimensions spread into columns."""
-    dims = list(zip(*(c.dims for c in credits))) if credits else [[] for _ in FACT_DIMS]
-    cols: dict[str, pa.Array] = {
-        "t": pa.array([c.t for c in credits], _TS),
-        "content_id": pa.array([c.content_id for c in credits], _STR),
-        "session_id": pa.array([c.session_id for c in credits], _STR),
-        "load_id": pa.array([c.load_id for c in credits], _STR),
-        "player_loads": pa.array([c.loads for c in credits], pa.uint8()),
-        "unique_views": pa.array([c.impressions for c in credits], pa.uint8()),
-        "views": pa.array([c.views for c in credits], pa.uint8()),
-        "watch_time": pa.array([c.watch_time for c in credits], _F64),
-        "seg_start": pa.array([c.seg_start for c in credits], _F64),
-        "seg_end": pa.array([c.seg_end for c in credits], _F64),
-    }
-    for name, values in zip(FACT_DIMS, dims):
-        cols[name] = pa.array(list(values), _STR)
+    """One row per credit; the load's dimensions spread into columns (transposed in C, as above)."""
+    if not credits:
+        return pa.table({name: pa.array([], typ) for name, typ in _FACT_COLUMNS} | {d: pa.array([], _STR) for d in FACT_DIMS})
+    columns = list(zip(*credits))
+    cols: dict[str, pa.Array] = {name: pa.array(values, typ) for (name, typ), values in zip(_FACT_COLUMNS, columns)}
+    for name, values in zip(FACT_DIMS, zip(*columns[len(_FACT_COLUMNS)])):
+        cols[name] = pa.array(values, _STR)
     return pa.table(cols)
 
 
