@@ -11,6 +11,7 @@ the report in this process and exits. It does not compute numbers or write files
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
 from typing import Any, TextIO
@@ -37,10 +38,13 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace, settings: Settings, *, poll: float = 0.2) -> int:
     from watchdepth.cli import _admin
 
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per poll is noise
     client = _admin(settings)
     if client is not None:
-        with client:
+        try:
             return run_remote(client, args, poll=poll)
+        finally:
+            client.close()
     from watchdepth import services as svc
     from watchdepth.export.service import build_worker
 

@@ -7,9 +7,10 @@ routes (exports, referrers.csv/.xlsx) with the app's token checks; the admin-soc
 routes the ``watchdepth export`` command uses while a server holds the data dir.
 It does not start or stop the worker (the app's lifespan does) and computes no number.
 
-Two knobs are read from the environment only, for tests and slow relays:
+Knobs read from the environment only, for tests and slow relays:
 ``WATCHDEPTH_SMTP_ATTEMPTS`` (tries in all, default 4) and ``WATCHDEPTH_SMTP_BACKOFF``
-(seconds before the second try, default 5, doubling). ``WATCHDEPTH_EXPORT_TEST_ROW_PAUSE``
+(seconds before the second try, default 5, doubling); ``WATCHDEPTH_EXPORT_TTL`` (seconds a
+download link and its file live, default 7 days). ``WATCHDEPTH_EXPORT_TEST_ROW_PAUSE``
 (seconds per row) slows every build down so a test can kill a server mid-job.
 """
 
@@ -29,7 +30,7 @@ from starlette.routing import Route
 
 from watchdepth.api.auth import Token
 from watchdepth.errors import Forbidden, NotFound
-from watchdepth.export.jobs import ExportWorker
+from watchdepth.export.jobs import DEFAULT_TTL, ExportWorker
 from watchdepth.export.jobstore import Job
 from watchdepth.export.mailer import Mailer, SmtpSettings
 from watchdepth.export.routes import _json_object, job_view, referrer_routes, routes
@@ -57,7 +58,8 @@ def build_worker(services: Any) -> ExportWorker:
     every = 1000
     if pause > 0:
         source, every = _Paused(source, pause), 1
-    return ExportWorker(source, s.data_dir, mailer(s), s.public_url, workers=2, progress_every=every)
+    ttl = int(os.environ.get("WATCHDEPTH_EXPORT_TTL", str(DEFAULT_TTL)))
+    return ExportWorker(source, s.data_dir, mailer(s), s.public_url, workers=2, ttl=ttl, progress_every=every)
 
 
 class _Paused:
