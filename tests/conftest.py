@@ -39,8 +39,10 @@ def cli(*args: str, data: Path, check: bool = True, input: bytes | None = None) 
 class Server:
     """A running ``watchdepth serve`` and an HTTP client with a token."""
 
-    def __init__(self, data: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(self, data: Path, env: dict[str, str] | None = None, store: str | None = None) -> None:
         self.data = data
+        #: ``--store`` DSN for serve (None: the embedded DuckDB file in ``data``).
+        self.store = store
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, **(env or {})}
@@ -51,7 +53,8 @@ class Server:
     def start(self) -> None:
         with open(self.data / "server.log", "ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "watchdepth.cli", "serve", "--data", str(self.data), "--port", str(self.port)],
+                [sys.executable, "-m", "watchdepth.cli", "serve", "--data", str(self.data), "--port", str(self.port),
+                 *(["--store", self.store] if self.store else [])],
                 stdout=log, stderr=log, env=self.env,
             )
         deadline = time.time() + 60
@@ -110,8 +113,10 @@ PHONE_UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/6
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    s = Server(tmp_path)
+def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Server]:
+    """Parametrise indirectly with "clickhouse" to serve from chDB (``--store chdb://…``); default DuckDB."""
+    backend = getattr(request, "param", "duckdb")
+    s = Server(tmp_path, store=f"chdb://{tmp_path / 'chdb'}" if backend == "clickhouse" else None)
     s.start()
     try:
         yield s

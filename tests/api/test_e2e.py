@@ -12,6 +12,10 @@ import pytest
 
 from tests.conftest import DESKTOP_UA, PHONE_UA, Server
 
+#: Every test runs on both backends: the embedded DuckDB file and ClickHouse (chDB, ``--store chdb://…``).
+pytestmark = pytest.mark.parametrize("server", ["duckdb", pytest.param("clickhouse", marks=pytest.mark.clickhouse)],
+                                     indirect=True)
+
 DAY1 = 1_767_571_200_000  # 2026-01-05T00:00:00Z, a Monday
 DAY2 = DAY1 + 86_400_000
 RU, US, DE = "77.88.55.88", "8.8.8.8", "46.4.0.1"
