@@ -6,8 +6,9 @@ Output: the same services adapted to the role, and the routes that role serves:
 - ``all``: today's single process (collector + API + dashboard); nothing changes.
 - ``collector``: ``/collect`` and the import, ``/healthz``, ``/metrics`` and the internal
   ``/internal/watching-now`` that API nodes read. Its sessionizer holds only the sessions
-  routed to it (the balancer hashes the ``s`` URL parameter): nothing is rebuilt
-  eagerly on start, a session comes back from the stored log on first sight.
+  routed to it (the balancer hashes the ``s`` URL parameter): on start it rebuilds
+  only the sessions it listed as its own recently (``OwnSessions``); any other comes
+  back from the stored log on first sight.
 - ``api``: analytics, catalog, dashboard, exports. No ingest loop: its "watching now"
   is the sum of the collectors' snapshots (``live_sum``).
 
@@ -21,6 +22,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import time
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -65,6 +68,7 @@ def adapt(services: Services) -> None:
     role = services.settings.role
     if role == "collector":
         services.ingest.lazy_rebuild = True  # type: ignore[attr-defined]
+        OwnSessions(services).restore()
         if getattr(services, "exports", None) is not None:
             services.exports = None  # type: ignore[attr-defined]  # reports are the API nodes' work
     elif role == "api":
@@ -98,21 +102,36 @@ async def watching_now_route(request: Request) -> Response:
 
 
 def refresh(services: Services) -> None:
-    """Re-read the catalog and tokens from the store, updating the live mappings in place."""
+    """Re-read the catalog and tokens from the store, updating the live mappings in place.
+
+    A change this node makes while the store is being read wins over what was read
+    (a three-way merge against a snapshot taken before the read); the next round
+    brings everything else.
+    """
+    cat, tokens = services.catalog, services.tokens
+    names = ("projects", "folders", "rows", "content")
+    before = {n: dict(getattr(cat, n)) for n in names}
+    tokens_before = dict(tokens._by_hash)  # noqa: SLF001
     fresh = Catalog(services.store)
-    cat = services.catalog
+    fresh_tokens = Tokens(services.store)
     with cat._lock:  # noqa: SLF001 - the collector holds a reference to ``content``
-        for name in ("projects", "folders", "rows", "content"):
-            _replace(getattr(cat, name), getattr(fresh, name))
-    tokens = Tokens(services.store)
-    with services.tokens._lock:  # noqa: SLF001
-        _replace(services.tokens._by_hash, tokens._by_hash)  # noqa: SLF001
+        for n in names:
+            _merge(getattr(cat, n), before[n], getattr(fresh, n))
+    with tokens._lock:  # noqa: SLF001
+        _merge(tokens._by_hash, tokens_before, fresh_tokens._by_hash)  # noqa: SLF001
 
 
-def _replace(live: dict[str, Any], new: dict[str, Any]) -> None:
+_MISSING = object()
+
+
+def _merge(live: dict[str, Any], before: dict[str, Any], new: dict[str, Any]) -> None:
+    """Apply ``new`` to ``live`` for every key ``live`` still has as in ``before``."""
     for k in [k for k in live if k not in new]:
-        del live[k]
-    live.update(new)
+        if live[k] is before.get(k, _MISSING):
+            del live[k]
+    for k, v in new.items():
+        if live.get(k, _MISSING) is before.get(k, _MISSING):
+            live[k] = v
 
 
 class Refresher:
@@ -133,12 +152,61 @@ class Refresher:
                 await self._task
 
     async def _run(self) -> None:
+        own = OwnSessions(self.services) if self.services.settings.role == "collector" else None
         while True:
             await asyncio.sleep(self.every)
             try:
+                if own is not None:
+                    own.save()
                 await asyncio.to_thread(refresh, self.services)
             except Exception:  # noqa: BLE001 - retried on the next round
                 log.exception("catalog refresh failed")
+
+
+# -- a collector's own recent sessions, across a restart --------------------------------------------
+
+
+class OwnSessions:
+    """The ids of a collector's recently active sessions, in ``DATA/collector-sessions.txt``.
+
+    Written every ``REFRESH_SECONDS`` (atomically); read back on start so that a restarted
+    collector rebuilds, from the shared log, exactly the sessions that were its own and
+    active in the last ``RECENT_MS`` (they matter for watching now). Older ones come back
+    lazily on first sight. A kill loses at most the sessions that began since the last write.
+    """
+
+    RECENT_MS = 120_000
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.path = services.settings.data_dir / "collector-sessions.txt"
+
+    def restore(self) -> int:
+        """Replay the listed sessions from the store (before the ingest loop starts)."""
+        try:
+            ids = [x for x in self.path.read_text().split() if x]
+        except FileNotFoundError:
+            return 0
+        ingest = self.services.ingest
+        if ids:
+            ingest.sessionizer.replay(self.services.store.session_log(ids))
+        log.info("rebuilt %d recent sessions of this collector", len(ids))
+        return len(ids)
+
+    def save(self) -> None:
+        sessions = self.services.ingest.sessionizer.sessions
+        horizon = int(time.time() * 1000) - self.RECENT_MS
+        for _ in range(3):  # the writer thread may change the dict meanwhile
+            try:
+                ids = [sid for sid, st in list(sessions.items()) if st.last_t >= horizon]
+                break
+            except RuntimeError:
+                continue
+        else:
+            return
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text("\n".join(ids))
+        os.replace(tmp, self.path)
 
 
 # -- the API node's stand-in for the ingest loop ------------------------------------------------

@@ -1,0 +1,251 @@
+"""Many collectors behind Debian's nginx, on one shared ClickHouse (the chhttp fixture), on loopback.
+
+The topology is the shipped ``deploy/nginx/watchdepth.conf`` hashing ``?s=`` to 2
+collector processes (``serve --role collector --store clickhouse://...``) and one API
+process (``--role api``). The same traffic goes to a single embedded process (DuckDB,
+``--role all``); every figure must be identical, and equal to the numbers worked out
+by hand below. One test SIGKILLs a collector mid-traffic and restarts it.
+
+The traffic (all received now, so it lands "today"):
+- 8 sessions "A" on v1 (100 s): load, play 0, progress 10 | progress 20, pause 20 (two
+  requests), then the first request again (a retry: 3 duplicates): 1 load, 1 impression,
+  1 view, 20 s each;
+- 4 sessions "B" on v1: load, play 0, progress 3, pause 3: 1 load, 1 impression, 3 s;
+- 4 sessions "C" on v1: load only;
+- 6 sessions "D" on v2 (10.5 s): load, play 0, progress 10, and nothing after: 1 load,
+  1 impression, 1 view, 10 s, and watching now.
+v1: loads 16, impressions 12, views 8, watch 8×20 + 4×3 = 172 s; view rate 8/16 = 50 %,
+average 172/8 = 21.5 → 22 s, depth 172/(8×100) = 21.5 % → 22.
+v2: loads 6, impressions 6, views 6, watch 60 s; view rate 100, average 10, depth
+60/(6×10.5) = 95.2 % → 95. Watching now: 6 (v2), split between the collectors.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import Server
+from tests.scale.topology import Topology, send
+
+pytestmark = [pytest.mark.clickhouse, pytest.mark.slow]
+
+CATALOG = [
+    ("/v1/projects", {"id": "p1", "name": "Project one"}),
+    ("/v1/videos", {"id": "v1", "project_id": "p1", "title": "One", "duration": 100}),
+    ("/v1/videos", {"id": "v2", "project_id": "p1", "title": "Two", "duration": 10.5}),
+]
+IPS = ["81.2.69.142", "2.125.160.216", "89.160.20.112"]  # whatever countries the shipped GeoIP says
+
+
+def _ev(kind: str, sid: str, video: str, seq: int, position: float | None = None) -> dict[str, Any]:
+    e: dict[str, Any] = {"type": kind, "video_id": video, "session_id": sid, "load_id": f"{sid}-L", "seq": seq,
+                         "id": f"{sid}-L:{seq}"}
+    if position is not None:
+        e["position"] = position
+    return e
+
+
+def traffic(tag: str) -> list[list[dict[str, Any]]]:
+    """Requests, each one session's batch, in sending order (``tag`` keeps runs apart)."""
+    out: list[list[dict[str, Any]]] = []
+    for i in range(8):
+        s = f"{tag}A{i}"
+        first = [_ev("load", s, "v1", 0), _ev("play", s, "v1", 1, 0), _ev("progress", s, "v1", 2, 10)]
+        out += [first, [_ev("progress", s, "v1", 3, 20), _ev("pause", s, "v1", 4, 20)], first]
+    for i in range(4):
+        s = f"{tag}B{i}"
+        out.append([_ev("load", s, "v1", 0), _ev("play", s, "v1", 1, 0), _ev("progress", s, "v1", 2, 3),
+                    _ev("pause", s, "v1", 3, 3)])
+    for i in range(4):
+        out.append([_ev("load", f"{tag}C{i}", "v1", 0)])
+    for i in range(6):
+        s = f"{tag}D{i}"
+        out.append([_ev("load", s, "v2", 0), _ev("play", s, "v2", 1, 0), _ev("progress", s, "v2", 2, 10)])
+    return out
+
+
+def ip_of(batch: list[dict[str, Any]]) -> str:
+    return IPS[sum(map(ord, batch[0]["session_id"])) % len(IPS)]
+
+
+def figures(get: Any) -> dict[str, Any]:
+    """What the API says about today: totals, per video, per country, realtime."""
+    overview = get("/v1/analytics/overview", period="today")["data"]
+    by_video = get("/v1/analytics", period="today", group_by="video_id", order="video_id.asc")["data"]
+    by_country = get("/v1/analytics", period="today", group_by="country", order="country.asc")["data"]
+    return {"total": overview["total"], "top": overview["top"], "videos": by_video, "countries": by_country}
+
+
+V1 = {"video_id": "v1", "title": "One", "duration": 100.0, "views": 8, "unique_views": 12, "player_loads": 16,
+      "watch_time": 172, "view_rate": 50, "avg_watch_time": 22, "watch_depth": 22}
+V2 = {"video_id": "v2", "title": "Two", "duration": 10.5, "views": 6, "unique_views": 6, "player_loads": 6,
+      "watch_time": 60, "view_rate": 100, "avg_watch_time": 10, "watch_depth": 95}
+
+
+def check_hand_numbers(f: dict[str, Any]) -> None:
+    assert f["videos"] == [V1, V2]
+    t = f["total"]
+    assert (t["player_loads"], t["unique_views"], t["views"], t["watch_time"]) == (22, 18, 14, 232)
+
+
+@pytest.fixture
+def embedded(tmp_path: Path) -> Iterator[Server]:
+    (tmp_path / "embedded").mkdir()
+    s = Server(tmp_path / "embedded", env={"WATCHDEPTH_TRUSTED_PROXIES": "127.0.0.1"})
+    s.start()
+    for path, body in CATALOG:
+        s.ok("POST", path, json=body)
+    try:
+        yield s
+    finally:
+        s.stop()
+        s.client.close()
+
+
+@pytest.fixture
+def topo(store: str, tmp_path: Path) -> Iterator[Topology]:
+    t = Topology(tmp_path / "cluster", store, n_collectors=2)
+    try:
+        t.start_api()
+        for path, body in CATALOG:
+            t.ok("POST", path, json=body)
+        t.start_collectors()
+        yield t
+    finally:
+        t.stop()
+
+
+def _get(client: httpx.Client) -> Any:
+    def get(path: str, **params: Any) -> Any:
+        r = client.get(path, params=params)
+        assert r.status_code == 200, (r.status_code, r.text)
+        return r.json()
+
+    return get
+
+
+def _send_all(url: str, batches: list[list[dict[str, Any]]]) -> list[dict[str, int]]:
+    with httpx.Client(trust_env=False, timeout=10) as c:
+        return [send(url, b, ip=ip_of(b), client=c) for b in batches]
+
+
+def _realtime(get: Any, want: int, timeout: float = 10) -> dict[str, Any]:
+    deadline = time.time() + timeout
+    while True:
+        got = get("/v1/analytics/realtime")["data"]
+        if got["online"] == want or time.time() > deadline:
+            return got  # type: ignore[no-any-return]
+        time.sleep(0.2)
+
+
+def test_collectors_behind_nginx_match_one_embedded_process(topo: Topology, embedded: Server) -> None:
+    batches = traffic("s")
+    answers = _send_all(topo.url, batches)
+    embedded_answers = _send_all(embedded.url, batches)
+    # The repeated first request of each A session is all duplicates, in both setups.
+    assert answers == embedded_answers
+    assert sum(a["duplicates"] for a in answers) == 8 * 3
+
+    cluster = figures(_get(topo.client))
+    single = figures(_get(embedded.client))
+    check_hand_numbers(single)
+    assert cluster == single
+
+    # Both collectors got sessions (nginx hashed ?s=), and each holds only its own.
+    held = [c.metric("watchdepth_active_sessions") for c in topo.collectors]
+    assert all(h > 0 for h in held) and sum(held) == 22, held
+    # Watching now: each collector counts its own D sessions; the API node sums them.
+    own = [httpx.get(c.url + "/internal/watching-now", trust_env=False).json()["watching_now"].get("v2", 0)
+           for c in topo.collectors]
+    assert sum(own) == 6 and all(0 < n < 6 for n in own), own
+    realtime = _realtime(_get(topo.client), 6)
+    assert realtime == {"online": 6, "videos": [{"video_id": "v2", "title": "Two", "online": 6}]}
+    assert realtime == _get(embedded.client)("/v1/analytics/realtime")["data"]
+    # The balancer hides the internal endpoint; the API node has no intake.
+    assert topo.client.get("/internal/watching-now").status_code == 404
+    assert httpx.post(topo.api.url + "/collect", content=b"[]", trust_env=False).status_code == 404
+
+    # A video created on the API node reaches the collectors (they re-read the catalog).
+    topo.ok("POST", "/v1/videos", json={"id": "v4", "project_id": "p1", "title": "Four", "duration": 30})
+    probe = [_ev("load", "late-comer", "v4", 0)]
+    deadline = time.time() + 10
+    while True:
+        r = httpx.post(topo.url + "/collect", params={"s": "late-comer"}, content=httpx.Request(
+            "POST", "/", json=probe).content, headers={"content-type": "text/plain"}, trust_env=False)
+        if r.status_code == 202 or time.time() > deadline:
+            break
+        time.sleep(0.3)
+    assert r.status_code == 202, r.text
+
+
+def test_sigkill_a_collector_mid_traffic_loses_and_doubles_nothing(topo: Topology, embedded: Server) -> None:
+    batches = traffic("k")
+    _send_all(embedded.url, batches)
+    single = figures(_get(embedded.client))
+    check_hand_numbers(single)
+
+    # Four senders at once, each owning a quarter of the sessions (a session's requests
+    # stay in order, as the tracker sends them); collector 0 dies half-way and comes back.
+    # The D sessions (watching now) first, then a pause so that each collector has
+    # listed them as its own (every 2 s): the restarted one must count them again.
+    watching = [b for b in batches if "D" in b[0]["session_id"]]
+    _send_all(topo.url, watching)
+    time.sleep(2.5)
+    by_session: dict[str, list[list[dict[str, Any]]]] = {}
+    for b in batches:
+        if b not in watching:
+            by_session.setdefault(b[0]["session_id"], []).append(b)
+    lanes: list[list[list[dict[str, Any]]]] = [[], [], [], []]
+    for i, sid in enumerate(sorted(by_session)):
+        lanes[i % 4] += by_session[sid]
+    errors: list[BaseException] = []
+    sent = [0]
+
+    def run(lane: list[list[dict[str, Any]]]) -> None:
+        try:
+            with httpx.Client(trust_env=False, timeout=10) as c:
+                for b in lane:
+                    send(topo.url, b, ip=ip_of(b), client=c)
+                    sent[0] += 1
+                    time.sleep(0.02)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(lane,)) for lane in lanes]
+    for t in threads:
+        t.start()
+    rest = sum(len(lane) for lane in lanes)
+    while sent[0] < rest // 3:
+        time.sleep(0.01)
+    victim = topo.collectors[0]
+    victim.stop(signal.SIGKILL)
+    killed_at = sent[0]
+    time.sleep(0.5)  # requests hashed to it now get 502 and are retried
+    victim.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    assert killed_at < rest, "the kill came after the traffic; nothing was tested"
+
+    cluster = figures(_get(topo.client))
+    assert cluster == single
+    # The restarted collector rebuilt its own listed sessions: watching now is whole.
+    assert _realtime(_get(topo.client), 6)["online"] == 6
+
+
+def test_a_role_other_than_all_needs_clickhouse(tmp_path: Path) -> None:
+    r = subprocess.run([sys.executable, "-m", "watchdepth.cli", "serve", "--data", str(tmp_path), "--role", "collector"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1
+    assert "--role collector needs a store shared by several processes" in r.stderr
+    assert "Traceback" not in r.stderr
