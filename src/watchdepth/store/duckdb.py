@@ -21,6 +21,7 @@ from watchdepth.collect.event import Event
 from watchdepth.errors import StoreError
 from watchdepth.store import rows
 from watchdepth.store.base import Aggregate, AggregateResult, WriteBatch
+from watchdepth.store import duckdb_rollup
 from watchdepth.store.duckdb_plan import plan_aggregate
 
 CATALOG_TABLES = {
@@ -40,12 +41,11 @@ class DuckDBStore:
         try:
             self._con = duckdb.connect(self.path)
             self._con.execute(resources.files("watchdepth.store").joinpath("duckdb_schema.sql").read_text())
+            duckdb_rollup.ensure_state(self._con)
         except duckdb.IOException as exc:
             raise StoreError(f"cannot open {self.path}: {exc}") from exc
         self._local = threading.local()
         self._write_lock = threading.Lock()
-        self._dirty_hours: set[int] = set()
-        self._dirty_days: set[int] = set()
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -82,40 +82,42 @@ class DuckDBStore:
             except duckdb.Error as exc:
                 _rollback(cur)
                 raise StoreError(f"write failed: {exc}") from exc
-        if facts.num_rows:
-            self._mark_dirty(facts)
 
     def _insert(self, cur: duckdb.DuckDBPyConnection, events: pa.Table, facts: pa.Table) -> None:
+        # Rollups are not computed per commit: maintain() folds the facts tail (query helper).
         if events.num_rows:
             cur.register("batch_events", events)
             cur.execute("INSERT INTO events BY NAME SELECT * FROM batch_events")
             cur.unregister("batch_events")
         if facts.num_rows:
-            by_hour, by_day = rows.rollups(facts)
-            for name, table in (("facts", facts), ("agg_hour", by_hour), ("agg_day", by_day)):
-                cur.register("batch_rows", table)
-                cur.execute(f"INSERT INTO {name} BY NAME SELECT * FROM batch_rows")
-                cur.unregister("batch_rows")
+            cur.register("batch_rows", facts)
+            cur.execute("INSERT INTO facts BY NAME SELECT * FROM batch_rows")
+            cur.unregister("batch_rows")
 
-    def _mark_dirty(self, facts: pa.Table) -> None:
-        col = facts.column("t").cast(pa.int64()).to_pylist()
-        self._dirty_hours.update({ms // 3_600_000 for ms in col})
-        self._dirty_days.update({ms // 86_400_000 for ms in col})
-
-    def maintain(self) -> None:
-        """Compact the rollups of the hours and days written since the last call."""
+    def bulk_load(self, events: pa.Table, facts: pa.Table) -> None:
+        """Append Arrow tables shaped like ``rows.events_table`` / ``facts_table`` in one
+        transaction (benchmarks, copies); ``maintain`` rolls them up. Optional, not in ``Store``."""
         with self._write_lock:
-            hours, self._dirty_hours = sorted(self._dirty_hours), set()
-            days, self._dirty_days = sorted(self._dirty_days), set()
             cur = self._cur()
             try:
                 cur.execute("BEGIN")
-                _compact(cur, "agg_hour", "hour", 3_600_000, hours, "hour, content_id")
-                _compact(cur, "agg_day", "day", 86_400_000, days, "day, content_id, dim, value")
+                self._insert(cur, events, facts)
                 cur.execute("COMMIT")
             except duckdb.Error as exc:
                 _rollback(cur)
-                raise StoreError(f"compaction failed: {exc}") from exc
+                raise StoreError(f"bulk load failed: {exc}") from exc
+
+    def maintain(self) -> None:
+        """Fold the facts written since the last call into every rollup (one transaction)."""
+        with self._write_lock:
+            cur = self._cur()
+            try:
+                cur.execute("BEGIN")
+                duckdb_rollup.roll(cur)
+                cur.execute("COMMIT")
+            except duckdb.Error as exc:
+                _rollback(cur)
+                raise StoreError(f"rollup failed: {exc}") from exc
 
     def next_log_seq(self) -> int:
         return int(self._run("SELECT coalesce(max(log_seq), 0) + 1 FROM events")[0][0])
@@ -146,8 +148,11 @@ class DuckDBStore:
         return {r[0] for r in got}
 
     def first_event_ms(self) -> int | None:
-        """The earliest credited hour (for ``period=all_time``)."""
-        got = self._run("SELECT epoch_ms(min(hour)) FROM agg_hour")
+        """The earliest credited hour (for ``period=all_time``): rolled-up hours and the facts tail."""
+        got = self._run(
+            "SELECT epoch_ms(least((SELECT min(hour) FROM agg_hour), (SELECT time_bucket(INTERVAL '1 hour', min(t), 'UTC') "
+            "FROM facts WHERE rowid >= (SELECT wm FROM rollup_state WHERE id = 1))))"
+        )
         return int(got[0][0]) if got and got[0][0] is not None else None
 
     def counters(self) -> dict[str, int]:
@@ -157,14 +162,25 @@ class DuckDBStore:
     # -- analytics ------------------------------------------------------------------------
 
     def aggregate(self, q: Aggregate) -> AggregateResult:
-        plan = plan_aggregate(q)
-        got = self._run(plan.sql, plan.params)
-        if got:
-            total = int(got[0][-1])
-        elif q.offset:  # a page past the end: the window count has no row to ride on
-            total = int(self._run(plan.count_sql, plan.params)[0][0])
-        else:
-            total = 0
+        """One read transaction: the watermark and the rollups it describes are one snapshot."""
+        cur = self._cur()
+        try:
+            cur.execute("BEGIN")
+            try:
+                wm, ws_valid = duckdb_rollup.state(cur)
+                plan = plan_aggregate(q, wm, ws_valid)
+                got = cur.execute(plan.sql, plan.params).fetchall()
+                if got:
+                    total = int(got[0][-1])
+                elif q.offset:  # a page past the end: the window count has no row to ride on
+                    total = int(cur.execute(plan.count_sql, plan.params).fetchall()[0][0])
+                else:
+                    total = 0
+            finally:
+                cur.execute("COMMIT")
+        except duckdb.Error as exc:
+            _rollback(cur)
+            raise StoreError(f"query failed: {exc}") from exc
         return AggregateResult(plan.columns, [tuple(r[:-1]) for r in got], total)
 
     def watched_sets(self, content_id: str, start_ms: int, end_ms: int) -> list[list[tuple[float, float]]]:
@@ -217,27 +233,35 @@ class DuckDBStore:
             sql = f"UPDATE {table} SET {sets} WHERE {key} = ?"
             values = values[1:] + values[:1]
         with self._write_lock:
+            if table == "content" and not create:
+                self._ws_check(row)
             self._run(sql, values)
+
+    def catalog_bulk(self, table: str, rows_: Sequence[dict[str, Any]]) -> None:
+        """Insert many new catalog rows at once (benchmark data). Optional, not in ``Store``."""
+        cols = CATALOG_TABLES[table]
+        data = pa.Table.from_pylist([{c: r.get(c) for c in cols} for r in rows_])
+        with self._write_lock:
+            cur = self._cur()
+            cur.register("new_catalog", data)
+            try:
+                cur.execute(f"INSERT INTO {table} BY NAME SELECT * FROM new_catalog")
+            except duckdb.Error as exc:
+                raise StoreError(f"catalog insert failed: {exc}") from exc
+            finally:
+                cur.unregister("new_catalog")
 
     def catalog_delete(self, table: str, key: str) -> None:
         with self._write_lock:
+            if table == "content":
+                self._run("UPDATE rollup_state SET ws_valid = false WHERE id = 1")
             self._run(f"DELETE FROM {table} WHERE {CATALOG_TABLES[table][0]} = ?", [key])
 
-
-def _compact(cur: duckdb.DuckDBPyConnection, table: str, tcol: str, unit_ms: int, units: list[int], keys: str) -> None:
-    if not units:
-        return
-    starts = [u * unit_ms for u in units]
-    where = f"epoch_ms({tcol}) IN (SELECT unnest(?::BIGINT[]))"
-    cur.execute(
-        f"CREATE OR REPLACE TEMP TABLE compacted AS SELECT {keys}, sum(player_loads) AS player_loads, "
-        f"sum(unique_views) AS unique_views, sum(views) AS views, sum(watch_time) AS watch_time "
-        f"FROM {table} WHERE {where} GROUP BY ALL",
-        [starts],
-    )
-    cur.execute(f"DELETE FROM {table} WHERE {where}", [starts])
-    cur.execute(f"INSERT INTO {table} BY NAME SELECT * FROM compacted")
-    cur.execute("DROP TABLE compacted")
+    def _ws_check(self, row: dict[str, Any]) -> None:
+        """The ws_* rollups carry each content's project and duration: a change invalidates them."""
+        got = self._run("SELECT project_id, duration FROM content WHERE id = ?", [row.get("id")])
+        if got and (got[0][0] != row.get("project_id") or got[0][1] != row.get("duration")):
+            self._run("UPDATE rollup_state SET ws_valid = false WHERE id = 1")
 
 
 def _rollback(cur: duckdb.DuckDBPyConnection) -> None:

@@ -1,12 +1,22 @@
-"""SQL for an ``Aggregate`` on DuckDB: picks the smallest table that can answer it.
+"""SQL for an ``Aggregate`` on DuckDB: the smallest rollup that can answer it, exactly.
 
-Input: a logical ``Aggregate``. Output: a ``Plan`` (SQL, its parameters, the output
-columns). Sources, smallest first: ``agg_hour`` (no fact dimensions, hour-aligned
-period), ``agg_day`` (one breakdown dimension, UTC days), else ``facts``.
+Input: a logical ``Aggregate``, the rollup watermark ``wm`` (facts rows ``[0, wm)`` are rolled
+up) and whether the workspace rollups match the catalog. Output: a ``Plan`` (SQL, its
+parameters, the output columns).
+
+A rollup with unit U (hour or UTC day) answers the whole units inside the period (the core);
+the partial units at either end (the edges) and the facts not rolled up yet (the tail,
+``rowid >= wm``) are read from ``facts``; the parts are summed together. With a time bucket,
+a rollup is used only if every unit falls inside one bucket (the zone's offsets are whole
+units over the period). Sources, smallest first: ``ws_hour`` / ``ws_day`` / ``ws_page``
+(no content_id, per project, view_duration precomputed), ``agg_cday`` / ``agg_hour`` /
+``agg_day`` (per content), else ``facts``.
 It does not run anything (``store.duckdb`` does) nor derive metrics.
 """
 
 from __future__ import annotations
+
+import re
 
 from datetime import datetime, timedelta, timezone
 from typing import Any, NamedTuple
@@ -19,6 +29,7 @@ DAY_MS = 86_400_000
 FACT_DIMS = frozenset({"country", "platform", "os", "browser", "domain", "page", "external_id"})
 CATALOG_DIMS = {"project_id": "c.project_id", "folder_id": "c.folder_id"}
 INTERVALS = {"hour": "1 hour", "day": "1 day", "week": "7 days", "month": "1 month"}
+_SUMS_SQL = ("sum(player_loads) AS pl, sum(unique_views) AS uv, sum(views) AS v, sum(watch_time) AS wt")
 
 
 class Plan(NamedTuple):
@@ -26,83 +37,113 @@ class Plan(NamedTuple):
     count_sql: str
     params: dict[str, Any]
     columns: list[str]
+    source: str
 
 
 class Source(NamedTuple):
     table: str
     tcol: str
-    dim: str | None  # agg_day: the one dimension its ``value`` column holds
+    unit_ms: int  # 0 for facts
+    dim: str | None  # ws_day / agg_day: the one dimension their ``value`` column holds
+    per_content: bool  # rows keyed by content_id (catalog dims and view_duration come from a join)
 
 
-def plan_aggregate(q: Aggregate) -> Plan:
-    src = choose_source(q)
-    params: dict[str, Any] = {"start": q.start_ms * 1000, "end": q.end_ms * 1000}
-    inner_cols, outer_cols, group_names = _columns(q, src)
-    if q.bucket is not None and src.table != "agg_day":
-        params["tz"] = q.timezone
-    where = [f"{src.tcol} >= make_timestamptz($start)", f"{src.tcol} < make_timestamptz($end)"]
-    if src.dim is not None:
-        where.append(f"dim = '{src.dim}'")
-    where += _filters(q, src, params)
-    inner = (
-        f"SELECT {', '.join(inner_cols)}, sum(player_loads) AS pl, sum(unique_views) AS uv, "
-        f"sum(views) AS v, sum(watch_time) AS wt FROM {src.table} WHERE {' AND '.join(where)} GROUP BY ALL"
-    )
-    group_by = ", ".join(str(i + 1) for i in range(len(outer_cols)))
-    select = ", ".join(outer_cols + _SUM_EXPRS)
-    body = f"WITH g AS ({inner}) SELECT {select}{{window}} FROM g LEFT JOIN content c ON c.id = g.content_id"
-    if group_by:
-        body += f" GROUP BY {group_by}"
-    sql = body.format(window=", count(*) OVER () AS total") + _order(q, group_names) + _page(q)
+FACTS = Source("facts", "t", 0, None, True)
+
+
+def plan_aggregate(q: Aggregate, wm: int | None = None, ws_valid: bool = True) -> Plan:
+    """``wm`` None: no rollups are trusted (facts only)."""
+    src = choose_source(q, ws_valid) if wm is not None else FACTS
+    params: dict[str, Any] = {"start": q.start_ms * 1000, "end": q.end_ms * 1000, "tz": q.timezone}
+    filters = _filters(q, params)
+    if src.table == "facts":
+        parts = [_part(q, FACTS, "t >= make_timestamptz($start) AND t < make_timestamptz($end)", filters)]
+    else:
+        u = src.unit_ms
+        cs, ce = -(-q.start_ms // u) * u, q.end_ms // u * u
+        params.update(cs=cs * 1000, ce=ce * 1000, wm=wm)
+        core = f"{src.tcol} >= make_timestamptz($cs) AND {src.tcol} < make_timestamptz($ce)"
+        if src.dim is not None:
+            core += f" AND dim = '{src.dim}'"
+        parts = [_part(q, src, core, filters)]
+        if cs > q.start_ms:
+            parts.append(_part(q, FACTS, "t >= make_timestamptz($start) AND t < make_timestamptz($cs)", filters))
+        if ce < q.end_ms:
+            parts.append(_part(q, FACTS, "t >= make_timestamptz($ce) AND t < make_timestamptz($end)", filters))
+        parts.append(_part(q, FACTS, "rowid >= $wm AND t >= make_timestamptz($cs) AND t < make_timestamptz($ce)",
+                           filters))
+    names = (["bucket"] if q.bucket else []) + list(q.dims)
+    outer = (["epoch_ms(bucket) AS bucket"] if q.bucket else []) + [f"d_{d} AS {d}" for d in q.dims]
+    select = ", ".join(outer + _SUM_EXPRS)
+    body = f"SELECT {select}{{window}} FROM ({' UNION ALL '.join(parts)})"
+    if outer:
+        body += " GROUP BY " + ", ".join(str(i + 1) for i in range(len(outer)))
+    sql = body.format(window=", count(*) OVER () AS total") + _order(q, names) + _page(q)
     count_sql = f"SELECT count(*) FROM ({body.format(window='')})"
-    return Plan(sql, count_sql, params, group_names + list(SUMS))
+    params = {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}
+    return Plan(sql, count_sql, params, names + list(SUMS), src.table)
 
 
 _SUM_EXPRS = [
-    "coalesce(sum(g.pl), 0)::BIGINT AS player_loads",
-    "coalesce(sum(g.uv), 0)::BIGINT AS unique_views",
-    "coalesce(sum(g.v), 0)::BIGINT AS views",
-    "coalesce(sum(g.wt), 0)::DOUBLE AS watch_time",
-    "coalesce(sum(g.v * coalesce(c.duration, 0)), 0)::DOUBLE AS view_duration",
+    "coalesce(sum(pl), 0)::BIGINT AS player_loads",
+    "coalesce(sum(uv), 0)::BIGINT AS unique_views",
+    "coalesce(sum(v), 0)::BIGINT AS views",
+    "coalesce(sum(wt), 0)::DOUBLE AS watch_time",
+    "coalesce(sum(vd), 0)::DOUBLE AS view_duration",
 ]
 
 
-def _columns(q: Aggregate, src: Source) -> tuple[list[str], list[str], list[str]]:
-    """Inner select columns, outer group columns, and their output names."""
-    inner = ["content_id"]
-    outer: list[str] = []
-    names: list[str] = []
-    if q.bucket is not None:
-        tz = "'UTC'" if src.table == "agg_day" else "$tz"
-        inner.append(f"time_bucket(INTERVAL '{INTERVALS[q.bucket]}', {src.tcol}, {tz}) AS bucket")
-        outer.append("epoch_ms(g.bucket) AS bucket")
-        names.append("bucket")
-    for d in q.dims:
-        if d == "content_id":
-            outer.append("g.content_id AS content_id")
-        elif d in CATALOG_DIMS:
-            outer.append(f"{CATALOG_DIMS[d]} AS {d}")
-        else:
-            inner.append(f"value AS {d}" if src.dim == d else d)
-            outer.append(f"g.{d} AS {d}")
-        names.append(d)
-    return inner, outer, names
+def _part(q: Aggregate, src: Source, where: str, filters: list[tuple[str, str]]) -> str:
+    """One source's rows grouped to (bucket, d_<dim>…, pl, uv, v, wt, vd)."""
+    conds = [where] + [_filter_sql(src, name, param) for name, param in filters]
+    keys: list[str] = []
+    bucket = f"time_bucket(INTERVAL '{INTERVALS[q.bucket]}', {{}}, $tz) AS bucket" if q.bucket else ""
+    if not src.per_content:
+        if bucket:
+            keys.append(bucket.format(src.tcol))
+        keys += [f"{'value' if src.dim == d else d} AS d_{d}" for d in q.dims]
+        return (f"SELECT {', '.join(keys + [_SUMS_SQL, 'sum(view_duration) AS vd'])} FROM {src.table} "
+                f"WHERE {' AND '.join(conds)}" + (" GROUP BY ALL" if keys else ""))
+    if bucket:
+        # group by a grain that lies inside one bucket first; zone-aware bucketing is per group
+        grain = src.unit_ms or _grain(q)
+        keys.append(f"{src.tcol} AS tb" if src.unit_ms else f"epoch_ms(t) // {grain} AS tb")
+    inner_keys = keys + ["content_id"] + [
+        f"{'value' if src.dim == d else d} AS d_{d}" for d in q.dims if d in FACT_DIMS
+    ]
+    inner = f"SELECT {', '.join(inner_keys + [_SUMS_SQL])} FROM {src.table} WHERE {' AND '.join(conds)} GROUP BY ALL"
+    tb = "g.tb" if src.unit_ms else f"make_timestamptz(g.tb * {_grain(q) * 1000})"
+    cols = ([bucket.format(tb)] if q.bucket else []) + [
+        f"{CATALOG_DIMS[d]} AS d_{d}" if d in CATALOG_DIMS else
+        ("g.content_id AS d_content_id" if d == "content_id" else f"g.d_{d}")
+        for d in q.dims
+    ]
+    cols += ["g.pl", "g.uv", "g.v", "g.wt", "g.v * coalesce(c.duration, 0) AS vd"]
+    return f"SELECT {', '.join(cols)} FROM ({inner}) g LEFT JOIN content c ON c.id = g.content_id"
 
 
-def _filters(q: Aggregate, src: Source, params: dict[str, Any]) -> list[str]:
+def _grain(q: Aggregate) -> int:
+    """The coarsest of day / hour / 15 minutes whose UTC-aligned units each fall in one bucket."""
+    for grain in (DAY_MS, HOUR_MS, 15 * 60_000):
+        if _fits_bucket(q, grain):
+            return grain
+    return 1
+
+
+def _filters(q: Aggregate, params: dict[str, Any]) -> list[tuple[str, str]]:
     out = []
     for i, (name, values) in enumerate(sorted(q.filters.items())):
         params[f"f{i}"] = list(values)
-        if name == "content_id":
-            col = "content_id"
-        elif name in CATALOG_DIMS:
-            col = f"content_id IN (SELECT id FROM content WHERE {name} IN (SELECT unnest($f{i}::VARCHAR[])))"
-            out.append(col)
-            continue
-        else:
-            col = "value" if src.dim == name else name
-        out.append(f"{col} IN (SELECT unnest($f{i}::VARCHAR[]))")
+        out.append((name, f"$f{i}"))
     return out
+
+
+def _filter_sql(src: Source, name: str, param: str) -> str:
+    values = f"(SELECT unnest({param}::VARCHAR[]))"
+    if name in CATALOG_DIMS and src.per_content:
+        return f"content_id IN (SELECT id FROM content WHERE {name} IN {values})"
+    col = "value" if src.dim == name else name
+    return f"{col} IN {values}"
 
 
 def _order(q: Aggregate, group_names: list[str]) -> str:
@@ -117,34 +158,57 @@ def _page(q: Aggregate) -> str:
     return f" LIMIT {int(q.limit)} OFFSET {int(q.offset)}"
 
 
-def choose_source(q: Aggregate) -> Source:
-    used = (set(q.dims) | set(q.filters)) & FACT_DIMS
-    if not used and _fits(q, HOUR_MS):
-        return Source("agg_hour", "hour", None)
-    if len(used) == 1 and next(iter(used)) in ROLLUP_DIMENSIONS and _fits(q, DAY_MS, utc_only=True):
-        return Source("agg_day", "day", next(iter(used)))
-    return Source("facts", "t", None)
+def candidates(q: Aggregate, ws_valid: bool = True) -> list[Source]:
+    """Every rollup that holds the query's dimensions and filters, smallest first."""
+    used = set(q.dims) | set(q.filters)
+    fact = used & FACT_DIMS
+    content_level = bool(used & {"content_id", "folder_id"})
+    out = []
+    if ws_valid and not content_level:
+        if not fact:
+            out.append(Source("ws_hour", "hour", HOUR_MS, None, False))
+        elif len(fact) == 1 and next(iter(fact)) in ROLLUP_DIMENSIONS:
+            out.append(Source("ws_day", "day", DAY_MS, next(iter(fact)), False))
+        elif fact <= {"domain", "page"}:
+            out.append(Source("ws_page", "day", DAY_MS, None, False))
+    if not fact:
+        if q.end_ms - q.start_ms >= 7 * DAY_MS:
+            out.append(Source("agg_cday", "day", DAY_MS, None, True))
+        out.append(Source("agg_hour", "hour", HOUR_MS, None, True))
+    elif len(fact) == 1 and next(iter(fact)) in ROLLUP_DIMENSIONS:
+        out.append(Source("agg_day", "day", DAY_MS, next(iter(fact)), True))
+    return out
 
 
-def _fits(q: Aggregate, unit_ms: int, utc_only: bool = False) -> bool:
-    """Can buckets of ``unit_ms`` (UTC-aligned) answer this period and bucketing exactly?"""
-    if q.start_ms % unit_ms or q.end_ms % unit_ms:
+def choose_source(q: Aggregate, ws_valid: bool = True) -> Source:
+    for src in candidates(q, ws_valid):
+        if _fits(q, src.unit_ms):
+            return src
+    return FACTS
+
+
+def _fits(q: Aggregate, unit_ms: int) -> bool:
+    """Does the period hold a whole unit, and does every unit fall inside one bucket?"""
+    if q.end_ms // unit_ms * unit_ms <= -(-q.start_ms // unit_ms) * unit_ms:
         return False
+    return _fits_bucket(q, unit_ms)
+
+
+def _fits_bucket(q: Aggregate, unit_ms: int) -> bool:
     if q.bucket is None:
         return True
     if unit_ms == DAY_MS and q.bucket == "hour":
         return False
-    offsets = _offsets(q.timezone, q.start_ms, q.end_ms)
-    if utc_only:
-        return offsets == {0}
-    return all(o % HOUR_MS == 0 for o in offsets)
+    return all(o % unit_ms == 0 for o in _offsets(q.timezone, q.start_ms, q.end_ms))
 
 
 def _offsets(tz: str, start_ms: int, end_ms: int) -> set[int]:
     """UTC offsets (ms) the zone uses over the period, sampled every 6 hours."""
     zone = ZoneInfo(tz)
     step = 6 * HOUR_MS
-    span = range(start_ms, end_ms + step, step) if end_ms - start_ms < 400 * DAY_MS else (start_ms, end_ms)
+    if end_ms - start_ms >= 400 * DAY_MS:
+        step = DAY_MS
+    span = range(start_ms, end_ms + step, step)
     found = set()
     for ms in span:
         at = datetime.fromtimestamp(min(ms, end_ms) / 1000, tz=timezone.utc).astimezone(zone)

@@ -49,6 +49,7 @@ CREATE TABLE IF NOT EXISTS facts (
     page VARCHAR,
     external_id VARCHAR
 );
+-- Rollups are built by maintain() from the facts tail (see rollup_state), never per commit.
 -- agg_hour: facts summed per UTC hour and content (timelines, totals, top videos).
 CREATE TABLE IF NOT EXISTS agg_hour (
     hour TIMESTAMPTZ NOT NULL,
@@ -69,6 +70,52 @@ CREATE TABLE IF NOT EXISTS agg_day (
     views BIGINT NOT NULL,
     watch_time DOUBLE NOT NULL
 );
+-- agg_cday: facts summed per UTC day and content (top videos over long periods).
+CREATE TABLE IF NOT EXISTS agg_cday (
+    day TIMESTAMPTZ NOT NULL,
+    content_id VARCHAR NOT NULL,
+    player_loads BIGINT NOT NULL,
+    unique_views BIGINT NOT NULL,
+    views BIGINT NOT NULL,
+    watch_time DOUBLE NOT NULL
+);
+-- ws_*: workspace-level rollups without content_id, per project (the content's project at
+-- rollup time) with view_duration = Σ views × the catalog duration at rollup time. A change to
+-- a content's project or duration marks them invalid (rollup_state.ws_valid) until rebuilt.
+CREATE TABLE IF NOT EXISTS ws_hour (
+    hour TIMESTAMPTZ NOT NULL,
+    project_id VARCHAR,
+    player_loads BIGINT NOT NULL,
+    unique_views BIGINT NOT NULL,
+    views BIGINT NOT NULL,
+    watch_time DOUBLE NOT NULL,
+    view_duration DOUBLE NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ws_day (
+    day TIMESTAMPTZ NOT NULL,
+    project_id VARCHAR,
+    dim VARCHAR NOT NULL,
+    value VARCHAR,
+    player_loads BIGINT NOT NULL,
+    unique_views BIGINT NOT NULL,
+    views BIGINT NOT NULL,
+    watch_time DOUBLE NOT NULL,
+    view_duration DOUBLE NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ws_page (
+    day TIMESTAMPTZ NOT NULL,
+    project_id VARCHAR,
+    domain VARCHAR,
+    page VARCHAR,
+    player_loads BIGINT NOT NULL,
+    unique_views BIGINT NOT NULL,
+    views BIGINT NOT NULL,
+    watch_time DOUBLE NOT NULL,
+    view_duration DOUBLE NOT NULL
+);
+-- rollup_state: facts rows [0, wm) (by rowid; facts is append-only) are in every rollup; the
+-- rest (the tail) is answered from facts. ws_valid: the ws_* tables match the catalog.
+CREATE TABLE IF NOT EXISTS rollup_state (id INTEGER PRIMARY KEY, wm BIGINT NOT NULL, ws_valid BOOLEAN NOT NULL);
 CREATE TABLE IF NOT EXISTS projects (id VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, created_at TIMESTAMPTZ NOT NULL);
 CREATE TABLE IF NOT EXISTS folders (
     id VARCHAR PRIMARY KEY, project_id VARCHAR NOT NULL, parent_id VARCHAR, name VARCHAR NOT NULL,

@@ -1,0 +1,131 @@
+"""Keeping the DuckDB rollups: folding the facts tail into every rollup table, in ``maintain``.
+
+Input: a DuckDB cursor inside a transaction (the caller holds the write lock). Output: the
+rollup tables of ``duckdb_schema.sql`` updated so that facts rows ``[0, wm)`` are in all of
+them, and ``rollup_state.wm`` moved on. ``facts`` is append-only, so its ``rowid`` numbers
+rows in commit order and ``rowid >= wm`` is the tail not rolled up yet (queries read it from
+facts, so lagging rollups never make a number wrong).
+It does not plan queries (``duckdb_plan``) and is not called on the commit path.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from watchdepth.store.base import ROLLUP_DIMENSIONS
+
+SUMS4 = ("player_loads", "unique_views", "views", "watch_time")
+SUMS5 = (*SUMS4, "view_duration")
+_S4 = ", ".join(f"sum({c}) AS {c}" for c in SUMS4)
+_VD = "sum(r.views * coalesce(c.duration, 0)) AS view_duration"
+_R4 = ", ".join(f"sum(r.{c}) AS {c}" for c in SUMS4)
+
+
+def ensure_state(cur: duckdb.DuckDBPyConnection) -> None:
+    """Create the state row. A data dir from before the watermark had per-commit rollups of
+    agg_hour/agg_day only: they are dropped and rebuilt from facts by the next ``roll``."""
+    if cur.execute("SELECT count(*) FROM rollup_state").fetchone()[0]:  # type: ignore[index]
+        return
+    cur.execute("BEGIN")
+    try:
+        if cur.execute("SELECT count(*) FROM facts").fetchone()[0]:  # type: ignore[index]
+            for table in ("agg_hour", "agg_day", "agg_cday", "ws_hour", "ws_day", "ws_page"):
+                cur.execute(f"DELETE FROM {table}")
+        cur.execute("INSERT INTO rollup_state VALUES (1, 0, true)")
+        cur.execute("COMMIT")
+    except duckdb.Error:
+        cur.execute("ROLLBACK")
+        raise
+
+
+def state(cur: duckdb.DuckDBPyConnection) -> tuple[int, bool]:
+    got = cur.execute("SELECT wm, ws_valid FROM rollup_state WHERE id = 1").fetchone()
+    return (int(got[0]), bool(got[1])) if got else (0, False)
+
+
+def invalidate_ws(cur: duckdb.DuckDBPyConnection) -> None:
+    cur.execute("UPDATE rollup_state SET ws_valid = false WHERE id = 1")
+
+
+def roll(cur: duckdb.DuckDBPyConnection) -> int:
+    """Fold facts ``[wm, count)`` into the rollups (and rebuild ws_* if invalid); rows folded."""
+    wm, ws_valid = state(cur)
+    n = int(cur.execute("SELECT count(*) FROM facts").fetchone()[0])  # type: ignore[index]
+    if n > wm:
+        tail = f"facts WHERE rowid >= {wm} AND rowid < {n}"
+        dims = ", ".join(ROLLUP_DIMENSIONS)
+        cur.execute(
+            "CREATE OR REPLACE TEMP TABLE tail_hour AS SELECT time_bucket(INTERVAL '1 hour', t, 'UTC') AS hour, "
+            f"content_id, {_S4} FROM {tail} GROUP BY ALL"
+        )
+        cur.execute(
+            "CREATE OR REPLACE TEMP TABLE tail_full AS SELECT time_bucket(INTERVAL '1 day', t, 'UTC') AS day, "
+            f"content_id, {dims}, {_S4} FROM {tail} GROUP BY ALL"
+        )
+        by_dim = " UNION ALL ".join(
+            f"SELECT day, content_id, '{d}' AS dim, {d} AS value, {_S4} FROM tail_full GROUP BY ALL"
+            for d in ROLLUP_DIMENSIONS
+        )
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE tail_day AS {by_dim}")
+        _merge(cur, "agg_hour", "hour", ("hour", "content_id"), SUMS4, "SELECT * FROM tail_hour")
+        _merge(cur, "agg_cday", "day", ("day", "content_id"), SUMS4,
+               f"SELECT time_bucket(INTERVAL '1 day', hour, 'UTC') AS day, content_id, {_S4} FROM tail_hour GROUP BY ALL")
+        _merge(cur, "agg_day", "day", ("day", "content_id", "dim", "value"), SUMS4, "SELECT * FROM tail_day")
+        if ws_valid:
+            _fold_ws(cur, "tail_hour", "tail_day", "tail_full")
+        for t in ("tail_hour", "tail_full", "tail_day"):
+            cur.execute(f"DROP TABLE {t}")
+        cur.execute(f"UPDATE rollup_state SET wm = {n} WHERE id = 1")
+    if not ws_valid:
+        rebuild_ws(cur, n)
+    return n - wm
+
+
+def _fold_ws(cur: duckdb.DuckDBPyConnection, hour_src: str, day_src: str, page_src: str) -> None:
+    join = "r LEFT JOIN content c ON c.id = r.content_id"
+    _merge(cur, "ws_hour", "hour", ("hour", "project_id"), SUMS5,
+           f"SELECT r.hour, c.project_id, {_R4}, {_VD} FROM {hour_src} {join} GROUP BY ALL")
+    _merge(cur, "ws_day", "day", ("day", "project_id", "dim", "value"), SUMS5,
+           f"SELECT r.day, c.project_id, r.dim, r.value, {_R4}, {_VD} FROM {day_src} {join} GROUP BY ALL")
+    _merge(cur, "ws_page", "day", ("day", "project_id", "domain", "page"), SUMS5,
+           f"SELECT r.day, c.project_id, r.domain, r.page, {_R4}, {_VD} FROM {page_src} {join} GROUP BY ALL")
+
+
+def rebuild_ws(cur: duckdb.DuckDBPyConnection, n: int) -> None:
+    """Rebuild ws_* with the catalog as it is now (after a content's project or duration changed)."""
+    for table in ("ws_hour", "ws_day", "ws_page"):
+        cur.execute(f"DELETE FROM {table}")
+    cur.execute(
+        "CREATE OR REPLACE TEMP TABLE all_pages AS SELECT time_bucket(INTERVAL '1 day', t, 'UTC') AS day, "
+        f"content_id, domain, page, {_S4} FROM facts WHERE rowid < {n} GROUP BY ALL"
+    )
+    _fold_ws(cur, "agg_hour", "agg_day", "all_pages")
+    cur.execute("DROP TABLE all_pages")
+    cur.execute("UPDATE rollup_state SET ws_valid = true WHERE id = 1")
+
+
+def _merge(cur: duckdb.DuckDBPyConnection, table: str, unit: str, keys: tuple[str, ...], sums: tuple[str, ...],
+           select: str) -> None:
+    """Add ``select``'s rows to ``table``: units already present are re-summed, new ones appended
+    in time order (so zone maps prune by time)."""
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE new_rows AS {select}")
+    lo, hi = cur.execute(f"SELECT min({unit}), max({unit}) FROM new_rows").fetchone()  # type: ignore[misc]
+    if lo is None:
+        cur.execute("DROP TABLE new_rows")
+        return
+    touched = f"{unit} BETWEEN $lo AND $hi AND {unit} IN (SELECT DISTINCT {unit} FROM new_rows)"
+    params = {"lo": lo, "hi": hi}
+    cols = ", ".join((*keys, *sums))
+    if cur.execute(f"SELECT count(*) FROM {table} WHERE {touched}", params).fetchone()[0]:  # type: ignore[index]
+        summed = ", ".join(f"sum({c}) AS {c}" for c in sums)
+        cur.execute(
+            f"CREATE OR REPLACE TEMP TABLE merged AS SELECT {', '.join(keys)}, {summed} FROM "
+            f"(SELECT {cols} FROM {table} WHERE {touched} UNION ALL SELECT {cols} FROM new_rows) GROUP BY ALL",
+            params,
+        )
+        cur.execute(f"DELETE FROM {table} WHERE {touched}", params)
+        cur.execute(f"INSERT INTO {table} BY NAME SELECT * FROM merged ORDER BY {unit}")
+        cur.execute("DROP TABLE merged")
+    else:
+        cur.execute(f"INSERT INTO {table} BY NAME SELECT * FROM new_rows ORDER BY {unit}")
+    cur.execute("DROP TABLE new_rows")
