@@ -8,7 +8,13 @@ from typing import Any
 
 import httpx
 
+import pytest
+
 from tests.conftest import DESKTOP_UA, Server
+
+#: On both backends: the embedded DuckDB file and ClickHouse (chDB, ``--store chdb://…``).
+pytestmark = pytest.mark.parametrize("server", ["duckdb", pytest.param("clickhouse", marks=pytest.mark.clickhouse)],
+                                     indirect=True)
 
 
 def batch(n: int) -> list[dict[str, Any]]:
