@@ -1,7 +1,7 @@
 """Fixtures for the dashboard's tests: the fake API server (fake_api.py) and headless Chromium.
 
 The fake runs under uvicorn on loopback in a thread; Chromium is Debian's, driven by
-Playwright. Screenshots go to artifacts/screenshots/ (not committed).
+Playwright. Screenshots go to $WATCHDEPTH_ARTIFACTS/screenshots/ (default test-artifacts/, not committed).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from fake_api import (
 )
 
 CHROMIUM = os.environ.get("WD_CHROMIUM", "/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+SCREENSHOTS = Path(os.environ.get("WATCHDEPTH_ARTIFACTS") or Path(__file__).resolve().parents[2] / "test-artifacts") / "screenshots"
 
 
 @dataclass
@@ -128,11 +128,11 @@ def page(signed_in: Any, fake: FakeServer, console: Console) -> Iterator[Any]:
 
 @pytest.fixture
 def screenshot() -> Any:
-    """screenshot(page, "name") saves artifacts/screenshots/name.png (full page)."""
+    """screenshot(page, "name") saves <artifacts>/screenshots/fake-name.png (full page)."""
 
     def take(page: Any, name: str, full_page: bool = True) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        path = SCREENSHOTS / f"{name}.png"
+        path = SCREENSHOTS / f"fake-{name}.png"
         if full_page:
             page.evaluate("window.scrollTo(0, 0)")  # else the sticky top bar is drawn mid-page
         page.screenshot(path=str(path), full_page=full_page)

@@ -54,10 +54,19 @@ async function folderChoices(container) {
   }
 }
 
-function statusText(job, email) {
-  if (job.status === "done") return email ? `Done. The link was also sent to ${email}.` : "Done.";
-  if (job.status === "failed") return `The export failed${job.error ? `: ${job.error}` : ""}.`;
-  return job.status === "running" ? "Preparing the report…" : "Queued…";
+const MAIL_STATE = {
+  pending: "The link will be e-mailed to {to}.", sending: "E-mailing the link to {to}…", sent: "The link was e-mailed to {to}.",
+  failed: "The e-mail to {to} could not be sent; use the download link.",
+};
+
+/** What the job's status says (export/routes.py job_view): status, progress, reason, mail. */
+export function statusText(job, email) {
+  const mail = email && MAIL_STATE[job.mail] ? ` ${MAIL_STATE[job.mail].replace("{to}", email)}` : "";
+  if (job.status === "done") return `Done: the report is ready.${mail}`;
+  if (job.status === "failed") return `The export failed${job.reason || job.error ? `: ${job.reason || job.error}` : ""}.`;
+  const { rows_done: done, rows_total: total } = job.progress ?? {};
+  const progress = total ? ` ${done ?? 0} of ${total} rows.` : "";
+  return job.status === "running" ? `Preparing the report…${progress}` : "Queued…";
 }
 
 function buildDialog() {
@@ -102,8 +111,10 @@ function buildDialog() {
       if (job.status === "done" && job.download_url) {
         status.append(" ", h("a", { href: job.download_url, class: "btn btn-primary" }, "Download report"));
       }
-      if (job.status === "done" || job.status === "failed") {
+      const mailing = job.mail === "pending" || job.mail === "sending";
+      if (job.status === "failed" || (job.status === "done" && !mailing)) {
         submit.disabled = false;
+        status.dataset.state = job.status;
         return;
       }
     } catch (error) {
@@ -132,6 +143,7 @@ function buildDialog() {
     }
     submit.disabled = true;
     replace(status, "Starting…");
+    status.dataset.state = "running";
     try {
       const job = (await post("/v1/analytics/exports", body)).data ?? {};
       replace(status, statusText(job, mail));
@@ -139,9 +151,10 @@ function buildDialog() {
       follow(job.id, mail);
     } catch (error) {
       submit.disabled = false;
+      status.dataset.state = "error";
       const missing = error.status === 404 || error.status === 405;
       const detail = (error.detail ?? []).map((p) => `${p.name}: ${p.message ?? p.reason}`).join("; ");
-      replace(status, missing ? "Report exports are not available on this server yet."
+      replace(status, missing ? `Report exports are not available on this server (it answered ${error.status}).`
         : `The export could not start: ${error.message}${detail ? ` (${detail})` : ""}`);
     }
   });

@@ -89,8 +89,8 @@ export function change(key, current, previous) {
   return { text, dir: delta > 0 ? "up" : "down", words: `${delta > 0 ? "up" : "down"} ${text.slice(1)}` };
 }
 
-export function fmtDateTime(iso, tz) {
-  const opts = { dateStyle: "medium", timeStyle: "short" };
+export function fmtDateTime(iso, tz, seconds = false) {
+  const opts = { dateStyle: "medium", timeStyle: seconds ? "medium" : "short" };
   if (tz) opts.timeZone = tz;
   return new Intl.DateTimeFormat("en-GB", opts).format(new Date(iso));
 }

@@ -13,7 +13,7 @@ import {
   previousFromServer, rangeParams, ranges,
 } from "../period.js";
 import { piecesRunner } from "../pieces.js";
-import { filters, href, patch, shared } from "../route.js";
+import { filters, href, parse, patch, shared } from "../route.js";
 import { audienceSection, topVideosSection } from "./breakdowns.js";
 import { concurrencySection, emptyState, retentionSection } from "./content.js";
 
@@ -30,11 +30,22 @@ function chartMetric(route) {
   return TIMELINE_METRICS.some((x) => x.key === m) ? m : "views";
 }
 
+/**
+ * The content filter of a page: a video by `video_id`; a stream by `stream_id` (which
+ * brings its broadcast events), or one broadcast by `event_id` when one is chosen.
+ */
+export function contentParams(route, kind, id) {
+  if (kind === "video") return { video_id: id };
+  if (kind === "stream") {
+    const eventId = route.params.get("event_id");
+    return eventId ? { event_id: eventId } : { stream_id: id };
+  }
+  return {};
+}
+
 /** API filters of this page: the period, plus the content item on a video/stream page. */
 export function baseParams(route, kind, id) {
-  const params = periodParams(filters(route));
-  if (kind !== "overview") params.video_id = id;
-  return params;
+  return { ...periodParams(filters(route)), ...contentParams(route, kind, id) };
 }
 
 async function fetchOverview(route, kind, id, signal) {
@@ -42,7 +53,7 @@ async function fetchOverview(route, kind, id, signal) {
   const tz = f.tz || workspaceZone;
   const now = Date.now();
   const computed = ranges(f.period, tz, now, f.from, f.to);
-  const extra = { group_time: groupTime(route), video_id: kind === "overview" ? null : id };
+  const extra = { group_time: groupTime(route), ...contentParams(route, kind, id) };
   const path = "/v1/analytics/overview";
   // A failed comparison leaves the cards without their change; it never hides the numbers.
   // Only its totals are used, so its timeline is asked for in the fewest buckets.
@@ -122,6 +133,24 @@ function drawTimeline(slot, tableSlot, headingEl, data, metric, group, charts) {
     timeline.map((p, i) => [formatX(xs[i]), formatY(ys[i])])));
 }
 
+/** GET the video or stream; a "video" id that is a stream moves to the stream's page. */
+async function lookUp(kind, id) {
+  const path = (k) => `/v1/${k}s/${encodeURIComponent(id)}`;
+  try {
+    return { kind, ...((await get(path(kind))).data ?? {}) };
+  } catch (error) {
+    if (kind !== "video" || error.status !== 404) return null;
+  }
+  try {
+    const stream = (await get(path("stream"))).data ?? {};
+    const route = parse();
+    location.replace(href("stream", id, route.params));
+    return { kind: "stream", ...stream };
+  } catch {
+    return { kind: "other", title: `Broadcast ${id}` };
+  }
+}
+
 function titleFor(kind) {
   return { overview: "Workspace analytics", video: "Video analytics", stream: "Stream analytics" }[kind];
 }
@@ -147,11 +176,14 @@ export function createAnalytics(main, kind, id) {
   const timelineCard = h("section", { class: "card card-wide", "aria-labelledby": chartHeading.id },
     h("div", { class: "card-head" }, chartHeading, h("div", { class: "card-tools" }, metrics.el, interval.el)),
     chartSlot, chartTable);
+  // The item itself: its title, and whether a "video" is one (the top list and the live
+  // list carry content ids, which may be a stream or one of its broadcasts).
+  const item = kind === "overview" ? Promise.resolve(null) : lookUp(kind, id);
   const extras = [];
   const pieces = [];
   let overviewData = null;
 
-  const dataKey = (route) => JSON.stringify([filters(route), groupTime(route)]);
+  const dataKey = (route) => JSON.stringify([filters(route), groupTime(route), contentParams(route, kind, id)]);
   pieces.push({
     name: "overview", slot: cardsSlot, key: dataKey,
     async run(route, signal) {
@@ -166,7 +198,7 @@ export function createAnalytics(main, kind, id) {
       const zoneDefault = document.querySelector('#filter-tz option[value=""]');
       if (zoneDefault && workspaceZone) zoneDefault.textContent = `Workspace default (${workspaceZone})`;
       livePill.hidden = total.online == null;
-      livePill.href = kind === "overview" ? "#/live" : href("live", null, { video_id: id });
+      livePill.href = href("live", null, kind === "overview" ? {} : { [`${kind}_id`]: id });
       replace(livePill, h("span", { class: "dot", "aria-hidden": "true" }), `${fmtInt(total.online)} watching now`);
       const nothing = !total.player_loads && !total.views && !total.unique_views;
       replace(emptySlot, nothing ? await emptyState(kind, id, signal) : null);
@@ -183,9 +215,9 @@ export function createAnalytics(main, kind, id) {
 
   const sections = [];
   if (kind === "overview") sections.push(topVideosSection(shared));
-  if (kind === "video") sections.push(retentionSection(id, charts));
+  if (kind === "video") sections.push(retentionSection(id, charts, item));
   if (kind === "stream") sections.push(concurrencySection(id, charts));
-  sections.push(audienceSection(kind === "overview" ? null : id));
+  sections.push(audienceSection((route) => contentParams(route, kind, id)));
   for (const s of sections) {
     pieces.push(...s.pieces);
     extras.push(s.el);
@@ -195,15 +227,13 @@ export function createAnalytics(main, kind, id) {
   replace(main, head, filterSlot, emptySlot, cardsSlot, timelineCard, extras);
 
   if (kind !== "overview") {
-    const path = kind === "video" ? `/v1/videos/${encodeURIComponent(id)}` : `/v1/streams/${encodeURIComponent(id)}`;
-    get(path).then((r) => {
-      const item = r.data ?? {};
-      if (item.title) {
-        headline.textContent = item.title;
-        document.title = `${item.title} · watchdepth`;
-      }
-    }).catch(() => { headline.textContent = `${kind === "video" ? "Video" : "Stream"} ${id}`; });
     headline.textContent = `${kind === "video" ? "Video" : "Stream"} ${id}`;
+    item.then((found) => {
+      if (found?.title) {
+        headline.textContent = found.title;
+        document.title = `${found.title} · watchdepth`;
+      }
+    });
   }
 
   return {

@@ -62,7 +62,7 @@ function labelOf(group, row) {
 }
 
 /** Countries / platforms / OS / browsers, as tabs; the tab is in the URL (breakdown=). */
-export function audienceSection(videoId) {
+export function audienceSection(contentOf = () => ({})) {
   const { list, panel } = tabs("Audience breakdown", BREAKDOWNS, "country",
     (key) => patch({ breakdown: key }, { replace: false }));
   const el = card("Audience", list, panel);
@@ -78,12 +78,12 @@ export function audienceSection(videoId) {
   };
   const piece = {
     name: "audience", slot: panel,
-    key: (route) => JSON.stringify([filters(route), breakdownOf(route)]),
+    key: (route) => JSON.stringify([filters(route), breakdownOf(route), contentOf(route)]),
     async run(route, signal) {
       const group = breakdownOf(route);
       if (group === "country") loadShapes().catch(() => {});
       const payload = await get("/v1/analytics", {
-        ...periodParams(filters(route)), video_id: videoId, group_by: group, order: "views.desc", per_page: 250,
+        ...periodParams(filters(route)), ...contentOf(route), group_by: group, order: "views.desc", per_page: 250,
       }, signal);
       const data = rows(payload);
       const [, label, column] = BREAKDOWNS.find(([k]) => k === group);

@@ -6,12 +6,12 @@ import { dataTable, lineChart } from "../chart.js";
 import { card, message } from "../components.js";
 import { h, nextId, replace } from "../dom.js";
 import { fmtClock, fmtDateTime, fmtInt, fmtPercent } from "../format.js";
-import { periodParams } from "../period.js";
+import { periodParams, ranges } from "../period.js";
 import { filters, patch } from "../route.js";
 
 const MAX_TABLE_ROWS = 120;
 
-export function retentionSection(videoId, charts) {
+export function retentionSection(videoId, charts, item = Promise.resolve({ kind: "video" })) {
   const slot = h("div", { class: "slot" });
   const el = card("Audience retention", slot);
   el.classList.add("card-wide");
@@ -19,10 +19,15 @@ export function retentionSection(videoId, charts) {
     name: "retention", slot,
     key: (route) => JSON.stringify(filters(route)),
     async run(route, signal) {
+      const found = await item;
+      if (found && found.kind !== "video") {
+        replace(slot, message("info", "Retention is drawn for videos; this is a live broadcast, which has no fixed length."));
+        return;
+      }
       const payload = await get("/v1/analytics/retention",
         { ...periodParams(filters(route)), video_id: videoId }, signal);
       const { points = [], duration, unique_views: uniques } = payload.data ?? {};
-      if (!points.length) {
+      if (!points.length || !uniques) {
         replace(slot, message("info", "No one started this video in this period, so there is no retention curve yet."));
         return;
       }
@@ -44,16 +49,36 @@ export function retentionSection(videoId, charts) {
   return { el, pieces: [piece] };
 }
 
-/** The concurrency payload, read leniently: API.md names only its parts. */
+/** The concurrency payload (api/live.py): `series` of {time, viewers}, `peak_concurrent_viewers`, `peak_at`. */
 function readConcurrency(data = {}) {
-  const list = data.points ?? data.series ?? data.viewers ?? data.timeline ?? [];
-  const points = list.map((p) => ({
-    time: Date.parse(p.time ?? p.date ?? p.ts ?? p.t) / 1000,
-    viewers: Number(p.viewers ?? p.concurrent_viewers ?? p.value ?? p.count) || 0,
-  })).filter((p) => Number.isFinite(p.time));
-  const peak = Number(data.peak_concurrent_viewers ?? data.peak?.viewers ?? 0);
-  const peakAt = data.peak_time ?? data.peak_at ?? data.peak?.time ?? null;
-  return { points, peak, peakAt };
+  const points = (data.series ?? []).map((p) => ({ time: Date.parse(p.time) / 1000, viewers: Number(p.viewers) || 0 }))
+    .filter((p) => Number.isFinite(p.time));
+  return { points, peak: Number(data.peak_concurrent_viewers) || 0, peakAt: data.peak_at ?? null };
+}
+
+// Bucket sizes of the concurrency series (each point is its bucket's own peak): the
+// smallest that keeps a period within MAX_POINTS points.
+const STEPS = [60, 300, 900, 3600, 3 * 3600, 6 * 3600, 86400, 7 * 86400];
+const MAX_POINTS = 800;
+
+export function concurrencyStep(range) {
+  if (!range) return 3600;
+  const seconds = Math.max(1, (range[1] - range[0]) / 1000);
+  return STEPS.find((s) => seconds / s <= MAX_POINTS) ?? STEPS[STEPS.length - 1];
+}
+
+async function fetchConcurrency(route, target, signal) {
+  const f = filters(route);
+  const range = ranges(f.period, f.tz || "UTC", Date.now(), f.from, f.to).current;
+  const params = { ...periodParams(f), ...target, step: concurrencyStep(range) };
+  try {
+    return await get("/v1/analytics/concurrency", params, signal);
+  } catch (error) {
+    // All time has no range here; a long one needs day buckets.
+    const stepRefused = error.status === 400 && (error.detail ?? []).some((p) => p.name === "step");
+    if (!stepRefused) throw error;
+    return get("/v1/analytics/concurrency", { ...params, step: 86400 }, signal);
+  }
 }
 
 export function concurrencySection(streamId, charts) {
@@ -65,9 +90,8 @@ export function concurrencySection(streamId, charts) {
     h("div", { class: "field field-inline" }, h("label", { for: selectId }, "Broadcast"), select), slot);
   el.classList.add("card-wide");
   get(`/v1/streams/${encodeURIComponent(streamId)}/events`, { per_page: 100 }).then((payload) => {
-    const current = select.value;
     select.append(...rows(payload).map((e) => h("option", { value: e.id }, e.title || e.id)));
-    select.value = current;
+    select.value = select.dataset.want || "";
   }).catch(() => {});
   const piece = {
     name: "concurrency", slot,
@@ -75,30 +99,31 @@ export function concurrencySection(streamId, charts) {
     async run(route, signal) {
       const eventId = route.params.get("event_id");
       const target = eventId ? { event_id: eventId } : { stream_id: streamId };
-      const payload = await get("/v1/analytics/concurrency", { ...periodParams(filters(route)), ...target }, signal);
+      const payload = await fetchConcurrency(route, target, signal);
       const tz = payload.meta?.time?.timezone || filters(route).tz || "UTC";
       const { points, peak, peakAt } = readConcurrency(payload.data);
-      if (!points.length) {
+      if (!points.length || !peak) {
         replace(slot, message("info", "Nobody watched this stream in this period."));
         return;
       }
       const peakPoint = peakAt ? { x: Date.parse(peakAt) / 1000, y: peak }
         : points.reduce((a, b) => (b.viewers > a.viewers ? b : a), points[0]);
       const marker = { x: peakPoint.x ?? peakPoint.time, y: peakPoint.y ?? peakPoint.viewers, label: `Peak ${fmtInt(peak)}` };
-      const when = fmtDateTime(marker.x * 1000, tz);
+      const when = fmtDateTime(marker.x * 1000, tz, true);
       charts.concurrency?.destroy();
       charts.concurrency = lineChart({ xs: points.map((p) => p.time), ys: points.map((p) => p.viewers), tz, marker,
         stepped: true, label: `Concurrent viewers; peak ${peak} at ${when}`, width: slot.clientWidth || 600,
         formatX: (s) => fmtDateTime(s * 1000, tz), formatY: fmtInt });
       replace(slot,
-        h("p", { class: "peak" }, h("strong", { dataset: { value: peak } }, `Peak: ${fmtInt(peak)}`),
+        h("p", { class: "peak", dataset: { at: peakAt ?? "" } }, h("strong", { dataset: { value: peak } }, `Peak: ${fmtInt(peak)}`),
           ` concurrent viewers at ${when}`),
         charts.concurrency.el,
         dataTable("Show the numbers", ["Time", "Viewers"],
           points.slice(0, MAX_TABLE_ROWS * 4).map((p) => [fmtDateTime(p.time * 1000, tz), fmtInt(p.viewers)])));
     },
   };
-  return { el, pieces: [piece] };
+  const sync = (route) => { select.dataset.want = route.params.get("event_id") || ""; select.value = select.dataset.want; };
+  return { el, pieces: [piece], sync };
 }
 
 /** The tracker's one-tag embed (src/watchdepth/tracker/README.md), filled in for this server. */

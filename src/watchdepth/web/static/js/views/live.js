@@ -9,6 +9,8 @@ import { fmtInt } from "../format.js";
 import { href, shared } from "../route.js";
 
 const POLL_MS = 2000;
+/** Filters of the live page, passed to the API as they are. */
+const SCOPES = ["video_id", "stream_id"];
 
 export function createLive(main) {
   const count = h("p", { class: "live-count", dataset: { value: "" } }, "–");
@@ -51,8 +53,9 @@ export function createLive(main) {
   }
 
   function params() {
-    const videoId = route?.params.get("video_id");
-    return videoId ? { video_id: videoId } : {};
+    const out = {};
+    for (const key of SCOPES) if (route?.params.get(key)) out[key] = route.params.get(key);
+    return out;
   }
 
   async function poll() {
@@ -92,12 +95,13 @@ export function createLive(main) {
   return {
     title: "Watching now",
     update(next) {
-      const changed = route?.params.get("video_id") !== next.params.get("video_id");
+      const changed = SCOPES.some((k) => route?.params.get(k) !== next.params.get(k));
       route = next;
       const videoId = next.params.get("video_id");
-      scope.textContent = videoId
-        ? `Sessions playing video ${videoId} right now.`
-        : "Sessions playing a video right now, across the workspace.";
+      const streamId = next.params.get("stream_id");
+      scope.textContent = videoId ? `Sessions playing video ${videoId} right now.`
+        : streamId ? `Sessions watching stream ${streamId} right now.`
+          : "Sessions playing a video right now, across the workspace.";
       if (changed || (!source && timer === null)) {
         source?.close();
         source = null;

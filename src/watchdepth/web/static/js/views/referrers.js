@@ -84,11 +84,45 @@ function groupRows(group, index, open) {
   return [head, ...pages];
 }
 
+/**
+ * Fetch the file first, so a server without the export (404) or a failed one says so
+ * on the page instead of saving an error as a file; then save it under its name.
+ */
+async function download(event, status) {
+  event.preventDefault();
+  const link = event.currentTarget;
+  status.textContent = "Preparing the file…";
+  try {
+    const response = await fetch(link.href, { credentials: "same-origin" });
+    if (!response.ok) {
+      if (response.status === 401) window.dispatchEvent(new CustomEvent("wd:signed-out"));
+      status.textContent = response.status === 404
+        ? "Export to files is not available on this server (it answered 404)."
+        : `The export failed (the server answered ${response.status}).`;
+      status.dataset.state = "error";
+      return;
+    }
+    const blob = await response.blob();
+    const save = h("a", { href: URL.createObjectURL(blob), download: link.getAttribute("download") });
+    document.body.append(save);
+    save.click();
+    save.remove();
+    setTimeout(() => URL.revokeObjectURL(save.href), 10000);
+    status.textContent = `Saved ${link.getAttribute("download")}.`;
+    status.dataset.state = "done";
+  } catch (error) {
+    status.textContent = `The export failed: ${error.message}`;
+    status.dataset.state = "error";
+  }
+}
+
 export function createReferrers(main) {
   const filterSlot = h("div", { class: "filter-slot" });
   const slot = h("div", { class: "slot" });
-  const csv = h("a", { class: "btn", download: "" }, "Export CSV");
-  const xlsx = h("a", { class: "btn", download: "" }, "Export XLSX");
+  const exportStatus = h("span", { class: "muted export-note", role: "status" });
+  const csv = h("a", { class: "btn", download: "referrers.csv", onclick: (e) => download(e, exportStatus) }, "Export CSV");
+  const xlsx = h("a", { class: "btn", download: "referrers.xlsx", onclick: (e) => download(e, exportStatus) },
+    "Export XLSX");
   const toggleAll = (open) => {
     const tbody = slot.querySelector("tbody");
     if (!tbody) return;
@@ -98,7 +132,7 @@ export function createReferrers(main) {
   const tools = h("div", { class: "toolbar" },
     h("button", { type: "button", class: "btn", onclick: () => toggleAll(true) }, "Expand all"),
     h("button", { type: "button", class: "btn", onclick: () => toggleAll(false) }, "Collapse all"),
-    h("span", { class: "spacer" }), csv, xlsx);
+    h("span", { class: "spacer" }), exportStatus, csv, xlsx);
   const sub = h("p", { class: "subtitle" },
     "Pages your players are embedded on, grouped by domain, with views, player loads and view rate.");
   replace(main, pageHead("Referrers", sub), filterSlot,
