@@ -1,0 +1,194 @@
+"""The DuckDB plan: each rollup is picked when it can answer, and every source gives the facts' answer.
+
+Hand-worked facts around 2026-03-10 (UTC; Berlin is UTC+1 then), written through the real
+commit path into a real DuckDB file, rolled up by ``maintain``:
+
+    #  time (UTC)        content  loads uv views wt  country page
+    1  03-10 00:30       v1       1     0  0     0   DE      a.com/x
+    2  03-10 00:45       v1       0     1  1     30  DE      a.com/x
+    3  03-10 10:15       v2       1     0  0     0   US      b.com/y
+    4  03-10 10:20       v2       0     1  1     8   US      b.com/y
+    5  03-11 23:10       v3       1     1  1     20  DE      a.com/z
+    6  03-09 23:30       v1       1     1  0     3   FR      a.com/x   (03-10 00:30 in Berlin)
+    7  03-10 23:30       v2       1     0  0     0   US      b.com/y   (03-11 00:30 in Berlin)
+
+Catalog: v1 100 s in project p1 folder fa; v2 10 s in p1 (no folder); v3 60 s in p2.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from watchdepth.sessionize import Credit
+from watchdepth.store import duckdb_plan, duckdb_rollup
+from watchdepth.store.base import Aggregate, WriteBatch
+from watchdepth.store.duckdb import DuckDBStore
+
+H = 3_600_000
+DAY = 24 * H
+MAR10 = int(datetime(2026, 3, 10, tzinfo=timezone.utc).timestamp() * 1000)
+BERLIN_MAR10 = MAR10 - H  # 00:00 in Berlin
+NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def credit(t: int, content: str, loads: int, uv: int, views: int, wt: float, country: str, page: str) -> Credit:
+    dims = (country, "desktop", "Windows", "Chrome", page.split("/")[0], page, None)
+    return Credit(t, content, "s-" + content, "l-" + content, loads, uv, views, wt, None, None, dims)  # type: ignore[arg-type]
+
+
+ROWS = [
+    credit(MAR10 + 30 * 60_000, "v1", 1, 0, 0, 0.0, "DE", "a.com/x"),
+    credit(MAR10 + 45 * 60_000, "v1", 0, 1, 1, 30.0, "DE", "a.com/x"),
+    credit(MAR10 + 10 * H + 15 * 60_000, "v2", 1, 0, 0, 0.0, "US", "b.com/y"),
+    credit(MAR10 + 10 * H + 20 * 60_000, "v2", 0, 1, 1, 8.0, "US", "b.com/y"),
+    credit(MAR10 + DAY + 23 * H + 10 * 60_000, "v3", 1, 1, 1, 20.0, "DE", "a.com/z"),
+    credit(MAR10 - 30 * 60_000, "v1", 1, 1, 0, 3.0, "FR", "a.com/x"),
+    credit(MAR10 + 23 * H + 30 * 60_000, "v2", 1, 0, 0, 0.0, "US", "b.com/y"),
+]
+
+
+def write(store: DuckDBStore, credits: list[Credit]) -> None:
+    store.write_batch(WriteBatch(events=[], status=[], run=[], log_seq=[], credits=credits))
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Any:
+    store = DuckDBStore(tmp_path / "plan.duckdb")
+    store.catalog_put("projects", {"id": "p1", "name": "one", "created_at": NOW}, create=True)
+    store.catalog_put("projects", {"id": "p2", "name": "two", "created_at": NOW}, create=True)
+    store.catalog_put("folders", {"id": "fa", "project_id": "p1", "name": "a", "created_at": NOW}, create=True)
+    for cid, project, folder, duration in (("v1", "p1", "fa", 100.0), ("v2", "p1", None, 10.0), ("v3", "p2", None, 60.0)):
+        store.catalog_put("content", {"id": cid, "kind": "video", "project_id": project, "folder_id": folder,
+                                      "title": cid, "duration": duration, "created_at": NOW}, create=True)
+    write(store, ROWS[:4])
+    write(store, ROWS[4:])
+    store.maintain()
+    yield store
+    store.close()
+
+
+def source(store: DuckDBStore, q: Aggregate) -> str:
+    wm, ok = duckdb_rollup.state(store._cur())
+    return duckdb_plan.plan_aggregate(q, wm, ok).source
+
+
+def from_facts(store: DuckDBStore, q: Aggregate) -> list[tuple[Any, ...]]:
+    plan = duckdb_plan.plan_aggregate(q, None)
+    return [tuple(r[:-1]) for r in store._cur().execute(plan.sql, plan.params).fetchall()]
+
+
+def answer(store: DuckDBStore, q: Aggregate) -> list[tuple[Any, ...]]:
+    """The store's answer, checked against the same question over facts only."""
+    got = store.aggregate(q).rows
+    assert got == from_facts(store, q)
+    return got
+
+
+BERLIN_2D = dict(start_ms=BERLIN_MAR10, end_ms=BERLIN_MAR10 + 2 * DAY, timezone="Europe/Berlin")
+
+
+def test_totals_of_a_utc_day_from_the_hour_rollup(db: DuckDBStore) -> None:
+    q = Aggregate(MAR10, MAR10 + DAY)
+    assert source(db, q) == "ws_hour"
+    # rows 1, 3, 7 loads; 2, 4 impressions and views; 30 + 8 s; Σ views × duration = 100 + 10
+    assert answer(db, q) == [(3, 2, 2, 38.0, 110.0)]
+
+
+def test_berlin_days_timeline_and_countries_with_partial_utc_days(db: DuckDBStore) -> None:
+    timeline = Aggregate(**BERLIN_2D, bucket="day")
+    assert source(db, timeline) == "ws_hour"
+    assert answer(db, timeline) == [
+        (BERLIN_MAR10, 3, 3, 2, 41.0, 110.0),  # rows 6, 1, 2, 3, 4
+        (BERLIN_MAR10 + DAY, 1, 0, 0, 0.0, 0.0),  # row 7; row 5 is 03-12 00:10 in Berlin
+    ]
+    countries = Aggregate(**BERLIN_2D, dims=("country",))
+    assert source(db, countries) == "ws_day"  # UTC day 03-10 rolled up, 23 h + 1 h edges from facts
+    assert answer(db, countries) == [
+        ("DE", 1, 1, 1, 30.0, 100.0),
+        ("FR", 1, 1, 0, 3.0, 0.0),
+        ("US", 2, 1, 1, 8.0, 10.0),
+    ]
+
+
+def test_non_aligned_bounds(db: DuckDBStore) -> None:
+    q = Aggregate(MAR10 + 40 * 60_000, MAR10 + 10 * H + 17 * 60_000, dims=("country",))
+    assert source(db, q) == "facts"  # no whole UTC day inside
+    assert answer(db, q) == [("DE", 0, 1, 1, 30.0, 100.0), ("US", 1, 0, 0, 0.0, 0.0)]
+    q = Aggregate(MAR10 - H, MAR10 + 2 * DAY + 1, dims=("content_id",), order=(("views", True),))
+    assert source(db, q) == "agg_hour"
+    assert answer(db, q) == [
+        ("v1", 2, 2, 1, 33.0, 100.0),
+        ("v2", 2, 1, 1, 8.0, 10.0),
+        ("v3", 1, 1, 1, 20.0, 60.0),
+    ]
+
+
+def test_referrer_pages_projects_and_folders(db: DuckDBStore) -> None:
+    pages = Aggregate(MAR10 - DAY, MAR10 + 2 * DAY, dims=("domain", "page"))
+    assert source(db, pages) == "ws_page"
+    assert answer(db, pages) == [
+        ("a.com", "a.com/x", 2, 2, 1, 33.0, 100.0),
+        ("a.com", "a.com/z", 1, 1, 1, 20.0, 60.0),
+        ("b.com", "b.com/y", 2, 1, 1, 8.0, 10.0),
+    ]
+    by_project = Aggregate(MAR10 - DAY, MAR10 + 2 * DAY, dims=("project_id", "os"), filters={"project_id": ("p2",)})
+    assert source(db, by_project) == "ws_day"
+    assert answer(db, by_project) == [("p2", "Windows", 1, 1, 1, 20.0, 60.0)]
+    folder = Aggregate(MAR10 - DAY, MAR10 + 2 * DAY, dims=("country",), filters={"folder_id": ("fa",)})
+    assert source(db, folder) == "agg_day"
+    assert answer(db, folder) == [("DE", 1, 1, 1, 30.0, 100.0), ("FR", 1, 1, 0, 3.0, 0.0)]
+    week = Aggregate(MAR10 - 7 * DAY, MAR10 + 7 * DAY, dims=("content_id",), filters={"project_id": ("p1",)})
+    assert source(db, week) == "agg_cday"
+    assert answer(db, week) == [("v1", 2, 2, 1, 33.0, 100.0), ("v2", 2, 1, 1, 8.0, 10.0)]
+
+
+def test_facts_when_no_rollup_fits(db: DuckDBStore) -> None:
+    half_hour_zone = Aggregate(MAR10, MAR10 + DAY, bucket="day", timezone="Asia/Kolkata")
+    assert source(db, half_hour_zone) == "facts"
+    # Kolkata is UTC+5:30: rows 1-4 fall on 03-10, row 7 (05:00 on 03-11) on the next day
+    assert answer(db, half_hour_zone) == [(MAR10 - 330 * 60_000, 2, 2, 2, 38.0, 110.0),
+                                          (MAR10 + DAY - 330 * 60_000, 1, 0, 0, 0.0, 0.0)]
+    ext = Aggregate(MAR10 - DAY, MAR10 + 2 * DAY, dims=("external_id",))
+    assert source(db, ext) == "facts"
+    assert answer(db, ext) == [(None, 5, 4, 3, 61.0, 170.0)]
+
+
+def test_the_tail_not_rolled_up_yet_counts(db: DuckDBStore) -> None:
+    write(db, [credit(MAR10 + 12 * H, "v3", 1, 1, 1, 6.0, "DE", "a.com/z")])  # no maintain()
+    q = Aggregate(MAR10, MAR10 + DAY, dims=("country",))
+    assert source(db, q) == "ws_day"
+    assert answer(db, q) == [("DE", 2, 2, 2, 36.0, 160.0), ("US", 2, 1, 1, 8.0, 10.0)]
+    assert answer(db, Aggregate(MAR10, MAR10 + DAY)) == [(4, 3, 3, 44.0, 170.0)]
+    db.maintain()
+    assert answer(db, q) == [("DE", 2, 2, 2, 36.0, 160.0), ("US", 2, 1, 1, 8.0, 10.0)]
+
+
+def test_a_duration_change_invalidates_the_workspace_rollups(db: DuckDBStore) -> None:
+    q = Aggregate(MAR10, MAR10 + DAY)
+    db.catalog_put("content", {"id": "v1", "kind": "video", "project_id": "p1", "folder_id": "fa", "title": "v1",
+                               "duration": 50.0, "created_at": NOW}, create=False)
+    assert source(db, q) == "agg_hour"
+    assert answer(db, q) == [(3, 2, 2, 38.0, 60.0)]  # 1 × 50 + 1 × 10
+    db.maintain()
+    assert source(db, q) == "ws_hour"
+    assert answer(db, q) == [(3, 2, 2, 38.0, 60.0)]
+
+
+def test_an_old_data_dir_is_rolled_up_again(tmp_path: Path) -> None:
+    store = DuckDBStore(tmp_path / "old.duckdb")
+    write(store, ROWS)
+    cur = store._cur()
+    cur.execute("DELETE FROM rollup_state")  # as before the watermark existed
+    cur.execute("INSERT INTO agg_hour VALUES (now(), 'v9', 5, 5, 5, 5)")  # per-commit rollups of old
+    store.close()
+    store = DuckDBStore(tmp_path / "old.duckdb")
+    q = Aggregate(MAR10, MAR10 + DAY)
+    assert answer(store, q) == [(3, 2, 2, 38.0, 0.0)]  # no catalog: durations unknown
+    store.maintain()
+    assert answer(store, q) == [(3, 2, 2, 38.0, 0.0)]
+    assert duckdb_rollup.state(store._cur()) == (7, True)
+    store.close()
