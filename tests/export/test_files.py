@@ -120,3 +120,35 @@ def test_write_table_is_a_plain_file_with_the_same_rules(fmt: str) -> None:
     assert header == ["title", "views"]
     assert as_text(rows) == [["Привет, мир", "3"], ["'=HYPERLINK(\"http://evil.example\",\"x\")", "0"],
                              ["'+1", "-1"], ["'\tcmd", "1"], ["a-b=c", "2"]]
+
+
+def test_row_sheet_writes_the_xml_xlsxwriter_writes_cell_by_cell() -> None:
+    """``RowSheet.write_cells`` must stay byte-identical to xlsxwriter's own per-cell path."""
+    import io
+
+    import xlsxwriter
+
+    tricky: list[files.Cell] = [
+        "plain", 1, 2.5, None, "  lead", "trail ", "a\nb", "x&y<z>\"", "\x01ctl\x1f", "_x0041_", "тест 😀", "\ttab",
+        "'\rcr", 10**17, 0.1 + 0.2, -0.0, "", "\u00a0nb", "x" * 40_000, 1e-300, "_x00zz_", 1234567890123456,
+    ]
+
+    def sheet_xml(by_row: bool) -> bytes:
+        out = io.BytesIO()
+        book = xlsxwriter.Workbook(out, {"constant_memory": True, "strings_to_urls": False})
+        sheet = book.add_worksheet("report", worksheet_class=files.RowSheet)
+        sheet.write_string(0, 0, "header")
+        for n in (1, 2, 5):
+            if by_row:
+                sheet.write_cells(n, tricky)
+                continue
+            for c, value in enumerate(tricky):
+                if isinstance(value, str):
+                    sheet.write_string(n, c, value)
+                elif value is not None:
+                    sheet.write_number(n, c, value)
+        book.close()
+        with zipfile.ZipFile(io.BytesIO(out.getvalue())) as z:
+            return z.read("xl/worksheets/sheet1.xml")
+
+    assert sheet_xml(by_row=True) == sheet_xml(by_row=False)
