@@ -185,6 +185,23 @@ class ClickHouseStore:
         except Exception as exc:  # noqa: BLE001
             raise StoreError(f"insert into {table} failed: {exc}") from exc
 
+    # -- bulk helpers for ``watchdepth copy`` (not part of the Store protocol) ---------------
+
+    def columns(self, table: str) -> list[tuple[str, str]]:
+        """(name, ClickHouse type) of a table's columns, in order."""
+        return [(n, t) for n, t in self._run(
+            "SELECT name, type FROM system.columns WHERE database = {d:String} AND table = {t:String} ORDER BY position",
+            {"d": self.database, "t": table})]
+
+    def count(self, table: str) -> int:
+        """Live rows of a table (catalog tables: after replacements and deletes)."""
+        final = " FINAL" if table in CATALOG_TABLES else ""
+        return int(self._run(f"SELECT count() FROM {table}{final}")[0][0])
+
+    def truncate(self, tables: Sequence[str]) -> None:
+        for table in tables:
+            self._command(f"TRUNCATE TABLE IF EXISTS {table}")
+
     def close(self) -> None:
         with self._clients_lock:
             clients, self._clients = self._clients, []
