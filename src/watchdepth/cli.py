@@ -8,7 +8,6 @@ other commands go through its admin socket instead of opening the database file.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib
 import logging
 import sys
@@ -106,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _serve(settings: Settings, *, demo: bool) -> int:
     from watchdepth import services as svc
-    from watchdepth.server import serve
+    from watchdepth.server import run as run_server
 
     if _admin(settings) is not None:
         print(f"error: a server is already running on {settings.data_dir}", file=sys.stderr)
@@ -116,7 +115,7 @@ def _serve(settings: Settings, *, demo: bool) -> int:
         if demo:
             _seed_demo(services)
         print(f"watchdepth {__version__} serving on {settings.public_url} (data: {settings.data_dir})", file=sys.stderr)
-        asyncio.run(serve(services, extra_routes=_extra_routes(services)))
+        run_server(services, extra_routes=_extra_routes(services))
     finally:
         services.close()
     return 0

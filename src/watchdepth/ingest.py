@@ -29,6 +29,8 @@ log = logging.getLogger("watchdepth.ingest")
 
 #: Most events written in one group commit (an import larger than this is one commit alone).
 MAX_GROUP_EVENTS = 20_000
+#: Event-loop turns the writer waits, at most, for more requests before a commit.
+LINGER_TURNS = 3
 
 
 class Accepted(NamedTuple):
@@ -133,11 +135,19 @@ class Ingest:
     async def _writer(self) -> None:
         assert self._queue is not None
         loop = asyncio.get_running_loop()
+        queue = self._queue
         while True:
-            jobs = [await self._queue.get()]
+            jobs = [await queue.get()]
             size = len(jobs[0].events)
-            while not self._queue.empty() and size < MAX_GROUP_EVENTS:
-                jobs.append(self._queue.get_nowait())
+            # Linger a few loop turns while the queue still grows: requests already read from
+            # their sockets join this commit instead of paying a commit of their own.
+            for _ in range(LINGER_TURNS):
+                before = queue.qsize()
+                await asyncio.sleep(0)
+                if queue.qsize() == before:
+                    break
+            while not queue.empty() and size < MAX_GROUP_EVENTS:
+                jobs.append(queue.get_nowait())
                 size += len(jobs[-1].events)
             try:
                 results = await loop.run_in_executor(self._pool, self._process, [(j.events, j.kind) for j in jobs])
@@ -213,11 +223,14 @@ class Ingest:
         if kind == "import" or self.lazy_rebuild:  # a lazy collector looks every unknown session up
             wanted = {e.session_id for e in events if not s.knows(e.session_id)}
         else:
+            held = s.sessions  # hot path: one dict probe per event, nothing more for held sessions
             first_seq: dict[tuple[str, str], int] = {}
             for e in events:
-                if not s.knows(e.session_id):
+                if e.session_id not in held:
                     key = (e.session_id, e.load_id)
-                    first_seq[key] = min(first_seq.get(key, e.seq), e.seq)
+                    seen = first_seq.get(key)
+                    if seen is None or e.seq < seen:
+                        first_seq[key] = e.seq
             wanted = {sid for (sid, _), seq in first_seq.items() if seq > 0}
         if wanted:
             s.replay(self.store.session_log(sorted(wanted)))

@@ -40,6 +40,21 @@ class _PublicServer(uvicorn.Server):
         live.close_streams(self.config.app)
 
 
+def run(services: Services, extra_routes: list | None = None) -> None:  # type: ignore[type-arg]
+    """Serve until stopped, on uvloop when it is installed (``uvicorn[standard]`` brings it).
+
+    ``uvicorn.run`` would pick uvloop itself; ``serve`` runs inside our own loop, so we pick it.
+    """
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop does not build on Windows
+        loop_factory = None
+    else:
+        loop_factory = uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        runner.run(serve(services, extra_routes))
+
+
 async def serve(services: Services, extra_routes: list | None = None) -> None:  # type: ignore[type-arg]
     settings = services.settings
     cluster.check(settings)

@@ -27,6 +27,10 @@ def test_collect_rejects_a_batch_whole_and_names_each_bad_event(catalog: Server)
     assert sorted((p["index"], p["name"]) for p in e["invalid_params"]) == [(1, "seq"), (2, "seq")]
     r = catalog.collect([{**GOOD, "seq": 0, "type": "load"}, {**GOOD, "video_id": "nope"}, {**GOOD, "seq": 3, "stream_id": "s1", "event_id": "v1", "video_id": None}])
     assert sorted((p["index"], p["name"]) for p in error(r)["invalid_params"])[0] == (1, "video_id")
+    # a schema error and an unknown id in one batch: both are named
+    r = catalog.collect([GOOD, {**GOOD, "seq": -1}, {**GOOD, "video_id": "nope"}])
+    assert [(p["index"], p["name"], p["reason"]) for p in error(r)["invalid_params"]] == [
+        (1, "seq", "out_of_range"), (2, "video_id", "unknown")]
     assert catalog.api("GET", "/v1/analytics/overview", params={"period": "today"}).json()["data"]["total"]["unique_views"] == 0
 
 

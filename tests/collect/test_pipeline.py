@@ -190,6 +190,16 @@ def test_xff_is_ignored_from_an_untrusted_peer(collector: Collector) -> None:
     assert event.country is None  # 203.0.113.0/24 is a documentation network
 
 
+def test_schema_errors_and_unknown_ids_are_named_together(collector: Collector) -> None:
+    events = [wire(seq=0), wire(seq=1, video_id="gone"), wire(seq=-1), wire(seq=3, type="seek"), wire(seq=4, video_id="live")]
+    assert refused(collector, events) == [
+        ("video_id", "unknown", 1),
+        ("seq", "out_of_range", 2),
+        ("from", "required", 3),  # a cross-field rule of the fast path
+        ("video_id", "wrong_kind", 4),
+    ]
+
+
 def test_step_timings_are_kept_per_batch(collector: Collector) -> None:
     collect(collector, [wire(seq=i) for i in range(5)])
     collect(collector, wire())
@@ -198,7 +208,8 @@ def test_step_timings_are_kept_per_batch(collector: Collector) -> None:
     with pytest.raises(ValidationFailed):
         collect(collector, wire(seq=-1))
     calls = {name: stats.calls for name, stats in collector.step_seconds.items()}
-    assert calls == {"decode": 4, "put_content": 3, "put_time": 2, "put_geo": 2, "put_device": 2, "put_page": 2}
+    # the schema-invalid batch still has its ids checked (one answer names both kinds)
+    assert calls == {"decode": 4, "put_content": 4, "put_time": 2, "put_geo": 2, "put_device": 2, "put_page": 2}
     assert all(stats.seconds >= 0 for stats in collector.step_seconds.values())
 
 

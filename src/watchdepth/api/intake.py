@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import time
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from watchdepth.collect.wire import decode_import_lines
 from watchdepth.collect.event import Event
+from watchdepth.collect.wire import decode_import_lines_partly
 from watchdepth.errors import InvalidInput, InvalidParam, TooLarge, ValidationFailed
 from watchdepth.services import Services
 
@@ -73,7 +74,17 @@ async def collect(request: Request) -> Response:
         exc.headers.update(cors)
         raise
     result = await s.ingest.submit(events, "collect")
-    return JSONResponse({"accepted": result.accepted, "duplicates": result.duplicates}, status_code=202, headers=cors)
+    return Response(_encode(_Answer(*result)), status_code=202, headers=cors, media_type="application/json")
+
+
+class _Answer(msgspec.Struct):
+    """The 202 body, encoded by msgspec straight from the ingest result."""
+
+    accepted: int
+    duplicates: int
+
+
+_encode = msgspec.json.Encoder().encode
 
 
 def check_session_param(s: str | None, events: list[Event]) -> None:
@@ -103,8 +114,8 @@ async def import_events(request: Request) -> Response:
 async def import_ndjson(s: Services, body: bytes) -> dict[str, int]:
     """Validate every line, then apply them all (each load in seq order) as one write."""
     try:
-        wire = decode_import_lines(body.splitlines(), 0)
-        events = s.collector.from_import(wire, received_at=int(time.time() * 1000))
+        wire, lines, errors = decode_import_lines_partly(body.splitlines(), 0)
+        events = s.collector.from_import(wire, received_at=int(time.time() * 1000), index=lines, errors=errors)
     except InvalidInput:
         s.ingest.stats.rejected += 1
         raise

@@ -16,15 +16,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, NamedTuple, TypeVar
 
 from watchdepth.catalog.model import ContentInfo
-from watchdepth.collect.device import DeviceParser
+from watchdepth.collect.device import Device, DeviceParser
 from watchdepth.collect.event import Event
 from watchdepth.collect.geo import GeoLookup, client_ip, proxy_networks
 from watchdepth.collect.referrer import MAX_URL_CHARS, page_dims
-from watchdepth.collect.wire import ImportEvent, WireEvent, decode_batch
+from watchdepth.collect.wire import MAX_IMPORT_ERRORS, ImportEvent, WireEvent, decode_batch_partly
 from watchdepth.errors import InvalidParam, ValidationFailed
+
+_V = TypeVar("_V")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,14 +40,37 @@ class Origin:
 
 @dataclass(slots=True)
 class Batch:
-    """The events of one request on their way through the steps; ``rows`` become ``Event``s."""
+    """The events of one request on their way through the steps.
+
+    Each step fills its own list, one entry per wire event (what a request decides is
+    computed once and shared); ``build`` then makes each ``Event`` in one positional call,
+    so no per-event dict is built on the hot path.
+    """
 
     wire: Sequence[WireEvent]
     origins: Sequence[Origin]  # one per event; the same object for every event of a request
     received_at: int
     client_time: bool  # credit at the client's ts (import) rather than at receive time
-    rows: list[dict[str, Any]] = field(default_factory=list)
+    one_origin: bool = False  # every event shares ``origins[0]`` (a /collect request)
+    #: Each wire event's index in the request (its line for an import); None: its position.
+    index: Sequence[int] | None = None
     errors: list[InvalidParam] = field(default_factory=list)
+    content: list[_Content] = field(default_factory=list)
+    times: list[int] | None = None  # None: every event at ``received_at``
+    countries: list[str | None] = field(default_factory=list)
+    devices: list[Device] = field(default_factory=list)
+    urls: list[str | None] = field(default_factory=list)
+    pages: list[tuple[str | None, str | None]] = field(default_factory=list)
+
+
+class _Content(NamedTuple):
+    """What the catalog says about an event's content, resolved once per distinct id."""
+
+    content_id: str
+    kind: str
+    project_id: str
+    stream_id: str | None
+    content_duration: float | None
 
 
 @dataclass(slots=True)
@@ -83,30 +108,39 @@ class Collector:
     ) -> list[Event]:
         start = time.perf_counter()
         try:
-            wire = decode_batch(body)
+            wire, index, errors = decode_batch_partly(body)
         finally:
             self._tally("decode", time.perf_counter() - start)
         ip = client_ip(peer_ip, x_forwarded_for, self.trusted_proxies)
         origin = Origin(ip, user_agent, referer if referer and len(referer) <= MAX_URL_CHARS else None)
-        return self.run(Batch(wire, [origin] * len(wire), received_at, client_time=False))
+        return self.run(Batch(wire, [origin] * len(wire), received_at, client_time=False, one_origin=True, index=index, errors=errors))
 
-    def from_import(self, events: list[ImportEvent], *, received_at: int) -> list[Event]:
+    def from_import(
+        self,
+        events: list[ImportEvent],
+        *,
+        received_at: int,
+        index: Sequence[int] | None = None,
+        errors: Sequence[InvalidParam] = (),
+    ) -> list[Event]:
+        """Import events; ``index``/``errors`` come from ``decode_import_lines_partly`` (lines refused there)."""
         shared: dict[Origin, Origin] = {}  # equal origins become one object: enriched once
         origins = [shared.setdefault(o, o) for o in (Origin(e.ip, e.user_agent) for e in events)]
-        return self.run(Batch(events, origins, received_at, client_time=True))
+        return self.run(Batch(events, origins, received_at, client_time=True, index=index, errors=list(errors)))
 
     def run(self, batch: Batch) -> list[Event]:
-        """Run every step in order; raise ``ValidationFailed`` as soon as one finds bad events."""
+        """Run every step in order; raise ``ValidationFailed`` as soon as one finds bad events.
+
+        Events refused while decoding (``batch.errors``) do not stop the catalog check, so
+        one answer names both kinds; the steps after it run only on a clean batch.
+        """
         for step in STEPS:
             start = time.perf_counter()
             step(self, batch)
             self._tally(step.__name__, time.perf_counter() - start)
             if batch.errors:
-                raise ValidationFailed(
-                    f"{len({e.index for e in batch.errors})} invalid event(s); nothing was accepted",
-                    invalid_params=batch.errors,
-                )
-        return [Event(**row) for row in batch.rows]
+                raise _failure(batch)
+        return build(batch)
 
     def _tally(self, name: str, seconds: float) -> None:
         stats = self.step_seconds[name]
@@ -115,57 +149,65 @@ class Collector:
 
 
 def put_content(c: Collector, b: Batch) -> None:
-    """Resolve ids in the catalog; start each event's row with the wire fields and the content."""
-    for index, e in enumerate(b.wire):
-        found = resolve(c.catalog, e)
+    """Resolve ids in the catalog, once per distinct (video, stream, event) id of the batch."""
+    seen: dict[tuple[str | None, str | None, str | None], _Content | InvalidParam] = {}
+    content = b.content
+    for position, e in enumerate(b.wire):
+        key = (e.video_id, e.stream_id, e.event_id)
+        found = seen.get(key)
+        if found is None:
+            found = seen[key] = _content(c.catalog, e)
         if isinstance(found, InvalidParam):
+            index = position if b.index is None else b.index[position]
             b.errors.append(InvalidParam(found.name, found.reason, found.message, index))
-            continue
-        info, stream_id = found
-        b.rows.append(
-            {
-                "type": e.type, "content_id": e.event_id or e.video_id or e.stream_id,
-                "kind": info.kind, "project_id": info.project_id,
-                "session_id": e.session_id, "load_id": e.load_id, "seq": e.seq, "stream_id": stream_id,
-                "position": e.position, "from_": e.from_, "duration": e.duration,
-                "content_duration": info.duration if info.kind == "video" else None,
-                "external_id": e.external_id, "id": e.id, "ts": e.ts,
-            }
-        )
+        else:
+            content.append(found)
 
 
 def put_time(c: Collector, b: Batch) -> None:
     """Credit time: the receive time on /collect, the client's ``ts`` on import."""
-    for e, row in zip(b.wire, b.rows):
-        row["t"] = e.ts if b.client_time and e.ts is not None else b.received_at
-        row["received_at"] = b.received_at
+    if b.client_time:
+        received = b.received_at
+        b.times = [received if e.ts is None else e.ts for e in b.wire]
 
 
 def put_geo(c: Collector, b: Batch) -> None:
     """Country of the client IP, once per distinct origin; the IP itself goes no further."""
-    _per_origin(b, lambda o: {"country": c.geo.country(o.ip)})
+    b.countries = _per_origin(b, lambda o: c.geo.country(o.ip))
 
 
 def put_device(c: Collector, b: Batch) -> None:
     """Platform, OS, browser and the bot flag from the User-Agent, once per distinct origin."""
-
-    def dims(o: Origin) -> dict[str, Any]:
-        d = c.devices.parse(o.user_agent)
-        return {"platform": d.platform, "os": d.os, "browser": d.browser, "bot": d.bot}
-
-    _per_origin(b, dims)
+    b.devices = _per_origin(b, lambda o: c.devices.parse(o.user_agent))
 
 
 def put_page(c: Collector, b: Batch) -> None:
     """``url`` (the event's, else the Referer) and its domain and page, once per distinct URL."""
     seen: dict[str | None, tuple[str | None, str | None]] = {}
-    for e, origin, row in zip(b.wire, b.origins, b.rows):
+    urls, pages = b.urls, b.pages
+    for e, origin in zip(b.wire, b.origins):
         url = e.url or origin.referer
         dims = seen.get(url)
         if dims is None:
             dims = seen[url] = page_dims(url)
-        row["url"] = url
-        row["domain"], row["page"] = dims
+        urls.append(url)
+        pages.append(dims)
+
+
+def build(b: Batch) -> list[Event]:
+    """One ``Event`` per wire event, from what the steps filled in (a clean batch only)."""
+    times = b.times or [b.received_at] * len(b.wire)
+    received = b.received_at
+    return [
+        Event(
+            e.type, ct.content_id, ct.kind, ct.project_id, e.session_id, e.load_id, e.seq, t, received,
+            ct.stream_id, e.position, e.from_, e.duration, ct.content_duration, url, e.external_id, e.id, e.ts,
+            country, d.platform, d.os, d.browser, domain, page, d.bot,
+        )
+        for e, ct, t, country, d, url, (domain, page) in zip(
+            b.wire, b.content, times, b.countries, b.devices, b.urls, b.pages
+        )
+    ]  # fmt: skip
 
 
 Step = Callable[[Collector, Batch], None]
@@ -204,11 +246,34 @@ def _lookup(
     return info
 
 
-def _per_origin(b: Batch, dims_of: Callable[[Origin], dict[str, Any]]) -> None:
-    """Set ``dims_of(origin)`` on every row, computing it again only when the origin changes."""
+def _content(catalog: Mapping[str, ContentInfo], e: WireEvent) -> _Content | InvalidParam:
+    found = resolve(catalog, e)
+    if isinstance(found, InvalidParam):
+        return found
+    info, stream_id = found
+    duration = info.duration if info.kind == "video" else None
+    return _Content(e.event_id or e.video_id or e.stream_id or "", info.kind, info.project_id, stream_id, duration)
+
+
+def _per_origin(b: Batch, value_of: Callable[[Origin], _V]) -> list[_V]:
+    """``value_of(origin)`` for every event, computed again only when the origin changes."""
+    origins = b.origins
+    if b.one_origin and origins:
+        return [value_of(origins[0])] * len(origins)  # /collect: one origin per request
+    out: list[_V] = []
     last: Origin | None = None
-    dims: dict[str, Any] = {}
-    for origin, row in zip(b.origins, b.rows):
+    value: Any = None
+    for origin in origins:
         if origin is not last:
-            last, dims = origin, dims_of(origin)
-        row.update(dims)
+            last, value = origin, value_of(origin)
+        out.append(value)
+    return out
+
+
+def _failure(b: Batch) -> ValidationFailed:
+    """One error naming every problem in event order (an import lists the first 1,000)."""
+    errors = sorted(b.errors, key=lambda p: -1 if p.index is None else p.index)
+    cap = MAX_IMPORT_ERRORS if b.client_time else len(errors)
+    detail = None if len(errors) <= cap else f"{len(errors)} problems; the first {cap} are listed"
+    message = f"{len({e.index for e in errors})} invalid event(s); nothing was accepted"
+    return ValidationFailed(message, detail=detail, invalid_params=errors[:cap])

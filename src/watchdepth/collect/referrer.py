@@ -10,6 +10,7 @@ hosts, decode IDNs or group sites.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Final
 from urllib.parse import urlsplit
@@ -19,6 +20,7 @@ _SCHEMES: Final = frozenset({"http", "https"})
 _BAD_HOST: Final = re.compile(r"[\x00-\x20\x7f/\\@<>\"'`{}|^%]")
 
 
+@functools.lru_cache(maxsize=4096)  # pure; the same pages recur request after request
 def page_dims(url: str | None) -> tuple[str | None, str | None]:
     """``(domain, page)`` of a page URL, or ``(None, None)`` for a missing or garbage URL."""
     if not url or len(url) > MAX_URL_CHARS:

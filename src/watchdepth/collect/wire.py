@@ -107,6 +107,17 @@ _BAD: Final = object()  # stands for a field that was sent but broke its own rul
 
 def decode_batch(body: bytes) -> list[WireEvent]:
     """Decode a /collect body into wire events, or raise the InvalidInput that fits."""
+    events, _, errors = decode_batch_partly(body)
+    _raise_if_any(errors)
+    return events
+
+
+def decode_batch_partly(body: bytes) -> tuple[list[WireEvent], list[int] | None, list[InvalidParam]]:
+    """Decode a /collect body: the events that passed, their indices (None: all passed), the errors.
+
+    A body that is not JSON, not an object or array, or too long still raises. The caller
+    checks the passing events further (unknown ids) so one answer names every problem.
+    """
     try:
         decoded = _BATCH.decode(body)
     except msgspec.ValidationError:
@@ -114,23 +125,38 @@ def decode_batch(body: bytes) -> list[WireEvent]:
     except msgspec.DecodeError as exc:
         raise BadJSON("body is not valid JSON", detail=str(exc)) from None
     events = [decoded] if isinstance(decoded, WireEvent) else decoded
-    _raise_if_any(_cross_params(events))
-    return events
+    errors = _cross_params(events)
+    if not errors:
+        return events, None, []
+    bad = {e.index for e in errors}
+    keep = [i for i in range(len(events)) if i not in bad]
+    return [events[i] for i in keep], keep, errors
 
 
 def decode_import_lines(lines: Iterable[bytes], start_line: int = 0) -> list[ImportEvent]:
     """Decode NDJSON lines (blank ones skipped); an error's index is its 0-based line number."""
+    events, _, errors = decode_import_lines_partly(lines, start_line)
+    _raise_if_any(errors, cap=MAX_IMPORT_ERRORS)
+    return events
+
+
+def decode_import_lines_partly(
+    lines: Iterable[bytes], start_line: int = 0
+) -> tuple[list[ImportEvent], list[int], list[InvalidParam]]:
+    """Decode NDJSON lines: the events that passed, their line numbers, and every error."""
     events: list[ImportEvent] = []
+    numbers: list[int] = []
     errors: list[InvalidParam] = []
     for number, line in enumerate(lines, start_line):
         if not line.strip():
             continue
         event, problems = _decode_line(line, number)
-        errors.extend(problems)
-        if event is not None:
+        if problems:
+            errors.extend(problems)
+        elif event is not None:
             events.append(event)
-    _raise_if_any(errors, cap=MAX_IMPORT_ERRORS)
-    return events
+            numbers.append(number)
+    return events, numbers, errors
 
 
 def _decode_line(line: bytes, number: int) -> tuple[ImportEvent | None, list[InvalidParam]]:
@@ -141,8 +167,8 @@ def _decode_line(line: bytes, number: int) -> tuple[ImportEvent | None, list[Inv
     return event, problems  # type: ignore[return-value]  # _IMPORT decodes ImportEvent
 
 
-def _decode_slowly(body: bytes) -> list[WireEvent]:
-    """The fast decode failed: find every bad event and raise, or return if none is bad."""
+def _decode_slowly(body: bytes) -> tuple[list[WireEvent], list[int] | None, list[InvalidParam]]:
+    """The fast decode failed: take the body apart to name every bad event (as ``decode_batch_partly``)."""
     try:
         top = _TOP.decode(body)
     except msgspec.ValidationError:
@@ -157,14 +183,16 @@ def _decode_slowly(body: bytes) -> list[WireEvent]:
             invalid_params=[InvalidParam("body", "too_many", f"{len(top)} events; at most {MAX_BATCH}")],
         )
     events: list[WireEvent] = []
+    keep: list[int] = []
     errors: list[InvalidParam] = []
     for index, raw in enumerate(top):
         event, problems = _decode_one(raw, index, _WIRE)
-        errors.extend(problems)
-        if event is not None:
+        if problems:
+            errors.extend(problems)
+        elif event is not None:
             events.append(event)
-    _raise_if_any(errors)
-    return events
+            keep.append(index)
+    return events, (None if not errors else keep), errors
 
 
 def _decode_one(raw: msgspec.Raw, index: int, schema: _Schema) -> tuple[WireEvent | None, list[InvalidParam]]:
