@@ -1,98 +1,166 @@
-"""Dashboard queries at N stored events: rollup-backed store queries vs the same question in raw SQL.
+"""Dashboard queries at N stored events: the store's answers vs the same question as raw SQL.
 
-Builds a DuckDB store whose facts (≈0.8 per event: loads, impressions, views, watch-time pieces)
-are synthesised with SQL over 30 days, 1,000 videos, 20 countries, 60 pages; then rolls them up
-exactly as ``maintain`` does, and times each dashboard question (median of 7) both through
-``DuckDBStore.aggregate`` and as one raw SQL query over the unrolled ``facts`` table.
+Input: data dirs made by ``bench/datagen.py`` (1M, 10M, 100M events over a year ending
+2026-11-01), or ``--build N`` to generate into a temporary dir first. For each dir, each
+dashboard question over October 2026 is asked through ``query.analytics`` (what the API
+serves: rollups, edges and tail from facts) and as raw SQL over the ``facts`` table of the
+same DuckDB file (one GROUP BY per figure, joined to content for durations); p50 / p95 of
+``--runs`` runs after one warm-up, the rollup tables each answer used, and the growth of
+the p50 from the first to the last size.
 
-    python bench/query_bench.py 1000000 10000000
+    python bench/query_bench.py /work/benchdata/1M /work/benchdata/10M /work/benchdata/100M
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
-from watchdepth.store.base import Aggregate
-from watchdepth.store.duckdb import DuckDBStore
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-DAY = 86_400_000
+from watchdepth.catalog.service import Catalog  # noqa: E402
+from watchdepth.query import analytics  # noqa: E402
+from watchdepth.query.periods import Period  # noqa: E402
+from watchdepth.store import duckdb as duckdb_store  # noqa: E402
+from watchdepth.store.duckdb import DuckDBStore  # noqa: E402
+
+START = int(datetime(2026, 10, 1, tzinfo=timezone.utc).timestamp() * 1000)
 END = int(datetime(2026, 11, 1, tzinfo=timezone.utc).timestamp() * 1000)
-START = END - 30 * DAY
+BERLIN_START, BERLIN_END = START - 2 * 3_600_000, END - 3_600_000  # Oct 2026 in Europe/Berlin
+
+_W = "t >= make_timestamptz({s}::BIGINT * 1000) AND t < make_timestamptz({e}::BIGINT * 1000)"
+_SUMS = "sum(player_loads), sum(unique_views), sum(views), sum(watch_time)"
+_VD = "sum(f.views * coalesce(c.duration, 0))"
 
 
-def build(n_events: int) -> DuckDBStore:
-    store = DuckDBStore(Path(tempfile.mkdtemp()) / "bench.duckdb")
-    cur = store._cur()
-    n_facts = int(n_events * 0.8)
-    cur.execute(f"""
-        INSERT INTO content SELECT 'v' || i, 'video', 'p' || (i % 5), NULL, 'Video ' || i, 60 + (i % 50) * 30, NULL, now()
-        FROM range(1000) t(i)""")
-    cur.execute(f"""
-        INSERT INTO facts SELECT
-            make_timestamptz(({START} + (hash(i) % {30 * DAY}))::BIGINT * 1000),
-            'v' || (hash(i * 7) % 1000), 's' || (i // 20), 'l' || (i // 20),
-            (i % 20 = 0)::UTINYINT, (i % 20 = 1)::UTINYINT, (i % 40 = 2)::UTINYINT,
-            CASE WHEN i % 20 > 2 THEN 5.0 ELSE 0 END, NULL, NULL,
-            ['RU','US','DE','FR','GB','BR','IN','JP','KZ','UA','PL','TR','IT','ES','NL','CA','AU','MX','ID','KR'][(1 + hash(i // 20) % 20)::BIGINT],
-            ['desktop','smartphone','tablet','tv'][(1 + hash(i // 20 + 1) % 4)::BIGINT],
-            ['Windows','macOS','Android','iOS','Linux'][(1 + hash(i // 20 + 2) % 5)::BIGINT],
-            ['Chrome','Safari','Firefox','Edge','Yandex Browser'][(1 + hash(i // 20 + 3) % 5)::BIGINT],
-            'site' || (hash(i // 20 + 4) % 6) || '.com',
-            'site' || (hash(i // 20 + 4) % 6) || '.com/page' || (hash(i // 20 + 5) % 10),
-            NULL
-        FROM range({n_facts}) t(i)""")
-    cur.execute("INSERT INTO agg_hour SELECT date_trunc('hour', t), content_id, sum(player_loads), sum(unique_views), "
-                "sum(views), sum(watch_time) FROM facts GROUP BY ALL")
-    for dim in ("country", "platform", "os", "browser", "domain", "page"):
-        cur.execute(f"INSERT INTO agg_day SELECT date_trunc('day', t), content_id, '{dim}', {dim}, sum(player_loads), "
-                    f"sum(unique_views), sum(views), sum(watch_time) FROM facts GROUP BY ALL")
-    cur.execute("CHECKPOINT")
-    return store
+def _raw_overview(s: int, e: int, tz: str) -> list[str]:
+    w = _W.format(s=s, e=e)
+    out = [f"SELECT {_SUMS}, {_VD} FROM facts f LEFT JOIN content c ON c.id = f.content_id WHERE {w}",
+           f"SELECT time_bucket(INTERVAL '1 day', t, '{tz}') b, {_SUMS} FROM facts WHERE {w} GROUP BY 1"]
+    out += [f"SELECT {d}, sum(views) v, sum(player_loads) FROM facts WHERE {w} GROUP BY 1 ORDER BY v DESC LIMIT 10"
+            for d in ("country", "platform", "os", "browser")]
+    return out
 
 
-QUESTIONS = {
-    "overview of a month": (Aggregate(START, END), "SELECT sum(player_loads), sum(unique_views), sum(views), sum(watch_time) FROM facts WHERE t >= $s AND t < $e"),
-    "top 25 videos": (Aggregate(START, END, dims=("content_id",), order=(("views", True),), limit=25),
-                      "SELECT content_id, sum(views) v FROM facts WHERE t >= $s AND t < $e GROUP BY 1 ORDER BY v DESC LIMIT 25"),
-    "by day": (Aggregate(START, END, bucket="day"), "SELECT date_trunc('day', t), sum(views), sum(player_loads) FROM facts WHERE t >= $s AND t < $e GROUP BY 1"),
-    "by country": (Aggregate(START, END, dims=("country",)), "SELECT country, sum(views), sum(player_loads) FROM facts WHERE t >= $s AND t < $e GROUP BY 1"),
-    "referrers (domain, page)": (Aggregate(START, END, dims=("page",)), "SELECT domain, page, sum(views), sum(player_loads) FROM facts WHERE t >= $s AND t < $e GROUP BY 1, 2"),
+_M = _W.format(s=START, e=END)
+RAW: dict[str, list[str]] = {
+    "overview of a month": _raw_overview(START, END, "UTC"),
+    "overview, Berlin month": _raw_overview(BERLIN_START, BERLIN_END, "Europe/Berlin"),
+    "top 25 videos": [f"SELECT content_id, sum(views) v, {_SUMS}, {_VD} FROM facts f LEFT JOIN content c "
+                      f"ON c.id = f.content_id WHERE {_M} GROUP BY 1 ORDER BY v DESC LIMIT 25"],
+    "by day": [f"SELECT time_bucket(INTERVAL '1 day', t, 'UTC') b, {_SUMS}, {_VD} FROM facts f LEFT JOIN content c "
+               f"ON c.id = f.content_id WHERE {_M} GROUP BY 1 ORDER BY 1"],
+    "by country": [f"SELECT country, sum(views) v, {_SUMS}, {_VD} FROM facts f LEFT JOIN content c "
+                   f"ON c.id = f.content_id WHERE {_M} GROUP BY 1 ORDER BY v DESC LIMIT 25"],
+    "referrers (domains, pages)": [
+        f"SELECT domain, {_SUMS} FROM facts WHERE {_M} GROUP BY 1",
+        f"SELECT domain, page, {_SUMS} FROM facts WHERE {_M} GROUP BY 1, 2",
+    ],
 }
 
 
-def median_ms(fn: object, runs: int = 7) -> float:
+def questions(store: DuckDBStore, catalog: Catalog) -> dict[str, Callable[[], Any]]:
+    month = analytics.Scope(Period(START, END, "UTC"))
+    berlin = analytics.Scope(Period(BERLIN_START, BERLIN_END, "Europe/Berlin"))
+    tr = analytics.TableRequest
+    return {
+        "overview of a month": lambda: analytics.overview(store, month, "day", 0),
+        "overview, Berlin month": lambda: analytics.overview(store, berlin, "day", 0),
+        "top 25 videos": lambda: analytics.table(store, catalog, month, tr(("video_id",), order=(("views", True),), per_page=25)),
+        "by day": lambda: analytics.table(store, catalog, month, tr(("date",), group_time="day", per_page=31)),
+        "by country": lambda: analytics.table(store, catalog, month, tr(("country",), order=(("views", True),), per_page=25)),
+        "referrers (domains, pages)": lambda: analytics.referrers(store, month, (), 1, 25),
+    }
+
+
+def timed(fn: Callable[[], Any], runs: int) -> tuple[float, float]:
+    fn()  # warm-up
     times = []
     for _ in range(runs):
         t = time.perf_counter()
-        fn()  # type: ignore[operator]
+        fn()
         times.append((time.perf_counter() - t) * 1000)
-    return statistics.median(times)
+    times.sort()
+    return statistics.median(times), times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
+
+
+def bench_dir(path: Path, runs: int) -> tuple[dict[str, tuple[float, float, float, float, str]], dict[str, Any]]:
+    db = path / "watchdepth.duckdb"
+    store = DuckDBStore(db)
+    store.maintain()  # a dir straight from datagen is rolled up; this is a no-op then
+    cur = store._cur()
+    info = {
+        "events": cur.execute("SELECT count(*) FROM events").fetchone()[0],  # type: ignore[index]
+        "facts": cur.execute("SELECT count(*) FROM facts").fetchone()[0],  # type: ignore[index]
+        "size_gb": db.stat().st_size / 1e9,
+    }
+    catalog = Catalog(store)
+    sources: list[str] = []
+    real_plan = duckdb_store.plan_aggregate
+
+    def recording(*a: Any, **kw: Any) -> Any:
+        plan = real_plan(*a, **kw)
+        sources.append(plan.source)
+        return plan
+
+    duckdb_store.plan_aggregate = recording  # type: ignore[assignment]
+    out = {}
+    for name, fn in questions(store, catalog).items():
+        sources.clear()
+        fn()
+        used = "+".join(sorted(set(sources)))
+        ours = timed(fn, runs)
+        raw = timed(lambda r=RAW[name]: [cur.execute(sql).fetchall() for sql in r], runs)
+        out[name] = (*ours, *raw, used)
+    duckdb_store.plan_aggregate = real_plan  # type: ignore[assignment]
+    store.close()
+    return out, info
 
 
 def main() -> None:
-    sizes = [int(a) for a in sys.argv[1:]] or [1_000_000]
-    results: dict[str, list[tuple[float, float]]] = {q: [] for q in QUESTIONS}
-    for n in sizes:
-        t = time.perf_counter()
-        store = build(n)
-        print(f"built {n:,} events in {time.perf_counter() - t:.0f} s", file=sys.stderr)
-        cur = store._cur()
-        params = {"s": datetime.fromtimestamp(START / 1000, timezone.utc), "e": datetime.fromtimestamp(END / 1000, timezone.utc)}
-        for name, (agg, raw) in QUESTIONS.items():
-            ours = median_ms(lambda a=agg: store.aggregate(a))
-            plain = median_ms(lambda r=raw: cur.execute(r, params).fetchall())
-            results[name].append((ours, plain))
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("dirs", nargs="*", type=Path, help="data dirs from bench/datagen.py")
+    ap.add_argument("--build", type=int, action="append", default=[], help="generate N events into a temp dir first")
+    ap.add_argument("--runs", type=int, default=15)
+    args = ap.parse_args()
+    dirs = list(args.dirs)
+    for n in args.build:
+        from bench import datagen
+
+        d = Path(tempfile.mkdtemp())
+        store = DuckDBStore(d / "watchdepth.duckdb")
+        datagen.generate(store, n)
         store.close()
-    head = "".join(f" | {n:>11,} store | raw SQL" for n in sizes)
-    print(f"{'question':26}{head}")
-    for name, row in results.items():
-        print(f"{name:26}" + "".join(f" | {a:14.1f} | {b:7.1f}" for a, b in row))
-    print("(milliseconds, median of 7; store = rollup-backed DuckDBStore.aggregate, raw = same question over facts)")
+        dirs.append(d)
+    print(f"load average before: {os.getloadavg()[0]:.1f}")
+    results = []
+    for d in dirs:
+        res, info = bench_dir(d, args.runs)
+        results.append((d, res, info))
+        print(f"{d}: {info['events']:,} events, {info['facts']:,} facts, {info['size_gb']:.2f} GB", flush=True)
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
+    print()
+    print(f"| question | events | store p50 | store p95 | raw SQL p50 | raw SQL p95 | rollups used |")
+    print("|---|---:|---:|---:|---:|---:|---|")
+    for name in RAW:
+        for _, res, info in results:
+            a50, a95, r50, r95, used = res[name]
+            print(f"| {name} | {info['events'] / 1e6:,.0f}M | {a50:.1f} | {a95:.1f} | {r50:.1f} | {r95:.1f} | {used} |")
+    if len(results) > 1:
+        print()
+        first, last = results[0], results[-1]
+        print(f"growth of the p50, {first[2]['events'] / 1e6:,.0f}M -> {last[2]['events'] / 1e6:,.0f}M: "
+              + ", ".join(f"{name} {last[1][name][0] / first[1][name][0]:.2f}x (raw {last[1][name][2] / first[1][name][2]:.1f}x)"
+                          for name in RAW))
+    print("(milliseconds; store = query.analytics over DuckDBStore, raw = the same figures as SQL over facts)")
 
 
 if __name__ == "__main__":

@@ -168,7 +168,8 @@ class DuckDBStore:
             cur.execute("BEGIN")
             try:
                 wm, ws_valid = duckdb_rollup.state(cur)
-                plan = plan_aggregate(q, wm, ws_valid)
+                n = cur.execute("SELECT count(*) FROM facts").fetchall()[0][0]
+                plan = plan_aggregate(q, wm, ws_valid, tail=n > wm)
                 got = cur.execute(plan.sql, plan.params).fetchall()
                 if got:
                     total = int(got[0][-1])

@@ -51,8 +51,9 @@ class Source(NamedTuple):
 FACTS = Source("facts", "t", 0, None, True)
 
 
-def plan_aggregate(q: Aggregate, wm: int | None = None, ws_valid: bool = True) -> Plan:
-    """``wm`` None: no rollups are trusted (facts only)."""
+def plan_aggregate(q: Aggregate, wm: int | None = None, ws_valid: bool = True, tail: bool = True) -> Plan:
+    """``wm`` None: no rollups are trusted (facts only). ``tail`` False: facts hold no row past
+    ``wm`` (the caller counted them in the same snapshot), so the tail part is left out."""
     src = choose_source(q, ws_valid) if wm is not None else FACTS
     params: dict[str, Any] = {"start": q.start_ms * 1000, "end": q.end_ms * 1000, "tz": q.timezone}
     filters = _filters(q, params)
@@ -70,8 +71,9 @@ def plan_aggregate(q: Aggregate, wm: int | None = None, ws_valid: bool = True) -
             parts.append(_part(q, FACTS, "t >= make_timestamptz($start) AND t < make_timestamptz($cs)", filters))
         if ce < q.end_ms:
             parts.append(_part(q, FACTS, "t >= make_timestamptz($ce) AND t < make_timestamptz($end)", filters))
-        parts.append(_part(q, FACTS, "rowid >= $wm AND t >= make_timestamptz($cs) AND t < make_timestamptz($ce)",
-                           filters))
+        if tail:
+            parts.append(_part(q, FACTS, "rowid >= $wm AND t >= make_timestamptz($cs) AND t < make_timestamptz($ce)",
+                               filters))
     names = (["bucket"] if q.bucket else []) + list(q.dims)
     outer = (["epoch_ms(bucket) AS bucket"] if q.bucket else []) + [f"d_{d} AS {d}" for d in q.dims]
     select = ", ".join(outer + _SUM_EXPRS)
@@ -99,11 +101,15 @@ def _part(q: Aggregate, src: Source, where: str, filters: list[tuple[str, str]])
     keys: list[str] = []
     bucket = f"time_bucket(INTERVAL '{INTERVALS[q.bucket]}', {{}}, $tz) AS bucket" if q.bucket else ""
     if not src.per_content:
-        if bucket:
-            keys.append(bucket.format(src.tcol))
-        keys += [f"{'value' if src.dim == d else d} AS d_{d}" for d in q.dims]
-        return (f"SELECT {', '.join(keys + [_SUMS_SQL, 'sum(view_duration) AS vd'])} FROM {src.table} "
-                f"WHERE {' AND '.join(conds)}" + (" GROUP BY ALL" if keys else ""))
+        dims = [f"{'value' if src.dim == d else d} AS d_{d}" for d in q.dims]
+        sums = [_SUMS_SQL, "sum(view_duration) AS vd"]
+        if not bucket:
+            return (f"SELECT {', '.join(dims + sums)} FROM {src.table} WHERE {' AND '.join(conds)}"
+                    + (" GROUP BY ALL" if dims else ""))
+        # sum per unit first: the zone-aware bucketing then runs once per unit, not per row
+        inner = f"SELECT {', '.join([f'{src.tcol} AS tb'] + dims + sums)} FROM {src.table} WHERE {' AND '.join(conds)} GROUP BY ALL"
+        outer = [bucket.format("tb")] + [f"d_{d}" for d in q.dims]
+        return f"SELECT {', '.join(outer)}, sum(pl) AS pl, sum(uv) AS uv, sum(v) AS v, sum(wt) AS wt, sum(vd) AS vd FROM ({inner}) GROUP BY ALL"
     if bucket:
         # group by a grain that lies inside one bucket first; zone-aware bucketing is per group
         grain = src.unit_ms or _grain(q)
