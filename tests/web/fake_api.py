@@ -276,7 +276,8 @@ def build_app(state: FakeState) -> Starlette:
         points = [{"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(base + 60 * i)),
                    "viewers": min(i * 3, 137) if i < 50 else max(0, 137 - (i - 50) * 2)} for i in range(120)]
         peak_time = points[46]["time"]
-        return {"meta": meta_time(p), "data": {"points": points, "peak_concurrent_viewers": 137, "peak_time": peak_time}}
+        return {"meta": {**meta_time(p), "step": 60},
+                "data": {"series": points, "peak_concurrent_viewers": 137, "peak_at": peak_time}}
 
     def realtime_payload() -> dict[str, Any]:
         state.realtime_calls += 1
@@ -334,7 +335,8 @@ def build_app(state: FakeState) -> Starlette:
         state.export_polls += 1
         if state.export_polls < 2:
             return {"data": {"id": "exp-1", "status": "running"}}
-        return {"data": {"id": "exp-1", "status": "done", "download_url": "/downloads/exp-1.csv?sig=abc"}}
+        mail = "sent" if state.exports and state.exports[-1].get("email") else "none"
+        return {"data": {"id": "exp-1", "status": "done", "mail": mail, "download_url": "/downloads/exp-1.csv?sig=abc"}}
 
     v1 = [
         Route("/v1/analytics/overview", api(overview)),

@@ -115,6 +115,8 @@ export function createCatalog(main) {
         const videos = rows(payload);
         const keep = shared(route);
         if (!videos.length) {
+          await runner.running("tree");
+          if (!projects.length) return; // the tree piece says what to do first
           replace(listSlot, message("info", "No videos here."));
           return;
         }
