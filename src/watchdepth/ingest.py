@@ -187,8 +187,11 @@ class Ingest:
         results = []
         touched = {e.session_id for events, _ in jobs for e in events}
         try:
+            if self.lazy_rebuild:  # one look-up for all the sessions of the group it does not hold
+                self._hydrate([e for events, _ in jobs for e in events], "import")
             for events, kind in jobs:
-                self._hydrate(events, kind)
+                if not self.lazy_rebuild:
+                    self._hydrate(events, kind)
                 order = import_order(events) if kind == "import" else collect_order(events)
                 out = self.sessionizer.apply(events, order, live=kind == "collect")
                 numbers: list[int | None] = [None] * len(events)
@@ -220,7 +223,7 @@ class Ingest:
         new unless one of its loads arrives past its first event (seq > 0).
         """
         s = self.sessionizer
-        if kind == "import" or self.lazy_rebuild:  # a lazy collector looks every unknown session up
+        if kind == "import":  # (a lazy collector hydrates every group like this)
             wanted = {e.session_id for e in events if not s.knows(e.session_id)}
         else:
             held = s.sessions  # hot path: one dict probe per event, nothing more for held sessions

@@ -26,7 +26,9 @@ import json
 import os
 import re
 import tempfile
+import sys
 import threading
+import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -37,6 +39,7 @@ from chdb import session as chs
 
 _INSERT = re.compile(r"^\s*INSERT\s+INTO\s+(.+?)\s+FORMAT\s+(\w+)\s*$", re.I | re.S)
 _FORMAT = re.compile(r"\bFORMAT\s+(\w+)\s*;?\s*$", re.I)
+TRACE = bool(os.environ.get("CHHTTP_TRACE"))  # print each statement's time to stderr
 _CODE = re.compile(r"Code:\s*(\d+)")
 #: URL parameters that are transport settings, not query settings.
 _TRANSPORT = {"query", "database", "query_id", "session_id", "session_timeout", "session_check", "compress",
@@ -81,6 +84,7 @@ class ChHttp:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall
 
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
                 pass
@@ -122,7 +126,11 @@ class ChHttp:
                     params.update(_form_fields(ctype, body))
                     body = b""
                 try:
+                    started = time.perf_counter()
                     out, fmt = fixture.execute(params, body)
+                    if TRACE:
+                        print(f"{(time.perf_counter() - started) * 1000:7.1f} ms {len(body):8d} B "
+                              f"{(params.get('query') or body[:120].decode(errors='replace'))[:120]!r}", file=sys.stderr)
                 except Exception as exc:  # noqa: BLE001 - answered as ClickHouse does
                     msg = str(exc)
                     m = _CODE.search(msg)

@@ -9,6 +9,7 @@ database on it and returns its DSN.
 from __future__ import annotations
 
 import itertools
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ _db = itertools.count()
 
 def start_chhttp(path: Path) -> tuple[subprocess.Popen[str], int]:
     proc = subprocess.Popen([sys.executable, str(HERE / "chhttp.py"), "--path", str(path)],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                            stdout=subprocess.PIPE, stderr=None if os.environ.get("CHHTTP_TRACE") else subprocess.DEVNULL, text=True)
     assert proc.stdout is not None
     line = proc.stdout.readline()
     if not line.startswith("ready "):

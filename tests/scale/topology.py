@@ -16,6 +16,7 @@ import os
 import pwd
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -110,8 +111,15 @@ class Nginx:
         assert check.returncode == 0, check.stderr
         self.proc = subprocess.Popen([NGINX, "-p", str(self.prefix), "-c", conf],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_http(self.url + "/healthz", self.proc)
-        return self
+        deadline = time.time() + 20
+        while True:  # listening (the upstreams may not be up yet)
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return self
+            except OSError:
+                if self.proc.poll() is not None or time.time() > deadline:
+                    raise AssertionError(f"nginx did not start: {(self.prefix / 'logs/error.log').read_text()}") from None
+                time.sleep(0.05)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
