@@ -1,14 +1,21 @@
 """Report export benchmark: time and peak memory of a whole export job, CSV and XLSX.
 
-Input: row counts (default 10,000 and 100,000). Output: a table on stdout. Each
-(format, rows) runs in a fresh subprocess: an ``ExportWorker`` (no e-mail) builds
-the ZIP from a synthetic in-memory source of 15-field rows (Cyrillic titles, one
-row in ten a stream, one in a hundred formula-looking), and reports wall time,
-CPU seconds (the honest figure on a shared machine), the process's peak RSS, and, in a second run under ``tracemalloc``, the peak of
-Python allocations during the job. Flat memory: the 10k and 100k peaks match.
-It does not measure the query layer: the source costs ~1 µs per row.
+Input: row counts (default 10,000 and 100,000) and a source. Output: a table on
+stdout. Each (format, rows) runs in a fresh subprocess: an ``ExportWorker`` (no
+e-mail) builds the ZIP and reports wall time, CPU seconds (the honest figure on a
+shared machine), the process's peak RSS, and, in a second run under
+``tracemalloc``, the peak of Python allocations during the job.
 
-    /work/venv/bin/python bench/export_bench.py [--rows 10000 100000] [--formats csv xlsx] [--repeat 3]
+``--source synthetic`` (default): 15-field rows made in memory (Cyrillic titles,
+one row in ten a stream, one in a hundred formula-looking); this measures the file
+writers alone (the source costs ~1 µs per row). ``--source store``: the real
+``query.report.StoreReportSource`` over a DuckDB data dir made before the timing
+(one project, 50 folders two levels deep, N content items: one in ``--live-every``
+a stream, as many broadcast events, the rest videos; every other item has a load
+and a view); this measures the catalog walk, the store's sums, the peaks (one
+store query per stream or event with data) and the file.
+
+    /work/venv/bin/python bench/export_bench.py [--rows 10000 100000] [--formats csv xlsx] [--source store] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -62,22 +69,88 @@ class Synthetic:
         return self.n
 
 
-def child(fmt: str, n: int, trace: bool) -> dict[str, object]:
+T0 = "2026-01-01 00:00:00+00"  # the store's facts: item i at T0 + i seconds
+
+
+def fill_store(data: Path, n: int, live_every: int = 10) -> None:
+    """A data dir with the catalog and facts described above, written with plain SQL (setup, not timed)."""
+    import duckdb
+
+    from watchdepth.store.duckdb import DuckDBStore
+
+    path = data / "watchdepth.duckdb"
+    DuckDBStore(path).close()  # the schema
+    con = duckdb.connect(str(path))
+    con.execute("INSERT INTO projects VALUES ('p1', 'Школа', now())")
+    con.execute("""INSERT INTO folders (id, project_id, parent_id, name, created_at)
+                   SELECT 'f' || i, 'p1', CASE WHEN i < 10 THEN NULL ELSE 'f' || (i % 10) END,
+                          'Раздел ' || i, now() FROM range(50) t(i)""")
+    k, h = live_every, 1  # a stream at i % k == 0 (watched), its event at i % k == 1 (odd: never watched)
+    con.execute(f"""INSERT INTO content (id, kind, project_id, folder_id, title, duration, stream_id, created_at)
+        SELECT CASE i % {k} WHEN 0 THEN 's' WHEN {h} THEN 'e' ELSE 'v' END || i,
+               CASE i % {k} WHEN 0 THEN 'stream' WHEN {h} THEN 'event' ELSE 'video' END,
+               'p1', 'f' || (i % 50),
+               CASE WHEN i % 100 = 3 THEN '=HYPERLINK("http://x/' || i || '")' ELSE 'Видео номер ' || i END,
+               CASE WHEN i % {k} IN (0, {h}) THEN NULL ELSE 60 + i % 600 END,
+               CASE WHEN i % {k} = {h} THEN 's' || (i - {h}) END, now()
+        FROM range({n}) t(i)""")
+    con.execute(f"""INSERT INTO facts (t, content_id, session_id, load_id, player_loads, unique_views, views, watch_time)
+        SELECT TIMESTAMPTZ '{T0}' + to_seconds(i) + to_seconds(k),
+               CASE i % {k} WHEN 0 THEN 's' WHEN {h} THEN 'e' ELSE 'v' END || i, 'S' || i, 'L' || i,
+               CASE k WHEN 0 THEN 1 ELSE 0 END, k, k, 45.0 * k
+        FROM range({n}) t(i), range(2) u(k) WHERE i % 2 = 0""")
+    con.close()
+
+
+def store_source(data: Path) -> tuple[object, object]:
+    from watchdepth.catalog.service import Catalog
+    from watchdepth.query.report import StoreReportSource
+    from watchdepth.store.duckdb import DuckDBStore
+
+    store = DuckDBStore(data / "watchdepth.duckdb")
+    store.maintain()
+    return StoreReportSource(store, Catalog(store)), store
+
+
+def child(fmt: str, n: int, trace: bool, source_name: str = "synthetic", live_every: int = 10) -> dict[str, object]:
     """One export in this process: wall and CPU seconds, peak RSS (MiB), traced peak (MiB) when ``trace``."""
     with tempfile.TemporaryDirectory() as data:
-        worker = ExportWorker(Synthetic(n), Path(data), None, "http://localhost", workers=1)
+        store = None
+        if source_name == "store":
+            fill_store(Path(data), n, live_every)
+            source, store = store_source(Path(data))
+            body = {"from": "2026-01-01", "to": "2026-01-02", "format": fmt}  # item i at T0 + i s: 100k s < 2 days
+        else:
+            source, body = Synthetic(n), {"period": "all_time", "format": fmt}
+        worker = ExportWorker(source, Path(data), None, "http://localhost", workers=1)  # type: ignore[arg-type]
         worker.start()
         if trace:
             tracemalloc.start()
         t0, c0 = time.perf_counter(), time.process_time()
-        job = worker.wait(worker.submit(parse_spec({"period": "all_time", "format": fmt})).id, timeout=600, poll=0.01)
+        job = worker.wait(worker.submit(parse_spec(body)).id, timeout=600, poll=0.01)
         seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
         traced = tracemalloc.get_traced_memory()[1] / 2**20 if trace else None
         size = worker.store.zip_path(job.id).stat().st_size / 2**20
+        check = _check(worker.store.zip_path(job.id)) if source_name == "store" and fmt == "csv" else None
         worker.stop()
+        if store is not None:
+            store.close()  # type: ignore[attr-defined]
     assert job.status == "done" and job.rows_done == n, job
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"seconds": seconds, "cpu": cpu, "rss_mib": rss, "traced_mib": traced, "zip_mib": size}
+    return {"seconds": seconds, "cpu": cpu, "rss_mib": rss, "traced_mib": traced, "zip_mib": size, "check": check}
+
+
+def _check(zip_path: Path) -> dict[str, int]:
+    """Sums over the report's rows, to see the store's numbers arrived (views: one per even item)."""
+    import csv
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(zip_path) as z:
+        text = z.read(z.namelist()[0]).decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    return {"rows": len(rows), "views": sum(int(r["views"]) for r in rows),
+            "peak_rows": sum(1 for r in rows if r["peak_concurrent_viewers"] not in ("", "0"))}
 
 
 def source_only(n: int) -> float:
@@ -87,8 +160,9 @@ def source_only(n: int) -> float:
     return time.perf_counter() - t0
 
 
-def run(fmt: str, n: int, trace: bool) -> dict[str, object]:
-    cmd = [sys.executable, __file__, "--child", fmt, str(n)] + (["--trace"] if trace else [])
+def run(fmt: str, n: int, trace: bool, source: str, live_every: int) -> dict[str, object]:
+    cmd = [sys.executable, __file__, "--child", fmt, str(n), "--source", source, "--live-every", str(live_every)]
+    cmd += ["--trace"] if trace else []
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return json.loads(out.splitlines()[-1])  # type: ignore[no-any-return]
 
@@ -98,22 +172,25 @@ def main() -> None:
     p.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000])
     p.add_argument("--formats", nargs="+", default=["csv", "xlsx"])
     p.add_argument("--repeat", type=int, default=1, help="runs per cell; the fastest is shown (shared machines)")
+    p.add_argument("--source", choices=("synthetic", "store"), default="synthetic")
+    p.add_argument("--live-every", type=int, default=10, help="store source: one stream and one event per this many items")
     p.add_argument("--child", nargs=2, metavar=("FORMAT", "ROWS"), help=argparse.SUPPRESS)
     p.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.child:
-        print(json.dumps(child(a.child[0], int(a.child[1]), a.trace)))
+        print(json.dumps(child(a.child[0], int(a.child[1]), a.trace, a.source, a.live_every)))
         return
     print(f"{'format':<6} {'rows':>8} {'wall s':>7} {'CPU s':>6} {'rows/s':>8} {'peak RSS MiB':>13} "
           f"{'traced peak MiB':>16} {'zip MiB':>8}")
     for fmt in a.formats:
         for n in a.rows:
-            timed = min((run(fmt, n, False) for _ in range(a.repeat)), key=lambda r: float(r["seconds"]))  # type: ignore[arg-type]
-            traced = run(fmt, n, True)
+            timed = min((run(fmt, n, False, a.source, a.live_every) for _ in range(a.repeat)), key=lambda r: float(r["seconds"]))  # type: ignore[arg-type]
+            traced = run(fmt, n, True, a.source, a.live_every)
             s = float(timed["seconds"])  # type: ignore[arg-type]
             print(f"{fmt:<6} {n:>8,} {s:>7.2f} {timed['cpu']:>6.2f} {n / s:>8,.0f} {timed['rss_mib']:>13.1f} "
-                  f"{traced['traced_mib']:>16.2f} {timed['zip_mib']:>8.2f}")
-    print(f"(the synthetic source alone: {source_only(max(a.rows)):.2f} s for {max(a.rows):,} rows)")
+                  f"{traced['traced_mib']:>16.2f} {timed['zip_mib']:>8.2f}" + (f"  {timed['check']}" if timed["check"] else ""))
+    if a.source == "synthetic":
+        print(f"(the synthetic source alone: {source_only(max(a.rows)):.2f} s for {max(a.rows):,} rows)")
 
 
 if __name__ == "__main__":

@@ -3,8 +3,9 @@
 Input: an ``ExportSpec`` (period or from/to in a time zone, folder ids, the projects
 the submitting token may see). Output: one dict per video, stream and broadcast event
 in those folders and all their nested folders (every content item the token may see
-when no folder is chosen), with zeros for content without views. Numbers come from one
-``store.aggregate`` grouped by content and from ``query.metrics``: a video or event
+when no folder is chosen), with zeros for content without views. Numbers come from ``store.aggregate`` grouped
+by content (one query per chunk of ``CHUNK`` items, so memory stays flat) and from
+``query.metrics``: a video or event
 row is its own content id, as ``GET /v1/analytics?group_by=video_id`` shows it; a
 stream row covers the stream and its broadcast events, as the API's ``stream_id``
 filter does. ``peak_concurrent_viewers`` comes from ``query.concurrency`` for stream
@@ -25,8 +26,8 @@ from watchdepth.query import concurrency, metrics
 from watchdepth.query.periods import Period, parse_period, zone
 from watchdepth.store.base import SUMS, Aggregate, Store
 
-#: Above this many content ids the sums are asked per project, not per id list.
-_ID_FILTER_MAX = 2000
+#: Content items per store query: memory stays flat in the number of rows.
+CHUNK = 5000
 _ZERO = dict.fromkeys(SUMS, 0.0)
 _KIND_ORDER = {"video": 0, "stream": 1, "event": 2}
 
@@ -52,47 +53,63 @@ class StoreReportSource:
             info for info in list(self.catalog.content.values())
             if (allowed is None or info.project_id in allowed) and (folders is None or info.folder_id in folders)
         ]
-        path = self.catalog.folder_path
-        items.sort(key=lambda i: (i.project_id, path(i.folder_id) or "", i.stream_id or i.id,
+        paths = self.folder_paths()
+        items.sort(key=lambda i: (i.project_id, paths.get(i.folder_id) or "", i.stream_id or i.id,
                                   _KIND_ORDER.get(i.kind, 3), i.id))
         return items
+
+    def folder_paths(self) -> dict[str | None, str | None]:
+        """Every folder's path ``a/b`` (None: no folder)."""
+        out: dict[str | None, str | None] = {None: None}
+        for fid in list(self.catalog.folders):
+            out[fid] = self.catalog.folder_path(fid)
+        return out
 
     def count_rows(self, spec: ExportSpec) -> int:
         return len(self.content(spec))
 
     def export_rows(self, spec: ExportSpec) -> Iterator[dict[str, object]]:
+        """Rows in ``content`` order; the store is asked per chunk of items, so memory stays flat."""
         items = self.content(spec)
         p = self.period(spec)
         events_of = self._events_of_streams()
-        ids = {i.id for i in items} | {e for i in items if i.kind == "stream" for e in events_of.get(i.id, ())}
-        sums = self._sums(p, ids, spec.projects)
-        projects = self.catalog.projects
-        paths: dict[str | None, str | None] = {}
-        for info in items:
-            own = [info.id, *events_of.get(info.id, ())] if info.kind == "stream" else [info.id]
-            s = _add([sums.get(c, _ZERO) for c in own])
-            m = metrics.derive(s)
-            if info.folder_id not in paths:
-                paths[info.folder_id] = self.catalog.folder_path(info.folder_id)
-            live = info.kind != "video"
-            project = projects.get(info.project_id)
-            yield {
-                "project_id": info.project_id,
-                "project_name": project["name"] if project else None,
-                "video_id": info.id if info.kind == "video" else None,
-                "stream_id": (info.stream_id or info.id) if live else None,
-                "event_id": info.id if info.kind == "event" else None,
-                "title": info.title,
-                "duration": info.duration if info.kind == "video" else None,
-                "folder_name": paths[info.folder_id],
-                "folder_id": info.folder_id,
-                "player_loads": m["player_loads"],
-                "unique_views": m["unique_views"],
-                "views": m["views"],
-                "total_watch_time": m["watch_time"],
-                "watch_depth": m["watch_depth"],
-                "peak_concurrent_viewers": self._peak(own, p) if live else None,
-            }
+        paths = self.folder_paths()
+        for start in range(0, len(items), CHUNK):
+            chunk = items[start : start + CHUNK]
+            own = {i.id: [i.id, *events_of.get(i.id, ())] if i.kind == "stream" else [i.id] for i in chunk}
+            ids = {c for cs in own.values() for c in cs}
+            sums = self._sums(p, ids)
+            live = {c for i in chunk if i.kind != "video" for c in own[i.id]}
+            watched = set(self._sums(Period(0, p.end_ms, p.timezone), live)) if live else set()
+            for info in chunk:
+                yield self._row(info, own[info.id], sums, watched, paths.get(info.folder_id), p)
+
+    def _row(self, info: ContentInfo, own: list[str], sums: dict[str, dict[str, float]], watched: set[str],
+             folder_name: str | None, p: Period) -> dict[str, object]:
+        """One row; ``own``: the content ids it sums (a stream: itself and its events)."""
+        m = metrics.derive(_add([sums.get(c, _ZERO) for c in own]))
+        live = info.kind != "video"
+        project = self.catalog.projects.get(info.project_id)
+        # A run opens with a credited load or impression: content without any credited number
+        # before the period's end has no run touching it, so its peak is 0 without a store query.
+        peak = (self._peak(own, p) if watched.intersection(own) else 0) if live else None
+        return {
+            "project_id": info.project_id,
+            "project_name": project["name"] if project else None,
+            "video_id": info.id if info.kind == "video" else None,
+            "stream_id": (info.stream_id or info.id) if live else None,
+            "event_id": info.id if info.kind == "event" else None,
+            "title": info.title,
+            "duration": info.duration if info.kind == "video" else None,
+            "folder_name": folder_name,
+            "folder_id": info.folder_id,
+            "player_loads": m["player_loads"],
+            "unique_views": m["unique_views"],
+            "views": m["views"],
+            "total_watch_time": m["watch_time"],
+            "watch_depth": m["watch_depth"],
+            "peak_concurrent_viewers": peak,
+        }
 
     def _events_of_streams(self) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
@@ -101,18 +118,13 @@ class StoreReportSource:
                 out.setdefault(info.stream_id, []).append(info.id)
         return out
 
-    def _sums(self, p: Period, ids: set[str], projects: Sequence[str] | None) -> dict[str, dict[str, float]]:
+    def _sums(self, p: Period, ids: set[str]) -> dict[str, dict[str, float]]:
         """Sums per content id over the period (only ids that had data)."""
         if not ids:
             return {}
-        filters: dict[str, tuple[str, ...]] = {}
-        if len(ids) <= _ID_FILTER_MAX:
-            filters["content_id"] = tuple(sorted(ids))
-        elif projects is not None:
-            filters["project_id"] = tuple(projects)
         got = self.store.aggregate(Aggregate(start_ms=p.start_ms, end_ms=p.end_ms, timezone=p.timezone,
-                                             dims=("content_id",), filters=filters))
-        return {r[0]: dict(zip(SUMS, r[1:])) for r in got.rows if r[0] in ids}
+                                             dims=("content_id",), filters={"content_id": tuple(sorted(ids))}))
+        return {r[0]: dict(zip(SUMS, r[1:])) for r in got.rows}
 
     def _peak(self, content_ids: Sequence[str], p: Period) -> int:
         return concurrency.peaks(self.store, content_ids, p.start_ms, p.end_ms).viewers
