@@ -271,6 +271,9 @@ def test_stream_page_with_concurrent_viewers_and_the_peak(page: Any, server: Ser
     total = api(server, "/v1/analytics/overview", **period_params(rd.STREAM_DAY), stream_id="s1")["data"]["total"]
     assert {k: total[k] for k in rd.STREAM} == rd.STREAM
     expect_cards(page, rd.STREAM)
+    # A live stream has no length, so no watch depth: its card is left out.
+    expect(page.locator(".metric-card")).to_have_count(6)
+    expect(page.locator('.metric-card[data-metric="watch_depth"]')).to_have_count(0)
 
     body = api(server, "/v1/analytics/concurrency", **period_params(rd.STREAM_DAY), stream_id="s1", step=300)["data"]
     peak, at = rd.STREAM_PEAK

@@ -54,9 +54,10 @@ export function busy(el, on) {
   el.setAttribute("aria-busy", on ? "true" : "false");
 }
 
-export function metricCards(total, previous, { comparable = true } = {}) {
+/** The metric cards; `omit` leaves some out (a live stream has no length, so no watch depth). */
+export function metricCards(total, previous, { comparable = true, omit = [] } = {}) {
   return h("section", { class: "cards", "aria-label": "Totals" },
-    CARD_METRICS.map((m) => {
+    CARD_METRICS.filter((m) => !omit.includes(m.key)).map((m) => {
       const value = total?.[m.key] ?? 0;
       const ch = comparable && previous ? change(m.key, value, previous[m.key]) : null;
       return h("article", { class: "metric-card", dataset: { metric: m.key } },

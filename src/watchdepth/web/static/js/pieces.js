@@ -21,8 +21,8 @@ export function piecesRunner(pieces) {
     const controller = new AbortController();
     controllers.set(piece.name, controller);
     if (piece.slot) piece.slot.setAttribute("aria-busy", "true");
-    const promise = Promise.resolve()
-      .then(() => piece.run(route, controller.signal))
+    // run() starts at once (its requests go out before the caller draws anything else).
+    const promise = new Promise((resolve) => { resolve(piece.run(route, controller.signal)); })
       .catch((error) => {
         if (isAbort(error) || controller.signal.aborted) return;
         keys.delete(piece.name);

@@ -167,7 +167,8 @@ export function createAnalytics(main, kind, id) {
   const head = h("div", { class: "page-head" }, crumbs, h("div", { class: "head-row" }, headline, livePill), subtitle);
   const filterSlot = h("div", { class: "filter-slot" });
   const emptySlot = h("div", { class: "empty-slot" });
-  const cardsSlot = h("div", { class: "cards-slot" }, metricCards(null, null));
+  const omit = kind === "stream" ? ["watch_depth"] : [];
+  const cardsSlot = h("div", { class: "cards-slot" }, metricCards(null, null, { omit }));
   const chartHeading = h("h2", { id: nextId("timeline") }, "Views per day");
   const chartSlot = h("div", { class: "chart-slot" });
   const chartTable = h("div");
@@ -192,7 +193,7 @@ export function createAnalytics(main, kind, id) {
       overviewData = data;
       const f = filters(route);
       const total = data.current.data?.total ?? {};
-      replace(cardsSlot, metricCards(total, data.previous, { comparable: f.period !== "all_time" }));
+      replace(cardsSlot, metricCards(total, data.previous, { comparable: f.period !== "all_time", omit }));
       const label = f.period === "custom" ? "Custom range" : PERIOD_LABEL[f.period];
       subtitle.textContent = `${label} · ${describeRange(data.range, data.tz)} · ${data.tz}`;
       const zoneDefault = document.querySelector('#filter-tz option[value=""]');
@@ -239,11 +240,12 @@ export function createAnalytics(main, kind, id) {
   return {
     title: titleFor(kind),
     update(route) {
+      const done = runner.update(route); // requests first, then the controls
       replace(filterSlot, filterBar(route, { workspaceZone }));
       metrics.sync(chartMetric(route));
       interval.sync(groupTime(route));
       for (const s of sections) s.sync?.(route);
-      return runner.update(route);
+      return done;
     },
     destroy() {
       runner.destroy();
