@@ -71,7 +71,9 @@ def run_remote(client: httpx.Client, ns: argparse.Namespace, *, poll: float = 0.
         exc.invalid_params = [InvalidParam(p["name"], p["reason"], p["message"]) for p in e.get("invalid_params", [])]
         print(f"watchdepth export: {_problems(exc)}", file=err)
         return 2
-    r.raise_for_status()
+    if r.status_code >= 300:
+        print(f"watchdepth export: the server refused: {_message(r)}", file=err)
+        return 1
     state = r.json()
     job = _job(state)
     bar = err if not ns.quiet and err.isatty() else None
@@ -82,7 +84,11 @@ def run_remote(client: httpx.Client, ns: argparse.Namespace, *, poll: float = 0.
                 bar.write("\r" + progress_bar(job))
                 bar.flush()
             time.sleep(poll)
-            state = client.get(f"/admin/exports/{job.id}").json()
+            r = client.get(f"/admin/exports/{job.id}")
+            if r.status_code >= 300:
+                print(f"watchdepth export: the server refused: {_message(r)}", file=err)
+                return 1
+            state = r.json()
             job = _job(state)
     except KeyboardInterrupt:
         print(f"\ninterrupted: the server goes on building export {job.id}", file=err)
@@ -99,6 +105,13 @@ def run_remote(client: httpx.Client, ns: argparse.Namespace, *, poll: float = 0.
     if state["view"].get("download_url"):
         print(state["view"]["download_url"], file=out)
     return 0
+
+
+def _message(r: httpx.Response) -> str:
+    try:
+        return str(r.json()["error"]["message"])
+    except (ValueError, KeyError, TypeError):
+        return f"HTTP {r.status_code}"
 
 
 def _job(state: dict[str, Any]) -> Job:
