@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -17,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import DESKTOP_UA, T0, Server
+from tests.conftest import DESKTOP_UA, T0, Server, free_port
 
 STREAM = "/v1/analytics/realtime/stream"
 
@@ -223,3 +225,36 @@ def test_concurrency_refuses_bad_parameters(srv: Server, query: dict[str, Any], 
     assert err["code"] == (400400 if status == 400 else 404404)
     if name is not None:
         assert [p["name"] for p in err["invalid_params"]] == [name]
+
+
+def test_simulate_plays_viewers_against_the_server(srv: Server) -> None:
+    cmd = [sys.executable, "-m", "watchdepth.cli", "simulate", "--url", srv.url, "--stream", "s1", "--event", "e1",
+           "--viewers", "6", "--duration", "3", "--heartbeat", "0.5", "--ramp-up", "0.5", "--seed", "7"]
+    before = _loads(srv, "e1")
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen = 0
+    while proc.poll() is None:  # watching now rises while it runs
+        seen = max(seen, srv.ok("GET", "/v1/analytics/realtime", params={"event_id": "e1"})["data"]["online"])
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert out.startswith("6 viewers, ") and out.rstrip().endswith(", 0 failed")
+    assert "viewers" in err and "events" in err  # the progress line
+    assert 1 <= seen <= 6
+    assert _loads(srv, "e1") - before == 6  # each viewer is one load of the broadcast event
+    # every viewer left with a last pause (streams never end): nobody is watching any more
+    assert srv.ok("GET", "/v1/analytics/realtime", params={"event_id": "e1"})["data"]["online"] == 0
+
+
+def test_simulate_explains_bad_arguments_and_a_missing_server(srv: Server) -> None:
+    base = [sys.executable, "-m", "watchdepth.cli", "simulate"]
+    r = subprocess.run(base + ["--url", srv.url], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2 and "--video" in r.stderr and "Traceback" not in r.stderr
+    r = subprocess.run(base + ["--url", f"http://127.0.0.1:{free_port()}", "--video", "v1"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1 and "no watchdepth server answers" in r.stderr
+
+
+def _loads(srv: Server, event_id: str) -> int:
+    q = {"period": "today", "group_by": "video_id", "event_id": event_id}
+    rows = srv.ok("GET", "/v1/analytics", params=q)["data"]
+    return sum(r["player_loads"] for r in rows)
