@@ -35,9 +35,13 @@ import httpx
 import pytest
 
 from tests.conftest import Server
-from tests.scale.topology import Topology, send
+from tests.scale.topology import NGINX, Topology, send
 
-pytestmark = [pytest.mark.clickhouse, pytest.mark.slow]
+pytestmark = [
+    pytest.mark.clickhouse,
+    pytest.mark.slow,
+    pytest.mark.skipif(not Path(NGINX).exists(), reason=f"needs Debian's nginx at {NGINX} (apt-get install nginx)"),
+]
 
 CATALOG = [
     ("/v1/projects", {"id": "p1", "name": "Project one"}),
