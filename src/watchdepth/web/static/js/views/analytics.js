@@ -222,6 +222,7 @@ export function createAnalytics(main, kind, id) {
   for (const s of sections) {
     pieces.push(...s.pieces);
     extras.push(s.el);
+    if (s.control) head.append(s.control);
   }
   const runner = piecesRunner(pieces);
 

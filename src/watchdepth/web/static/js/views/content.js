@@ -86,8 +86,10 @@ export function concurrencySection(streamId, charts) {
   const selectId = nextId("event");
   const select = h("select", { id: selectId, onchange: (e) => patch({ event_id: e.target.value }) },
     h("option", { value: "" }, "Whole stream"));
-  const el = card("Concurrent viewers",
-    h("div", { class: "field field-inline" }, h("label", { for: selectId }, "Broadcast"), select), slot);
+  // The broadcast choice filters the whole stream page, so the page puts it by its title.
+  const control = h("div", { class: "field field-inline broadcast-field" }, h("label", { for: selectId }, "Broadcast"),
+    select);
+  const el = card("Concurrent viewers", slot);
   el.classList.add("card-wide");
   get(`/v1/streams/${encodeURIComponent(streamId)}/events`, { per_page: 100 }).then((payload) => {
     select.append(...rows(payload).map((e) => h("option", { value: e.id }, e.title || e.id)));
@@ -123,7 +125,7 @@ export function concurrencySection(streamId, charts) {
     },
   };
   const sync = (route) => { select.dataset.want = route.params.get("event_id") || ""; select.value = select.dataset.want; };
-  return { el, pieces: [piece], sync };
+  return { el, control, pieces: [piece], sync };
 }
 
 /** The tracker's one-tag embed (src/watchdepth/tracker/README.md), filled in for this server. */
