@@ -690,15 +690,14 @@ def test_watching_now_expires_sessions_applied_out_of_time_order():
 # -- spec gap: a load that changes content ------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG/spec gap: a load's open run is not per content; when one load (a playlist player) "
-    "moves from v1 to v2, v2 is credited v1's run [0, 10] + [10, 20] and a view but no impression "
-    "(views > unique_views for v2)",
-)
 def test_a_load_that_switches_content_does_not_carry_its_run_over():
+    # A run is "a stretch of content played without a jump" (METRICS.md §3) and views and
+    # impressions are per (session, content) (§4): a playlist load moving from v1 to v2
+    # closes v1's run; v2's first event opens v2's own run [20, 20] (an impression, no view).
     p = Player()
     out = apply(Sessionizer(), [p.play(0), p.progress(10), p.event("progress", 20, content_id="v2")])
     t = totals(out.credits)
     assert t["v2"]["views"] <= t["v2"]["impressions"]
     assert t["v2"]["watch_time"] == wt(0)
+    assert (t["v2"]["impressions"], t["v2"]["views"]) == (1, 0)
+    assert (t["v1"]["impressions"], t["v1"]["views"], t["v1"]["watch_time"]) == (1, 1, wt(10))

@@ -194,6 +194,9 @@ class Sessionizer:
         p, f = _clip(e.position, e.content_duration), e.from_
         if f is not None:
             f = _clip(f, e.content_duration)
+        if load.run_end is not None and load.run_content != e.content_id:
+            load.run_start = load.run_end = None  # a run plays one content: another one closes it
+        load.run_content = e.content_id
         s = step(e.type, p, f, load.run_end)
         run_no: int | None = load.run_no if load.run_end is not None else None
         if s.extend_to is not None:

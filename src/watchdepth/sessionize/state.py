@@ -27,7 +27,7 @@ class PairState:
 class LoadState:
     """One player load: its sequence bookkeeping and its open run."""
 
-    __slots__ = ("max_seq", "gaps", "run_start", "run_end", "run_no", "dims", "loaded")
+    __slots__ = ("max_seq", "gaps", "run_start", "run_end", "run_no", "run_content", "dims", "loaded")
 
     def __init__(self, dims: Dims) -> None:
         self.max_seq = -1
@@ -35,6 +35,7 @@ class LoadState:
         self.run_start: float | None = None  # None: no run open
         self.run_end: float | None = None
         self.run_no = 0  # runs opened so far in this load; the open run is number run_no
+        self.run_content: str | None = None  # what the open run plays (a playlist load moves on)
         self.dims = dims
         self.loaded = False  # a ``load`` event was credited
 
