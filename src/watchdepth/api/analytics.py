@@ -86,6 +86,14 @@ async def retention(request: Request) -> JSONResponse:
 
 
 async def realtime(request: Request) -> JSONResponse:
+    """Watching now (METRICS.md §4) from the ingest loop's memory, no database read.
+
+    ``{"data": {"online": N, "videos": [{"video_id", "title", "online"}]}}``, rows by
+    ``online`` descending; a stream's viewers are listed under the stream's id and its
+    broadcast events' ids. Scope: the workspace (the token's projects), or ``project_id``,
+    ``folder_id``, ``video_id``, ``event_id``, ``stream_id`` (the stream and its events).
+    ``/v1/analytics/realtime/stream`` (``api.live``) pushes this same object.
+    """
     s = _services(request)
     token = s.tokens.authorize(request)
     p = Period(0, 1, s.settings.timezone)
