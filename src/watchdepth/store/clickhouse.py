@@ -15,9 +15,12 @@ Design (see docs/scale-out.md):
   async inserts on). ClickHouse has no multi-table transaction: if the facts insert fails
   after the events went in, the batch's events are deleted again before the error leaves,
   so a retry neither loses nor double-counts.
-* Rollups are ``SummingMergeTree`` tables fed by materialized views from ``facts``;
-  ClickHouse merges them in the background, so ``maintain`` has nothing to do.
-  Queries always ``sum`` over them (unmerged parts are summed at read time).
+* Rollups (per UTC hour and content; per UTC day, content and one dimension) are summed
+  from each batch's facts in Arrow by the writer and inserted into ``SummingMergeTree``
+  tables, which ClickHouse merges in the background, so ``maintain`` has nothing to do.
+  Queries always ``sum`` over them (unmerged parts are summed at read time). Materialized
+  views would do the same inside ClickHouse, but measured on chDB they made every insert
+  of a small batch ~10x slower (query analysis per insert), see docs/benchmarks.md.
 * The catalog tables are ``ReplacingMergeTree(version, deleted)``: an update or a delete
   is an insert with a newer version; reads use ``FINAL``.
 * ``log_seq`` only orders events within a session (a session lives on one collector).
@@ -34,6 +37,8 @@ like the DuckDB file). A ``clickhouse://`` server must be migrated first with
 
 from __future__ import annotations
 
+import logging
+import secrets
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -43,12 +48,15 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from watchdepth.collect.event import Event
 from watchdepth.errors import StoreError
 from watchdepth.store import migrate, rows
 from watchdepth.store.base import Aggregate, AggregateResult, WriteBatch
 from watchdepth.store.clickhouse_plan import plan_aggregate
+
+log = logging.getLogger(__name__)
 
 CATALOG_TABLES = {
     "projects": ("id", "name", "created_at"),
@@ -215,30 +223,46 @@ class ClickHouseStore:
     # -- ingest ---------------------------------------------------------------------------
 
     def write_batch(self, batch: WriteBatch) -> None:
-        """Store the batch's events and facts (rollups follow through materialized views)."""
+        """Store the batch's events, facts and rollups; a failure takes back what went in."""
         events = rows.events_table(batch)
         facts = rows.facts_table(batch.credits)
+        tag = secrets.randbits(63) | 1  # this batch, to find its rows again (never 0: copied rows)
         with self._write_lock:
-            if events.num_rows:
-                self.insert_arrow("events", events)
-            if facts.num_rows:
-                try:
-                    self.insert_arrow("facts", facts)
-                except StoreError:
-                    self._undo_events(events)
-                    raise
+            tried: list[str] = []
+            try:
+                if events.num_rows:
+                    tried.append("events")
+                    self.insert_arrow("events", _tagged(events, tag))
+                self.insert_facts(facts, tag, tried)
+            except StoreError:
+                self._take_back(tag, facts, tried)
+                raise
 
-    def _undo_events(self, events: pa.Table) -> None:
-        """Take back a batch's events whose facts could not be stored (best effort)."""
-        seqs = events.column("log_seq").to_pylist()
-        sessions = sorted(set(events.column("session_id").to_pylist()))
+    def insert_facts(self, facts: pa.Table, tag: int = 0, tried: list[str] | None = None) -> None:
+        """Insert facts and their hourly and daily rollups (``tried`` lists the tables written to)."""
+        if not facts.num_rows:
+            return
+        by_hour, by_day = rollups(facts)
+        for table, data in (("facts", _tagged(facts, tag)), ("agg_hour", by_hour), ("agg_day", by_day)):
+            if tried is not None:
+                tried.append(table)
+            self.insert_arrow(table, data)
+
+    def _take_back(self, tag: int, facts: pa.Table, tried: list[str]) -> None:
+        """Undo a failed batch (best effort): delete its log and fact rows by their tag, then
+        sum the rollups it touched again from the facts (an insert may have half landed)."""
         try:
-            self._command(
-                "DELETE FROM events WHERE session_id IN {s:Array(String)} AND log_seq BETWEEN {a:Int64} AND {b:Int64}",
-                {"s": sessions, "a": min(seqs), "b": max(seqs)},
-            )
+            for table in ("events", "facts"):
+                if table in tried:
+                    self._command(f"DELETE FROM {table} WHERE ingest_batch = {{b:UInt64}}", {"b": tag})
+            if "agg_hour" in tried:
+                ms = facts.column("t").cast(_TS).cast(pa.int64()).to_pylist()
+                params = {"h": sorted({m // 3_600_000 * 3600 for m in ms}), "d": sorted({m // 86_400_000 * 86_400 for m in ms}),
+                          "c": sorted(set(facts.column("content_id").to_pylist()))}
+                for sql in _RESUM_HOURS + (_RESUM_DAYS if "agg_day" in tried else []):
+                    self._command(sql, params)
         except StoreError:
-            pass
+            log.exception("could not take back a failed write batch")
 
     def maintain(self) -> None:
         """Nothing to do: ClickHouse merges parts and sums rollup rows in the background."""
@@ -367,3 +391,56 @@ class ClickHouseStore:
                                   settings=INSERT_SETTINGS)
         except Exception as exc:  # noqa: BLE001
             raise StoreError(f"write to {table} failed: {exc}") from exc
+
+
+_SUM_AGGS = [("player_loads", "sum"), ("unique_views", "sum"), ("views", "sum"), ("watch_time", "sum")]
+_SUM_NAMES = ["player_loads", "unique_views", "views", "watch_time"]
+ROLLUP_DIMS = ("country", "platform", "os", "browser", "domain", "page")
+_TS = pa.timestamp("ms", tz="UTC")
+
+
+def rollups(facts: pa.Table) -> tuple[pa.Table, pa.Table]:
+    """Facts summed per (UTC hour, content) and per (UTC day, content, one dimension), with Arrow."""
+    ms = facts.column("t").cast(_TS).cast(pa.int64())
+    hour = pc.cast(pc.multiply(pc.divide(ms, 3_600_000), 3_600_000), _TS)
+    day = pc.cast(pc.multiply(pc.divide(ms, 86_400_000), 86_400_000), _TS)
+    base = facts.select(["content_id", *_SUM_NAMES, *ROLLUP_DIMS]).append_column("hour", hour).append_column("day", day)
+    by_hour = base.group_by(["hour", "content_id"], use_threads=False).aggregate(_SUM_AGGS)
+    by_hour = by_hour.rename_columns(["hour", "content_id", *_SUM_NAMES])
+    parts = []
+    for dim in ROLLUP_DIMS:
+        g = base.group_by(["day", "content_id", dim], use_threads=False).aggregate(_SUM_AGGS)
+        g = g.rename_columns(["day", "content_id", "value", *_SUM_NAMES])
+        parts.append(g.append_column("dim", pa.array([dim] * g.num_rows, pa.string())))
+    return _signed(by_hour), _signed(pa.concat_tables(parts))
+
+
+def _signed(t: pa.Table) -> pa.Table:
+    for name in ("player_loads", "unique_views", "views"):
+        i = t.schema.get_field_index(name)
+        t = t.set_column(i, name, t.column(name).cast(pa.int64()))
+    return t
+
+
+def _tagged(t: pa.Table, tag: int) -> pa.Table:
+    return t.append_column("ingest_batch", pa.repeat(pa.scalar(tag, pa.uint64()), t.num_rows))
+
+
+_SUMS_SQL = ("toInt64(sum(player_loads)) AS player_loads, toInt64(sum(unique_views)) AS unique_views, "
+             "toInt64(sum(views)) AS views, sum(watch_time) AS watch_time")
+_HOUR = "toStartOfHour(toDateTime(t, 'UTC'))"
+_DAY = "toStartOfDay(toDateTime(t, 'UTC'))"
+#: The rollup rows of some hours / days and contents, summed again from the facts.
+_RESUM_HOURS = [
+    "DELETE FROM agg_hour WHERE toUnixTimestamp(hour) IN {h:Array(Int64)} AND content_id IN {c:Array(String)}",
+    f"INSERT INTO agg_hour SELECT {_HOUR} AS hour, content_id, {_SUMS_SQL} FROM facts "
+    f"WHERE toUnixTimestamp({_HOUR}) IN {{h:Array(Int64)}} AND content_id IN {{c:Array(String)}} GROUP BY hour, content_id",
+]
+_RESUM_DAYS = [
+    "DELETE FROM agg_day WHERE toUnixTimestamp(day) IN {d:Array(Int64)} AND content_id IN {c:Array(String)}",
+    f"INSERT INTO agg_day SELECT {_DAY} AS day, content_id, kv.1 AS dim, kv.2 AS value, {_SUMS_SQL} FROM facts "
+    "ARRAY JOIN [('country', country), ('platform', platform), ('os', os), ('browser', browser), ('domain', domain), "
+    "('page', page)] AS kv "
+    f"WHERE toUnixTimestamp({_DAY}) IN {{d:Array(Int64)}} AND content_id IN {{c:Array(String)}} "
+    "GROUP BY day, content_id, dim, value",
+]

@@ -2,7 +2,6 @@
 -- Each statement starts with a directive:
 --   @sharded NAME KEY  a big table; on a cluster: NAME_local (Replicated*) + NAME (Distributed, sharded by KEY)
 --   @everywhere NAME   a small table; on a cluster: one replicated copy on every node (catalog, tokens)
---   @view NAME         a materialized view; on a cluster it reads and writes the *_local tables
 -- {name} refers to a table of this schema, {on_cluster} is empty on a single node.
 -- Times are DateTime64 in UTC; ORDER BY keys are chosen for the queries of store/clickhouse.py.
 
@@ -36,6 +35,7 @@ CREATE TABLE IF NOT EXISTS {events} {on_cluster} (
     browser LowCardinality(Nullable(String)),
     domain LowCardinality(Nullable(String)),
     page Nullable(String) CODEC(ZSTD(1)),
+    ingest_batch UInt64 DEFAULT 0 CODEC(ZSTD(1)),  -- the write_batch that stored it (to take a failed one back)
     INDEX t_minmax t TYPE minmax GRANULARITY 4
 ) ENGINE = MergeTree
 PARTITION BY toYYYYMM(t)
@@ -60,19 +60,21 @@ CREATE TABLE IF NOT EXISTS {facts} {on_cluster} (
     browser LowCardinality(Nullable(String)),
     domain LowCardinality(Nullable(String)),
     page Nullable(String) CODEC(ZSTD(1)),
-    external_id Nullable(String) CODEC(ZSTD(1))
+    external_id Nullable(String) CODEC(ZSTD(1)),
+    ingest_batch UInt64 DEFAULT 0 CODEC(ZSTD(1))
 ) ENGINE = MergeTree
 PARTITION BY toYYYYMM(t)
 ORDER BY (content_id, t);
 
 -- @sharded agg_hour rand()
--- Facts summed per UTC hour and content; merged in the background (SummingMergeTree).
+-- Facts summed per UTC hour and content, computed by the writer with each batch (Arrow) and
+-- merged in the background (SummingMergeTree).
 CREATE TABLE IF NOT EXISTS {agg_hour} {on_cluster} (
     hour DateTime('UTC'),
     content_id LowCardinality(String),
-    player_loads UInt64,
-    unique_views UInt64,
-    views UInt64,
+    player_loads Int64,
+    unique_views Int64,
+    views Int64,
     watch_time Float64
 ) ENGINE = SummingMergeTree
 PARTITION BY toYYYYMM(hour)
@@ -85,31 +87,14 @@ CREATE TABLE IF NOT EXISTS {agg_day} {on_cluster} (
     content_id LowCardinality(String),
     dim LowCardinality(String),
     value Nullable(String),
-    player_loads UInt64,
-    unique_views UInt64,
-    views UInt64,
+    player_loads Int64,
+    unique_views Int64,
+    views Int64,
     watch_time Float64
 ) ENGINE = SummingMergeTree
 PARTITION BY toYYYYMM(day)
 ORDER BY (dim, day, content_id, value)
 SETTINGS allow_nullable_key = 1;
-
--- @view agg_hour_mv
-CREATE MATERIALIZED VIEW IF NOT EXISTS {agg_hour_mv} {on_cluster} TO {agg_hour} AS
-SELECT toStartOfHour(toDateTime(t, 'UTC')) AS hour, content_id,
-       toUInt64(sum(player_loads)) AS player_loads, toUInt64(sum(unique_views)) AS unique_views,
-       toUInt64(sum(views)) AS views, sum(watch_time) AS watch_time
-FROM {facts} GROUP BY hour, content_id;
-
--- @view agg_day_mv
-CREATE MATERIALIZED VIEW IF NOT EXISTS {agg_day_mv} {on_cluster} TO {agg_day} AS
-SELECT toStartOfDay(toDateTime(t, 'UTC')) AS day, content_id, kv.1 AS dim, kv.2 AS value,
-       toUInt64(sum(player_loads)) AS player_loads, toUInt64(sum(unique_views)) AS unique_views,
-       toUInt64(sum(views)) AS views, sum(watch_time) AS watch_time
-FROM {facts}
-ARRAY JOIN [('country', country), ('platform', platform), ('os', os), ('browser', browser),
-            ('domain', domain), ('page', page)] AS kv
-GROUP BY day, content_id, dim, value;
 
 -- @everywhere projects
 CREATE TABLE IF NOT EXISTS {projects} {on_cluster} (
