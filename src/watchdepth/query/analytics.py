@@ -150,9 +150,33 @@ def parse_order(text: str | None, allowed: Sequence[str]) -> tuple[tuple[str, bo
 
 def referrers(store: Store, scope: Scope, order: tuple[tuple[str, bool], ...], page: int, per_page: int
               ) -> tuple[list[dict[str, Any]], int]:
-    """Rows per domain with their pages (API.md referrers)."""
+    """Rows per domain with their pages (API.md referrers).
+
+    When the order is on sums or the domain, the store sorts and pages the domains and only
+    the pages of the domains shown are fetched; otherwise everything is sorted here.
+    """
+    order_ = order or (("views", True), ("player_loads", True))
+    if all(f in metrics.SUM_FIELDS or f == "domain" for f, _ in order_):
+        got = store.aggregate(scope.aggregate(dims=("domain",), order=order_, limit=per_page, offset=(page - 1) * per_page))
+        shown = tuple(r[0] for r in got.rows)
+        pages = []
+        if shown:
+            filters = dict(scope.filters)
+            if None not in shown:  # NULL never matches IN: fetch all pages then
+                allowed = set(filters.get("domain", shown))
+                filters["domain"] = tuple(d for d in shown if d in allowed)
+            pq = Scope(scope.period, filters).aggregate(dims=("domain", "page"))
+            pages = [r for r in store.aggregate(pq).rows if r[0] in shown]
+        return _referrer_rows(got.rows, pages, order), got.total
     domains = store.aggregate(scope.aggregate(dims=("domain",))).rows
     pages = store.aggregate(scope.aggregate(dims=("domain", "page"))).rows
+    rows = _referrer_rows(domains, pages, order)
+    start = (page - 1) * per_page
+    return rows[start : start + per_page], len(rows)
+
+
+def _referrer_rows(domains: Sequence[Sequence[Any]], pages: Sequence[Sequence[Any]],
+                   order: tuple[tuple[str, bool], ...]) -> list[dict[str, Any]]:
     by_domain: dict[Any, list[dict[str, Any]]] = {}
     for r in pages:
         by_domain.setdefault(r[0], []).append({"url": r[1], **_ref_metrics(_sums(r, 2))})
@@ -160,9 +184,7 @@ def referrers(store: Store, scope: Scope, order: tuple[tuple[str, bool], ...], p
     for r in domains:
         sub = sort_rows(by_domain.get(r[0], []), order or (("views", True),))
         rows.append({"domain": r[0], **_ref_metrics(_sums(r, 1)), "pages": sub})
-    rows = sort_rows(rows, order or (("views", True), ("player_loads", True)))
-    start = (page - 1) * per_page
-    return rows[start : start + per_page], len(rows)
+    return sort_rows(rows, order or (("views", True), ("player_loads", True)))
 
 
 def _ref_metrics(s: dict[str, float]) -> dict[str, int]:
