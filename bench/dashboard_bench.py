@@ -5,7 +5,8 @@ is, so stop any other ``serve`` on it first) or ``--demo`` (a temporary dir seed
 ``watchdepth serve --demo``). Output: printed figures: for each page, the median and
 min/max over ``--runs`` loads of the time from navigation start until the page is drawn,
 cold (a new browser profile: empty cache, new connection) and warm (a reload in the same
-profile), plus the slowest API call of a load. It changes no data and asserts nothing.
+profile), split into the page's start (HTML, scripts, until its first API request), the
+API's span (first request sent to last answer received) and the drawing after it. It changes no data and asserts nothing.
 
 "Drawn" is: ``<html data-wd-state="ready">`` (every section fetched and rendered, see
 web/static/js/app.js), every chart's canvas present with a non-zero size, then the next
@@ -52,7 +53,7 @@ window.__wdDrawn = new Promise((resolve) => {
       drawn: performance.now(),
       charts: charts.length,
       api: performance.getEntriesByType("resource").filter((e) => e.name.includes("/v1/"))
-        .map((e) => ({ url: e.name, ms: e.responseEnd - e.startTime })),
+        .map((e) => ({ url: e.name, start: e.startTime, end: e.responseEnd })),
     }));
     return true;
   };
@@ -127,14 +128,21 @@ def load_once(context: Any, url: str, timeout_ms: int) -> dict[str, Any]:
         page.close()
 
 
+def new_context(browser: Any, server: Serve) -> Any:
+    """A new browser profile with the sign-in cookie and the drawn-time probe."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, user_agent=HUMAN_UA, timezone_id="UTC")
+    ctx.add_cookies([{"name": "wd_token", "value": server.token, "url": server.url, "httpOnly": True,
+                      "sameSite": "Strict"}])
+    ctx.add_init_script(DRAWN_PROBE)
+    return ctx
+
+
 def measure(browser: Any, server: Serve, hash_: str, runs: int) -> dict[str, list[dict[str, Any]]]:
+    """Cold loads (a new profile each) and warm ones (a reload in that profile)."""
     url = f"{server.url}/{hash_}"
     out: dict[str, list[dict[str, Any]]] = {"cold": [], "warm": []}
     for _ in range(runs):
-        ctx = browser.new_context(viewport={"width": 1280, "height": 900}, user_agent=HUMAN_UA, timezone_id="UTC")
-        ctx.add_cookies([{"name": "wd_token", "value": server.token, "url": server.url, "httpOnly": True,
-                          "sameSite": "Strict"}])
-        ctx.add_init_script(DRAWN_PROBE)
+        ctx = new_context(browser, server)
         try:
             out["cold"].append(load_once(ctx, url, 1))
             out["warm"].append(load_once(ctx, url, 1))
@@ -144,10 +152,27 @@ def measure(browser: Any, server: Serve, hash_: str, runs: int) -> dict[str, lis
 
 
 def summary(samples: list[dict[str, Any]]) -> str:
-    ms = [s["drawn"] for s in samples]
-    api = [max((a["ms"] for a in s["api"]), default=0) for s in samples]
-    return (f"median {statistics.median(ms):6.0f} ms  (min {min(ms):5.0f}, max {max(ms):5.0f});  "
-            f"slowest API call median {statistics.median(api):5.0f} ms;  charts {samples[0]['charts']}")
+    """Medians of: drawn; the page's start (until its first API request); the API's span; drawing after it."""
+    med = statistics.median
+    drawn = [x["drawn"] for x in samples]
+    start = [min(a["start"] for a in x["api"]) for x in samples]
+    end = [max(a["end"] for a in x["api"]) for x in samples]
+    return (f"drawn {med(drawn):5.0f} ms (min {min(drawn):5.0f}, max {max(drawn):5.0f}) = start {med(start):4.0f}"
+            f" + API {med([e - b for b, e in zip(start, end)]):4.0f} + drawing {med([d - e for d, e in zip(drawn, end)]):3.0f}")
+
+
+def one_at_a_time(server: Serve, api: list[dict[str, Any]], runs: int = 3) -> list[tuple[str, float]]:
+    """Each API request of a load asked alone, median of ``runs``: the server's share without contention."""
+    out = []
+    with httpx.Client(headers={"Authorization": f"Bearer {server.token}"}, timeout=120) as client:
+        for url in dict.fromkeys(a["url"] for a in api):
+            times = []
+            for _ in range(runs):
+                t = time.perf_counter()
+                client.get(url).raise_for_status()
+                times.append((time.perf_counter() - t) * 1000)
+            out.append((url.removeprefix(server.url), statistics.median(times)))
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -184,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"{hash_}")
                     print(f"  cold (new profile): {summary(got['cold'])}")
                     print(f"  warm (reload):      {summary(got['warm'])}")
+                    for api_url, ms in one_at_a_time(server, got["warm"][-1]["api"]):
+                        print(f"    {ms:5.0f} ms alone: {api_url}")
             finally:
                 browser.close()
     finally:
