@@ -24,13 +24,16 @@ from watchdepth.store.base import Aggregate, AggregateResult, WriteBatch
 from watchdepth.store import duckdb_rollup
 from watchdepth.store.duckdb_plan import plan_aggregate
 
-#: A group commit. Rollups are not touched: ``maintain`` folds the facts tail into them.
-_WRITE_SQL = (
-    "BEGIN; "
-    "INSERT INTO events BY NAME SELECT * FROM wd_batch_events; "
-    "INSERT INTO facts BY NAME SELECT * FROM wd_batch_facts; "
-    "COMMIT"
-)
+#: A group commit, by (any events, any facts). Rollups are not touched: ``maintain`` folds
+#: the facts tail into them.
+_INSERT_EVENTS = "INSERT INTO events BY NAME SELECT * FROM wd_batch_events; "
+_INSERT_FACTS = "INSERT INTO facts BY NAME SELECT * FROM wd_batch_facts; "
+_WRITE_SQL: dict[tuple[bool, bool], str | None] = {
+    (True, True): f"BEGIN; {_INSERT_EVENTS}{_INSERT_FACTS}COMMIT",
+    (True, False): f"BEGIN; {_INSERT_EVENTS}COMMIT",
+    (False, True): f"BEGIN; {_INSERT_FACTS}COMMIT",
+    (False, False): None,
+}
 
 CATALOG_TABLES = {
     "projects": ("id", "name", "created_at"),
@@ -85,12 +88,15 @@ class DuckDBStore:
         not the rows, set the cost of a commit under load. The Arrow tables are read through
         DuckDB's replacement scan of this frame's locals (no register/unregister round trips).
         """
-        wd_batch_events = rows.events_table(batch)  # noqa: F841 - read by name in the SQL below
-        wd_batch_facts = rows.facts_table(batch.credits)  # noqa: F841
+        wd_batch_events = rows.events_table(batch)  # read by name in the SQL below
+        wd_batch_facts = rows.facts_table(batch.credits)  # noqa: F841 - likewise
+        sql = _WRITE_SQL[bool(wd_batch_events.num_rows), bool(wd_batch_facts.num_rows)]
+        if sql is None:
+            return  # only duplicates: nothing to store
         with self._write_lock:
             cur = self._cur()
             try:
-                cur.execute(_WRITE_SQL)
+                cur.execute(sql)
             except duckdb.Error as exc:
                 _rollback(cur)
                 raise StoreError(f"write failed: {exc}") from exc
