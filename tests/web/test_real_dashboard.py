@@ -212,6 +212,20 @@ def test_period_metric_and_interval_switches_change_the_url_and_the_content(page
     assert hash_params(page)["period"] == "custom"
     expect_cards(page, rd.WORKSPACE)
 
+    # A custom range typed in: last year (2025, no data) first, then 3–4 January by hand.
+    page.get_by_label("Period").select_option("last_year")
+    ready(page)
+    expect_cards(page, {"views": 0, "player_loads": 0})
+    page.get_by_label("Period").select_option("custom")
+    expect(page.get_by_label("From", exact=True)).to_be_focused()
+    page.get_by_label("From", exact=True).fill("2026-01-03")
+    page.get_by_label("To", exact=True).fill("2026-01-04")
+    page.get_by_role("button", name="Apply").click()
+    ready(page)
+    params = hash_params(page)
+    assert (params["period"], params["from"], params["to"]) == ("custom", "2026-01-03", "2026-01-04")
+    expect_cards(page, rd.WORKSPACE_PREVIOUS)
+
 
 def test_breakdown_tabs_from_the_keyboard(page: Any, server: Server) -> None:
     goto(page, f"#/overview?{rd.CURRENT}")
@@ -388,6 +402,14 @@ def test_an_export_the_server_lacks_says_so(ctx: Any) -> None:
         page.get_by_role("link", name="Export CSV").click()
         expect(page.locator(".export-note")).to_have_text(
             "Export to files is not available on this server (it answered 404).")
+        page.route(re.compile(r".*/v1/analytics/exports$"), lambda route: route.fulfill(
+            status=404, content_type="application/json", body='{"error": {"code": 404404, "message": "Not found"}}'))
+        page.get_by_role("button", name="Export report").click()
+        dialog = page.get_by_role("dialog", name="Export report")
+        dialog.get_by_role("button", name="Start export").click()
+        expect(dialog.get_by_role("status")).to_have_text(
+            "Report exports are not available on this server (it answered 404).")
+        expect(dialog.get_by_role("button", name="Start export")).to_be_enabled()
 
 
 # ---------------------------------------------------------------- viewer, catalog
