@@ -281,12 +281,54 @@ def generate(store: BulkStore, n_events: int, seed: int = 1, progress: bool = Tr
     return {"events": written, "facts": facts, "load_s": load_s, "rollup_s": rollup_s}
 
 
+def replicate(target: Path, source: Path, times: int) -> dict[str, float]:
+    """A bigger data dir from a smaller one, inside DuckDB (generating 100M events through Python
+    did not fit the time on a busy machine): the source's events once, and ``times`` copies of
+    its facts, copy ``i`` with its videos permuted (video number r -> (r × 7919 + i × 1237) mod
+    10,000, so each copy has its own popular videos) and its times shifted by i × 6 minutes;
+    rolled up after each copy. The events log is not read by dashboard queries.
+    """
+    import duckdb
+
+    from watchdepth.store.duckdb import DuckDBStore
+
+    DuckDBStore(target).close()
+    con = duckdb.connect(str(target))
+    con.execute(f"ATTACH '{source}' AS src (READ_ONLY)")
+    for table in ("projects", "folders", "content", "events"):
+        con.execute(f"INSERT INTO {table} SELECT * FROM src.{table}")
+    con.close()
+    started = time.perf_counter()
+    con = duckdb.connect(str(target))
+    con.execute(f"ATTACH '{source}' AS src (READ_ONLY)")
+    for i in range(times):
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE vmap AS SELECT 'v' || lpad(r::VARCHAR, 5, '0') AS old,
+            'v' || lpad(((r * 7919 + {i} * 1237) % 10000)::VARCHAR, 5, '0') AS new FROM range(10000) t(r)""")
+        con.execute(f"""INSERT INTO facts BY NAME SELECT f.* REPLACE (f.t + INTERVAL '{i * 6} minutes' AS t,
+            coalesce(m.new, f.content_id) AS content_id)
+            FROM src.facts f LEFT JOIN vmap m ON m.old = f.content_id""")
+        print(f"copy {i + 1}/{times}: {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+    con.close()
+    load_s = time.perf_counter() - started
+    t = time.perf_counter()
+    store = DuckDBStore(target)
+    store.maintain()
+    store.close()
+    rollup_s = time.perf_counter() - t
+    n = duckdb.connect(str(target), read_only=True).execute("SELECT count(*) FROM events").fetchone()[0]  # type: ignore[index]
+    return {"events": n, "load_s": load_s, "rollup_s": rollup_s}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("data_dir", type=Path)
     ap.add_argument("events", type=int)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--replicate", type=Path, metavar="SOURCE_DIR",
+                    help="copy SOURCE_DIR's facts events/|SOURCE| times with variations (its events once)")
     args = ap.parse_args(argv)
+    import duckdb
+
     from watchdepth.store.duckdb import DuckDBStore
 
     args.data_dir.mkdir(parents=True, exist_ok=True)
@@ -294,9 +336,15 @@ def main(argv: list[str] | None = None) -> int:
     if path.exists():
         print(f"{path} exists; remove it first", file=sys.stderr)
         return 1
-    store = DuckDBStore(path)
-    got = generate(store, args.events, args.seed)
-    store.close()
+    if args.replicate:
+        src = args.replicate / "watchdepth.duckdb"
+        n_src = duckdb.connect(str(src), read_only=True).execute("SELECT count(*) FROM events").fetchone()[0]  # type: ignore[index]
+        got = replicate(path, src, max(1, round(args.events / n_src)))
+        got["facts"] = duckdb.connect(str(path), read_only=True).execute("SELECT count(*) FROM facts").fetchone()[0]  # type: ignore[index]
+    else:
+        store = DuckDBStore(path)
+        got = generate(store, args.events, args.seed)
+        store.close()
     size = path.stat().st_size / 1e9
     print(f"{got['events']:,} events, {got['facts']:,} facts: load {got['load_s']:.0f} s "
           f"({got['events'] / got['load_s']:,.0f} events/s), rollups {got['rollup_s']:.0f} s, file {size:.2f} GB")

@@ -101,6 +101,7 @@ def bench_dir(path: Path, runs: int) -> tuple[dict[str, tuple[float, float, floa
         "events": cur.execute("SELECT count(*) FROM events").fetchone()[0],  # type: ignore[index]
         "facts": cur.execute("SELECT count(*) FROM facts").fetchone()[0],  # type: ignore[index]
         "size_gb": db.stat().st_size / 1e9,
+        "label": path.name,
     }
     catalog = Catalog(store)
     sources: list[str] = []
@@ -148,16 +149,16 @@ def main() -> None:
         print(f"{d}: {info['events']:,} events, {info['facts']:,} facts, {info['size_gb']:.2f} GB", flush=True)
     print(f"load average after: {os.getloadavg()[0]:.1f}")
     print()
-    print(f"| question | events | store p50 | store p95 | raw SQL p50 | raw SQL p95 | rollups used |")
+    print(f"| question | data | store p50 | store p95 | raw SQL p50 | raw SQL p95 | rollups used |")
     print("|---|---:|---:|---:|---:|---:|---|")
     for name in RAW:
         for _, res, info in results:
             a50, a95, r50, r95, used = res[name]
-            print(f"| {name} | {info['events'] / 1e6:,.0f}M | {a50:.1f} | {a95:.1f} | {r50:.1f} | {r95:.1f} | {used} |")
+            print(f"| {name} | {info['label']} | {a50:.1f} | {a95:.1f} | {r50:.1f} | {r95:.1f} | {used} |")
     if len(results) > 1:
         print()
         first, last = results[0], results[-1]
-        print(f"growth of the p50, {first[2]['events'] / 1e6:,.0f}M -> {last[2]['events'] / 1e6:,.0f}M: "
+        print(f"growth of the p50, {first[2]['label']} -> {last[2]['label']}: "
               + ", ".join(f"{name} {last[1][name][0] / first[1][name][0]:.2f}x (raw {last[1][name][2] / first[1][name][2]:.1f}x)"
                           for name in RAW))
     print("(milliseconds; store = query.analytics over DuckDBStore, raw = the same figures as SQL over facts)")

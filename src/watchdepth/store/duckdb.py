@@ -185,8 +185,8 @@ class DuckDBStore:
         try:
             cur.execute("BEGIN")
             try:
-                wm, ws_valid = duckdb_rollup.state(cur)
-                n = cur.execute("SELECT count(*) FROM facts").fetchall()[0][0]
+                wm, ws_valid, n = cur.execute(
+                    "SELECT wm, ws_valid, (SELECT count(*) FROM facts) FROM rollup_state WHERE id = 1").fetchall()[0]
                 plan = plan_aggregate(q, wm, ws_valid, tail=n > wm)
                 got = cur.execute(plan.sql, plan.params).fetchall()
                 if got:
