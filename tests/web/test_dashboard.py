@@ -83,7 +83,7 @@ def test_previous_period_rules(page: Any) -> None:
 
 
 def test_export_report_dialog(page: Any, fake: FakeServer, screenshot: Any) -> None:
-    goto(page, "#/overview?period=last_month")
+    goto(page, "#/overview?period=last_month&tz=Europe%2FBerlin")
     opener = page.get_by_role("button", name="Export report")
     opener.click()
     dialog = page.get_by_role("dialog", name="Export report")
@@ -99,7 +99,7 @@ def test_export_report_dialog(page: Any, fake: FakeServer, screenshot: Any) -> N
     expect(dialog.get_by_role("status")).to_contain_text("The link was e-mailed to ops@example.com.")
     body = fake.state.exports[0]
     assert body["period"] == "last_month" and body["folder_ids"] == ["f-python"]
-    assert body["format"] == "xlsx" and body["email"] == "ops@example.com"
+    assert body["format"] == "xlsx" and body["email"] == "ops@example.com" and body["timezone"] == "Europe/Berlin"
     assert "peak_concurrent_viewers" not in body["fields"] and "watch_depth" in body["fields"]
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()

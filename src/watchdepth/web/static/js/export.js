@@ -135,6 +135,8 @@ function buildDialog() {
     if (folderIds.length) body.folder_ids = folderIds;
     body.fields = data.getAll("field");
     body.format = data.get("format");
+    const zone = filters(parse()).tz; // the page's time zone choice, else the workspace's
+    if (zone) body.timezone = zone;
     const mail = String(data.get("email") || "").trim();
     if (mail) body.email = mail;
     if (!body.fields.length) {
