@@ -122,10 +122,10 @@ def child(fmt: str, n: int, trace: bool, source_name: str = "synthetic", live_ev
             body = {"from": "2026-01-01", "to": "2026-01-02", "format": fmt}  # item i at T0 + i s: 100k s < 2 days
         else:
             source, body = Synthetic(n), {"period": "all_time", "format": fmt}
+        if trace:  # before any thread starts: starting it under running threads crashes CPython 3.11 at times
+            tracemalloc.start()
         worker = ExportWorker(source, Path(data), None, "http://localhost", workers=1)  # type: ignore[arg-type]
         worker.start()
-        if trace:
-            tracemalloc.start()
         t0, c0 = time.perf_counter(), time.process_time()
         job = worker.wait(worker.submit(parse_spec(body)).id, timeout=600, poll=0.01)
         seconds, cpu = time.perf_counter() - t0, time.process_time() - c0

@@ -49,13 +49,16 @@ class StoreReportSource:
         """The report's content items in row order: project, folder path, stream then its events, id."""
         allowed = set(spec.projects) if spec.projects is not None else None
         folders = self.catalog.subfolders(spec.folder_ids) if spec.folder_ids else None
-        items = [
-            info for info in list(self.catalog.content.values())
-            if (allowed is None or info.project_id in allowed) and (folders is None or info.folder_id in folders)
-        ]
         paths = self.folder_paths()
-        items.sort(key=lambda i: (i.project_id, paths.get(i.folder_id) or "", i.stream_id or i.id,
-                                  _KIND_ORDER.get(i.kind, 3), i.id))
+        groups: dict[tuple[str, str], list[ContentInfo]] = {}  # sorted per folder: no sort key per item at once
+        for info in list(self.catalog.content.values()):
+            if (allowed is None or info.project_id in allowed) and (folders is None or info.folder_id in folders):
+                groups.setdefault((info.project_id, paths.get(info.folder_id) or ""), []).append(info)
+        items: list[ContentInfo] = []
+        for key in sorted(groups):
+            group = groups.pop(key)
+            group.sort(key=lambda i: (i.stream_id or i.id, _KIND_ORDER.get(i.kind, 3), i.id))
+            items += group
         return items
 
     def folder_paths(self) -> dict[str | None, str | None]:
