@@ -45,6 +45,10 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 
+#: Modules the first page load does not need (app.js imports them when a page asks): not preloaded.
+LAZY_MODULES = {"signin.js", "js/export.js", "js/views/catalog.js", "js/views/live.js", "js/views/referrers.js",
+                "js/views/viewer.js"}
+
 mimetypes.add_type("text/javascript", ".js")
 mimetypes.add_type("application/json", ".json")
 
@@ -110,11 +114,9 @@ class _Assets:
             digest.update(path.read_bytes())
         self.version = digest.hexdigest()[:12]
         self.prefix = f"/static/{self.version}"
-        modules = [p for p in files if p.suffix == ".js" and "vendor" not in p.parts]
+        modules = [p.relative_to(self.root).as_posix() for p in files if p.suffix == ".js" and "vendor" not in p.parts]
         self.preload = "\n".join(
-            f'<link rel="modulepreload" href="{self.prefix}/{p.relative_to(self.root).as_posix()}">'
-            for p in modules
-            if p.name != "signin.js"
+            f'<link rel="modulepreload" href="{self.prefix}/{m}">' for m in modules if m not in LAZY_MODULES
         )
         # The whole tree is a few hundred kB: kept in memory, served without a file read
         # per request (a page load asks for about twenty files at once).

@@ -4,22 +4,20 @@
 
 import { errorMessage } from "./components.js";
 import { replace } from "./dom.js";
-import { openExport } from "./export.js";
 import { href, parse, shared } from "./route.js";
 import { createAnalytics } from "./views/analytics.js";
-import { createCatalog } from "./views/catalog.js";
-import { createLive } from "./views/live.js";
-import { createReferrers } from "./views/referrers.js";
-import { createViewer } from "./views/viewer.js";
 
+// The analytics pages are the ones opened first; the others load when first visited
+// (fewer files on the first load; routes.py preloads only the analytics pages' modules).
+const lazy = (path, name) => async (main, id) => (await import(path))[name](main, id);
 const VIEWS = {
-  overview: (main) => createAnalytics(main, "overview", null),
-  video: (main, id) => createAnalytics(main, "video", id),
-  stream: (main, id) => createAnalytics(main, "stream", id),
-  live: (main) => createLive(main),
-  referrers: (main) => createReferrers(main),
-  viewer: (main) => createViewer(main),
-  catalog: (main) => createCatalog(main),
+  overview: async (main) => createAnalytics(main, "overview", null),
+  video: async (main, id) => createAnalytics(main, "video", id),
+  stream: async (main, id) => createAnalytics(main, "stream", id),
+  live: lazy("./views/live.js", "createLive"),
+  referrers: lazy("./views/referrers.js", "createReferrers"),
+  viewer: lazy("./views/viewer.js", "createViewer"),
+  catalog: lazy("./views/catalog.js", "createCatalog"),
 };
 const NAV_PAGE = { video: "catalog", stream: "catalog" };
 
@@ -55,15 +53,21 @@ async function render() {
   const focusedId = document.activeElement?.id;
   setState("loading");
   updateNav(route);
-  const fresh = key !== viewKey;
-  if (fresh) {
-    view?.destroy();
-    viewKey = key;
-    view = VIEWS[route.page](main, route.id);
-    document.title = `${view.title} · watchdepth`;
-  }
+  const fresh = key !== viewKey || !view; // !view: that page's module is still loading
   let done;
   try {
+    if (fresh) {
+      view?.destroy();
+      view = null;
+      viewKey = key;
+      const made = await VIEWS[route.page](main, route.id);
+      if (my !== generation) {
+        made.destroy(); // the URL changed while the page's module loaded
+        return;
+      }
+      view = made;
+      document.title = `${view.title} · watchdepth`;
+    }
     done = view.update(route);
   } catch (error) {
     replace(main, errorMessage(error));
@@ -90,7 +94,10 @@ window.addEventListener("wd:signed-out", () => {
   sessionStorage.setItem("wd-signed-out", String(Date.now()));
   location.reload();
 });
-document.getElementById("export-open").addEventListener("click", (e) => openExport(e.currentTarget));
+document.getElementById("export-open").addEventListener("click", async (e) => {
+  const opener = e.currentTarget;
+  (await import("./export.js")).openExport(opener);
+});
 document.getElementById("skip-link").addEventListener("click", (e) => {
   e.preventDefault();
   main.focus();
