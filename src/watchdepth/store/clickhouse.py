@@ -12,7 +12,8 @@ Design (see docs/scale-out.md):
 
 * ``write_batch`` inserts the events, then the facts, synchronously: it returns once
   ClickHouse has written both (``wait_for_async_insert=1`` in case a server profile turns
-  async inserts on). ClickHouse has no multi-table transaction: if the facts insert fails
+  async inserts on, ``insert_distributed_sync=1`` so that on a cluster the rows are on their
+  shard, readable by a restarting collector, before ``202``). ClickHouse has no multi-table transaction: if the facts insert fails
   after the events went in, the batch's events are deleted again before the error leaves,
   so a retry neither loses nor double-counts.
 * Rollups (per UTC hour and content; per UTC day, content and one dimension) are summed
@@ -67,7 +68,9 @@ CATALOG_TABLES = {
 }
 _TS_COLS = {col for _, col, typ in rows.EVENT_COLUMNS if pa.types.is_timestamp(typ)}
 EVENT_SELECT = ", ".join(f"toUnixTimestamp64Milli({col})" if col in _TS_COLS else col for _, col, _ in rows.EVENT_COLUMNS)
-INSERT_SETTINGS = {"wait_for_async_insert": 1}
+#: "Stored" means stored: wait for async inserts if a profile enables them, and on a cluster
+#: write through the Distributed tables to the shards before returning.
+INSERT_SETTINGS = {"wait_for_async_insert": 1, "insert_distributed_sync": 1}
 #: Session ids per ``session_log`` query (parameters travel in the HTTP request).
 CHUNK = 2000
 SCHEMES = ("clickhouse", "clickhouses", "chdb")
@@ -111,8 +114,10 @@ def parse_dsn(dsn: str) -> Target:
 
 def connect(target: Target, database: str | None) -> Any:
     """A clickhouse-connect client (``database`` None: no default database)."""
-    import clickhouse_connect  # optional dependency: the `clickhouse` extra
-
+    try:
+        import clickhouse_connect  # optional dependency: the `clickhouse` extra
+    except ImportError as exc:
+        raise StoreError("the ClickHouse store needs clickhouse-connect: pip install 'watchdepth[clickhouse]'") from exc
     try:
         if target.kind == "chdb":
             client = clickhouse_connect.get_client(interface="chdb", path=target.path)
