@@ -35,6 +35,7 @@ def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         s.ok("POST", "/v1/videos", json={"id": "v1", "project_id": "p1", "title": "One", "duration": 100})
         s.ok("POST", "/v1/streams", json={"id": "s1", "project_id": "p2", "title": "Live"})
         s.ok("POST", "/v1/streams/s1/events", json={"id": "e1", "title": "Episode 1"})
+        s.ok("POST", "/v1/streams/s1/events", json={"id": "e2", "title": "Episode 2"})  # only simulate plays it
         yield s
     finally:
         s.stop()
@@ -115,12 +116,8 @@ def test_reconnection_with_last_event_id_continues_the_ids(srv: Server) -> None:
 
 
 def test_subscribers_over_the_cap_get_429_until_one_leaves(srv: Server) -> None:
-    deadline = time.monotonic() + 10
-    while status(srv) != 200:  # streams of earlier tests have been noticed closed
-        assert time.monotonic() < deadline
-    a = srv.client.stream("GET", STREAM)
-    b = srv.client.stream("GET", STREAM)
-    ra, rb = a.__enter__(), b.__enter__()
+    a, ra = open_stream(srv)  # (retries while streams of earlier requests are noticed closed)
+    b, rb = open_stream(srv)
     try:
         assert ra.status_code == rb.status_code == 200
         r = srv.api("GET", STREAM)  # over the cap: a JSON error, not a stream
@@ -129,10 +126,21 @@ def test_subscribers_over_the_cap_get_429_until_one_leaves(srv: Server) -> None:
         assert r.headers["retry-after"] == "3"
     finally:
         a.__exit__(None, None, None)
-    deadline = time.monotonic() + 10
-    while status(srv) != 200:  # the server notices the closed connection
-        assert time.monotonic() < deadline, "the slot was not given back"
+    c, rc = open_stream(srv)  # the slot comes back once the server notices the closed connection
+    assert rc.status_code == 200
+    c.__exit__(None, None, None)
     b.__exit__(None, None, None)
+
+
+def open_stream(srv: Server) -> tuple[Any, httpx.Response]:
+    """An open stream (context manager and response), retrying a 429 for up to 10 s."""
+    deadline = time.monotonic() + 10
+    while True:
+        cm = srv.client.stream("GET", STREAM)
+        resp = cm.__enter__()
+        if resp.status_code != 429 or time.monotonic() > deadline:
+            return cm, resp
+        cm.__exit__(None, None, None)
 
 
 def test_open_streams_end_cleanly_when_the_server_stops(srv: Server) -> None:
@@ -228,21 +236,21 @@ def test_concurrency_refuses_bad_parameters(srv: Server, query: dict[str, Any], 
 
 
 def test_simulate_plays_viewers_against_the_server(srv: Server) -> None:
-    cmd = [sys.executable, "-m", "watchdepth.cli", "simulate", "--url", srv.url, "--stream", "s1", "--event", "e1",
+    cmd = [sys.executable, "-m", "watchdepth.cli", "simulate", "--url", srv.url, "--stream", "s1", "--event", "e2",
            "--viewers", "6", "--duration", "3", "--heartbeat", "0.5", "--ramp-up", "0.5", "--seed", "7"]
-    before = _loads(srv, "e1")
+    before = _loads(srv, "e2")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     seen = 0
     while proc.poll() is None:  # watching now rises while it runs
-        seen = max(seen, srv.ok("GET", "/v1/analytics/realtime", params={"event_id": "e1"})["data"]["online"])
+        seen = max(seen, srv.ok("GET", "/v1/analytics/realtime", params={"event_id": "e2"})["data"]["online"])
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert out.startswith("6 viewers, ") and out.rstrip().endswith(", 0 failed")
     assert "viewers" in err and "events" in err  # the progress line
     assert 1 <= seen <= 6
-    assert _loads(srv, "e1") - before == 6  # each viewer is one load of the broadcast event
+    assert _loads(srv, "e2") - before == 6  # each viewer is one load of the broadcast event
     # every viewer left with a last pause (streams never end): nobody is watching any more
-    assert srv.ok("GET", "/v1/analytics/realtime", params={"event_id": "e1"})["data"]["online"] == 0
+    assert srv.ok("GET", "/v1/analytics/realtime", params={"event_id": "e2"})["data"]["online"] == 0
 
 
 def test_simulate_explains_bad_arguments_and_a_missing_server(srv: Server) -> None:

@@ -15,6 +15,7 @@ import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -217,8 +218,6 @@ def _step(request: Request) -> int:
 
 def local_iso(ms: int, tz: str) -> str:
     """ISO 8601 in zone ``tz`` with its offset (``Z`` for UTC); milliseconds only when not zero."""
-    from zoneinfo import ZoneInfo
-
     d = datetime.fromtimestamp(ms / 1000, UTC).astimezone(ZoneInfo(tz))
     text = d.isoformat(timespec="milliseconds" if ms % 1000 else "seconds")
     return text.replace("+00:00", "Z") if tz in ("UTC", "Etc/UTC") else text
