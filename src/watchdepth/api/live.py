@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import weakref
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -67,17 +68,25 @@ class Hub:
             self.closing.set()
 
 
+#: Every hub of this process, so shutdown can reach them whatever wraps the app.
+_HUBS: weakref.WeakSet[Hub] = weakref.WeakSet()
+
+
 def hub(app: Starlette) -> Hub:
     h: Hub | None = getattr(app.state, "live_hub", None)
     if h is None:
         h = app.state.live_hub = Hub(_services_of(app).settings.live_max_subscribers)
+        _HUBS.add(h)
     return h
 
 
-def close_streams(app: Any) -> None:
-    """Called by the server when it starts shutting down, so open streams do not hold it."""
-    h = getattr(getattr(app, "state", None), "live_hub", None)
-    if h is not None:
+def close_streams(app: Any = None) -> None:
+    """Called by the server when it starts shutting down, so open streams do not hold it.
+
+    Ends the streams of every app in this process (``app`` is accepted for callers that
+    pass theirs; it may be wrapped in middleware, so it is not used to find the hub).
+    """
+    for h in list(_HUBS):
         h.close()
 
 
