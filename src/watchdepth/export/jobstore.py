@@ -51,6 +51,21 @@ class Job(msgspec.Struct, kw_only=True):
     mailed_at: float | None = None
 
 
+def _warm_decoder() -> msgspec.json.Decoder[Job]:
+    """A decoder whose type information is built now, at import, in one thread.
+
+    msgspec reads a Struct's annotations lazily on first use; two worker threads doing
+    that first decode at once crashed CPython 3.11 (SIGSEGV in ``get_class_annotations``).
+    """
+    decoder = msgspec.json.Decoder(Job)
+    decoder.decode(msgspec.json.encode(Job(id="0" * 32, spec=ExportSpec(fields=["title"], format="csv", folder_ids=[]),
+                                           created_at=0.0)))
+    return decoder
+
+
+_DECODER = _warm_decoder()
+
+
 class JobStore:
     """Jobs and their files under ``exports_dir`` (``DATA/exports``)."""
 
@@ -70,7 +85,7 @@ class JobStore:
         if not _ID.match(job_id):
             raise NotFound(f"no export {job_id!r}")
         try:
-            return msgspec.json.decode(self._json(job_id).read_bytes(), type=Job)
+            return _DECODER.decode(self._json(job_id).read_bytes())
         except FileNotFoundError:
             raise NotFound(f"no export {job_id!r}") from None
 
