@@ -22,6 +22,7 @@ v2: loads 6, impressions 6, views 6, watch 60 s; view rate 100, average 10, dept
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -59,8 +60,9 @@ def _ev(kind: str, sid: str, video: str, seq: int, position: float | None = None
     return e
 
 
-def traffic(tag: str) -> list[list[dict[str, Any]]]:
-    """Requests, each one session's batch, in sending order (``tag`` keeps runs apart)."""
+def traffic(tag: str, watchers: list[str] | None = None) -> list[list[dict[str, Any]]]:
+    """Requests, each one session's batch, in sending order (``tag`` keeps runs apart;
+    ``watchers`` names the 6 D sessions)."""
     out: list[list[dict[str, Any]]] = []
     for i in range(8):
         s = f"{tag}A{i}"
@@ -72,8 +74,7 @@ def traffic(tag: str) -> list[list[dict[str, Any]]]:
                     _ev("pause", s, "v1", 3, 3)])
     for i in range(4):
         out.append([_ev("load", f"{tag}C{i}", "v1", 0)])
-    for i in range(6):
-        s = f"{tag}D{i}"
+    for s in watchers or [f"{tag}D{i}" for i in range(6)]:
         out.append([_ev("load", s, "v2", 0), _ev("play", s, "v2", 1, 0), _ev("progress", s, "v2", 2, 10)])
     return out
 
@@ -156,9 +157,18 @@ def _realtime(get: Any, want: int, timeout: float = 10) -> dict[str, Any]:
 
 
 def test_collectors_behind_nginx_match_one_embedded_process_even_across_a_sigkill(topo: Topology, embedded: Server) -> None:
-    batches = traffic("s")
+    watchers = split_sessions(topo, "sD", 3)
+    batches = traffic("s", watchers)  # the D sessions (watching now) come last
     answers = _send_all(topo.url, batches)
+    # Watching now ("the last 30 s": checked first). Each collector counts its own D
+    # sessions; the API node sums them.
+    own = [httpx.get(c.url + "/internal/watching-now", trust_env=False).json()["watching_now"].get("v2", 0)
+           for c in topo.collectors]
+    assert own == [3, 3], own
+    realtime = _realtime(_get(topo.client), 6)
+    assert realtime == {"online": 6, "videos": [{"video_id": "v2", "title": "Two", "online": 6}]}
     embedded_answers = _send_all(embedded.url, batches)
+    assert _get(embedded.client)("/v1/analytics/realtime")["data"] == realtime
     # The repeated first request of each A session is all duplicates, in both setups.
     assert answers == embedded_answers
     assert sum(a["duplicates"] for a in answers) == 8 * 3
@@ -171,13 +181,6 @@ def test_collectors_behind_nginx_match_one_embedded_process_even_across_a_sigkil
     # Both collectors got sessions (nginx hashed ?s=), and each holds only its own.
     held = [c.metric("watchdepth_active_sessions") for c in topo.collectors]
     assert all(h > 0 for h in held) and sum(held) == 22, held
-    # Watching now: each collector counts its own D sessions; the API node sums them.
-    own = [httpx.get(c.url + "/internal/watching-now", trust_env=False).json()["watching_now"].get("v2", 0)
-           for c in topo.collectors]
-    assert sum(own) == 6 and all(0 < n < 6 for n in own), own
-    realtime = _realtime(_get(topo.client), 6)
-    assert realtime == {"online": 6, "videos": [{"video_id": "v2", "title": "Two", "online": 6}]}
-    assert realtime == _get(embedded.client)("/v1/analytics/realtime")["data"]
     # An event whose session differs from ?s= would reach a collector that does not own
     # it: the whole batch is refused, naming the event.
     mixed = [_ev("load", "x1", "v1", 0), _ev("load", "x2", "v1", 0)]
@@ -190,13 +193,16 @@ def test_collectors_behind_nginx_match_one_embedded_process_even_across_a_sigkil
     assert httpx.post(topo.api.url + "/collect", content=b"[]", trust_env=False).status_code == 404
 
     # The D sessions pause (no figure changes): nobody is watching before the next round.
-    pauses = [[_ev("pause", f"sD{i}", "v2", 3, 10)] for i in range(6)]
+    pauses = [[_ev("pause", sid, "v2", 3, 10)] for sid in watchers]
     _send_all(topo.url, pauses)
     _send_all(embedded.url, pauses)
     assert _realtime(_get(topo.client), 0)["online"] == 0
 
     # One setup for both (each costs half a minute of process start-ups on 2 cores).
     sigkill_a_collector_mid_traffic(topo, embedded)
+
+    # A bulk import (history) through nginx reaches a collector (token known there too).
+    imported_day_figures(topo, embedded)
 
     # A video created on the API node reaches the collectors (they re-read the catalog).
     topo.ok("POST", "/v1/videos", json={"id": "v4", "project_id": "p1", "title": "Four", "duration": 30})
@@ -218,13 +224,18 @@ def sigkill_a_collector_mid_traffic(topo: Topology, embedded: Server) -> None:
     single = figures(_get(embedded.client))
     check_hand_numbers(single, times=2)
 
-    # Four senders at once, each owning a quarter of the sessions (a session's requests
-    # stay in order, as the tracker sends them); collector 0 dies half-way and comes back.
     # The D sessions (watching now) first, then a pause so that each collector has
-    # listed them as its own (every 2 s): the restarted one must count them again.
+    # listed them as its own (every 2 s). The victim is the collector holding most of them.
     watching = [b for b in batches if "D" in b[0]["session_id"]]
     _send_all(topo.url, watching)
+    d_sent = time.monotonic()
     time.sleep(2.5)
+    counts = [_own_watching(c) for c in topo.collectors]
+    assert sum(counts) == 6, counts
+    victim = topo.collectors[counts.index(max(counts))]
+    # Four senders at once, each owning a quarter of the other sessions (a session's
+    # requests stay in order, as the tracker sends them); the victim dies a third of the
+    # way through, with SIGKILL, and comes back on the same port.
     by_session: dict[str, list[list[dict[str, Any]]]] = {}
     for b in batches:
         if b not in watching:
@@ -251,11 +262,16 @@ def sigkill_a_collector_mid_traffic(topo: Topology, embedded: Server) -> None:
     rest = sum(len(lane) for lane in lanes)
     while sent[0] < rest // 3:
         time.sleep(0.01)
-    victim = topo.collectors[0]
     victim.stop(signal.SIGKILL)
     killed_at = sent[0]
     time.sleep(0.5)  # requests hashed to it now get 502 and are retried
     victim.start()
+    # It rebuilt the sessions it had listed, among them its D sessions (still watching
+    # if their last event is under 30 s old: not guaranteed when start-up is slow).
+    rebuilt = [int(n) for n in re.findall(r"rebuilt (\d+) recent sessions", victim.log.read_text())]
+    assert rebuilt and rebuilt[-1] >= max(counts), (rebuilt, counts)
+    if time.monotonic() - d_sent < 25:
+        assert _own_watching(victim) == max(counts)
     for t in threads:
         t.join(timeout=120)
     assert not errors, errors
@@ -263,8 +279,31 @@ def sigkill_a_collector_mid_traffic(topo: Topology, embedded: Server) -> None:
 
     cluster = figures(_get(topo.client))
     assert cluster == single
-    # The restarted collector rebuilt its own listed sessions: watching now is whole.
-    assert _realtime(_get(topo.client), 6)["online"] == 6
+
+
+def split_sessions(topo: Topology, prefix: str, per_collector: int) -> list[str]:
+    """Session ids that nginx hashes ``per_collector`` to each collector, found by probing:
+    a request for an unknown video is refused (nothing stored) by the collector the
+    session hashes to, which counts it in ``watchdepth_batches_rejected_total``."""
+    chosen: list[list[str]] = [[] for _ in topo.collectors]
+    for k in range(200):
+        sid = f"{prefix}{k}"
+        before = [c.metric("watchdepth_batches_rejected_total") for c in topo.collectors]
+        r = httpx.post(topo.url + "/collect", params={"s": sid}, trust_env=False, headers={"content-type": "text/plain"},
+                       content=httpx.Request("POST", "/", json=[_ev("load", sid, "no-such-video", 0)]).content)
+        assert r.status_code == 400, r.text
+        after = [c.metric("watchdepth_batches_rejected_total") for c in topo.collectors]
+        owner = [a - b for a, b in zip(after, before)].index(1)
+        if len(chosen[owner]) < per_collector:
+            chosen[owner].append(sid)
+        if all(len(c) == per_collector for c in chosen):
+            return [sid for c in chosen for sid in c]
+    raise AssertionError(f"nginx sent no session to some collector: {chosen}")
+
+
+def _own_watching(node: Any) -> int:
+    got = httpx.get(node.url + "/internal/watching-now", trust_env=False).json()["watching_now"]
+    return int(got.get("v2", 0))
 
 
 def test_a_role_other_than_all_needs_clickhouse(tmp_path: Path) -> None:
@@ -273,3 +312,29 @@ def test_a_role_other_than_all_needs_clickhouse(tmp_path: Path) -> None:
     assert r.returncode == 1
     assert "--role collector needs a store shared by several processes" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+T_IMPORT = 1_767_600_000_000  # 2026-01-05T08:00:00Z
+
+
+def imported_day_figures(topo: Topology, embedded: Server) -> None:
+    """One imported session on 2026-01-05: play 0 → progress 30 → pause 30, and a load
+    alone: 2 loads, 1 impression, 1 view, 30 s (v1 depth 30/(1×100) = 30 %)."""
+    base = {"video_id": "v1", "ip": IPS[0], "user_agent": "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0"}
+    lines = [
+        {"type": "load", "session_id": "imp", "load_id": "imp-1", "seq": 0, "ts": T_IMPORT, **base},
+        {"type": "play", "session_id": "imp", "load_id": "imp-1", "seq": 1, "ts": T_IMPORT + 1000, "position": 0, **base},
+        {"type": "progress", "session_id": "imp", "load_id": "imp-1", "seq": 2, "ts": T_IMPORT + 31_000, "position": 30, **base},
+        {"type": "pause", "session_id": "imp", "load_id": "imp-1", "seq": 3, "ts": T_IMPORT + 31_500, "position": 30, **base},
+        {"type": "load", "session_id": "imp2", "load_id": "imp-2", "seq": 0, "ts": T_IMPORT + 60_000, **base},
+    ]
+    body = b"\n".join(httpx.Request("POST", "/", json=e).content for e in lines)
+    headers = {"content-type": "application/x-ndjson"}
+    for client in (topo.client, embedded.client):
+        r = client.post("/v1/events/import", content=body, headers=headers)
+        assert r.status_code == 202 and r.json() == {"accepted": 5, "duplicates": 0}, r.text
+    day = {"from": "2026-01-05", "to": "2026-01-05"}
+    got = [_get(c)("/v1/analytics", group_by="video_id", **day)["data"] for c in (topo.client, embedded.client)]
+    assert got[0] == got[1] == [{"video_id": "v1", "title": "One", "duration": 100.0, "views": 1, "unique_views": 1,
+                                 "player_loads": 2, "watch_time": 30, "view_rate": 50, "avg_watch_time": 30,
+                                 "watch_depth": 30}]

@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 import msgspec
 
-from tests.conftest import DESKTOP_UA, cli, free_port
+from tests.conftest import DESKTOP_UA, free_port
 
 NGINX = "/usr/sbin/nginx"
 CONF = Path(__file__).resolve().parents[2] / "deploy" / "nginx" / "watchdepth.conf"
@@ -171,8 +171,21 @@ class Topology:
     def start_api(self) -> None:
         self.api.start()
         self.nginx.start()
-        self.token = cli("token", "create", "--name", "tests", data=self.api.data).stdout.strip().splitlines()[-1]
+        # The token goes straight into the shared store (the CLI's admin call times out at
+        # 5 s on a loaded machine); the API node picks it up on its next refresh (2 s).
+        from watchdepth.api.auth import Tokens
+        from watchdepth.store.clickhouse import ClickHouseStore
+
+        store = ClickHouseStore.from_dsn(self.store)
+        try:
+            self.token, _ = Tokens(store).create("tests")
+        finally:
+            store.close()
         self.client.headers["Authorization"] = f"Bearer {self.token}"
+        deadline = time.time() + 30
+        while self.client.get("/v1/projects").status_code == 401:
+            assert time.time() < deadline, "the API node did not pick the token up"
+            time.sleep(0.2)
 
     def start_collectors(self) -> None:
         for c in self.collectors:
