@@ -1,10 +1,18 @@
 """Ingest end to end (HTTP, validate, enrich, sessionize, durable write) against the parse-only ceiling.
 
-Runs wrk (Debian's package) on loopback against: a bare parse-only Starlette app, and a real
-``watchdepth serve`` on a fresh data dir, at 20 events/request and at 1 event/request.
-Prints events/s and latency p50/p99 for each, side by side, from one run.
+Runs wrk (Debian's package) on loopback, side by side in one run, against a bare parse-only
+endpoint (``bench/parse_only_app.py``: uvicorn + Starlette + msgspec, the same HTTP stack as
+``serve``) and a real ``watchdepth serve`` on a fresh data dir, at 20 and at 1 event/request.
+Every request is a new load (``bench/collect.lua``), so every event is validated, enriched,
+sessionized and durably stored before its 202; the script checks on ``/metrics`` that none
+was taken for a duplicate.
 
-    python bench/ingest_bench.py [--seconds 15] [--connections 32]
+Besides wall-clock figures (requests/s, events/s, p50/p99 from wrk) it prints the server
+process's CPU time per event (user + system, from /proc): on a shared, noisy machine that
+figure moves much less than throughput does, and 1e6 / (µs per event) is what one core
+could sustain. The load average is printed next to every row.
+
+    python bench/ingest_bench.py [--seconds 10] [--connections 32] [--events 20,1]
 """
 
 from __future__ import annotations
@@ -17,14 +25,16 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 HERE = Path(__file__).parent
+TICK = os.sysconf("SC_CLK_TCK")
 
 
 def wait(url: str) -> None:
-    for _ in range(300):
+    for _ in range(600):
         try:
             httpx.get(url, timeout=1)
             return
@@ -33,16 +43,26 @@ def wait(url: str) -> None:
     raise SystemExit(f"{url} did not come up")
 
 
-def wrk(url: str, events: int, seconds: int, conns: int) -> dict[str, float]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its threads so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def wrk(url: str, events: int, seconds: int, conns: int, pid: int) -> dict[str, Any]:
+    cpu0 = cpu_seconds(pid)
     out = subprocess.run(
         ["wrk", "-t2", f"-c{conns}", f"-d{seconds}s", "--latency", "-s", str(HERE / "collect.lua"), url],
         capture_output=True, text=True, env={**os.environ, "EVENTS": str(events)}, check=True,
     ).stdout
+    cpu = cpu_seconds(pid) - cpu0
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     lat = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", out, re.M))
     return {"req_s": rps, "events_s": rps * events, "p50": _ms(lat["50"]), "p99": _ms(lat["99"]),
-            "errors": int(non2xx.group(1)) if non2xx else 0}
+            "errors": int(non2xx.group(1)) if non2xx else 0, "requests": total,
+            "cpu_us_event": cpu / max(total * events, 1) * 1e6, "load": os.getloadavg()[0]}
 
 
 def _ms(text: str) -> float:
@@ -56,37 +76,48 @@ def start(cmd: list[str], url: str) -> subprocess.Popen[bytes]:
     return proc
 
 
+def applied(base: str) -> int:
+    text = httpx.get(base + "/metrics").text
+    return int(re.search(r'watchdepth_events_total\{outcome="applied"\} (\d+)', text).group(1))  # type: ignore[union-attr]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--seconds", type=int, default=15)
+    ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--events", default="20,1", help="events per request, comma-separated")
     args = ap.parse_args()
-    rows = []
+    sizes = [int(n) for n in args.events.split(",")]
+    ceiling_url, wd_url = "http://127.0.0.1:8901", "http://127.0.0.1:8902"
     ceiling = start([sys.executable, "-m", "uvicorn", "bench.parse_only_app:app", "--port", "8901", "--log-level", "warning",
-                     "--no-access-log"], "http://127.0.0.1:8901/collect")
-    try:
-        for n in (20, 1):
-            rows.append(("parse-only ceiling", n, wrk("http://127.0.0.1:8901", n, args.seconds, args.connections)))
-    finally:
-        ceiling.terminate()
+                     "--no-access-log", "--loop", "uvloop", "--http", "httptools"], ceiling_url + "/collect")
     data = Path(tempfile.mkdtemp())
-    server = start([sys.executable, "-m", "watchdepth.cli", "serve", "--data", str(data), "--port", "8902"],
-                   "http://127.0.0.1:8902/healthz")
+    server = start([sys.executable, "-m", "watchdepth.cli", "serve", "--data", str(data), "--port", "8902"], wd_url + "/healthz")
+    rows = []
     try:
         token = subprocess.run([sys.executable, "-m", "watchdepth.cli", "token", "create", "--data", str(data)],
                                capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
         h = {"Authorization": f"Bearer {token}"}
-        httpx.post("http://127.0.0.1:8902/v1/projects", json={"id": "bench", "name": "bench"}, headers=h).raise_for_status()
-        httpx.post("http://127.0.0.1:8902/v1/videos", json={"id": "bench-video", "project_id": "bench", "title": "b",
-                                                             "duration": 3600}, headers=h).raise_for_status()
-        for n in (20, 1):
-            rows.append(("watchdepth end to end", n, wrk("http://127.0.0.1:8902", n, args.seconds, args.connections)))
+        httpx.post(wd_url + "/v1/projects", json={"id": "bench", "name": "bench"}, headers=h).raise_for_status()
+        httpx.post(wd_url + "/v1/videos", json={"id": "bench-video", "project_id": "bench", "title": "b",
+                                                "duration": 3600}, headers=h).raise_for_status()
+        for n in sizes:  # ceiling then end to end, for each size: side by side in time
+            rows.append(("parse-only ceiling", n, wrk(ceiling_url, n, args.seconds, args.connections, ceiling.pid)))
+            before = applied(wd_url)
+            r = wrk(wd_url, n, args.seconds, args.connections, server.pid)
+            stored = applied(wd_url) - before
+            if stored < r["requests"] * n - n * args.connections:  # wrk counts only answered requests
+                print(f"warning: {r['requests'] * n} events answered but {stored} applied", file=sys.stderr)
+            rows.append(("watchdepth end to end", n, r))
     finally:
-        server.terminate()
-        server.wait()
-    print(f"{'endpoint':24} {'ev/req':>6} {'req/s':>9} {'events/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
+        for proc in (ceiling, server):
+            proc.terminate()
+            proc.wait()
+    print(f"{'endpoint':24} {'ev/req':>6} {'req/s':>8} {'events/s':>9} {'p50 ms':>7} {'p99 ms':>8} "
+          f"{'non-2xx':>7} {'CPU µs/ev':>9} {'load':>5}")
     for name, n, r in rows:
-        print(f"{name:24} {n:6d} {r['req_s']:9.0f} {r['events_s']:10.0f} {r['p50']:8.2f} {r['p99']:8.2f} {r['errors']:8d}")
+        print(f"{name:24} {n:6d} {r['req_s']:8.0f} {r['events_s']:9.0f} {r['p50']:7.1f} {r['p99']:8.1f} "
+              f"{r['errors']:7d} {r['cpu_us_event']:9.1f} {r['load']:5.1f}")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import uvicorn
 
 from watchdepth import cluster
 from watchdepth.api import live
+from watchdepth.api.collect_fast import FastCollect
 from watchdepth.app import create_admin_app, create_app
 from watchdepth.services import Services
 
@@ -61,6 +62,8 @@ async def serve(services: Services, extra_routes: list | None = None) -> None:  
     cluster.adapt(services)
     refresher = cluster.Refresher(services) if settings.role != "all" else None
     app = create_app(services, extra_routes=extra_routes)
+    if settings.role != "api":  # POST /collect below the framework on its happy path
+        app = FastCollect(app, services)  # type: ignore[assignment]
     public = _PublicServer(uvicorn.Config(
         app, host=settings.host, port=settings.port, log_level="warning", access_log=False,
         proxy_headers=False, lifespan="on", timeout_graceful_shutdown=10,

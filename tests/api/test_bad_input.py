@@ -39,6 +39,15 @@ def test_collect_codes(catalog: Server) -> None:
     assert (r.status_code, error(r)["code"]) == (400, 400101)
     r = httpx.post(catalog.url + "/collect", content=b"x" * 2_000_001)
     assert (r.status_code, error(r)["code"]) == (413, 413413)
+    chunked = (b"x" * 100_000 for _ in range(21))  # no content-length: refused once past the limit
+    r = httpx.post(catalog.url + "/collect", content=chunked)
+    assert (r.status_code, error(r)["code"]) == (413, 413413) and "x-request-id" in r.headers
+    # the 202 (answered below the framework) carries the request id and CORS headers too
+    ok = {**GOOD, "session_id": "fast", "load_id": "fast-l"}
+    r = httpx.post(catalog.url + "/collect", json=[ok], headers={"origin": "https://site.example", "x-request-id": "rid-7"})
+    assert (r.status_code, r.json()) == (202, {"accepted": 1, "duplicates": 0})
+    assert r.headers["x-request-id"] == "rid-7" and r.headers["access-control-allow-origin"] == "*"
+    assert r.headers["content-type"] == "application/json"
     r = httpx.get(catalog.url + "/collect")
     assert (r.status_code, error(r)["code"]) == (405, 400405)
     r = catalog.collect([GOOD] * 501)

@@ -18,6 +18,7 @@ from starlette.routing import Route
 from watchdepth.collect.event import Event
 from watchdepth.collect.wire import decode_import_lines_partly
 from watchdepth.errors import InvalidInput, InvalidParam, TooLarge, ValidationFailed
+from watchdepth.ingest import Accepted
 from watchdepth.services import Services
 
 
@@ -40,8 +41,11 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 def _cors_headers(request: Request, s: Services) -> dict[str, str]:
-    origin = request.headers.get("origin")
-    allowed = s.settings.cors_origins
+    return cors_for(request.headers.get("origin"), s.settings.cors_origins)
+
+
+def cors_for(origin: str | None, allowed: tuple[str, ...]) -> dict[str, str]:
+    """The CORS headers of an answer to ``origin`` (none when it is not allowed)."""
     if origin is None or not ("*" in allowed or origin in allowed):
         return {}
     return {
@@ -74,7 +78,7 @@ async def collect(request: Request) -> Response:
         exc.headers.update(cors)
         raise
     result = await s.ingest.submit(events, "collect")
-    return Response(_encode(_Answer(*result)), status_code=202, headers=cors, media_type="application/json")
+    return Response(encode_answer(result), status_code=202, headers=cors, media_type="application/json")
 
 
 class _Answer(msgspec.Struct):
@@ -85,6 +89,11 @@ class _Answer(msgspec.Struct):
 
 
 _encode = msgspec.json.Encoder().encode
+
+
+def encode_answer(result: Accepted) -> bytes:
+    """The body of a 202: ``{"accepted": n, "duplicates": m}``."""
+    return _encode(_Answer(*result))
 
 
 def check_session_param(s: str | None, events: list[Event]) -> None:

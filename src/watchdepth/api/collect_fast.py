@@ -1,0 +1,129 @@
+"""``POST /collect`` on its happy path, answered below the framework (plain ASGI).
+
+Input: every ASGI call of the public app. Output: for a plain ``POST /collect`` whose body
+validates, the same ``202`` as ``intake.collect`` (CORS headers and ``X-Request-ID``
+included) once the events are durable; anything else goes to the wrapped Starlette app
+unchanged. It does not answer errors itself: a request that fails validation, is too
+large or carries a query string is handed to the app with its body replayed, so every
+error still comes from the one error path (``api.errors``) and counts once.
+
+Why: tracker events are most of the traffic, and Starlette's middleware, routing and
+exception layers cost about as much CPU per request as validating 20 events does.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import msgspec
+
+from watchdepth.api.errors import error_body
+from watchdepth.api.intake import cors_for, encode_answer
+from watchdepth.errors import InvalidInput, ServiceError, WatchdepthError
+from watchdepth.services import Services
+
+log = logging.getLogger("watchdepth.api")
+
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[MutableMapping[str, Any], Receive, Send], Awaitable[None]]
+
+_JSON = (b"content-type", b"application/json")
+
+
+class FastCollect:
+    """Wraps the public app; attributes (``state``, ``router``...) are the wrapped app's."""
+
+    def __init__(self, app: ASGIApp, services: Services) -> None:
+        self.app = app
+        self.services = services
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.app, name)
+
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != "/collect" or scope["method"] != "POST" or scope["query_string"]:
+            await self.app(scope, receive, send)
+            return
+        s = self.services
+        headers: dict[bytes, bytes] = {}
+        for name, value in scope["headers"]:
+            headers.setdefault(name, value)  # the first of repeated headers, as Starlette reads them
+        limit = s.settings.max_body
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self.app(scope, receive, send)  # 413 from the app
+            return
+        chunks: list[bytes] = []
+        size, more = 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            chunk = message.get("body", b"")
+            chunks.append(chunk)
+            size += len(chunk)
+            more = message.get("more_body", False)
+            if size > limit:
+                await self.app(scope, _replay(chunks, more, receive), send)
+                return
+        body = b"".join(chunks)
+        client = scope.get("client")
+        try:
+            events = s.collector.from_request(
+                body,
+                peer_ip=client[0] if client else "",
+                x_forwarded_for=_text(headers.get(b"x-forwarded-for")),
+                user_agent=_text(headers.get(b"user-agent")),
+                referer=_text(headers.get(b"referer")),
+                received_at=int(time.time() * 1000),
+            )
+        except InvalidInput:
+            await self.app(scope, _replay([body], False, receive), send)
+            return
+        rid = _request_id(headers.get(b"x-request-id"))
+        cors = cors_for(_text(headers.get(b"origin")), s.settings.cors_origins)
+        try:
+            result = await s.ingest.submit(events, "collect")
+        except Exception as exc:  # noqa: BLE001 - answered like api.errors does, never a stack trace
+            failure = exc if isinstance(exc, WatchdepthError) else ServiceError(f"internal error; request id {rid}")
+            log.error("request %s failed: %s", rid, exc)
+            await _answer(send, failure.status, _encode_error(failure), rid, cors)
+            return
+        await _answer(send, 202, encode_answer(result), rid, cors)
+
+
+async def _answer(send: Send, status: int, body: bytes, rid: str, cors: dict[str, str]) -> None:
+    raw = [_JSON, (b"content-length", str(len(body)).encode()), (b"x-request-id", rid.encode())]
+    raw += [(k.encode(), v.encode("latin-1")) for k, v in cors.items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _encode_error(exc: WatchdepthError) -> bytes:
+    return msgspec.json.encode(error_body(exc))
+
+
+def _replay(chunks: list[bytes], more: bool, receive: Receive) -> Receive:
+    """A ``receive`` that first gives back what was already read, then reads on."""
+    pending = [{"type": "http.request", "body": b"".join(chunks), "more_body": more}]
+
+    async def replayed() -> Message:
+        return pending.pop() if pending else await receive()
+
+    return replayed
+
+
+def _text(value: bytes | None) -> str | None:
+    return None if value is None else value.decode("latin-1")
+
+
+def _request_id(incoming: bytes | None) -> str:
+    """The caller's id when it is sane (as ``api.errors.RequestID`` decides), else a new one."""
+    text = _text(incoming) or ""
+    return text if 0 < len(text) <= 64 and text.isprintable() else uuid.uuid4().hex
