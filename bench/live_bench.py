@@ -222,7 +222,8 @@ async def drive(url: str, token: str, viewers: int, seconds: float, heartbeat: f
             nonlocal accepted_hb
             while True:
                 evs = await queue.get()
-                accepted_hb += await _post(c, evs, acks)
+                got = await _post(c, evs, acks)  # (not `x += await …`: that adds to a stale x)
+                accepted_hb += got
                 queue.task_done()
 
         senders = [asyncio.create_task(sender()) for _ in range(8)]
@@ -245,6 +246,7 @@ async def drive(url: str, token: str, viewers: int, seconds: float, heartbeat: f
         backlog = queue.qsize() * batch
         await queue.join()  # let the backlog through, so the end state is complete
         drain = time.perf_counter() - started - elapsed
+        assert accepted_hb == sent, (accepted_hb, sent)  # every heartbeat stored, none a duplicate
         for t in senders:
             t.cancel()
         stop.set()
