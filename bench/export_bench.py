@@ -16,6 +16,7 @@ and a view); this measures the catalog walk, the store's sums, the peaks (one
 store query per stream or event with data) and the file.
 
     /work/venv/bin/python bench/export_bench.py [--rows 10000 100000] [--formats csv xlsx] [--source store] [--repeat 3]
+    /work/venv/bin/python bench/export_bench.py --compare-xlsx --rows 100000 --repeat 3
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,6 +32,7 @@ import time
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from watchdepth.export.jobs import ExportWorker
 from watchdepth.export.source import ExportSpec, parse_spec
@@ -160,6 +163,45 @@ def source_only(n: int) -> float:
     return time.perf_counter() - t0
 
 
+def xlsx_loop_child(n: int, per_cell: bool) -> float:
+    """CPU seconds of ``write_zip`` to XLSX with whole rows (``RowSheet``) or xlsxwriter's per-cell calls."""
+    from watchdepth.export import files
+    from watchdepth.export.source import EXPORT_FIELDS
+
+    if per_cell:
+        def per_cell_rows(book: Any, sheet: Any, columns: Any, cells: Any) -> int:
+            for col, name in enumerate(columns):
+                sheet.write_string(0, col, name, book.add_format({"bold": True}))
+            k = 0
+            for k, cells_of_row in enumerate(cells, 1):
+                for c, value in enumerate(cells_of_row):
+                    if value.__class__ is str:
+                        sheet.write_string(k, c, value)
+                    elif value is not None:
+                        sheet.write_number(k, c, value)
+            return k
+
+        files._xlsx_rows = per_cell_rows  # type: ignore[assignment]
+    rows = [row(i) for i in range(n)]
+    with tempfile.TemporaryDirectory() as data:
+        c0 = time.process_time()
+        files.write_zip(rows, EXPORT_FIELDS, "xlsx", Path(data) / "x.zip", member="x.xlsx")
+        return time.process_time() - c0
+
+
+def compare_xlsx(n: int, repeat: int) -> None:
+    """Alternate per-cell and whole-row XLSX writing in fresh processes; medians of CPU seconds."""
+    got: dict[str, list[float]] = {"per cell": [], "whole rows": []}
+    for _ in range(repeat):
+        for name, flag in (("per cell", "1"), ("whole rows", "0")):
+            out = subprocess.run([sys.executable, __file__, "--xlsx-loop", str(n), flag], check=True,
+                                 capture_output=True, text=True).stdout
+            got[name].append(float(out.split()[-1]))
+    for name, values in got.items():
+        print(f"xlsx {n:,} rows, {name:<10}: CPU s {sorted(values)}  median {statistics.median(values):.2f}")
+    print(f"ratio of medians: {statistics.median(got['per cell']) / statistics.median(got['whole rows']):.1f}x")
+
+
 def run(fmt: str, n: int, trace: bool, source: str, live_every: int) -> dict[str, object]:
     cmd = [sys.executable, __file__, "--child", fmt, str(n), "--source", source, "--live-every", str(live_every)]
     cmd += ["--trace"] if trace else []
@@ -174,9 +216,18 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=1, help="runs per cell; the fastest is shown (shared machines)")
     p.add_argument("--source", choices=("synthetic", "store"), default="synthetic")
     p.add_argument("--live-every", type=int, default=10, help="store source: one stream and one event per this many items")
+    p.add_argument("--compare-xlsx", action="store_true",
+                   help="instead: XLSX written per cell (xlsxwriter's calls) vs whole rows, --repeat times each")
     p.add_argument("--child", nargs=2, metavar=("FORMAT", "ROWS"), help=argparse.SUPPRESS)
+    p.add_argument("--xlsx-loop", nargs=2, metavar=("ROWS", "PER_CELL"), help=argparse.SUPPRESS)
     p.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
     a = p.parse_args()
+    if a.xlsx_loop:
+        print(xlsx_loop_child(int(a.xlsx_loop[0]), a.xlsx_loop[1] == "1"))
+        return
+    if a.compare_xlsx:
+        compare_xlsx(max(a.rows), a.repeat)
+        return
     if a.child:
         print(json.dumps(child(a.child[0], int(a.child[1]), a.trace, a.source, a.live_every)))
         return
