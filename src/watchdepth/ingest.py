@@ -29,8 +29,8 @@ log = logging.getLogger("watchdepth.ingest")
 
 #: Most events written in one group commit (an import larger than this is one commit alone).
 MAX_GROUP_EVENTS = 20_000
-#: Event-loop turns the writer waits, at most, for more requests before a commit.
-LINGER_TURNS = 3
+#: Milliseconds the writer waits, at most, for more requests before a commit (while they come).
+LINGER_STEPS = 4
 
 
 class Accepted(NamedTuple):
@@ -139,12 +139,13 @@ class Ingest:
         while True:
             jobs = [await queue.get()]
             size = len(jobs[0].events)
-            # Linger a few loop turns while the queue still grows: requests already read from
-            # their sockets join this commit instead of paying a commit of their own.
-            for _ in range(LINGER_TURNS):
+            # Linger while the queue still grows (a loop turn, then up to LINGER_STEPS ms): a
+            # commit has a fixed cost of milliseconds, so requests arriving meanwhile join this
+            # one instead of paying their own. Alone, a request waits one turn and 1 ms at most.
+            for step in range(LINGER_STEPS + 1):
                 before = queue.qsize()
-                await asyncio.sleep(0)
-                if queue.qsize() == before:
+                await asyncio.sleep(0.001 if step else 0)
+                if queue.qsize() == before and step:
                     break
             while not queue.empty() and size < MAX_GROUP_EVENTS:
                 jobs.append(queue.get_nowait())
