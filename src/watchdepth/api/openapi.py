@@ -76,6 +76,19 @@ def spec() -> dict[str, Any]:
                 _q("stream_id", "A stream (its broadcast events included); or event_id, or video_id"),
                 _q("event_id", "A broadcast event"), _q("video_id", "A video"),
                 _q("step", "Bucket in seconds (default 60; at most 10080 points)", {"type": "integer", "minimum": 1})])},
+        "/v1/analytics/referrers.csv": {"get": _op("The referrers table as CSV (same rows as the JSON)", _PERIOD + _SCOPE + _PAGE)},
+        "/v1/analytics/referrers.xlsx": {"get": _op("The referrers table as XLSX (same rows as the JSON)", _PERIOD + _SCOPE + _PAGE)},
+        "/v1/analytics/exports": {"post": _op(
+            "Queue a report (period or from/to, folder_ids, fields, format csv|xlsx, email); a write: 403 for "
+            "read-only tokens", body={"type": "object"}, status="202")},
+        "/v1/analytics/exports/{id}": {"get": _op("A report's status, progress, reason and signed download_url",
+                                                  [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}])},
+        "/v1/analytics/exports/{id}/retry": {"post": _op("Retry a failed report, or mail again one whose mail may not have arrived",
+                                                         [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                                                         status="202")},
+        "/exports/download/{token}": {"get": _op("The report ZIP behind a signed link (404 tampered, 410 expired)",
+                                                 [{"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}],
+                                                 auth=False)},
         "/healthz": {"get": _op("Liveness", auth=False)},
         "/metrics": {"get": _op("Prometheus metrics", auth=False)},
     }
