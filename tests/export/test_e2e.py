@@ -342,6 +342,8 @@ def test_the_export_command_with_and_without_a_running_server(own_server: Server
 
     bad = cli("export", "--period", "someday", data=s.data, check=False)
     assert bad.returncode == 2 and "period: unknown period 'someday'" in bad.stderr
+    bad = cli("export", "--period", "today", "--folder", "nope", data=s.data, check=False)
+    assert bad.returncode == 2 and "folder_ids: no folder with id 'nope'" in bad.stderr
 
     s.stop()
     offline = cli(*args, "--format", "xlsx", data=s.data)  # no server: this process opens the data dir
@@ -350,3 +352,5 @@ def test_the_export_command_with_and_without_a_running_server(own_server: Server
     assert header == COLUMNS and len(rows) == len(EXPECTED)
     assert [r[COLUMNS.index("views")] for r in rows] == [r[COLUMNS.index("views")] for r in EXPECTED]
     assert cli("export", "--fields", "plays", data=s.data, check=False).returncode == 2
+    bad = cli("export", "--period", "today", "--folder", "nope", data=s.data, check=False)
+    assert bad.returncode == 2 and "folder_ids: no folder with id 'nope'" in bad.stderr

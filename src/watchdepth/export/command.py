@@ -55,6 +55,10 @@ def run(args: argparse.Namespace, settings: Settings, *, poll: float = 0.2) -> i
         return 2
     services = svc.build(settings)
     try:
+        unknown = [f for f in args.folder_ids if f not in services.catalog.folders]
+        if unknown:
+            print(f"watchdepth export: folder_ids: no folder with id {unknown[0]!r}", file=sys.stderr)
+            return 2
         return run_export_cli(build_worker(services), args, poll=poll)
     finally:
         services.close()
@@ -65,6 +69,9 @@ def run_remote(client: httpx.Client, ns: argparse.Namespace, *, poll: float = 0.
     """Submit through a running server's admin socket and poll it until the job ends."""
     out, err = stdout or sys.stdout, stderr or sys.stderr
     r = client.post("/admin/exports", json=body_from_args(ns))
+    if r.status_code == 404:  # an unknown folder
+        print(f"watchdepth export: folder_ids: {_message(r)}", file=err)
+        return 2
     if r.status_code == 400:
         e = r.json()["error"]
         exc = InvalidInput(e["message"])

@@ -37,6 +37,8 @@ from watchdepth.export.routes import _json_object, job_view, referrer_routes, ro
 from watchdepth.export.source import ExportSpec, ReportSource, parse_spec
 from watchdepth.query.report import StoreReportSource
 
+#: Whoever can open the admin socket: every project, and writes.
+OWNER = Token("admin-socket", "admin-socket", None, False)
 #: The referrers file holds the JSON's largest page unless ``per_page`` is given.
 FILE_PER_PAGE = "1000"
 
@@ -139,6 +141,7 @@ async def admin_submit(request: Request) -> Response:
     """A spec from the CLI (the API's body); the socket's owner may export every project."""
     worker = _worker(request)
     spec = parse_spec(await _json_object(request))
+    spec = scoped_spec(request.app.state.services.catalog, spec, OWNER)  # an unknown folder is 404
     job = worker.submit(spec)
     return JSONResponse(admin_view(worker, job), status_code=202)
 
