@@ -79,8 +79,9 @@ def optional_routes(services: Services) -> list[BaseRoute]:
     try:
         from watchdepth.export.service import build_worker, http_routes
 
-        services.exports = build_worker(services)
-        out += http_routes(services, services.exports)
+        if services.settings.role != "collector":  # a collector serves no report routes: no worker either
+            services.exports = build_worker(services)
+            out += http_routes(services, services.exports)
     except ImportError:
         pass
     return out
