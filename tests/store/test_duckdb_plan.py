@@ -192,3 +192,19 @@ def test_an_old_data_dir_is_rolled_up_again(tmp_path: Path) -> None:
     assert answer(store, q) == [(3, 2, 2, 38.0, 0.0)]
     assert duckdb_rollup.state(store._cur()) == (7, True)
     store.close()
+
+
+def test_a_big_tail_is_folded_a_week_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(duckdb_rollup, "SLICE_ROWS", 2)
+    store = DuckDBStore(tmp_path / "big.duckdb")
+    far = credit(MAR10 + 20 * DAY, "v1", 1, 1, 1, 4.0, "DE", "a.com/x")  # two weeks later
+    write(store, [*ROWS, far])
+    store.maintain()
+    assert duckdb_rollup.state(store._cur()) == (8, True)
+    for q in (Aggregate(MAR10, MAR10 + DAY), Aggregate(MAR10 - DAY, MAR10 + 30 * DAY, dims=("country",))):
+        assert source(store, q) != "facts"
+        plan = duckdb_plan.plan_aggregate(q, 8, True, tail=False)  # rollups alone
+        assert [tuple(r[:-1]) for r in store._cur().execute(plan.sql, plan.params).fetchall()] == from_facts(store, q)
+    assert answer(store, Aggregate(MAR10 - DAY, MAR10 + 30 * DAY, dims=("country",))) == [
+        ("DE", 3, 3, 3, 54.0, 0.0), ("FR", 1, 1, 0, 3.0, 0.0), ("US", 2, 1, 1, 8.0, 0.0)]  # DE: rows 1, 2, 5 and the new one
+    store.close()

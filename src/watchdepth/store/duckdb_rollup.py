@@ -14,6 +14,8 @@ import duckdb
 
 from watchdepth.store.base import ROLLUP_DIMENSIONS
 
+DAY_MS = 86_400_000
+SLICE_ROWS = 5_000_000  # a tail longer than this is folded a week at a time
 SUMS4 = ("player_loads", "unique_views", "views", "watch_time")
 SUMS5 = (*SUMS4, "view_duration")
 _S4 = ", ".join(f"sum({c}) AS {c}" for c in SUMS4)
@@ -53,32 +55,43 @@ def roll(cur: duckdb.DuckDBPyConnection) -> int:
     n = int(cur.execute("SELECT count(*) FROM facts").fetchone()[0])  # type: ignore[index]
     if n > wm:
         tail = f"facts WHERE rowid >= {wm} AND rowid < {n}"
-        dims = ", ".join(ROLLUP_DIMENSIONS)
-        cur.execute(
-            "CREATE OR REPLACE TEMP TABLE tail_hour AS SELECT time_bucket(INTERVAL '1 hour', t, 'UTC') AS hour, "
-            f"content_id, {_S4} FROM {tail} GROUP BY ALL"
-        )
-        cur.execute(
-            "CREATE OR REPLACE TEMP TABLE tail_full AS SELECT time_bucket(INTERVAL '1 day', t, 'UTC') AS day, "
-            f"content_id, {dims}, {_S4} FROM {tail} GROUP BY ALL"
-        )
-        by_dim = " UNION ALL ".join(
-            f"SELECT day, content_id, '{d}' AS dim, {d} AS value, {_S4} FROM tail_full GROUP BY ALL"
-            for d in ROLLUP_DIMENSIONS
-        )
-        cur.execute(f"CREATE OR REPLACE TEMP TABLE tail_day AS {by_dim}")
-        _merge(cur, "agg_hour", "hour", ("hour", "content_id"), SUMS4, "SELECT * FROM tail_hour")
-        _merge(cur, "agg_cday", "day", ("day", "content_id"), SUMS4,
-               f"SELECT time_bucket(INTERVAL '1 day', hour, 'UTC') AS day, content_id, {_S4} FROM tail_hour GROUP BY ALL")
-        _merge(cur, "agg_day", "day", ("day", "content_id", "dim", "value"), SUMS4, "SELECT * FROM tail_day")
-        if ws_valid:
-            _fold_ws(cur, "tail_hour", "tail_day", "tail_full")
-        for t in ("tail_hour", "tail_full", "tail_day"):
-            cur.execute(f"DROP TABLE {t}")
+        if n - wm <= SLICE_ROWS:
+            _fold(cur, tail, ws_valid)
+        else:  # a big tail (a copy, an old data dir): a week of UTC days at a time bounds memory
+            lo, hi = cur.execute(f"SELECT epoch_ms(min(t)), epoch_ms(max(t)) FROM {tail}").fetchone()  # type: ignore[misc]
+            for a in range(lo // DAY_MS * DAY_MS, hi + 1, 7 * DAY_MS):
+                _fold(cur, f"{tail} AND t >= make_timestamptz({a * 1000}) AND t < make_timestamptz({(a + 7 * DAY_MS) * 1000})",
+                      ws_valid)
         cur.execute(f"UPDATE rollup_state SET wm = {n} WHERE id = 1")
     if not ws_valid:
         rebuild_ws(cur, n)
     return n - wm
+
+
+def _fold(cur: duckdb.DuckDBPyConnection, tail: str, ws_valid: bool) -> None:
+    """Fold the facts rows selected by ``tail`` (a FROM … WHERE clause) into every rollup."""
+    dims = ", ".join(ROLLUP_DIMENSIONS)
+    cur.execute(
+        "CREATE OR REPLACE TEMP TABLE tail_hour AS SELECT time_bucket(INTERVAL '1 hour', t, 'UTC') AS hour, "
+        f"content_id, {_S4} FROM {tail} GROUP BY ALL"
+    )
+    cur.execute(
+        "CREATE OR REPLACE TEMP TABLE tail_full AS SELECT time_bucket(INTERVAL '1 day', t, 'UTC') AS day, "
+        f"content_id, {dims}, {_S4} FROM {tail} GROUP BY ALL"
+    )
+    by_dim = " UNION ALL ".join(
+        f"SELECT day, content_id, '{d}' AS dim, {d} AS value, {_S4} FROM tail_full GROUP BY ALL"
+        for d in ROLLUP_DIMENSIONS
+    )
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE tail_day AS {by_dim}")
+    _merge(cur, "agg_hour", "hour", ("hour", "content_id"), SUMS4, "SELECT * FROM tail_hour")
+    _merge(cur, "agg_cday", "day", ("day", "content_id"), SUMS4,
+           f"SELECT time_bucket(INTERVAL '1 day', hour, 'UTC') AS day, content_id, {_S4} FROM tail_hour GROUP BY ALL")
+    _merge(cur, "agg_day", "day", ("day", "content_id", "dim", "value"), SUMS4, "SELECT * FROM tail_day")
+    if ws_valid:
+        _fold_ws(cur, "tail_hour", "tail_day", "tail_full")
+    for t in ("tail_hour", "tail_full", "tail_day"):
+        cur.execute(f"DROP TABLE {t}")
 
 
 def _fold_ws(cur: duckdb.DuckDBPyConnection, hour_src: str, day_src: str, page_src: str) -> None:
