@@ -23,7 +23,7 @@ import msgspec
 
 from watchdepth.api.errors import error_body
 from watchdepth.api.intake import cors_for, encode_answer
-from watchdepth.errors import InvalidInput, ServiceError, WatchdepthError
+from watchdepth.errors import ServiceError, WatchdepthError
 from watchdepth.services import Services
 
 log = logging.getLogger("watchdepth.api")
@@ -83,7 +83,7 @@ class FastCollect:
                 referer=_text(headers.get(b"referer")),
                 received_at=int(time.time() * 1000),
             )
-        except InvalidInput:
+        except Exception:  # noqa: BLE001 - invalid input (or a bug): the app's one error path answers it
             await self.app(scope, _replay([body], False, receive), send)
             return
         rid = _request_id(headers.get(b"x-request-id"))
