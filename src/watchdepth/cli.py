@@ -97,6 +97,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except WatchdepthError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1
+    except httpx.HTTPError as exc:
+        print(f"error: the running server did not answer on its admin socket ({exc.__class__.__name__}); "
+              "is it overloaded? try again", file=sys.stderr)
+        return 1
     return 2
 
 
@@ -233,7 +237,7 @@ def _admin(settings: Settings) -> httpx.Client | None:
     sock = settings.admin_socket
     if not sock.exists():
         return None
-    client = httpx.Client(transport=httpx.HTTPTransport(uds=str(sock)), base_url="http://watchdepth")
+    client = httpx.Client(transport=httpx.HTTPTransport(uds=str(sock)), base_url="http://watchdepth", timeout=60)
     try:
         client.get("/admin/ping", timeout=2).raise_for_status()
     except httpx.HTTPError:
