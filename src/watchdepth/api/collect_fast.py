@@ -4,7 +4,7 @@ Input: every ASGI call of the public app. Output: for a plain ``POST /collect`` 
 validates, the same ``202`` as ``intake.collect`` (CORS headers and ``X-Request-ID``
 included) once the events are durable; anything else goes to the wrapped Starlette app
 unchanged. It does not answer errors itself: a request that fails validation, is too
-large or carries a query string is handed to the app with its body replayed, so every
+large or carries a parameter other than the session's ``s`` is handed to the app with its body replayed, so every
 error still comes from the one error path (``api.errors``) and counts once.
 
 Why: tracker events are most of the traffic, and Starlette's middleware, routing and
@@ -16,13 +16,14 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from urllib.parse import parse_qs
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import msgspec
 
 from watchdepth.api.errors import error_body
-from watchdepth.api.intake import cors_for, encode_answer
+from watchdepth.api.intake import check_session_param, cors_for, encode_answer
 from watchdepth.errors import ServiceError, WatchdepthError
 from watchdepth.services import Services
 
@@ -47,9 +48,14 @@ class FastCollect:
         return getattr(self.app, name)
 
     async def __call__(self, scope: MutableMapping[str, Any], receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != "/collect" or scope["method"] != "POST" or scope["query_string"]:
+        if scope["type"] != "http" or scope["path"] != "/collect" or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
+        query = parse_qs(scope["query_string"].decode("latin-1"))
+        if set(query) - {"s"} or len(query.get("s", ())) > 1:
+            await self.app(scope, receive, send)  # unusual parameters: the app decides
+            return
+        session_param = query["s"][0] if "s" in query else None
         s = self.services
         headers: dict[bytes, bytes] = {}
         for name, value in scope["headers"]:
@@ -83,6 +89,7 @@ class FastCollect:
                 referer=_text(headers.get(b"referer")),
                 received_at=int(time.time() * 1000),
             )
+            check_session_param(session_param, events)
         except Exception:  # noqa: BLE001 - invalid input (or a bug): the app's one error path answers it
             await self.app(scope, _replay([body], False, receive), send)
             return
