@@ -44,6 +44,11 @@ class Settings:
     smtp_user: str | None = None
     smtp_password: str | None = None
     mail_from: str = "watchdepth@localhost"
+    #: Tries in all to hand a report's mail to SMTP, and seconds before the second (doubling).
+    smtp_attempts: int = 4
+    smtp_backoff: float = 5.0
+    #: Seconds a report's download link and its file live (default 7 days).
+    export_ttl: int = 7 * 86_400
     #: Live analytics (SSE /v1/analytics/realtime/stream): push interval (ms) and most open streams.
     live_interval_ms: int = 2000
     live_max_subscribers: int = 100
@@ -81,6 +86,8 @@ def _convert(name: str, raw: str) -> Any:
         return raw.lower() in ("1", "true", "yes")
     if isinstance(default, int):
         return int(raw)
+    if isinstance(default, float):
+        return float(raw)
     if isinstance(default, Path):
         return Path(raw)
     if isinstance(default, tuple):

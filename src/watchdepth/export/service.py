@@ -7,10 +7,8 @@ routes (exports, referrers.csv/.xlsx) with the app's token checks; the admin-soc
 routes the ``watchdepth export`` command uses while a server holds the data dir.
 It does not start or stop the worker (the app's lifespan does) and computes no number.
 
-Knobs read from the environment only, for tests and slow relays:
-``WATCHDEPTH_SMTP_ATTEMPTS`` (tries in all, default 4) and ``WATCHDEPTH_SMTP_BACKOFF``
-(seconds before the second try, default 5, doubling); ``WATCHDEPTH_EXPORT_TTL`` (seconds a
-download link and its file live, default 7 days). ``WATCHDEPTH_EXPORT_TEST_ROW_PAUSE``
+Retries and link lifetime are settings (``smtp_attempts``, ``smtp_backoff``, ``export_ttl``).
+One test hook is read from the environment only: ``WATCHDEPTH_EXPORT_TEST_ROW_PAUSE``
 (seconds per row) slows every build down so a test can kill a server mid-job.
 """
 
@@ -30,7 +28,7 @@ from starlette.routing import Route
 
 from watchdepth.api.auth import Token
 from watchdepth.errors import Forbidden, NotFound
-from watchdepth.export.jobs import DEFAULT_TTL, ExportWorker
+from watchdepth.export.jobs import ExportWorker
 from watchdepth.export.jobstore import Job
 from watchdepth.export.mailer import Mailer, SmtpSettings
 from watchdepth.export.routes import _json_object, job_view, referrer_routes, routes
@@ -47,8 +45,7 @@ def mailer(settings: Any) -> Mailer:
     return Mailer(SmtpSettings(
         host=settings.smtp_host, port=settings.smtp_port, security=settings.smtp_security,
         user=settings.smtp_user, password=settings.smtp_password, sender=settings.mail_from,
-        attempts=int(os.environ.get("WATCHDEPTH_SMTP_ATTEMPTS", "4")),
-        backoff=float(os.environ.get("WATCHDEPTH_SMTP_BACKOFF", "5")),
+        attempts=settings.smtp_attempts, backoff=settings.smtp_backoff,
     ))
 
 
@@ -60,8 +57,8 @@ def build_worker(services: Any) -> ExportWorker:
     every = 1000
     if pause > 0:
         source, every = _Paused(source, pause), 1
-    ttl = int(os.environ.get("WATCHDEPTH_EXPORT_TTL", str(DEFAULT_TTL)))
-    return ExportWorker(source, s.data_dir, mailer(s), s.public_url, workers=2, ttl=ttl, progress_every=every)
+    return ExportWorker(source, s.data_dir, mailer(s), s.public_url, workers=2, ttl=s.export_ttl,
+                        progress_every=every)
 
 
 class _Paused:
