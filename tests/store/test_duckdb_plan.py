@@ -208,3 +208,28 @@ def test_a_big_tail_is_folded_a_week_at_a_time(tmp_path: Path, monkeypatch: pyte
     assert answer(store, Aggregate(MAR10 - DAY, MAR10 + 30 * DAY, dims=("country",))) == [
         ("DE", 3, 3, 3, 54.0, 0.0), ("FR", 1, 1, 0, 3.0, 0.0), ("US", 2, 1, 1, 8.0, 0.0)]  # DE: rows 1, 2, 5 and the new one
     store.close()
+
+
+def test_commits_go_on_while_maintain_folds(db: DuckDBStore) -> None:
+    """maintain() does not hold the write lock: batches committed meanwhile stay in the tail."""
+    import threading
+
+    done = threading.Event()
+
+    def fold() -> None:
+        while not done.is_set():
+            db.maintain()
+
+    folder = threading.Thread(target=fold)
+    folder.start()
+    try:
+        for i in range(40):
+            write(db, [credit(MAR10 + i * 60_000 + 7, "v3", 1, 1, 1, 1.0, "KZ", "c.com/p")])
+    finally:
+        done.set()
+        folder.join()
+    q = Aggregate(MAR10, MAR10 + DAY, dims=("country",))
+    assert answer(db, q)[1] == ("KZ", 40, 40, 40, 40.0, 2400.0)
+    db.maintain()
+    assert duckdb_rollup.state(db._cur()) == (47, True)
+    assert answer(db, q)[1] == ("KZ", 40, 40, 40, 40.0, 2400.0)

@@ -57,6 +57,10 @@ class DuckDBStore:
             raise StoreError(f"cannot open {self.path}: {exc}") from exc
         self._local = threading.local()
         self._write_lock = threading.Lock()
+        #: maintain() folds rollups without the write lock (commits go on meanwhile; writers stay
+        #: serialised by _write_lock, so facts rowids below a snapshot's count are all committed);
+        #: this lock keeps content changes that invalidate ws_* from racing a fold.
+        self._roll_lock = threading.Lock()
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -127,7 +131,7 @@ class DuckDBStore:
 
     def maintain(self) -> None:
         """Fold the facts written since the last call into every rollup (one transaction)."""
-        with self._write_lock:
+        with self._roll_lock:
             cur = self._cur()
             try:
                 cur.execute("BEGIN")
@@ -251,7 +255,7 @@ class DuckDBStore:
             sets = ", ".join(f"{c} = ?" for c in cols[1:])
             sql = f"UPDATE {table} SET {sets} WHERE {key} = ?"
             values = values[1:] + values[:1]
-        with self._write_lock:
+        with self._write_lock, self._roll_lock:
             if table == "content" and not create:
                 self._ws_check(row)
             self._run(sql, values)
@@ -271,7 +275,7 @@ class DuckDBStore:
                 cur.unregister("new_catalog")
 
     def catalog_delete(self, table: str, key: str) -> None:
-        with self._write_lock:
+        with self._write_lock, self._roll_lock:
             if table == "content":
                 self._run("UPDATE rollup_state SET ws_valid = false WHERE id = 1")
             self._run(f"DELETE FROM {table} WHERE {CATALOG_TABLES[table][0]} = ?", [key])
