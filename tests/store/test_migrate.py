@@ -33,15 +33,30 @@ def client(chdb_engine: Path) -> Any:
 
 def test_apply_is_versioned_and_idempotent(client: Any) -> None:
     db = f"m{next(_ids)}"
-    assert migrate.apply(client, db) == [1]
+    assert migrate.apply(client, db) == [1, 2]
     assert migrate.apply(client, db) == []  # nothing left to do, nothing fails
-    assert client.query(f"SELECT version, name FROM {db}.schema_migrations").result_rows == [(1, "initial")]
+    assert sorted(client.query(f"SELECT version, name FROM {db}.schema_migrations").result_rows) == [
+        (1, "initial"), (2, "commit_markers")]
     tables = {r[0] for r in client.query(f"SELECT name FROM system.tables WHERE database = '{db}'").result_rows}
-    assert {"events", "facts", "agg_hour", "agg_day", "projects", "folders", "content",
+    assert {"events", "facts", "agg_hour", "agg_day", "batches", "projects", "folders", "content",
             "tokens", "settings", "schema_migrations"} == tables
+    indexes = client.query(f"SELECT table, name FROM system.data_skipping_indices WHERE database = '{db}' "
+                           "AND name = 'batch_minmax' ORDER BY table").result_rows
+    assert indexes == [("events", "batch_minmax"), ("facts", "batch_minmax")]
     # a half-applied version (the row missing) is applied again without error
     client.command(f"TRUNCATE TABLE {db}.schema_migrations")
-    assert migrate.apply(client, db) == [1]
+    assert migrate.apply(client, db) == [1, 2]
+
+
+def test_version_2_upgrades_a_version_1_database(client: Any) -> None:
+    db = f"m{next(_ids)}"
+    for sql in migrate.bootstrap(db):
+        client.command(sql)
+    for sql in migrate.render(db)[0][1]:  # version 1 only, as an older release left it
+        client.command(sql)
+    client.insert(f"{db}.schema_migrations", [[1, "initial"]], column_names=["version", "name"])
+    assert migrate.apply(client, db) == [2]
+    assert int(client.command(f"EXISTS TABLE {db}.batches"))
 
 
 def test_an_unmigrated_server_database_is_a_clear_error(chdb_engine: Path) -> None:
@@ -55,6 +70,9 @@ def test_cluster_rendering(client: Any) -> None:
     sqls = migrate.bootstrap("wd", "main") + [s for _, ss in migrate.render("wd", "main") for s in ss]
     assert all(" ON CLUSTER main" in s for s in sqls)
     text = "\n".join(sqls)
+    assert ("ALTER TABLE wd.events_local ON CLUSTER main ADD INDEX IF NOT EXISTS batch_minmax ingest_batch "
+            "TYPE minmax GRANULARITY 1") in text  # an @alter changes the local table
+    assert "ENGINE = Distributed('main', 'wd', 'batches_local', cityHash64(ingest_batch))" in text
     for big in ("events", "facts"):  # sharded by session, so a session's rows stay on one shard
         assert f"CREATE TABLE IF NOT EXISTS wd.{big}_local ON CLUSTER main" in text
         assert (f"CREATE TABLE IF NOT EXISTS wd.{big} ON CLUSTER main AS wd.{big}_local "
@@ -79,7 +97,7 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
 def test_cli(tmp_path: Path) -> None:
     dsn = f"chdb://{tmp_path / 'ch'}?database=prod"
     r = cli("--store", dsn)
-    assert r.returncode == 0 and "applied 0001_initial" in r.stderr and "(1 applied now)" in r.stderr, r.stderr
+    assert r.returncode == 0 and "applied 0001_initial" in r.stderr and "(2 applied now)" in r.stderr, r.stderr
     r = cli("--store", dsn)
     assert r.returncode == 0 and "(0 applied now)" in r.stderr, r.stderr
     r = cli("--print", "--cluster", "main", "--store", "clickhouse://u:p@db:8123/prod")

@@ -10,12 +10,19 @@ It does not decide what is credited nor derive metrics.
 
 Design (see docs/scale-out.md):
 
-* ``write_batch`` inserts the events, then the facts, synchronously: it returns once
-  ClickHouse has written both (``wait_for_async_insert=1`` in case a server profile turns
-  async inserts on, ``insert_distributed_sync=1`` so that on a cluster the rows are on their
-  shard, readable by a restarting collector, before ``202``). ClickHouse has no multi-table transaction: if the facts insert fails
-  after the events went in, the batch's events are deleted again before the error leaves,
-  so a retry neither loses nor double-counts.
+* ``write_batch`` inserts the events, the facts, the rollups and last a commit marker (a row
+  of ``batches``) synchronously: it returns once ClickHouse has written them all
+  (``wait_for_async_insert=1`` in case a server profile turns async inserts on,
+  ``insert_distributed_sync=1`` so that on a cluster the rows are on their shard, readable by
+  a restarting collector, before ``202``). ClickHouse has no multi-table transaction, so
+  every row carries its batch's tag (``ingest_batch``) and a batch counts as stored only once
+  its marker is: ``session_log`` (the state a collector rebuilds) skips the rows of unmarked
+  batches, so a retry of a batch whose writer was killed between two inserts is credited
+  again, once. If an insert fails, the batch is taken back at once; if the writer died,
+  ``recover`` (at open and in ``maintain``) takes back unmarked batches older than
+  ``RECOVER_AFTER_S`` (a live writer gives up on a batch after ``COMMIT_DEADLINE_S``).
+  Until then their rows still count in aggregates, counters and watched sets (filtering
+  every read by marker would cost a join on the hot query path; see docs/scale-out.md).
 * Rollups (per UTC hour and content; per UTC day, content and one dimension) are summed
   from each batch's facts in Arrow by the writer and inserted into ``SummingMergeTree``
   tables, which ClickHouse merges in the background, so ``maintain`` has nothing to do.
@@ -73,6 +80,20 @@ EVENT_SELECT = ", ".join(f"toUnixTimestamp64Milli({col})" if col in _TS_COLS els
 INSERT_SETTINGS = {"wait_for_async_insert": 1, "insert_distributed_sync": 1}
 #: Session ids per ``session_log`` query (parameters travel in the HTTP request).
 CHUNK = 2000
+#: Tags of batches that need a marker have this bit set; bits 29..62 hold the second the
+#: batch began (so age is known without a column), the low 29 bits are random. Rows tagged
+#: below it (written before schema version 2, or copied: 0) count as committed.
+MARKED = 1 << 63
+_RANDOM_BITS = 29
+#: A writer that has not finished a batch within this many seconds does not mark it (it
+#: takes it back and fails the request instead)...
+COMMIT_DEADLINE_S = 60.0
+#: ...so a batch unmarked after this many seconds is dead: ``recover`` takes it back.
+#: Well above the deadline plus one marker insert and clock skew between collectors.
+RECOVER_AFTER_S = 600.0
+#: ``maintain`` looks for dead batches begun in this many seconds before RECOVER_AFTER_S
+#: (the minmax index on the tag keeps it to recent parts); opening a store looks at all.
+RECOVER_WINDOW_S = 7200.0
 SCHEMES = ("clickhouse", "clickhouses", "chdb")
 
 
@@ -162,6 +183,10 @@ class ClickHouseStore:
         self._clients_lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._catalog_version = 0
+        try:
+            self.recover()
+        except StoreError:
+            log.exception("could not take back unfinished write batches (retried by maintain)")
 
     @classmethod
     def from_dsn(cls, dsn: str, **kw: Any) -> ClickHouseStore:
@@ -231,14 +256,20 @@ class ClickHouseStore:
         """Store the batch's events, facts and rollups; a failure takes back what went in."""
         events = rows.events_table(batch)
         facts = rows.facts_table(batch.credits)
-        tag = secrets.randbits(63) | 1  # this batch, to find its rows again (never 0: copied rows)
+        if not events.num_rows and not facts.num_rows:
+            return
         with self._write_lock:
+            started = time.monotonic()
+            tag = new_tag()
             tried: list[str] = []
             try:
                 if events.num_rows:
                     tried.append("events")
                     self.insert_arrow("events", _tagged(events, tag))
                 self.insert_facts(facts, tag, tried)
+                if time.monotonic() - started > COMMIT_DEADLINE_S:
+                    raise StoreError(f"write batch not committed: it took over {COMMIT_DEADLINE_S:.0f} s")
+                self.insert_arrow("batches", pa.table({"ingest_batch": pa.array([tag], pa.uint64())}))  # the commit
             except StoreError:
                 self._take_back(tag, facts, tried)
                 raise
@@ -254,23 +285,54 @@ class ClickHouseStore:
             self.insert_arrow(table, data)
 
     def _take_back(self, tag: int, facts: pa.Table, tried: list[str]) -> None:
-        """Undo a failed batch (best effort): delete its log and fact rows by their tag, then
-        sum the rollups it touched again from the facts (an insert may have half landed)."""
+        """Undo a failed batch (best effort; ``recover`` finishes the job later if this fails)."""
+        if not tried:
+            return
         try:
-            for table in ("events", "facts"):
-                if table in tried:
-                    self._command(f"DELETE FROM {table} WHERE ingest_batch = {{b:UInt64}}", {"b": tag})
-            if "agg_hour" in tried:
-                ms = facts.column("t").cast(_TS).cast(pa.int64()).to_pylist()
-                params = {"h": sorted({m // 3_600_000 * 3600 for m in ms}), "d": sorted({m // 86_400_000 * 86_400 for m in ms}),
-                          "c": sorted(set(facts.column("content_id").to_pylist()))}
-                for sql in _RESUM_HOURS + (_RESUM_DAYS if "agg_day" in tried else []):
-                    self._command(sql, params)
+            ms = facts.column("t").cast(_TS).cast(pa.int64()).to_pylist() if "agg_hour" in tried else []
+            self._discard([tag], _keys(ms, facts.column("content_id").to_pylist() if ms else []))
         except StoreError:
             log.exception("could not take back a failed write batch")
 
+    def _discard(self, tags: list[int], keys: dict[str, list[Any]]) -> None:
+        """Take back batches: first sum the rollups of their (hours, days, contents) again
+        from the other facts, then delete their facts and log rows. In this order, a crash
+        midway leaves the tags findable and the next ``recover`` does it again."""
+        if keys["c"]:
+            for sql in _RESUM_HOURS + _RESUM_DAYS:
+                self._command(sql, {**keys, "b": tags})
+        for table in ("facts", "events"):
+            self._command(f"DELETE FROM {table} WHERE ingest_batch IN {{b:Array(UInt64)}}", {"b": tags})
+
+    def recover(self, min_age_s: float = RECOVER_AFTER_S, window_s: float | None = None,
+                now: float | None = None) -> list[int]:
+        """Take back the unmarked batches begun more than ``min_age_s`` ago (within
+        ``window_s`` before that, or ever); returns their tags."""
+        now = time.time() if now is None else now
+        hi = tag_floor(now - min_age_s)
+        lo = tag_floor(now - min_age_s - window_s) if window_s is not None else MARKED
+        if hi <= lo:
+            return []
+        rng = {"lo": lo, "hi": hi}
+        within = "ingest_batch >= {lo:UInt64} AND ingest_batch < {hi:UInt64}"
+        dead = sorted(int(r[0]) for r in self._run(
+            f"SELECT DISTINCT ingest_batch FROM (SELECT ingest_batch FROM events WHERE {within} "
+            f"UNION ALL SELECT ingest_batch FROM facts WHERE {within}) "
+            f"WHERE ingest_batch NOT IN (SELECT ingest_batch FROM batches WHERE {within})", rng))
+        if not dead:
+            return []
+        got = self._run(
+            "SELECT groupUniqArray(toInt64(toUnixTimestamp64Milli(t))), groupUniqArray(content_id) FROM facts "
+            "WHERE ingest_batch IN {b:Array(UInt64)}", {"b": dead})
+        ms, contents = (list(got[0][0]), list(got[0][1])) if got else ([], [])
+        with self._write_lock:
+            self._discard(dead, _keys(ms, contents))
+        log.warning("took back %d unfinished write batch(es) of a writer that stopped mid-commit", len(dead))
+        return dead
+
     def maintain(self) -> None:
-        """Nothing to do: ClickHouse merges parts and sums rollup rows in the background."""
+        """Take back recent dead batches (ClickHouse merges parts and sums rollups itself)."""
+        self.recover(window_s=RECOVER_WINDOW_S)
 
     def next_log_seq(self) -> int:
         got = self._run("SELECT max(log_seq), count() FROM events")
@@ -288,18 +350,31 @@ class ClickHouseStore:
         ids = sorted(set(session_ids))
         for i in range(0, len(ids), CHUNK):
             got += self._run(
-                f"SELECT {EVENT_SELECT}, status, log_seq FROM events WHERE session_id IN {{ids:Array(String)}}",
+                f"SELECT {EVENT_SELECT}, status, log_seq, ingest_batch FROM events WHERE session_id IN {{ids:Array(String)}}",
                 {"ids": ids[i:i + CHUNK]},
             )
-        got.sort(key=lambda r: (r[-1], r[4]))  # log_seq, then session_id (several writers)
-        return (rows.event_from_row(r[:-1]) for r in got)
+        got = self._committed(got)
+        got.sort(key=lambda r: (r[-2], r[4]))  # log_seq, then session_id (several writers)
+        return (rows.event_from_row(r[:-2]) for r in got)
+
+    def _committed(self, got: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """The rows (``ingest_batch`` last) of committed batches: unmarked ones are not stored."""
+        tags = sorted({int(r[-1]) for r in got if r[-1] >= MARKED})
+        if not tags:
+            return got
+        marked: set[int] = set()
+        for i in range(0, len(tags), CHUNK):
+            marked.update(int(r[0]) for r in self._run(
+                "SELECT DISTINCT ingest_batch FROM batches WHERE ingest_batch IN {b:Array(UInt64)}", {"b": tags[i:i + CHUNK]}))
+        return [r for r in got if r[-1] < MARKED or r[-1] in marked]
 
     def loads_stored(self, load_ids: Sequence[str]) -> set[str]:
         """Which of these loads already have events in the log."""
         if not load_ids:
             return set()
-        got = self._run("SELECT DISTINCT load_id FROM events WHERE load_id IN {ids:Array(String)}", {"ids": list(load_ids)})
-        return {r[0] for r in got}
+        got = self._run("SELECT DISTINCT load_id, ingest_batch FROM events WHERE load_id IN {ids:Array(String)}",
+                        {"ids": list(load_ids)})
+        return {r[0] for r in self._committed(got)}
 
     def first_event_ms(self) -> int | None:
         """The earliest credited hour (for ``period=all_time``)."""
@@ -427,6 +502,22 @@ def _signed(t: pa.Table) -> pa.Table:
     return t
 
 
+def new_tag(now: float | None = None) -> int:
+    """A batch tag: MARKED, the second it began, 29 random bits (never 0: copied rows)."""
+    return tag_floor(time.time() if now is None else now) | secrets.randbits(_RANDOM_BITS)
+
+
+def tag_floor(seconds: float) -> int:
+    """The smallest tag of a batch begun at ``seconds`` (the epoch second it falls in)."""
+    return MARKED | (max(int(seconds), 0) << _RANDOM_BITS)
+
+
+def _keys(ms: list[int], contents: list[str]) -> dict[str, list[Any]]:
+    """The UTC hours and days (epoch seconds) and contents whose rollups some facts touch."""
+    return {"h": sorted({m // 3_600_000 * 3600 for m in ms}), "d": sorted({m // 86_400_000 * 86_400 for m in ms}),
+            "c": sorted(set(contents))}
+
+
 def _tagged(t: pa.Table, tag: int) -> pa.Table:
     return t.append_column("ingest_batch", pa.repeat(pa.scalar(tag, pa.uint64()), t.num_rows))
 
@@ -435,11 +526,13 @@ _SUMS_SQL = ("toInt64(sum(player_loads)) AS player_loads, toInt64(sum(unique_vie
              "toInt64(sum(views)) AS views, sum(watch_time) AS watch_time")
 _HOUR = "toStartOfHour(toDateTime(t, 'UTC'))"
 _DAY = "toStartOfDay(toDateTime(t, 'UTC'))"
-#: The rollup rows of some hours / days and contents, summed again from the facts.
+#: The rollup rows of some hours / days and contents, summed again from the facts (but those of
+#: the batches being taken back).
 _RESUM_HOURS = [
     "DELETE FROM agg_hour WHERE toUnixTimestamp(hour) IN {h:Array(Int64)} AND content_id IN {c:Array(String)}",
     f"INSERT INTO agg_hour SELECT {_HOUR} AS hour, content_id, {_SUMS_SQL} FROM facts "
-    f"WHERE toUnixTimestamp({_HOUR}) IN {{h:Array(Int64)}} AND content_id IN {{c:Array(String)}} GROUP BY hour, content_id",
+    f"WHERE toUnixTimestamp({_HOUR}) IN {{h:Array(Int64)}} AND content_id IN {{c:Array(String)}} "
+    "AND ingest_batch NOT IN {b:Array(UInt64)} GROUP BY hour, content_id",
 ]
 _RESUM_DAYS = [
     "DELETE FROM agg_day WHERE toUnixTimestamp(day) IN {d:Array(Int64)} AND content_id IN {c:Array(String)}",
@@ -447,5 +540,5 @@ _RESUM_DAYS = [
     "ARRAY JOIN [('country', country), ('platform', platform), ('os', os), ('browser', browser), ('domain', domain), "
     "('page', page)] AS kv "
     f"WHERE toUnixTimestamp({_DAY}) IN {{d:Array(Int64)}} AND content_id IN {{c:Array(String)}} "
-    "GROUP BY day, content_id, dim, value",
+    "AND ingest_batch NOT IN {b:Array(UInt64)} GROUP BY day, content_id, dim, value",
 ]

@@ -11,6 +11,7 @@ On a cluster (``--cluster NAME``) each big table becomes ``NAME_local`` on a
 ``Distributed`` table of the plain name, sharded by ``cityHash64(session_id)`` so that a
 session's events and facts stay on one shard. Small tables (catalog, tokens) are one
 replicated copy on every node. Materialized views live on every node, between local tables.
+An ``@alter NAME`` statement changes a table created earlier (on a cluster: its local table).
 """
 
 from __future__ import annotations
@@ -25,14 +26,14 @@ from typing import Any
 from watchdepth.config import Settings
 from watchdepth.errors import StoreError
 
-_DIRECTIVE = re.compile(r"^-- @(sharded|everywhere|view) (\w+)(?: (.+))?$", re.M)
+_DIRECTIVE = re.compile(r"^-- @(sharded|everywhere|view|alter) (\w+)(?: (.+))?$", re.M)
 _ENGINE = re.compile(r"ENGINE = (\w*)MergeTree(?:\(([^)]*)\))?")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass(frozen=True)
 class Statement:
-    kind: str  # sharded | everywhere | view
+    kind: str  # sharded | everywhere | view | alter (a change to a table made by an earlier statement)
     name: str
     shard_key: str | None
     template: str
@@ -72,7 +73,7 @@ def _statements(text: str) -> list[Statement]:
 
 
 def _names(ms: list[Migration]) -> dict[str, str]:
-    return {s.name: s.kind for m in ms for s in m.statements}
+    return {s.name: s.kind for m in ms for s in m.statements if s.kind != "alter"}
 
 
 def render(database: str, cluster: str | None = None, ms: list[Migration] | None = None) -> list[tuple[int, list[str]]]:
