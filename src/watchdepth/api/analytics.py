@@ -37,9 +37,22 @@ async def overview(request: Request) -> JSONResponse:
     token = s.tokens.authorize(request)
     p = params.period(request, s.settings.timezone, s.store)
     sc = params.scope(request, token, s.catalog, p)
+    parts = _overview_parts(request)
     online = _online(s, sc.filters)
-    data = await _in_thread(analytics.overview, s.store, sc, params.group_time(request), online)
+    data = await _in_thread(analytics.overview, s.store, sc, params.group_time(request), online, parts)
     return JSONResponse({"meta": _time_meta(p), "data": data})
+
+
+def _overview_parts(request: Request) -> tuple[str, ...]:
+    """Ext ``parts``: which of total, timeline, top to answer (comma-separated; default all)."""
+    if "parts" not in request.query_params:
+        return analytics.OVERVIEW_PARTS
+    asked = params.listed(request, "parts")
+    unknown = [p for p in asked if p not in analytics.OVERVIEW_PARTS]
+    if unknown or not asked:
+        raise params.bad("parts", f"parts must be a comma-separated subset of {', '.join(analytics.OVERVIEW_PARTS)}"
+                         + (f"; unknown: {', '.join(unknown)}" if unknown else ""))
+    return tuple(p for p in analytics.OVERVIEW_PARTS if p in asked)
 
 
 async def grouped(request: Request) -> JSONResponse:

@@ -59,7 +59,9 @@ def spec() -> dict[str, Any]:
         "/v1/events/import": {"post": _op("Bulk import of NDJSON events with ts, ip, user_agent", status="202",
                                           body={"type": "string"})},
         "/v1/analytics/overview": {"get": _op("Totals, timeline and top breakdowns", _PERIOD + _SCOPE + [
-            _q("group_time", "Timeline bucket", {"type": "string", "enum": list(GROUP_TIMES)})])},
+            _q("group_time", "Timeline bucket", {"type": "string", "enum": list(GROUP_TIMES)}),
+            _q("parts", "Ext: comma-separated subset of total, timeline, top to answer (default all; the "
+               "others are left out of data); 400 invalid_params on an unknown part")])},
         "/v1/analytics": {"get": _op("Metrics grouped by one or more dimensions", _PERIOD + _SCOPE + _PAGE + [
             _q("group_by", "Comma-separated: " + ", ".join(GROUPS), required=False),
             _q("group_entities", "Synonym of group_by"),

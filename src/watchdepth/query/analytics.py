@@ -8,6 +8,7 @@ page). Output: plain dicts in the shapes of API.md, every derived figure from
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -60,21 +61,40 @@ class TableRequest:
     fields: tuple[str, ...] = metrics.METRIC_FIELDS
 
 
-def overview(store: Store, scope: Scope, group_time: str, online: int) -> dict[str, Any]:
-    total_row = store.aggregate(scope.aggregate()).rows
-    total = _sums(total_row[0] if total_row else None, 0)
-    timeline = store.aggregate(scope.aggregate(bucket=group_time))
-    by_bucket = {r[0]: _sums(r, 1) for r in timeline.rows}
-    series = []
-    for b in buckets(scope.period, group_time):
-        m = metrics.derive(by_bucket.get(b, _ZERO))
-        series.append({"date": iso(b), **{k: m[k] for k in ("views", "unique_views", "player_loads", "watch_time", "view_rate")}})
-    top = {name: _top(store, scope, dim) for name, dim in TOP_DIMENSIONS.items()}
-    return {
-        "total": {**metrics.derive(total), "duration": metrics.duration_total(total), "online": online},
-        "timeline": series,
-        "top": top,
-    }
+#: The parts of an overview answer (API ext ``parts``); all by default.
+OVERVIEW_PARTS = ("total", "timeline", "top")
+#: Overview's store queries run side by side here (each thread reads through its own cursor /
+#: client); kept across calls so the stores' per-thread cursors are reused.
+_POOL = ThreadPoolExecutor(max_workers=6, thread_name_prefix="wd-overview")
+
+
+def overview(store: Store, scope: Scope, group_time: str, online: int,
+             parts: Sequence[str] = OVERVIEW_PARTS) -> dict[str, Any]:
+    """Totals, timeline and top-10 lists (only the ``parts`` asked), their store queries concurrent."""
+    jobs: dict[str, Future[Any]] = {}
+    if "total" in parts:
+        jobs["total"] = _POOL.submit(store.aggregate, scope.aggregate())
+    if "timeline" in parts:
+        jobs["timeline"] = _POOL.submit(store.aggregate, scope.aggregate(bucket=group_time))
+    if "top" in parts:
+        for name, dim in TOP_DIMENSIONS.items():
+            jobs[name] = _POOL.submit(_top, store, scope, dim)
+    got = {k: f.result() for k, f in jobs.items()}
+    out: dict[str, Any] = {}
+    if "total" in parts:
+        rows = got["total"].rows
+        total = _sums(rows[0] if rows else None, 0)
+        out["total"] = {**metrics.derive(total), "duration": metrics.duration_total(total), "online": online}
+    if "timeline" in parts:
+        by_bucket = {r[0]: _sums(r, 1) for r in got["timeline"].rows}
+        series = []
+        for b in buckets(scope.period, group_time):
+            m = metrics.derive(by_bucket.get(b, _ZERO))
+            series.append({"date": iso(b), **{k: m[k] for k in ("views", "unique_views", "player_loads", "watch_time", "view_rate")}})
+        out["timeline"] = series
+    if "top" in parts:
+        out["top"] = {name: got[name] for name in TOP_DIMENSIONS}
+    return out
 
 
 def _top(store: Store, scope: Scope, dim: str) -> list[dict[str, Any]]:

@@ -56,12 +56,13 @@ async function fetchOverview(route, kind, id, signal) {
   const extra = { group_time: groupTime(route), ...contentParams(route, kind, id) };
   const path = "/v1/analytics/overview";
   // A failed comparison leaves the cards without their change; it never hides the numbers.
-  // Only its totals are used, so its timeline is asked for in the fewest buckets.
+  // Only its totals are used, so only they are asked for (ext `parts`). The page draws the
+  // cards and the timeline, never the overview's top lists (breakdowns ask their own).
   const previousOf = (range) => (range
-    ? get(path, { ...rangeParams(range, f.tz), ...extra, group_time: "month" }, signal)
+    ? get(path, { ...rangeParams(range, f.tz), ...extra, group_time: "month", parts: "total" }, signal)
       .then((r) => r.data?.total ?? null, () => null)
     : Promise.resolve(null));
-  const currentP = get(path, { ...baseParams(route, kind, id), ...extra }, signal);
+  const currentP = get(path, { ...baseParams(route, kind, id), ...extra, parts: "total,timeline" }, signal);
   let previousP = previousOf(computed.previous);
   const current = await currentP;
   const meta = current.meta?.time ?? {};
