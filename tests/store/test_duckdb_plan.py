@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from watchdepth.sessionize import Credit
@@ -233,3 +234,40 @@ def test_commits_go_on_while_maintain_folds(db: DuckDBStore) -> None:
     db.maintain()
     assert duckdb_rollup.state(db._cur()) == (47, True)
     assert answer(db, q)[1] == ("KZ", 40, 40, 40, 40.0, 2400.0)
+
+
+TOPS = ("country", "platform", "os", "browser")
+
+
+def tops(store: DuckDBStore, q: Aggregate, limit: int = 10) -> dict[str, list[tuple[Any, ...]]]:
+    """``top_lists``, checked list by list against each dimension's top ``limit`` over facts only."""
+    got = store.top_lists(q, TOPS, limit)
+    assert got is not None
+    for d in TOPS:
+        one = msgspec.structs.replace(q, dims=(d,), order=(("views", True), ("player_loads", True)), limit=limit)
+        assert got[d] == from_facts(store, one), d
+    return got
+
+
+def test_top_lists_in_one_scan_match_each_list(db: DuckDBStore) -> None:
+    utc = Aggregate(MAR10, MAR10 + DAY)
+    assert duckdb_plan.plan_tops(utc, TOPS, 10, *duckdb_rollup.state(db._cur())).source == "ws_day"  # type: ignore[union-attr]
+    got = tops(db, utc)
+    # rows 1-4, 7: US (3, 4, 7) 1 view 2 loads before DE (1, 2) 1 view 1 load; all desktop / Windows / Chrome
+    assert got["country"] == [("US", 2, 1, 1, 8.0, 10.0), ("DE", 1, 1, 1, 30.0, 100.0)]
+    assert got["os"] == [("Windows", 3, 2, 2, 38.0, 110.0)]
+    # Berlin 03-10 and 03-11: UTC 03-10 rolled up, the 1 h and 23 h edges from facts: row 6 (FR)
+    # in, row 5 (03-12 00:10 in Berlin) out
+    assert tops(db, Aggregate(**BERLIN_2D))["country"] == [
+        ("US", 2, 1, 1, 8.0, 10.0), ("DE", 1, 1, 1, 30.0, 100.0), ("FR", 1, 1, 0, 3.0, 0.0)]
+    # Kolkata (UTC+5:30) over two of its days: UTC 03-10 whole, the rest of both ends from facts
+    kolkata = Aggregate(MAR10 - 330 * 60_000, MAR10 + 2 * DAY - 330 * 60_000, timezone="Asia/Kolkata")
+    assert tops(db, kolkata, limit=1)["country"] == [("US", 2, 1, 1, 8.0, 10.0)]  # rows 1-4, 6, 7; not 5
+    folder = Aggregate(MAR10 - DAY, MAR10 + 2 * DAY, filters={"folder_id": ("fa",)})
+    assert duckdb_plan.plan_tops(folder, TOPS, 10, *duckdb_rollup.state(db._cur())).source == "agg_day"  # type: ignore[union-attr]
+    assert tops(db, folder)["country"] == [("DE", 1, 1, 1, 30.0, 100.0), ("FR", 1, 1, 0, 3.0, 0.0)]
+    assert tops(db, Aggregate(MAR10 + H, MAR10 + 3 * H))["country"] == []  # facts only, nothing then
+    write(db, [credit(MAR10 + 12 * H, "v3", 1, 1, 1, 6.0, "DE", "a.com/z")])  # the tail, no maintain()
+    assert tops(db, utc)["country"] == [("DE", 2, 2, 2, 36.0, 160.0), ("US", 2, 1, 1, 8.0, 10.0)]
+    # a filter on a fact dimension: the lists would need different sources
+    assert db.top_lists(Aggregate(MAR10, MAR10 + DAY, filters={"country": ("DE",)}), TOPS, 10) is None

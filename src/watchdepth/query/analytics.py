@@ -66,6 +66,8 @@ OVERVIEW_PARTS = ("total", "timeline", "top")
 #: Overview's store queries run side by side here (each thread reads through its own cursor /
 #: client); kept across calls so the stores' per-thread cursors are reused.
 _POOL = ThreadPoolExecutor(max_workers=6, thread_name_prefix="wd-overview")
+_NONE: Future[Any] = Future()
+_NONE.set_result(None)
 
 
 def overview(store: Store, scope: Scope, group_time: str, online: int,
@@ -76,9 +78,13 @@ def overview(store: Store, scope: Scope, group_time: str, online: int,
         jobs["total"] = _POOL.submit(store.aggregate, scope.aggregate())
     if "timeline" in parts:
         jobs["timeline"] = _POOL.submit(store.aggregate, scope.aggregate(bucket=group_time))
+    dims = tuple(TOP_DIMENSIONS.values())
+    together = getattr(store, "top_lists", None)  # DuckDB: the four lists in one scan
     if "top" in parts:
-        for name, dim in TOP_DIMENSIONS.items():
-            jobs[name] = _POOL.submit(_top, store, scope, dim)
+        if together is not None:
+            jobs["top"] = _POOL.submit(together, scope.aggregate(), dims, 10)
+        for dim in dims:
+            jobs[dim] = _POOL.submit(_top_rows, store, scope, dim) if together is None else _NONE
     got = {k: f.result() for k, f in jobs.items()}
     out: dict[str, Any] = {}
     if "total" in parts:
@@ -93,14 +99,20 @@ def overview(store: Store, scope: Scope, group_time: str, online: int,
             series.append({"date": iso(b), **{k: m[k] for k in ("views", "unique_views", "player_loads", "watch_time", "view_rate")}})
         out["timeline"] = series
     if "top" in parts:
-        out["top"] = {name: got[name] for name in TOP_DIMENSIONS}
+        rows = got.get("top")  # None: the store could not answer them together
+        if rows is None:
+            rows = {dim: got[dim] if got[dim] is not None else _top_rows(store, scope, dim) for dim in dims}
+        out["top"] = {name: _top(dim, rows[dim]) for name, dim in TOP_DIMENSIONS.items()}
     return out
 
 
-def _top(store: Store, scope: Scope, dim: str) -> list[dict[str, Any]]:
-    got = store.aggregate(scope.aggregate(dims=(dim,), order=(("views", True), ("player_loads", True)), limit=10))
+def _top_rows(store: Store, scope: Scope, dim: str) -> list[tuple[Any, ...]]:
+    return store.aggregate(scope.aggregate(dims=(dim,), order=(("views", True), ("player_loads", True)), limit=10)).rows
+
+
+def _top(dim: str, rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
     out = []
-    for r in got.rows:
+    for r in rows:
         s = _sums(r, 1)
         item: dict[str, Any] = {"name": r[0], "views": int(s["views"]), "player_loads": int(s["player_loads"])}
         if dim == "country":

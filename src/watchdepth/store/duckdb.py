@@ -22,7 +22,7 @@ from watchdepth.errors import StoreError
 from watchdepth.store import rows
 from watchdepth.store.base import Aggregate, AggregateResult, WriteBatch
 from watchdepth.store import duckdb_rollup
-from watchdepth.store.duckdb_plan import plan_aggregate
+from watchdepth.store.duckdb_plan import plan_aggregate, plan_tops
 
 #: A group commit, by (any events, any facts). Rollups are not touched: ``maintain`` folds
 #: the facts tail into them.
@@ -182,6 +182,31 @@ class DuckDBStore:
         return {name: int(value) for name, value in self._run("SELECT status, count(*) FROM events GROUP BY status")}
 
     # -- analytics ------------------------------------------------------------------------
+
+    def top_lists(self, q: Aggregate, dims: tuple[str, ...], limit: int) -> dict[str, list[tuple[Any, ...]]] | None:
+        """The top ``limit`` (value, *SUMS) of each dim by views, player loads, value: what
+        ``aggregate`` answers for ``dims=(d,), order=(views desc, player_loads desc), limit``,
+        for all dims in one scan. None when they cannot share one (ask ``aggregate`` then).
+        Optional, not in ``Store``."""
+        cur = self._cur()
+        try:
+            cur.execute("BEGIN")
+            try:
+                wm, ws_valid, n = cur.execute(
+                    "SELECT wm, ws_valid, (SELECT count(*) FROM facts) FROM rollup_state WHERE id = 1").fetchall()[0]
+                plan = plan_tops(q, dims, limit, wm, ws_valid, tail=n > wm)
+                got = cur.execute(plan.sql, plan.params).fetchall() if plan else None
+            finally:
+                cur.execute("COMMIT")
+        except duckdb.Error as exc:
+            _rollback(cur)
+            raise StoreError(f"query failed: {exc}") from exc
+        if got is None:
+            return None
+        out: dict[str, list[tuple[Any, ...]]] = {d: [] for d in dims}
+        for r in got:
+            out[r[0]].append(tuple(r[1:-1]))
+        return out
 
     def aggregate(self, q: Aggregate) -> AggregateResult:
         """One read transaction: the watermark and the rollups it describes are one snapshot."""

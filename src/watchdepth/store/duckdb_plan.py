@@ -22,6 +22,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
+import msgspec
+
 from watchdepth.store.base import ROLLUP_DIMENSIONS, SUMS, Aggregate
 
 HOUR_MS = 3_600_000
@@ -221,3 +223,60 @@ def _offsets(tz: str, start_ms: int, end_ms: int) -> set[int]:
         off = at.utcoffset() or timedelta(0)
         found.add(int(off.total_seconds() * 1000))
     return found
+
+
+def plan_tops(q: Aggregate, dims: tuple[str, ...], limit: int, wm: int | None = None, ws_valid: bool = True,
+              tail: bool = True) -> Plan | None:
+    """The top ``limit`` values of each of ``dims`` by views then player loads (ties by value), in
+    one scan: ``q`` with ``dims=(d,), order=(views desc, player_loads desc)`` for each d, exactly.
+
+    Output rows: (dim, value, SUMS…, rank). None when the dims would not read one source of
+    the same shape (a filter on a fact dimension, say): ask them one by one then.
+    """
+    each = [choose_source(msgspec.structs.replace(q, dims=(d,)), ws_valid) if wm is not None else FACTS for d in dims]
+    src = each[0]
+    if any(s.table != src.table or s.dim != (d if src.dim else None) for s, d in zip(each, dims)) or q.bucket or set(q.filters) & FACT_DIMS or (src.table != "facts" and src.dim is None):
+        return None
+    params: dict[str, Any] = {"start": q.start_ms * 1000, "end": q.end_ms * 1000}
+    filters = _filters(q, params)
+    names = ", ".join(f"'{d}'" for d in dims)
+    if src.table == "facts":
+        parts = [_tops_facts(dims, "t >= make_timestamptz($start) AND t < make_timestamptz($end)", filters)]
+    else:
+        u = src.unit_ms
+        cs, ce = -(-q.start_ms // u) * u, q.end_ms // u * u
+        params.update(cs=cs * 1000, ce=ce * 1000, wm=wm)
+        conds = [f"{src.tcol} >= make_timestamptz($cs) AND {src.tcol} < make_timestamptz($ce) AND dim IN ({names})"]
+        conds += [_filter_sql(src, name, param) for name, param in filters]
+        if src.per_content:
+            inner = f"SELECT content_id, dim, value, {_SUMS_SQL} FROM {src.table} WHERE {' AND '.join(conds)} GROUP BY ALL"
+            parts = [f"SELECT g.dim AS d, g.value AS x, g.pl, g.uv, g.v, g.wt, g.v * coalesce(c.duration, 0) AS vd "
+                     f"FROM ({inner}) g LEFT JOIN content c ON c.id = g.content_id"]
+        else:
+            parts = [f"SELECT dim AS d, value AS x, {_SUMS_SQL}, sum(view_duration) AS vd FROM {src.table} "
+                     f"WHERE {' AND '.join(conds)} GROUP BY ALL"]
+        if cs > q.start_ms:
+            parts.append(_tops_facts(dims, "t >= make_timestamptz($start) AND t < make_timestamptz($cs)", filters))
+        if ce < q.end_ms:
+            parts.append(_tops_facts(dims, "t >= make_timestamptz($ce) AND t < make_timestamptz($end)", filters))
+        if tail:
+            parts.append(_tops_facts(dims, "rowid >= $wm AND t >= make_timestamptz($cs) AND t < make_timestamptz($ce)",
+                                     filters))
+    rank = "row_number() OVER (PARTITION BY d ORDER BY views DESC, player_loads DESC, x ASC NULLS LAST)"
+    sql = (f"SELECT d, x, {', '.join(_SUM_EXPRS)}, {rank} AS rank FROM ({' UNION ALL '.join(parts)}) "
+           f"GROUP BY d, x QUALIFY rank <= {int(limit)} ORDER BY d, rank")
+    params = {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}
+    return Plan(sql, "", params, ["dim", "value", *SUMS], src.table)
+
+
+def _tops_facts(dims: tuple[str, ...], where: str, filters: list[tuple[str, str]]) -> str:
+    """Facts rows of one window, one row per (dim, its value), summed (NULL values kept)."""
+    conds = [where] + [_filter_sql(FACTS, name, param) for name, param in filters]
+    value = "CASE k.d " + " ".join(f"WHEN '{d}' THEN f.d_{d}" for d in dims) + " END"
+    inner = (f"SELECT content_id, {', '.join(f'{d} AS d_{d}' for d in dims)}, {_SUMS_SQL} FROM facts "
+             f"WHERE {' AND '.join(conds)} GROUP BY ALL")
+    keyed = (f"SELECT k.d, {value} AS x, f.content_id, f.pl, f.uv, f.v, f.wt FROM ({inner}) f, "
+             f"(VALUES {', '.join(f'({chr(39)}{d}{chr(39)})' for d in dims)}) k(d)")
+    grouped = f"SELECT d, x, content_id, sum(pl) AS pl, sum(uv) AS uv, sum(v) AS v, sum(wt) AS wt FROM ({keyed}) GROUP BY ALL"
+    return (f"SELECT g.d, g.x, g.pl, g.uv, g.v, g.wt, g.v * coalesce(c.duration, 0) AS vd FROM ({grouped}) g "
+            "LEFT JOIN content c ON c.id = g.content_id")
