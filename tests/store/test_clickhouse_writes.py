@@ -47,6 +47,39 @@ def test_a_failed_batch_leaves_nothing_behind(store: Any, failing: str, monkeypa
     assert store.watched_sets("v2", T0, END) == []
 
 
+
+@pytest.mark.parametrize("store", [pytest.param("clickhouse")], indirect=True)
+def test_an_unmarked_batch_is_skipped_then_taken_back_once_old(store: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from watchdepth.store import clickhouse
+
+    evs, status, run, seq = (list(x) for x in zip(*EVENTS[:6]))
+    store.write_batch(WriteBatch(evs, status, run, seq, CREDITS[:3]))  # committed: c1..c3, sessions s1, s2
+    real = store.insert_arrow
+
+    def insert(table: str, data: Any) -> None:
+        if table == "batches":  # the process stops right before its commit marker (no clean-up runs)
+            raise KeyboardInterrupt
+        real(table, data)
+
+    monkeypatch.setattr(store, "insert_arrow", insert)
+    evs, status, run, seq = (list(x) for x in zip(*EVENTS[6:]))
+    with pytest.raises(KeyboardInterrupt):
+        store.write_batch(WriteBatch(evs, status, run, seq, CREDITS[3:]))  # c4, c5; log rows of s1, s3
+    monkeypatch.setattr(store, "insert_arrow", real)
+    # rebuilding s1 sees its three committed events only (log_seq 1, 2, 3), not the dead batch's play of v2
+    assert [(e.session_id, e.seq) for e in store.session_log(["s1", "s3"])] == [("s1", 1), ("s1", 2), ("s1", 0)]
+    assert store.loads_stored(["l1", "l3", "l9"]) == {"l1"}
+    assert agg(store)[0] == [(3, 3, 2, 22.0, 0.0)]  # aggregates still count it until it is taken back
+    now = time.time()
+    assert store.recover(now=now + clickhouse.RECOVER_AFTER_S - 5) == []  # young: its writer may be alive
+    assert store.recover(now=now + 3 * clickhouse.RECOVER_WINDOW_S, window_s=clickhouse.RECOVER_WINDOW_S) == []
+    assert len(store.recover(now=now + clickhouse.RECOVER_AFTER_S + 5)) == 1
+    assert agg(store)[0] == [(2, 2, 1, 14.0, 0.0)]  # c1 + c2 + c3, as in the test above
+    assert agg(store, dims=("country",))[0] == [("DE", 1, 1, 1, 10.0, 0.0), ("US", 1, 1, 0, 4.0, 0.0)]
+    assert agg(store, start_ms=T0 + 1, end_ms=END)[0] == [(2, 2, 1, 14.0, 0.0)]
+    assert store.counters() == {"applied": 6}
+    assert store.recover(now=now + clickhouse.RECOVER_AFTER_S + 5) == []  # nothing left to do
+
 # -- a writer killed (SIGKILL) between two inserts ---------------------------------------------
 #
 # chDB hosts one engine per process, so the writer and the store that opens the directory

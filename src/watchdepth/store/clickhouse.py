@@ -92,8 +92,10 @@ COMMIT_DEADLINE_S = 60.0
 #: Well above the deadline plus one marker insert and clock skew between collectors.
 RECOVER_AFTER_S = 600.0
 #: ``maintain`` looks for dead batches begun in this many seconds before RECOVER_AFTER_S
-#: (the minmax index on the tag keeps it to recent parts); opening a store looks at all.
+#: (the minmax index on the tag keeps the scan to recent parts), opening a store in the
+#: last week (not all history: every collector start would read the whole tag column).
 RECOVER_WINDOW_S = 7200.0
+RECOVER_OPEN_WINDOW_S = 7 * 86400.0
 SCHEMES = ("clickhouse", "clickhouses", "chdb")
 
 
@@ -184,7 +186,7 @@ class ClickHouseStore:
         self._write_lock = threading.Lock()
         self._catalog_version = 0
         try:
-            self.recover()
+            self.recover(window_s=RECOVER_OPEN_WINDOW_S)
         except StoreError:
             log.exception("could not take back unfinished write batches (retried by maintain)")
 
@@ -307,7 +309,8 @@ class ClickHouseStore:
     def recover(self, min_age_s: float = RECOVER_AFTER_S, window_s: float | None = None,
                 now: float | None = None) -> list[int]:
         """Take back the unmarked batches begun more than ``min_age_s`` ago (within
-        ``window_s`` before that, or ever); returns their tags."""
+        ``window_s`` before that, or ever); returns their tags. The rows of a dead batch are
+        already invisible to ``session_log``; this makes aggregates and counters exact again."""
         now = time.time() if now is None else now
         hi = tag_floor(now - min_age_s)
         lo = tag_floor(now - min_age_s - window_s) if window_s is not None else MARKED
