@@ -107,7 +107,7 @@ def test_berlin_days_timeline_and_countries_with_partial_utc_days(db: DuckDBStor
         (BERLIN_MAR10 + DAY, 1, 0, 0, 0.0, 0.0),  # row 7; row 5 is 03-12 00:10 in Berlin
     ]
     countries = Aggregate(**BERLIN_2D, dims=("country",))
-    assert source(db, countries) == "ws_day"  # UTC day 03-10 rolled up, 23 h + 1 h edges from facts
+    assert source(db, countries) == "ws_day+ws_hour_dim"  # UTC day 03-10 rolled up, the 1 h + 23 h edges per hour
     assert answer(db, countries) == [
         ("DE", 1, 1, 1, 30.0, 100.0),
         ("FR", 1, 1, 0, 3.0, 0.0),
@@ -256,13 +256,25 @@ def test_top_lists_in_one_scan_match_each_list(db: DuckDBStore) -> None:
     # rows 1-4, 7: US (3, 4, 7) 1 view 2 loads before DE (1, 2) 1 view 1 load; all desktop / Windows / Chrome
     assert got["country"] == [("US", 2, 1, 1, 8.0, 10.0), ("DE", 1, 1, 1, 30.0, 100.0)]
     assert got["os"] == [("Windows", 3, 2, 2, 38.0, 110.0)]
-    # Berlin 03-10 and 03-11: UTC 03-10 rolled up, the 1 h and 23 h edges from facts: row 6 (FR)
-    # in, row 5 (03-12 00:10 in Berlin) out
+    # Berlin 03-10 and 03-11: UTC 03-10 from ws_day, the 1 h and 23 h edges from ws_hour_dim:
+    # row 6 (FR) in, row 5 (03-12 00:10 in Berlin) out
+    state = duckdb_rollup.state(db._cur())
+    assert duckdb_plan.plan_tops(Aggregate(**BERLIN_2D), TOPS, 10, *state).source == "ws_day+ws_hour_dim"  # type: ignore[union-attr]
     assert tops(db, Aggregate(**BERLIN_2D))["country"] == [
         ("US", 2, 1, 1, 8.0, 10.0), ("DE", 1, 1, 1, 30.0, 100.0), ("FR", 1, 1, 0, 3.0, 0.0)]
     # Kolkata (UTC+5:30) over two of its days: UTC 03-10 whole, the rest of both ends from facts
     kolkata = Aggregate(MAR10 - 330 * 60_000, MAR10 + 2 * DAY - 330 * 60_000, timezone="Asia/Kolkata")
+    assert duckdb_plan.plan_tops(kolkata, TOPS, 10, *state).source == "ws_day+ws_hour_dim"  # type: ignore[union-attr]
     assert tops(db, kolkata, limit=1)["country"] == [("US", 2, 1, 1, 8.0, 10.0)]  # rows 1-4, 6, 7; not 5
+    # the half hours 18:30-19:00 UTC at both ends from facts, the hours between from the rollups
+    assert answer(db, msgspec.structs.replace(kolkata, dims=("country",))) == [
+        ("DE", 1, 1, 1, 30.0, 100.0), ("FR", 1, 1, 0, 3.0, 0.0), ("US", 2, 1, 1, 8.0, 10.0)]
+    # 03-10 00:40 to 03-12: row 2 from facts (to 01:00), rows 3, 4, 7 from ws_hour_dim, row 5 from ws_day
+    edge = Aggregate(MAR10 + 40 * 60_000, MAR10 + 2 * DAY, dims=("country",))
+    assert source(db, edge) == "ws_day+ws_hour_dim"
+    assert answer(db, edge) == [("DE", 1, 2, 2, 50.0, 160.0), ("US", 2, 1, 1, 8.0, 10.0)]
+    assert tops(db, msgspec.structs.replace(edge, dims=()))["os"] == [("Windows", 3, 3, 3, 58.0, 170.0)]
+
     folder = Aggregate(MAR10 - DAY, MAR10 + 2 * DAY, filters={"folder_id": ("fa",)})
     assert duckdb_plan.plan_tops(folder, TOPS, 10, *duckdb_rollup.state(db._cur())).source == "agg_day"  # type: ignore[union-attr]
     assert tops(db, folder)["country"] == [("DE", 1, 1, 1, 30.0, 100.0), ("FR", 1, 1, 0, 3.0, 0.0)]
@@ -271,3 +283,20 @@ def test_top_lists_in_one_scan_match_each_list(db: DuckDBStore) -> None:
     assert tops(db, utc)["country"] == [("DE", 2, 2, 2, 36.0, 160.0), ("US", 2, 1, 1, 8.0, 10.0)]
     # a filter on a fact dimension: the lists would need different sources
     assert db.top_lists(Aggregate(MAR10, MAR10 + DAY, filters={"country": ("DE",)}), TOPS, 10) is None
+
+
+def test_a_dir_from_before_ws_hour_dim_gets_it_on_the_next_maintain(db: DuckDBStore, tmp_path: Path) -> None:
+    berlin = Aggregate(**BERLIN_2D, dims=("country",))
+    expected = answer(db, berlin)
+    db._cur().execute("DROP TABLE ws_hour_dim")  # as a data dir made before it existed
+    db.close()
+    store = DuckDBStore(tmp_path / "plan.duckdb")
+    assert duckdb_rollup.state(store._cur()) == (7, False)  # ws_* not trusted until rebuilt
+    assert source(store, berlin) == "agg_day"
+    assert answer(store, berlin) == expected
+    store.maintain()
+    assert duckdb_rollup.state(store._cur()) == (7, True)
+    assert source(store, berlin) == "ws_day+ws_hour_dim"
+    assert answer(store, berlin) == expected
+    assert tops(store, Aggregate(**BERLIN_2D))["country"][0] == ("US", 2, 1, 1, 8.0, 10.0)
+    store.close()

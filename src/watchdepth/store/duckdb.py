@@ -51,8 +51,9 @@ class DuckDBStore:
         self.path = str(path)
         try:
             self._con = duckdb.connect(self.path)
+            had = duckdb_rollup.tables(self._con)
             self._con.execute(resources.files("watchdepth.store").joinpath("duckdb_schema.sql").read_text())
-            duckdb_rollup.ensure_state(self._con)
+            duckdb_rollup.ensure_state(self._con, had)
         except duckdb.IOException as exc:
             raise StoreError(f"cannot open {self.path}: {exc}") from exc
         self._local = threading.local()

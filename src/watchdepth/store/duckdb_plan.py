@@ -57,6 +57,7 @@ def plan_aggregate(q: Aggregate, wm: int | None = None, ws_valid: bool = True, t
     """``wm`` None: no rollups are trusted (facts only). ``tail`` False: facts hold no row past
     ``wm`` (the caller counted them in the same snapshot), so the tail part is left out."""
     src = choose_source(q, ws_valid) if wm is not None else FACTS
+    src_table = src.table
     params: dict[str, Any] = {"start": q.start_ms * 1000, "end": q.end_ms * 1000, "tz": q.timezone}
     filters = _filters(q, params)
     if src.table == "facts":
@@ -69,12 +70,20 @@ def plan_aggregate(q: Aggregate, wm: int | None = None, ws_valid: bool = True, t
         if src.dim is not None:
             core += f" AND dim = '{src.dim}'"
         parts = [_part(q, src, core, filters)]
-        if cs > q.start_ms:
-            parts.append(_part(q, FACTS, "t >= make_timestamptz($start) AND t < make_timestamptz($cs)", filters))
-        if ce < q.end_ms:
-            parts.append(_part(q, FACTS, "t >= make_timestamptz($ce) AND t < make_timestamptz($end)", filters))
+        hsrc = _hour_source(src)
+        lo, hi = _hour_span(q, cs, ce, params) if hsrc else ("cs", "ce")
+        if hsrc:
+            for a, b in (("hs", "cs"), ("ce", "he")):
+                if params[a] < params[b]:
+                    src_table = f"{src.table}+{hsrc.table}"
+                    parts.append(_part(q, hsrc, f"hour >= make_timestamptz(${a}) AND hour < make_timestamptz(${b}) "
+                                                f"AND dim = '{hsrc.dim}'", filters))
+        if params[lo] > params["start"]:
+            parts.append(_part(q, FACTS, f"t >= make_timestamptz($start) AND t < make_timestamptz(${lo})", filters))
+        if params[hi] < params["end"]:
+            parts.append(_part(q, FACTS, f"t >= make_timestamptz(${hi}) AND t < make_timestamptz($end)", filters))
         if tail:
-            parts.append(_part(q, FACTS, "rowid >= $wm AND t >= make_timestamptz($cs) AND t < make_timestamptz($ce)",
+            parts.append(_part(q, FACTS, f"rowid >= $wm AND t >= make_timestamptz(${lo}) AND t < make_timestamptz(${hi})",
                                filters))
     names = (["bucket"] if q.bucket else []) + list(q.dims)
     outer = (["epoch_ms(bucket) AS bucket"] if q.bucket else []) + [f"d_{d} AS {d}" for d in q.dims]
@@ -85,7 +94,25 @@ def plan_aggregate(q: Aggregate, wm: int | None = None, ws_valid: bool = True, t
     sql = body.format(window=", count(*) OVER () AS total") + _order(q, names) + _page(q)
     count_sql = f"SELECT count(*) FROM ({body.format(window='')})"
     params = {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}
-    return Plan(sql, count_sql, params, names + list(SUMS), src.table)
+    return Plan(sql, count_sql, params, names + list(SUMS), src_table)
+
+
+#: ``ws_hour_dim`` (duckdb_rollup): ws_day per UTC hour for these dimensions.
+HOUR_DIMS = frozenset({"country", "platform", "os", "browser"})
+
+
+def _hour_source(src: Source) -> Source | None:
+    """ws_day's hour-grain twin for the partial UTC days at the ends, when it has the dimension."""
+    if src.table == "ws_day" and src.dim in HOUR_DIMS:
+        return Source("ws_hour_dim", "hour", HOUR_MS, src.dim, False)
+    return None
+
+
+def _hour_span(q: Aggregate, cs: int, ce: int, params: dict[str, Any]) -> tuple[str, str]:
+    """The whole UTC hours [hs, he) around the whole days [cs, ce): the rollups cover them."""
+    hs, he = -(-q.start_ms // HOUR_MS) * HOUR_MS, q.end_ms // HOUR_MS * HOUR_MS
+    params.update(hs=hs * 1000, he=he * 1000)
+    return "hs", "he"
 
 
 _SUM_EXPRS = [
@@ -240,6 +267,7 @@ def plan_tops(q: Aggregate, dims: tuple[str, ...], limit: int, wm: int | None = 
     params: dict[str, Any] = {"start": q.start_ms * 1000, "end": q.end_ms * 1000}
     filters = _filters(q, params)
     names = ", ".join(f"'{d}'" for d in dims)
+    source = src.table
     if src.table == "facts":
         parts = [_tops_facts(dims, "t >= make_timestamptz($start) AND t < make_timestamptz($end)", filters)]
     else:
@@ -255,18 +283,28 @@ def plan_tops(q: Aggregate, dims: tuple[str, ...], limit: int, wm: int | None = 
         else:
             parts = [f"SELECT dim AS d, value AS x, {_SUMS_SQL}, sum(view_duration) AS vd FROM {src.table} "
                      f"WHERE {' AND '.join(conds)} GROUP BY ALL"]
-        if cs > q.start_ms:
-            parts.append(_tops_facts(dims, "t >= make_timestamptz($start) AND t < make_timestamptz($cs)", filters))
-        if ce < q.end_ms:
-            parts.append(_tops_facts(dims, "t >= make_timestamptz($ce) AND t < make_timestamptz($end)", filters))
+        lo, hi = "cs", "ce"
+        if src.table == "ws_day" and set(dims) <= HOUR_DIMS:
+            lo, hi = _hour_span(q, cs, ce, params)
+            for a, b in (("hs", "cs"), ("ce", "he")):
+                if params[a] < params[b]:
+                    source = "ws_day+ws_hour_dim"
+                    hconds = [f"hour >= make_timestamptz(${a}) AND hour < make_timestamptz(${b}) AND dim IN ({names})"]
+                    hconds += [_filter_sql(src, name, param) for name, param in filters]
+                    parts.append(f"SELECT dim AS d, value AS x, {_SUMS_SQL}, sum(view_duration) AS vd FROM ws_hour_dim "
+                                 f"WHERE {' AND '.join(hconds)} GROUP BY ALL")
+        if params[lo] > params["start"]:
+            parts.append(_tops_facts(dims, f"t >= make_timestamptz($start) AND t < make_timestamptz(${lo})", filters))
+        if params[hi] < params["end"]:
+            parts.append(_tops_facts(dims, f"t >= make_timestamptz(${hi}) AND t < make_timestamptz($end)", filters))
         if tail:
-            parts.append(_tops_facts(dims, "rowid >= $wm AND t >= make_timestamptz($cs) AND t < make_timestamptz($ce)",
+            parts.append(_tops_facts(dims, f"rowid >= $wm AND t >= make_timestamptz(${lo}) AND t < make_timestamptz(${hi})",
                                      filters))
     rank = "row_number() OVER (PARTITION BY d ORDER BY views DESC, player_loads DESC, x ASC NULLS LAST)"
     sql = (f"SELECT d, x, {', '.join(_SUM_EXPRS)}, {rank} AS rank FROM ({' UNION ALL '.join(parts)}) "
            f"GROUP BY d, x QUALIFY rank <= {int(limit)} ORDER BY d, rank")
     params = {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}
-    return Plan(sql, "", params, ["dim", "value", *SUMS], src.table)
+    return Plan(sql, "", params, ["dim", "value", *SUMS], source)
 
 
 def _tops_facts(dims: tuple[str, ...], where: str, filters: list[tuple[str, str]]) -> str:

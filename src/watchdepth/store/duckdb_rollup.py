@@ -15,6 +15,8 @@ import duckdb
 from watchdepth.store.base import ROLLUP_DIMENSIONS
 
 DAY_MS = 86_400_000
+#: The dimensions ws_hour_dim keeps per hour (the overview's top lists).
+HOUR_DIMS = ("country", "platform", "os", "browser")
 SLICE_ROWS = 5_000_000  # a tail longer than this is folded a week at a time
 SUMS4 = ("player_loads", "unique_views", "views", "watch_time")
 SUMS5 = (*SUMS4, "view_duration")
@@ -23,15 +25,24 @@ _VD = "sum(r.views * coalesce(c.duration, 0)) AS view_duration"
 _R4 = ", ".join(f"sum(r.{c}) AS {c}" for c in SUMS4)
 
 
-def ensure_state(cur: duckdb.DuckDBPyConnection) -> None:
+def tables(cur: duckdb.DuckDBPyConnection) -> set[str]:
+    """The tables the file has (before the schema script runs: to spot new rollups)."""
+    return {r[0] for r in cur.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+
+
+def ensure_state(cur: duckdb.DuckDBPyConnection, had: set[str] | None = None) -> None:
     """Create the state row. A data dir from before the watermark had per-commit rollups of
-    agg_hour/agg_day only: they are dropped and rebuilt from facts by the next ``roll``."""
+    agg_hour/agg_day only: they are dropped and rebuilt from facts by the next ``roll``.
+    A dir from before ``ws_hour_dim`` (``had`` lacks it) gets its ws_* marked invalid: queries
+    use agg_* until the next ``roll`` rebuilds ws_* (ws_hour_dim included)."""
     if cur.execute("SELECT count(*) FROM rollup_state").fetchone()[0]:  # type: ignore[index]
+        if had is not None and "ws_hour_dim" not in had:
+            invalidate_ws(cur)
         return
     cur.execute("BEGIN")
     try:
         if cur.execute("SELECT count(*) FROM facts").fetchone()[0]:  # type: ignore[index]
-            for table in ("agg_hour", "agg_day", "agg_cday", "ws_hour", "ws_day", "ws_page"):
+            for table in ("agg_hour", "agg_day", "agg_cday", "ws_hour", "ws_day", "ws_page", "ws_hour_dim"):
                 cur.execute(f"DELETE FROM {table}")
         cur.execute("INSERT INTO rollup_state VALUES (1, 0, true)")
         cur.execute("COMMIT")
@@ -84,14 +95,35 @@ def _fold(cur: duckdb.DuckDBPyConnection, tail: str, ws_valid: bool) -> None:
         for d in ROLLUP_DIMENSIONS
     )
     cur.execute(f"CREATE OR REPLACE TEMP TABLE tail_day AS {by_dim}")
+    if ws_valid:
+        _hour_dims(cur, tail, "tail_hdim")
     _merge(cur, "agg_hour", "hour", ("hour", "content_id"), SUMS4, "SELECT * FROM tail_hour")
     _merge(cur, "agg_cday", "day", ("day", "content_id"), SUMS4,
            f"SELECT time_bucket(INTERVAL '1 day', hour, 'UTC') AS day, content_id, {_S4} FROM tail_hour GROUP BY ALL")
     _merge(cur, "agg_day", "day", ("day", "content_id", "dim", "value"), SUMS4, "SELECT * FROM tail_day")
     if ws_valid:
         _fold_ws(cur, "tail_hour", "tail_day", "tail_full")
-    for t in ("tail_hour", "tail_full", "tail_day"):
-        cur.execute(f"DROP TABLE {t}")
+        _fold_hour_dims(cur, "tail_hdim")
+    for t in ("tail_hour", "tail_full", "tail_day", "tail_hdim"):
+        cur.execute(f"DROP TABLE IF EXISTS {t}")
+
+
+def _hour_dims(cur: duckdb.DuckDBPyConnection, src: str, into: str) -> None:
+    """``into``: facts of ``src`` (a FROM … WHERE clause) per UTC hour, content, HOUR_DIMS dim and value."""
+    dims = ", ".join(HOUR_DIMS)
+    value = "CASE k.d " + " ".join(f"WHEN '{d}' THEN f.{d}" for d in HOUR_DIMS) + " END"
+    keys = ", ".join(f"('{d}')" for d in HOUR_DIMS)
+    cur.execute(
+        f"CREATE OR REPLACE TEMP TABLE {into} AS SELECT f.hour, f.content_id, k.d AS dim, {value} AS value, "
+        f"{', '.join(f'sum(f.{c}) AS {c}' for c in SUMS4)} FROM (SELECT time_bucket(INTERVAL '1 hour', t, 'UTC') AS hour, "
+        f"content_id, {dims}, {_S4} FROM {src} GROUP BY ALL) f, (VALUES {keys}) k(d) GROUP BY ALL"
+    )
+
+
+def _fold_hour_dims(cur: duckdb.DuckDBPyConnection, src: str) -> None:
+    _merge(cur, "ws_hour_dim", "hour", ("hour", "project_id", "dim", "value"), SUMS5,
+           f"SELECT r.hour, c.project_id, r.dim, r.value, {_R4}, {_VD} FROM {src} r "
+           "LEFT JOIN content c ON c.id = r.content_id GROUP BY ALL")
 
 
 def _fold_ws(cur: duckdb.DuckDBPyConnection, hour_src: str, day_src: str, page_src: str) -> None:
@@ -106,7 +138,7 @@ def _fold_ws(cur: duckdb.DuckDBPyConnection, hour_src: str, day_src: str, page_s
 
 def rebuild_ws(cur: duckdb.DuckDBPyConnection, n: int) -> None:
     """Rebuild ws_* with the catalog as it is now (after a content's project or duration changed)."""
-    for table in ("ws_hour", "ws_day", "ws_page"):
+    for table in ("ws_hour", "ws_day", "ws_page", "ws_hour_dim"):
         cur.execute(f"DELETE FROM {table}")
     cur.execute(
         "CREATE OR REPLACE TEMP TABLE all_pages AS SELECT time_bucket(INTERVAL '1 day', t, 'UTC') AS day, "
@@ -114,6 +146,13 @@ def rebuild_ws(cur: duckdb.DuckDBPyConnection, n: int) -> None:
     )
     _fold_ws(cur, "agg_hour", "agg_day", "all_pages")
     cur.execute("DROP TABLE all_pages")
+    if n:  # a week of UTC days at a time bounds memory
+        lo, hi = cur.execute(f"SELECT epoch_ms(min(t)), epoch_ms(max(t)) FROM facts WHERE rowid < {n}").fetchone()  # type: ignore[misc]
+        for a in range(lo // DAY_MS * DAY_MS, hi + 1, 7 * DAY_MS):
+            _hour_dims(cur, f"facts WHERE rowid < {n} AND t >= make_timestamptz({a * 1000}) "
+                            f"AND t < make_timestamptz({(a + 7 * DAY_MS) * 1000})", "all_hdim")
+            _fold_hour_dims(cur, "all_hdim")
+            cur.execute("DROP TABLE all_hdim")
     cur.execute("UPDATE rollup_state SET ws_valid = true WHERE id = 1")
 
 

@@ -113,6 +113,19 @@ CREATE TABLE IF NOT EXISTS ws_page (
     watch_time DOUBLE NOT NULL,
     view_duration DOUBLE NOT NULL
 );
+-- ws_hour_dim: ws_day per UTC hour, for the top-list dimensions only (HOUR_DIMS: country,
+-- platform, os, browser): the partial UTC days at the ends of a non-UTC period.
+CREATE TABLE IF NOT EXISTS ws_hour_dim (
+    hour TIMESTAMPTZ NOT NULL,
+    project_id VARCHAR,
+    dim VARCHAR NOT NULL,
+    value VARCHAR,
+    player_loads BIGINT NOT NULL,
+    unique_views BIGINT NOT NULL,
+    views BIGINT NOT NULL,
+    watch_time DOUBLE NOT NULL,
+    view_duration DOUBLE NOT NULL
+);
 -- rollup_state: facts rows [0, wm) (by rowid; facts is append-only) are in every rollup; the
 -- rest (the tail) is answered from facts. ws_valid: the ws_* tables match the catalog.
 CREATE TABLE IF NOT EXISTS rollup_state (id INTEGER PRIMARY KEY, wm BIGINT NOT NULL, ws_valid BOOLEAN NOT NULL);
