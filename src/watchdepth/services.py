@@ -38,7 +38,7 @@ def open_store(settings: Settings) -> Store:
     if settings.store.startswith(("clickhouse", "chdb")):
         from watchdepth.store.clickhouse import ClickHouseStore  # optional dependency
 
-        return ClickHouseStore.from_dsn(settings.store)
+        return ClickHouseStore.from_dsn(settings.store, writer_file=settings.data_dir / "clickhouse-writer")
     from watchdepth.store.duckdb import DuckDBStore
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)

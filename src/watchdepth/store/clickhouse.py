@@ -25,7 +25,7 @@ Design (see docs/scale-out.md):
   every read by marker would cost a join on the hot query path; see docs/scale-out.md).
 * Rollups (per UTC hour and content; per UTC day, content and one dimension) are summed
   from each batch's facts in Arrow by the writer and inserted into ``SummingMergeTree``
-  tables, which ClickHouse merges in the background, so ``maintain`` has nothing to do.
+  tables, which ClickHouse merges in the background (``maintain`` only runs ``recover``).
   Queries always ``sum`` over them (unmerged parts are summed at read time). Materialized
   views would do the same inside ClickHouse, but measured on chDB they made every insert
   of a small batch ~10x slower (query analysis per insert), see docs/benchmarks.md.
@@ -45,13 +45,17 @@ like the DuckDB file). A ``clickhouse://`` server must be migrated first with
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import secrets
+import struct
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -89,7 +93,8 @@ _RANDOM_BITS = 29
 #: takes it back and fails the request instead)...
 COMMIT_DEADLINE_S = 60.0
 #: ...so a batch unmarked after this many seconds is dead: ``recover`` takes it back.
-#: Well above the deadline plus one marker insert and clock skew between collectors.
+#: Well above the deadline plus one marker insert (clickhouse-connect times out at 300 s)
+#: and clock skew between collectors.
 RECOVER_AFTER_S = 600.0
 #: ``maintain`` looks for dead batches begun in this many seconds before RECOVER_AFTER_S
 #: (the minmax index on the tag keeps the scan to recent parts), opening a store in the
@@ -158,7 +163,10 @@ def connect(target: Target, database: str | None) -> Any:
 class ClickHouseStore:
     """A ``Store`` over one ClickHouse database (a server, a cluster, or chDB in process)."""
 
-    def __init__(self, target: Target, *, auto_migrate: bool | None = None) -> None:
+    def __init__(self, target: Target, *, auto_migrate: bool | None = None, writer_file: Path | None = None) -> None:
+        """``writer_file`` (``DATA/clickhouse-writer``): where this writer notes the tag of the
+        batch it is writing. The process that holds its lock (SIGKILL releases it) takes its
+        predecessor's unmarked batch back at once on open, without waiting RECOVER_AFTER_S."""
         self.target = target
         self.database = target.database
         auto = target.kind == "chdb" if auto_migrate is None else auto_migrate
@@ -185,7 +193,10 @@ class ClickHouseStore:
         self._clients_lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._catalog_version = 0
+        self._writer_fd: int | None = None
         try:
+            if writer_file is not None:
+                self._take_back_predecessor(writer_file)
             self.recover(window_s=RECOVER_OPEN_WINDOW_S)
         except StoreError:
             log.exception("could not take back unfinished write batches (retried by maintain)")
@@ -243,6 +254,9 @@ class ClickHouseStore:
             self._command(f"TRUNCATE TABLE IF EXISTS {table}")
 
     def close(self) -> None:
+        if self._writer_fd is not None:
+            os.close(self._writer_fd)  # releases the lock
+            self._writer_fd = None
         with self._clients_lock:
             clients, self._clients = self._clients, []
         for c in clients:
@@ -263,6 +277,8 @@ class ClickHouseStore:
         with self._write_lock:
             started = time.monotonic()
             tag = new_tag()
+            if self._writer_fd is not None:  # a page-cache write: it survives the process
+                os.pwrite(self._writer_fd, struct.pack("<Q", tag), 0)
             tried: list[str] = []
             try:
                 if events.num_rows:
@@ -322,6 +338,29 @@ class ClickHouseStore:
             f"SELECT DISTINCT ingest_batch FROM (SELECT ingest_batch FROM events WHERE {within} "
             f"UNION ALL SELECT ingest_batch FROM facts WHERE {within}) "
             f"WHERE ingest_batch NOT IN (SELECT ingest_batch FROM batches WHERE {within})", rng))
+        return self._discard_dead(dead)
+
+    def _take_back_predecessor(self, path: Path) -> None:
+        """Lock ``path``; if locked, take back the unmarked batch the last holder noted."""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            log.warning("no writer file %s (%s): a killed writer's batch waits for recover()", path, exc)
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # another live process writes through this data dir: its file
+            os.close(fd)
+            return
+        self._writer_fd = fd
+        raw = os.pread(fd, 8, 0)
+        tag = struct.unpack("<Q", raw)[0] if len(raw) == 8 else 0
+        if tag >= MARKED and not self._run("SELECT count() FROM batches WHERE ingest_batch = {b:UInt64}", {"b": tag})[0][0]:
+            self._discard_dead([tag])
+        os.pwrite(fd, struct.pack("<Q", 0), 0)
+
+    def _discard_dead(self, dead: list[int]) -> list[int]:
         if not dead:
             return []
         got = self._run(
