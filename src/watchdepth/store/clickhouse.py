@@ -20,7 +20,8 @@ Design (see docs/scale-out.md):
   batches, so a retry of a batch whose writer was killed between two inserts is credited
   again, once. If an insert fails, the batch is taken back at once; if the writer died,
   ``recover`` (at open and in ``maintain``) takes back unmarked batches older than
-  ``RECOVER_AFTER_S`` (a live writer gives up on a batch after ``COMMIT_DEADLINE_S``).
+  ``RECOVER_AFTER_S`` (a live writer gives up on a batch after ``COMMIT_DEADLINE_S``), and
+  a restarted writer takes back its killed predecessor's batch at once (``writer_file``).
   Until then their rows still count in aggregates, counters and watched sets (filtering
   every read by marker would cost a join on the hot query path; see docs/scale-out.md).
 * Rollups (per UTC hour and content; per UTC day, content and one dimension) are summed
