@@ -113,3 +113,30 @@ def test_a_new_workspace_then_viewers_arriving(browser: Any, server: Server) -> 
             assert len(polls) >= 2
     finally:
         ctx.close()
+
+
+def test_a_page_module_arriving_late_does_not_draw_over_the_newer_page(browser: Any, server: Server) -> None:
+    """Catalog's module is held back while the user moves on to Overview; when it arrives, Overview stays."""
+    ctx = new_context(browser, server)
+    try:
+        with watched_page(ctx) as page:
+            goto(page, "#/overview")
+            held: list[Any] = []
+            page.route("**/views/catalog.js*", lambda route: held.append(route))
+            page.evaluate("location.hash = '#/catalog'")
+            page.wait_for_function("() => document.documentElement.dataset.wdState === 'loading'")
+            for _ in range(100):
+                if held:
+                    break
+                page.wait_for_timeout(50)
+            assert held, "the catalog module was never requested"
+            page.evaluate("location.hash = '#/overview'")
+            expect(page.locator("html")).to_have_attribute("data-wd-state", "ready")
+            url = held[0].request.url
+            held[0].continue_()
+            # the app's own await on this module runs before this import's continuation
+            page.evaluate("(u) => import(u).then(() => new Promise((r) => setTimeout(r, 50)))", url)
+            expect(page.get_by_role("heading", level=1)).to_have_text("Workspace analytics")
+            assert page.get_by_role("heading", name="Catalog").count() == 0
+    finally:
+        ctx.close()

@@ -9,7 +9,12 @@ import { createAnalytics } from "./views/analytics.js";
 
 // The analytics pages are the ones opened first; the others load when first visited
 // (fewer files on the first load; routes.py preloads only the analytics pages' modules).
-const lazy = (path, name) => async (main, id) => (await import(path))[name](main, id);
+// A module that arrives after the URL moved on builds nothing: its constructor draws into
+// <main>, which by then belongs to the newer page.
+const lazy = (path, name) => async (main, id, stillWanted) => {
+  const module = await import(path);
+  return stillWanted() ? module[name](main, id) : null;
+};
 const VIEWS = {
   overview: async (main) => createAnalytics(main, "overview", null),
   video: async (main, id) => createAnalytics(main, "video", id),
@@ -60,9 +65,9 @@ async function render() {
       view?.destroy();
       view = null;
       viewKey = key;
-      const made = await VIEWS[route.page](main, route.id);
+      const made = await VIEWS[route.page](main, route.id, () => my === generation);
       if (my !== generation) {
-        made.destroy(); // the URL changed while the page's module loaded
+        made?.destroy(); // the URL changed while the page's module loaded
         return;
       }
       view = made;
