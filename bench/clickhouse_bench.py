@@ -99,6 +99,80 @@ def bench_insert(n_events: int, sizes: list[int], chdb_dir: Path) -> None:
     print(f"after: {load()}")
 
 
+# -- replicate ------------------------------------------------------------------------------
+
+#: ``datagen.replicate``'s video permutation (r -> (r × 7919 + i × 1237) mod 10,000 for the
+#: ids v00000..v09999; other ids unchanged) and time shift (i × 6 minutes), in ClickHouse SQL.
+_NEW_CONTENT = ("if(match(content_id, '^v[0-9]{{5}}$') AND toUInt32(substring(content_id, 2)) < 10000, "
+                "concat('v', leftPad(toString((toUInt64(substring(content_id, 2)) * 7919 + {i} * 1237) % 10000), 5, '0')), "
+                "content_id)")
+_SUMS = ("toInt64(sum(player_loads)) AS player_loads, toInt64(sum(unique_views)) AS unique_views, "
+         "toInt64(sum(views)) AS views, sum(watch_time) AS watch_time")
+
+
+def bench_replicate(chdb_dir: Path, source: str, target: str, times: int, check: Path | None) -> None:
+    """``target`` = ``source``'s catalog and events once, its facts ``times`` times transformed
+    as ``datagen.replicate`` does in DuckDB, all inside ClickHouse; rollups summed from each
+    copy's facts with INSERT … SELECT … GROUP BY (SummingMergeTree adds up the copies).
+    Copied rows keep ``ingest_batch`` 0: committed without a marker."""
+    print(f"replicate {source} -> {target} x{times}, {load()}", flush=True)
+    ch = ClickHouseStore.from_dsn(f"chdb://{chdb_dir}?database={target}")  # creates and migrates
+    if ch.count("facts"):
+        print(f"{target} already holds facts; drop it first (DROP DATABASE {target})", file=sys.stderr)
+        raise SystemExit(1)
+    started = time.perf_counter()
+    for table in ("projects", "folders", "content", "tokens", "settings", "events"):
+        cols = ", ".join(n for n, _ in ch.columns(table))
+        ch._command(f"INSERT INTO {target}.{table} ({cols}) SELECT {cols} FROM {source}.{table}")
+    events_s = time.perf_counter() - started
+    print(f"  catalog and events: {events_s:.0f} s", flush=True)
+    fcols = [n for n, _ in ch.columns("facts")]
+    for i in range(times):
+        t0 = time.perf_counter()
+        repl = {"t": f"t + toIntervalMinute({i * 6})", "content_id": _NEW_CONTENT.format(i=i)}
+        select = ", ".join(f"{repl[c]} AS {c}" if c in repl else c for c in fcols)
+        ch._command(f"INSERT INTO {target}.facts ({', '.join(fcols)}) SELECT {select} FROM {source}.facts",)
+        t1 = time.perf_counter()
+        shifted = f"(SELECT {select} FROM {source}.facts)"
+        ch._command(f"INSERT INTO {target}.agg_hour SELECT toStartOfHour(toDateTime(t, 'UTC')) AS hour, content_id, {_SUMS} "
+                    f"FROM {shifted} GROUP BY hour, content_id")
+        ch._command(f"INSERT INTO {target}.agg_day SELECT toStartOfDay(toDateTime(t, 'UTC')) AS day, content_id, "
+                    f"kv.1 AS dim, kv.2 AS value, {_SUMS} FROM {shifted} ARRAY JOIN [('country', country), "
+                    "('platform', platform), ('os', os), ('browser', browser), ('domain', domain), ('page', page)] AS kv "
+                    "GROUP BY day, content_id, dim, value")
+        print(f"  copy {i + 1}/{times}: facts {t1 - t0:.0f} s, rollups {time.perf_counter() - t1:.0f} s, "
+              f"total {time.perf_counter() - started:.0f} s, {load()}", flush=True)
+    total = time.perf_counter() - started
+    n_ev, n_fa = ch.count("events"), ch.count("facts")
+    print(f"{target}: {n_ev:,} events, {n_fa:,} facts in {total:.0f} s "
+          f"({(n_ev + n_fa) / total:,.0f} rows/s), {load()}")
+    if check is not None:
+        check_totals(ch, check)
+    ch.close()
+
+
+def check_totals(ch: ClickHouseStore, duck_dir: Path) -> None:
+    """Counts and sums of facts and rollups in chDB next to the same over a DuckDB dir (read only)."""
+    import duckdb
+
+    vnum = "sum(views * CAST(substring(content_id, 2) AS BIGINT))"  # catches a wrong permutation
+    q = ("SELECT count(*), sum(player_loads), sum(unique_views), sum(views), round(sum(watch_time), 3), "
+         f"{vnum}, count(DISTINCT content_id), min(t), max(t) FROM facts WHERE content_id LIKE 'v%'")
+    con = duckdb.connect(str(duck_dir / "watchdepth.duckdb"), read_only=True)
+    duck = tuple(con.execute(q).fetchone() or ())
+    con.close()
+    got = ch._run(q.replace("CAST(substring(content_id, 2) AS BIGINT)", "toInt64(substring(content_id, 2))")
+                  .replace("count(*)", "count()").replace("count(DISTINCT content_id)", "uniqExact(content_id)"))[0]
+    hour = ch._run("SELECT sum(views), round(sum(watch_time), 3) FROM agg_hour WHERE content_id LIKE 'v%'")[0]
+    day = ch._run("SELECT sum(views), round(sum(watch_time), 3) FROM agg_day WHERE dim = 'country' AND content_id LIKE 'v%'")[0]
+    names = ("facts", "player_loads", "unique_views", "views", "watch_time", "sum(views × video number)",
+             "videos", "first t", "last t")
+    print("| facts of videos | chDB | DuckDB |\n|---|---:|---:|")
+    for n, a, b in zip(names, got, duck):
+        print(f"| {n} | {a} | {b} |{'' if str(a)[:19] == str(b)[:19] or (isinstance(a, float) and abs(a - b) < 1e-3 * max(1, abs(b))) else ' **differ**'}")
+    print(f"rollups (views, watch_time): agg_hour {hour}, agg_day country {day}")
+
+
 # -- query ----------------------------------------------------------------------------------
 
 
@@ -108,7 +182,33 @@ def chdb_bytes(store: ClickHouseStore) -> dict[str, int]:
     return {t: int(b) for t, b in got}
 
 
-def bench_query(dirs: list[Path], chdb_dir: Path, runs: int) -> None:
+def normal(x: Any) -> Any:
+    """An answer in comparable form: floats to 9 significant digits, tuples as lists."""
+    if isinstance(x, float):
+        return float(f"{x:.9g}")
+    if isinstance(x, dict):
+        return {k: normal(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [normal(v) for v in x]
+    return x
+
+
+def differences(a: Any, b: Any, path: str = "") -> list[str]:
+    """Where two normalised answers differ (paths and both values)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = [f"{path}.{k}: only in {'chDB' if k in a else 'DuckDB'}" for k in set(a) ^ set(b)]
+        for k in a.keys() & b.keys():
+            out += differences(a[k], b[k], f"{path}.{k}")
+        return out
+    if isinstance(a, list) and isinstance(b, list):
+        out = [f"{path}: {len(a)} vs {len(b)} items"] if len(a) != len(b) else []
+        for i, (x, y) in enumerate(zip(a, b)):
+            out += differences(x, y, f"{path}[{i}]")
+        return out
+    return [] if a == b else [f"{path}: chDB {a!r} vs DuckDB {b!r}"]
+
+
+def bench_query(dirs: list[Path], chdb_dir: Path, runs: int, duck_copy: Path | None) -> None:
     from watchdepth.store.copy import copy
 
     print(f"query, before: {load()}")
@@ -124,14 +224,27 @@ def bench_query(dirs: list[Path], chdb_dir: Path, runs: int) -> None:
             t = time.perf_counter()
             copy(d, dsn, progress=True)
             copy_s = time.perf_counter() - t
+        duck_file = d / "watchdepth.duckdb"
+        if duck_copy is not None:  # DuckDBStore opens read-write: leave the shared dir to others
+            (duck_copy / d.name).mkdir(parents=True, exist_ok=True)
+            dst = duck_copy / d.name / "watchdepth.duckdb"
+            if not dst.exists() or dst.stat().st_size != duck_file.stat().st_size:
+                shutil.copyfile(duck_file, dst)
+            duck_file = dst
         ch = ClickHouseStore.from_dsn(dsn)
-        duck = DuckDBStore(d / "watchdepth.duckdb")
+        duck = DuckDBStore(duck_file)
+        duck.maintain()  # an older dir is brought to the current rollup layout (a no-op otherwise)
         info = {"events": ch.count("events"), "facts": ch.count("facts"), "copy_s": copy_s,
-                "duck_bytes": (d / "watchdepth.duckdb").stat().st_size, "ch_bytes": chdb_bytes(ch)}
-        res = {}
-        for name, store in (("chDB", ch), ("DuckDB", duck)):
-            for q, fn in query_bench.questions(store, Catalog(store)).items():  # type: ignore[arg-type]
-                res[(name, q)] = query_bench.timed(fn, runs)
+                "duck_bytes": duck_file.stat().st_size, "ch_bytes": chdb_bytes(ch)}
+        res: dict[tuple[str, str], tuple[float, float]] = {}
+        qs = {name: query_bench.questions(store, Catalog(store)) for name, store in  # type: ignore[arg-type]
+              (("chDB", ch), ("DuckDB", duck))}
+        for q in query_bench.RAW:
+            diff = differences(normal(qs["chDB"][q]()), normal(qs["DuckDB"][q]()))
+            print(f"  {q}: answers " + ("equal" if not diff else f"DIFFER in {len(diff)} places: " + "; ".join(diff[:6])),
+                  flush=True)
+            for name in ("chDB", "DuckDB"):  # one question on both stores before the next: same load
+                res[(name, q)] = query_bench.timed(qs[name][q], runs)
         duck.close()
         ch.close()
         results.append((d, info, res))
@@ -142,16 +255,17 @@ def bench_query(dirs: list[Path], chdb_dir: Path, runs: int) -> None:
         print(f"  bytes per event: DuckDB file {info['duck_bytes'] / info['events']:.1f}; chDB "
               f"{sum(cb.values()) / info['events']:.1f} (events {cb.get('events', 0) / info['events']:.1f}, "
               f"facts {cb.get('facts', 0) / info['events']:.1f}, rollups "
-              f"{(cb.get('agg_hour', 0) + cb.get('agg_day', 0)) / info['events']:.1f})", flush=True)
+              f"{(cb.get('agg_hour', 0) + cb.get('agg_day', 0)) / info['events']:.1f}); per fact: DuckDB "
+              f"{info['duck_bytes'] / info['facts']:.1f}, chDB {sum(cb.values()) / info['facts']:.1f}", flush=True)
     print(f"after: {load()}")
     print()
     print("| question | events | chDB p50 | chDB p95 | DuckDB p50 | DuckDB p95 | chDB / DuckDB |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for q in query_bench.RAW:
-        for _, info, res in results:
+        for d, info, res in results:
             c50, c95 = res[("chDB", q)]
             d50, d95 = res[("DuckDB", q)]
-            print(f"| {q} | {info['events'] / 1e6:,.0f}M | {c50:.1f} | {c95:.1f} | {d50:.1f} | {d95:.1f} | {c50 / d50:.2f} |")
+            print(f"| {q} | {d.name} | {c50:.1f} | {c95:.1f} | {d50:.1f} | {d95:.1f} | {c50 / d50:.2f} |")
     print("(milliseconds, query.analytics over each store: what the API serves)")
 
 
@@ -166,12 +280,22 @@ def main() -> None:
     qry.add_argument("dirs", nargs="+", type=Path)
     qry.add_argument("--chdb", type=Path, required=True, help="chDB directory holding one database per size")
     qry.add_argument("--runs", type=int, default=9)
+    qry.add_argument("--duck-copy", type=Path, default=None,
+                     help="open copies of the DuckDB files made under this directory (DuckDBStore opens read-write)")
+    rep = sub.add_parser("replicate")
+    rep.add_argument("--chdb", type=Path, required=True, help="chDB directory holding the source database")
+    rep.add_argument("--source", default="e10M")
+    rep.add_argument("--target", default="e100M")
+    rep.add_argument("--times", type=int, default=10)
+    rep.add_argument("--check", type=Path, default=None, help="a DuckDB data dir to compare totals with (read only)")
     args = ap.parse_args()
-    if args.cmd == "insert":
+    if args.cmd == "replicate":
+        bench_replicate(args.chdb.resolve(), args.source, args.target, args.times, args.check)
+    elif args.cmd == "insert":
         chdb_dir = args.chdb or Path(tempfile.mkdtemp())
         bench_insert(args.events, args.batch or [100, 1000], chdb_dir)
     else:
-        bench_query(args.dirs, args.chdb.resolve(), args.runs)
+        bench_query(args.dirs, args.chdb.resolve(), args.runs, args.duck_copy)
 
 
 if __name__ == "__main__":
