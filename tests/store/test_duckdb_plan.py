@@ -274,6 +274,10 @@ def test_top_lists_in_one_scan_match_each_list(db: DuckDBStore) -> None:
     assert source(db, edge) == "ws_day+ws_hour_dim"
     assert answer(db, edge) == [("DE", 1, 2, 2, 50.0, 160.0), ("US", 2, 1, 1, 8.0, 10.0)]
     assert tops(db, msgspec.structs.replace(edge, dims=()))["os"] == [("Windows", 3, 3, 3, 58.0, 170.0)]
+    # with UTC day buckets: 03-10 from 06:00 (rows 3, 4, 7 per hour), 03-11 (row 5) from ws_day
+    by_day = Aggregate(MAR10 + 6 * H, MAR10 + 2 * DAY, dims=("country",), bucket="day")
+    assert source(db, by_day) == "ws_day+ws_hour_dim"
+    assert answer(db, by_day) == [(MAR10, "US", 2, 1, 1, 8.0, 10.0), (MAR10 + DAY, "DE", 1, 1, 1, 20.0, 60.0)]
 
     folder = Aggregate(MAR10 - DAY, MAR10 + 2 * DAY, filters={"folder_id": ("fa",)})
     assert duckdb_plan.plan_tops(folder, TOPS, 10, *duckdb_rollup.state(db._cur())).source == "agg_day"  # type: ignore[union-attr]

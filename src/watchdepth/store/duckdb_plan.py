@@ -10,7 +10,9 @@ the partial units at either end (the edges) and the facts not rolled up yet (the
 a rollup is used only if every unit falls inside one bucket (the zone's offsets are whole
 units over the period). Sources, smallest first: ``ws_hour`` / ``ws_day`` / ``ws_page``
 (no content_id, per project, view_duration precomputed), ``agg_cday`` / ``agg_hour`` /
-``agg_day`` (per content), else ``facts``.
+``agg_day`` (per content), else ``facts``. With ``ws_day``, the whole UTC hours of the edges
+come from ``ws_hour_dim`` (its per-hour twin for HOUR_DIMS) and only sub-hour rests from facts.
+``plan_tops`` answers several one-dimension top-N lists in one scan.
 It does not run anything (``store.duckdb`` does) nor derive metrics.
 """
 
