@@ -388,8 +388,11 @@ def test_referrers_groups_collapse_and_expand_and_export(page: Any, server: Serv
         page.get_by_role("link", name="Export XLSX").click()
     xlsx = tmp_path / "referrers.xlsx"
     info.value.save_as(xlsx)
-    sheet = openpyxl.load_workbook(xlsx, read_only=True).active
-    values = [list(r) for r in sheet.iter_rows(values_only=True)]
+    book = openpyxl.load_workbook(xlsx, read_only=True)
+    try:
+        values = [list(r) for r in book.active.iter_rows(values_only=True)]
+    finally:
+        book.close()
     assert values[0][:5] == ["domain", "url", "views", "player_loads", "view_rate"]
     assert ["example.com", None, 2, 3, 67] in [v[:5] for v in values]
 
