@@ -213,3 +213,12 @@ def test_catalog_crud(store: Any) -> None:
     store.catalog_put("settings", {"key": "k", "value": "v"}, create=True)
     store.catalog_put("settings", {"key": "k", "value": "w"}, create=False)
     assert store.catalog_rows("settings") == [{"key": "k", "value": "w"}]
+
+
+def test_run_spans_by_content_is_run_spans_split_by_content(loaded: Any) -> None:
+    by_content = loaded.run_spans_by_content(["v1", "v2", "v3"], T0, END)
+    assert set(by_content) <= {"v1", "v2", "v3"}
+    for cid in ("v1", "v2", "v3"):
+        assert sorted(by_content.get(cid, [])) == sorted(loaded.run_spans([cid], T0, END))
+    assert sorted(s for spans in by_content.values() for s in spans) == sorted(loaded.run_spans(["v1", "v2", "v3"], T0, END))
+    assert loaded.run_spans_by_content([], T0, END) == {}

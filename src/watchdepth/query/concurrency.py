@@ -11,7 +11,7 @@ It does not read HTTP or SQL.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 from watchdepth.store.base import Store
@@ -88,3 +88,10 @@ def series(
 def peaks(store: Store, content_ids: Sequence[str], start_ms: int, end_ms: int) -> Peak:
     """The peak over all runs of these contents (a stream: its id and its broadcast events' ids)."""
     return peak(store.run_spans(content_ids, start_ms, end_ms), start_ms, end_ms)
+
+
+def peaks_many(store: Store, groups: Mapping[str, Sequence[str]], start_ms: int, end_ms: int) -> dict[str, Peak]:
+    """``peaks`` of many rows in one store query: row key -> the content ids it covers."""
+    wanted = sorted({c for ids in groups.values() for c in ids})
+    spans = store.run_spans_by_content(wanted, start_ms, end_ms) if wanted else {}
+    return {key: peak([s for c in ids for s in spans.get(c, ())], start_ms, end_ms) for key, ids in groups.items()}

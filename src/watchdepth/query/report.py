@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from watchdepth.catalog.model import ContentInfo
@@ -29,8 +28,6 @@ from watchdepth.store.base import SUMS, Aggregate, Store
 
 #: Content items per store query: memory stays flat in the number of rows.
 CHUNK = 5000
-#: Threads asking the store for peaks (one query per watched stream or event row): ~2x on 2 cores.
-PEAK_THREADS = 2
 _ZERO = dict.fromkeys(SUMS, 0.0)
 _KIND_ORDER = {"video": 0, "stream": 1, "event": 2}
 
@@ -80,29 +77,25 @@ class StoreReportSource:
         p = self.period(spec)
         events_of = self._events_of_streams()
         paths = self.folder_paths()
-        with ThreadPoolExecutor(PEAK_THREADS, thread_name_prefix="report-peaks") as pool:
-            for start in range(0, len(items), CHUNK):
-                chunk = items[start : start + CHUNK]
-                own = {i.id: [i.id, *events_of.get(i.id, ())] if i.kind == "stream" else [i.id] for i in chunk}
-                sums = self._sums(p, {c for cs in own.values() for c in cs})
-                peaks = self._peaks(p, [i for i in chunk if i.kind != "video"], own, pool)
-                for info in chunk:
-                    yield self._row(info, own[info.id], sums, peaks.get(info.id, 0), paths.get(info.folder_id))
+        for start in range(0, len(items), CHUNK):
+            chunk = items[start : start + CHUNK]
+            own = {i.id: [i.id, *events_of.get(i.id, ())] if i.kind == "stream" else [i.id] for i in chunk}
+            sums = self._sums(p, {c for cs in own.values() for c in cs})
+            peaks = self._peaks(p, [i for i in chunk if i.kind != "video"], own)
+            for info in chunk:
+                yield self._row(info, own[info.id], sums, peaks.get(info.id, 0), paths.get(info.folder_id))
 
-    def _peaks(self, p: Period, live: list[ContentInfo], own: dict[str, list[str]],
-               pool: ThreadPoolExecutor) -> dict[str, int]:
-        """Peak concurrent viewers of these stream and event rows (absent: 0).
+    def _peaks(self, p: Period, live: list[ContentInfo], own: dict[str, list[str]]) -> dict[str, int]:
+        """Peak concurrent viewers of these stream and event rows (absent: 0), in one store query.
 
         A run opens with a credited load or impression, so a row whose content has no
         credited number before the period's end has no run touching the period: its peak
-        is 0 without asking the store. The others are asked on ``PEAK_THREADS`` threads.
+        is 0 without asking the store.
         """
         ids = {c for i in live for c in own[i.id]}
         watched = set(self._sums(Period(0, p.end_ms, p.timezone), ids)) if ids else set()
         asks = {i.id: own[i.id] for i in live if watched.intersection(own[i.id])}
-        found = pool.map(lambda content_ids: concurrency.peaks(self.store, content_ids, p.start_ms, p.end_ms).viewers,
-                         asks.values())
-        return dict(zip(asks, found))
+        return {key: found.viewers for key, found in concurrency.peaks_many(self.store, asks, p.start_ms, p.end_ms).items()}
 
     def _row(self, info: ContentInfo, own: list[str], sums: dict[str, dict[str, float]], peak: int,
              folder_name: str | None) -> dict[str, object]:

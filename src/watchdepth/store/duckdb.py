@@ -252,17 +252,25 @@ class DuckDBStore:
 
     def run_spans(self, content_ids: Sequence[str], start_ms: int, end_ms: int) -> list[tuple[int, int, str]]:
         """(first event ms, last event ms, session) of every run of these contents touching the period."""
+        return [span for spans in self.run_spans_by_content(content_ids, start_ms, end_ms).values() for span in spans]
+
+    def run_spans_by_content(self, content_ids: Sequence[str], start_ms: int, end_ms: int
+                             ) -> dict[str, list[tuple[int, int, str]]]:
+        """``run_spans`` of many contents in one query, by content id (a run plays one content)."""
         got = self._run(
             """
-            SELECT epoch_ms(min(t)), epoch_ms(max(t)), session_id FROM events
+            SELECT epoch_ms(min(t)), epoch_ms(max(t)), session_id, content_id FROM events
             WHERE status = 'applied' AND run IS NOT NULL AND content_id IN (SELECT unnest($ids::VARCHAR[]))
               AND t < make_timestamptz($e::BIGINT * 1000)
-            GROUP BY load_id, run, session_id
+            GROUP BY load_id, run, session_id, content_id
             HAVING max(t) >= make_timestamptz($s::BIGINT * 1000)
             """,
             {"ids": list(content_ids), "s": start_ms, "e": end_ms},
         )
-        return [(int(a), int(b), s) for a, b, s in got]
+        out: dict[str, list[tuple[int, int, str]]] = {}
+        for a, b, session, content in got:
+            out.setdefault(content, []).append((int(a), int(b), session))
+        return out
 
     # -- catalog --------------------------------------------------------------------------
 
