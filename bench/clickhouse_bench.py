@@ -5,12 +5,18 @@ generator) and times ``Store.write_batch`` into a fresh chDB database and a fres
 at a given group-commit size (after one untimed warm-up batch). ``query DIR...`` takes data dirs made by ``bench/datagen.py``,
 copies each into chDB with ``watchdepth copy`` (timed; skipped when already there), then asks
 the dashboard questions of ``bench/query_bench.py`` through ``query.analytics`` on both stores
-(p50 / p95 of ``--runs`` after one warm-up) and prints bytes on disk per event for both.
+(p50 / p95 of ``--runs`` after one warm-up, one question on both stores before the next) and
+checks the two stores' answers are equal, and prints bytes on disk per event for both.
+``replicate`` builds a 100M chDB database from the 10M one inside ClickHouse, as
+``datagen.py --replicate`` does in DuckDB (``--check DIR`` compares totals with that dir).
 Output: markdown tables on stdout. chDB hosts one engine per process: every size lives in
 its own database of one chDB directory (``--chdb``).
 
     python bench/clickhouse_bench.py insert --events 200000 --batch 100 --batch 1000
     python bench/clickhouse_bench.py query /work/benchdata/1M /work/benchdata/10M --chdb /work/benchdata/chdb
+    python bench/clickhouse_bench.py replicate --chdb /work/benchdata/chdb --source e10M --target e100M --times 10 \
+        --check /work/benchdata/100M
+    python bench/clickhouse_bench.py query /work/benchdata/100M --chdb /work/benchdata/chdb --duck-copy /work/benchdata/duckcopy
 """
 
 from __future__ import annotations
