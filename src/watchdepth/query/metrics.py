@@ -18,8 +18,13 @@ SUM_FIELDS = {"views": "views", "unique_views": "unique_views", "player_loads": 
 
 
 def round_half_up(x: float) -> int:
-    """Rounded half up to an integer, as METRICS.md §4 asks (Python's round() is half-even)."""
-    return int(math.floor(x + 0.5 + 1e-9))
+    """Rounded half up to an integer, as METRICS.md §4 asks (Python's round() is half-even).
+
+    ``x`` is first taken to the microsecond: sums of float seconds differ in their last bits
+    with the order an engine adds them (a day's 1,976,646.5 s summed as ...6.5000000068 by
+    DuckDB and ...6.4999999995 by ClickHouse), and both stores must give the same integer.
+    """
+    return int(math.floor(round(x, 6) + 0.5))
 
 
 def view_rate(views: int, player_loads: int) -> int:

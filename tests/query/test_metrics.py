@@ -1,0 +1,25 @@
+"""Rounding of derived metrics (METRICS.md §4: half up), the same whichever engine summed."""
+
+from __future__ import annotations
+
+import pytest
+
+from watchdepth.query.metrics import avg_watch_time, round_half_up, view_rate, watch_depth
+
+
+@pytest.mark.parametrize(("x", "expected"), [(0.0, 0), (0.5, 1), (1.5, 2), (2.5, 3), (2.4999, 2), (66.6667, 67)])
+def test_half_up_not_half_even(x: float, expected: int) -> None:
+    assert round_half_up(x) == expected
+
+
+def test_a_sum_a_hair_either_side_of_a_half_rounds_the_same() -> None:
+    # one day's watch time summed by DuckDB and by ClickHouse in another order (bench at 100M)
+    assert round_half_up(1_976_646.5000000068) == round_half_up(1_976_646.4999999995) == 1_976_647
+    assert round_half_up(0.1 + 0.2 + 0.2) == 1  # 0.5000000000000001 and 0.49999999999999994 alike
+    assert round_half_up(0.2 + 0.2 + 0.1 - 1e-12) == 1
+
+
+def test_derived_metrics() -> None:
+    assert view_rate(1, 3) == 33 and view_rate(2, 3) == 67 and view_rate(1, 0) == 0
+    assert avg_watch_time(25, 2) == 13 and avg_watch_time(5, 0) == 0
+    assert watch_depth(150, 2, 200) == 75 and watch_depth(1, 3, 200) == 1 and watch_depth(9, 0, 0) == 0
