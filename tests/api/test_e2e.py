@@ -166,6 +166,13 @@ def test_referrers_grouped_by_domain(loaded: Server) -> None:
             {"url": "blog.example.org/p/1", "views": 0, "player_loads": 1, "view_rate": 0},
         ]},
     ]
+    # the whole workspace adds E1 (the broadcast, no page URL): one row without domain, whose
+    # one page is itself, between the others by views then loads
+    everything = get(loaded, "/v1/analytics/referrers", **{"from": "2026-01-05", "to": "2026-01-06"})["data"]
+    assert [(r["domain"], r["views"], r["player_loads"]) for r in everything] == [
+        ("example.com", 2, 3), (None, 1, 1), ("blog.example.org", 0, 1)]
+    assert everything[1]["pages"] == [{"url": None, "views": 1, "player_loads": 1, "view_rate": 100}]
+    assert everything[0] == body["data"][0] and everything[2] == body["data"][1]
 
 
 def test_retention_counts_each_second_once_per_viewer(loaded: Server) -> None:

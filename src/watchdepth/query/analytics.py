@@ -191,14 +191,16 @@ def referrers(store: Store, scope: Scope, order: tuple[tuple[str, bool], ...], p
     if all(f in metrics.SUM_FIELDS or f == "domain" for f, _ in order_):
         got = store.aggregate(scope.aggregate(dims=("domain",), order=order_, limit=per_page, offset=(page - 1) * per_page))
         shown = tuple(r[0] for r in got.rows)
-        pages = []
-        if shown:
+        # No domain means no page (collect.referrer: both come from one URL), so the
+        # NULL domain's one page is the domain row itself; NULL never matches IN anyway.
+        pages = [(None, None, *r[1:]) for r in got.rows if r[0] is None]
+        named = tuple(d for d in shown if d is not None)
+        if named:
             filters = dict(scope.filters)
-            if None not in shown:  # NULL never matches IN: fetch all pages then
-                allowed = set(filters.get("domain", shown))
-                filters["domain"] = tuple(d for d in shown if d in allowed)
+            allowed = set(filters.get("domain", named))
+            filters["domain"] = tuple(d for d in named if d in allowed)
             pq = Scope(scope.period, filters).aggregate(dims=("domain", "page"))
-            pages = [r for r in store.aggregate(pq).rows if r[0] in shown]
+            pages += [r for r in store.aggregate(pq).rows if r[0] in shown]
         return _referrer_rows(got.rows, pages, order), got.total
     domains = store.aggregate(scope.aggregate(dims=("domain",))).rows
     pages = store.aggregate(scope.aggregate(dims=("domain", "page"))).rows
