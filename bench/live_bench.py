@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import gc
 import os
-import statistics
 import subprocess
 import sys
 import tempfile

@@ -162,7 +162,7 @@ def main() -> None:
         print(f"{d}: {info['events']:,} events, {info['facts']:,} facts, {info['size_gb']:.2f} GB", flush=True)
     print(f"load average after: {os.getloadavg()[0]:.1f}")
     print()
-    print(f"| question | data | store p50 | store p95 | raw SQL p50 | raw SQL p95 | rollups used |")
+    print("| question | data | store p50 | store p95 | raw SQL p50 | raw SQL p95 | rollups used |")
     print("|---|---:|---:|---:|---:|---:|---|")
     for name in RAW:
         for _, res, info in results:

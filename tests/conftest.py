@@ -102,6 +102,18 @@ class Server:
         return self.api("POST", "/v1/events/import", content=body, headers={"content-type": "application/x-ndjson"})
 
 
+def load_events(content: dict[str, str], sid: str, lid: str, t0: int, steps: list[tuple[Any, ...]], **extra: Any) -> list[dict[str, Any]]:
+    """steps: (type, seconds after t0, position[, from])."""
+    out = [{"type": "load", "session_id": sid, "load_id": lid, "seq": 0, "ts": t0, **content, **extra}]
+    for seq, step in enumerate(steps, start=1):
+        e = {"type": step[0], "session_id": sid, "load_id": lid, "seq": seq, "ts": t0 + int(step[1] * 1000),
+             "position": step[2], **content, **extra}
+        if len(step) > 3:
+            e["from"] = step[3]
+        out.append(e)
+    return out
+
+
 def _json(obj: Any) -> bytes:
     import msgspec
 

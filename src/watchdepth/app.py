@@ -14,8 +14,8 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
-from watchdepth.api import admin, analytics, catalog, intake, live, ops
 from watchdepth import cluster
+from watchdepth.api import admin, analytics, catalog, intake, live, ops
 from watchdepth.api.errors import EXCEPTION_HANDLERS, RequestID
 from watchdepth.services import Services
 

@@ -24,7 +24,7 @@ API.md lists the codes; ``InvalidParam`` is one entry of ``invalid_params``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)

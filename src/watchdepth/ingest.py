@@ -21,7 +21,13 @@ from typing import NamedTuple
 
 from watchdepth.collect.event import Event
 from watchdepth.errors import ServiceError
-from watchdepth.sessionize import DUPLICATE, Credit, Sessionizer, collect_order, import_order
+from watchdepth.sessionize import (
+    DUPLICATE,
+    Credit,
+    Sessionizer,
+    collect_order,
+    import_order,
+)
 from watchdepth.sessionize.sessionizer import SESSION_TTL_MS
 from watchdepth.store.base import Store, WriteBatch
 

@@ -7,7 +7,6 @@ import threading
 from typing import Any
 
 import httpx
-
 import pytest
 
 from tests.conftest import DESKTOP_UA, Server

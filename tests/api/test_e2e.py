@@ -5,12 +5,11 @@ The scenario is worked by hand (METRICS.md §3–5); each expected number has it
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
 
-from tests.conftest import DESKTOP_UA, PHONE_UA, Server
+from tests.conftest import DESKTOP_UA, PHONE_UA, Server, load_events
 
 #: Every test runs on both backends: the embedded DuckDB file and ClickHouse (chDB, ``--store chdb://…``).
 pytestmark = pytest.mark.parametrize("server", ["duckdb", pytest.param("clickhouse", marks=pytest.mark.clickhouse)],
@@ -20,18 +19,6 @@ DAY1 = 1_767_571_200_000  # 2026-01-05T00:00:00Z, a Monday
 DAY2 = DAY1 + 86_400_000
 RU, US, DE = "77.88.55.88", "8.8.8.8", "46.4.0.1"
 BOT_UA = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
-
-
-def load_events(content: dict[str, str], sid: str, lid: str, t0: int, steps: list[tuple[Any, ...]], **extra: Any) -> list[dict[str, Any]]:
-    """steps: (type, seconds after t0, position[, from])."""
-    out = [{"type": "load", "session_id": sid, "load_id": lid, "seq": 0, "ts": t0, **content, **extra}]
-    for seq, step in enumerate(steps, start=1):
-        e = {"type": step[0], "session_id": sid, "load_id": lid, "seq": seq, "ts": t0 + int(step[1] * 1000),
-             "position": step[2], **content, **extra}
-        if len(step) > 3:
-            e["from"] = step[3]
-        out.append(e)
-    return out
 
 
 def scenario() -> list[dict[str, Any]]:

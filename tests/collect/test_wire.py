@@ -8,7 +8,12 @@ import msgspec
 import pytest
 
 from watchdepth.collect import wire
-from watchdepth.collect.wire import ImportEvent, WireEvent, decode_batch, decode_import_lines
+from watchdepth.collect.wire import (
+    ImportEvent,
+    WireEvent,
+    decode_batch,
+    decode_import_lines,
+)
 from watchdepth.errors import BadJSON, InvalidInput, ValidationFailed, WrongType
 
 MISSING = object()

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.test_e2e import DESKTOP_UA, DE, DAY1, load_events, scenario
+from tests.api.test_e2e import DAY1, DE, DESKTOP_UA, load_events, scenario
 from tests.conftest import Server, cli
 from watchdepth.export.source import EXPORT_FIELDS
 

@@ -8,7 +8,6 @@ project scope and the period are applied by the source itself.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import msgspec

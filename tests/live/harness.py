@@ -9,10 +9,9 @@ reads the sessionizer's memory, the concurrency route the DuckDB file.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
-
-import asyncio
 
 import httpx
 import msgspec

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from watchdepth.query.metrics import avg_watch_time, round_half_up, view_rate, watch_depth
+from watchdepth.query.metrics import (
+    avg_watch_time,
+    round_half_up,
+    view_rate,
+    watch_depth,
+)
 
 
 @pytest.mark.parametrize(("x", "expected"), [(0.0, 0), (0.5, 1), (1.5, 2), (2.5, 3), (2.4999, 2), (66.6667, 67)])

@@ -25,8 +25,8 @@ import itertools
 import json
 import os
 import re
-import tempfile
 import sys
+import tempfile
 import threading
 import time
 import uuid

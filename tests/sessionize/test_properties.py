@@ -22,7 +22,19 @@ from hypothesis import strategies as st
 from watchdepth.collect.event import Event
 from watchdepth.sessionize import APPLIED, BOT, DUPLICATE, LATE, Sessionizer
 
-from .helpers import DAY, HOUR, MINUTE, SECOND, T0, apply, by_day, approx_equal, import_all, pieces, totals
+from .helpers import (
+    DAY,
+    HOUR,
+    MINUTE,
+    SECOND,
+    T0,
+    apply,
+    approx_equal,
+    by_day,
+    import_all,
+    pieces,
+    totals,
+)
 
 #: content id -> (kind, catalog duration)
 CATALOG = {"v1": ("video", 60.0), "v2": ("video", 30.0), "live": ("stream", None)}

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.store.test_store import CREDITS, D, EVENTS, END, H, S, T0, agg
+from tests.store.test_store import CREDITS, END, EVENTS, T0, D, H, S, agg
 from watchdepth.errors import StoreError
 from watchdepth.store.base import WriteBatch
 

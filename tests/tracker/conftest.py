@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import html
 import os
-import shutil
 import socket
 import threading
 import time

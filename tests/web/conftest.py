@@ -19,7 +19,15 @@ import httpx
 import pytest
 import uvicorn
 from fake_api import (
-    CUSTOM_SEED, PREVIOUS_SEED, TOKEN, VIEWER, FakeState, build_app, period_range, rfc3339, totals,
+    CUSTOM_SEED,
+    PREVIOUS_SEED,
+    TOKEN,
+    VIEWER,
+    FakeState,
+    build_app,
+    period_range,
+    rfc3339,
+    totals,
 )
 
 CHROMIUM = os.environ.get("WD_CHROMIUM", "/usr/bin/chromium")

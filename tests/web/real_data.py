@@ -13,14 +13,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.conftest import DESKTOP_UA, PHONE_UA, load_events
+
 DAY = 86_400_000
 JAN3 = 1_767_398_400_000  # 2026-01-03T00:00:00Z
 JAN4, JAN5, JAN6, JAN7 = JAN3 + DAY, JAN3 + 2 * DAY, JAN3 + 3 * DAY, JAN3 + 4 * DAY
 HOUR = 3_600_000
 RU, US, DE = "77.88.55.88", "8.8.8.8", "46.4.0.1"
-DESKTOP = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
-PHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-         "Version/17.4 Mobile/15E148 Safari/604.1")
+DESKTOP, PHONE = DESKTOP_UA, PHONE_UA
 
 CURRENT = "period=custom&from=2026-01-05&to=2026-01-06"
 STREAM_DAY = "period=custom&from=2026-01-07&to=2026-01-07"
@@ -42,19 +42,6 @@ def make_catalog(server: Any) -> None:
         server.ok("POST", path, json=body)
 
 
-def load(content: dict[str, str], sid: str, lid: str, t0: int, steps: list[tuple[Any, ...]],
-         **extra: Any) -> list[dict[str, Any]]:
-    """One player load: a ``load`` event at t0, then steps (type, seconds after t0, position[, from])."""
-    out = [{"type": "load", "session_id": sid, "load_id": lid, "seq": 0, "ts": t0, **content, **extra}]
-    for seq, step in enumerate(steps, start=1):
-        e = {"type": step[0], "session_id": sid, "load_id": lid, "seq": seq, "ts": t0 + int(step[1] * 1000),
-             "position": step[2], **content, **extra}
-        if len(step) > 3:
-            e["from"] = step[3]
-        out.append(e)
-    return out
-
-
 def events() -> list[dict[str, Any]]:
     v1, v2 = {"video_id": "v1"}, {"video_id": "v2"}
     ev = {"stream_id": "s1", "event_id": "e1"}
@@ -62,27 +49,27 @@ def events() -> list[dict[str, Any]]:
     alice = {"ip": RU, "user_agent": DESKTOP, "external_id": "alice"}
     return (
         # previous period. P1, 3 Jan 15:00: run [0,20], a view, 20 s. Q1, 4 Jan: a load only.
-        load(v1, "P", "P1", JAN3 + 15 * HOUR, [("play", 1, 0), ("progress", 21, 20)],
+        load_events(v1, "P", "P1", JAN3 + 15 * HOUR, [("play", 1, 0), ("progress", 21, 20)],
              url="https://example.com/watch", **de)
-        + load(v1, "Q", "Q1", JAN4 + 15 * HOUR, [], url="https://example.com/watch", **de)
+        + load_events(v1, "Q", "Q1", JAN4 + 15 * HOUR, [], url="https://example.com/watch", **de)
         # A1, 5 Jan 10:00: run [0,10] (a view), seek 10 -> 2, run [2,8] adds nothing: 10 s.
-        + load(v1, "A", "A1", JAN5 + 10 * HOUR,
+        + load_events(v1, "A", "A1", JAN5 + 10 * HOUR,
                [("play", 1, 0), ("progress", 5, 4), ("progress", 11, 10), ("seek", 12, 2, 10),
                 ("progress", 18, 8), ("pause", 19, 8)], url="https://www.example.com/watch?x=1", **alice)
         # A2, 6 Jan 09:00, same session: run [5,15] adds [10,15] = 5 s; no second impression or view.
-        + load(v1, "A", "A2", JAN6 + 9 * HOUR, [("play", 1, 5), ("progress", 11, 15)],
+        + load_events(v1, "A", "A2", JAN6 + 9 * HOUR, [("play", 1, 5), ("progress", 11, 15)],
                url="https://blog.example.org/p/1", **alice)
         # B1, 5 Jan 12:00, a phone in the US: 4.9 s, an impression and no view.
-        + load(v1, "B", "B1", JAN5 + 12 * HOUR, [("play", 1, 0), ("pause", 6, 4.9)],
+        + load_events(v1, "B", "B1", JAN5 + 12 * HOUR, [("play", 1, 0), ("pause", 6, 4.9)],
                url="https://example.com/watch#t", ip=US, user_agent=PHONE, external_id="bob")
         # D1, 6 Jan 01:00: v2 lasts 10.5 s; position 12 clips to 10.5: a view, 10.5 s.
-        + load(v2, "D", "D1", JAN6 + 1 * HOUR, [("play", 1, 0), ("progress", 12, 12), ("ended", 13, 12)],
+        + load_events(v2, "D", "D1", JAN6 + 1 * HOUR, [("play", 1, 0), ("progress", 12, 12), ("ended", 13, 12)],
                url="https://example.com/other", **de)
         # The stream on 7 Jan: E watches 02:00:01–02:00:31, F 02:00:11–02:00:31 (peak 2 at 02:00:11),
         # G alone 02:10:01–02:10:21. Each run reaches 5 s: 3 views; 30 + 20 + 20 = 70 s.
-        + load(ev, "E", "E1", JAN7 + 2 * HOUR, [("play", 1, 0), ("progress", 31, 30)], **de)
-        + load(ev, "F", "F1", JAN7 + 2 * HOUR + 10_000, [("play", 1, 0), ("progress", 21, 20)], **de)
-        + load(ev, "G", "G1", JAN7 + 2 * HOUR + 600_000, [("play", 1, 0), ("progress", 21, 20)], **de)
+        + load_events(ev, "E", "E1", JAN7 + 2 * HOUR, [("play", 1, 0), ("progress", 31, 30)], **de)
+        + load_events(ev, "F", "F1", JAN7 + 2 * HOUR + 10_000, [("play", 1, 0), ("progress", 21, 20)], **de)
+        + load_events(ev, "G", "G1", JAN7 + 2 * HOUR + 600_000, [("play", 1, 0), ("progress", 21, 20)], **de)
     )
 
 

@@ -12,19 +12,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from watchdepth.api.context import services as _services
 from watchdepth.api.intake import import_ndjson, read_body
 from watchdepth.export.service import admin_routes as export_admin_routes
-from watchdepth.services import Services
 
 
 class TokenRequest(msgspec.Struct):
     name: str = "cli"
     projects: list[str] = []
     read_only: bool = False
-
-
-def _services(request: Request) -> Services:
-    return request.app.state.services  # type: ignore[no-any-return]
 
 
 async def ping(request: Request) -> JSONResponse:

@@ -14,14 +14,11 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from watchdepth.api import params
+from watchdepth.api.context import services as _services
 from watchdepth.errors import NotFound
 from watchdepth.query import analytics
 from watchdepth.query.periods import Period, iso
 from watchdepth.services import Services
-
-
-def _services(request: Request) -> Services:
-    return request.app.state.services  # type: ignore[no-any-return]
 
 
 def _time_meta(p: Period) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from watchdepth.api import params
 from watchdepth.api.auth import Token
+from watchdepth.api.context import services as _services
 from watchdepth.errors import BadJSON, InvalidParam, ValidationFailed, WrongType
 from watchdepth.query.analytics import parse_order, sort_rows
 from watchdepth.services import Services
@@ -64,10 +65,6 @@ SCHEMAS: dict[str, type[msgspec.Struct]] = {
 }
 FILTERS = {"folders": ("project_id", "parent_id"), "videos": ("project_id", "folder_id"),
            "streams": ("project_id", "folder_id"), "projects": (), "events": ()}
-
-
-def _services(request: Request) -> Services:
-    return request.app.state.services  # type: ignore[no-any-return]
 
 
 async def decode(request: Request, schema: type[msgspec.Struct], *, partial: bool = False) -> dict[str, Any]:

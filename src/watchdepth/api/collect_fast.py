@@ -16,9 +16,9 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from urllib.parse import parse_qs
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+from urllib.parse import parse_qs
 
 import msgspec
 

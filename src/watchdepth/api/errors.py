@@ -16,7 +16,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from watchdepth.errors import InvalidInput, MethodNotAllowed, NotFound, ServiceError, WatchdepthError
+from watchdepth.errors import (
+    InvalidInput,
+    MethodNotAllowed,
+    NotFound,
+    ServiceError,
+    WatchdepthError,
+)
 
 log = logging.getLogger("watchdepth.api")
 

@@ -15,15 +15,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from watchdepth.api.context import services as _services
 from watchdepth.collect.event import Event
 from watchdepth.collect.wire import decode_import_lines_partly
 from watchdepth.errors import InvalidInput, InvalidParam, TooLarge, ValidationFailed
 from watchdepth.ingest import Accepted
 from watchdepth.services import Services
-
-
-def _services(request: Request) -> Services:
-    return request.app.state.services  # type: ignore[no-any-return]
 
 
 async def read_body(request: Request, limit: int) -> bytes:

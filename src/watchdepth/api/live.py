@@ -25,6 +25,7 @@ from starlette.routing import Route
 
 from watchdepth.api import params
 from watchdepth.api.analytics import realtime_data
+from watchdepth.api.context import services as _services
 from watchdepth.errors import NotFound, RateLimited
 from watchdepth.query import concurrency
 from watchdepth.query.periods import Period, iso
@@ -230,10 +231,6 @@ def local_iso(ms: int, tz: str) -> str:
     d = datetime.fromtimestamp(ms / 1000, UTC).astimezone(ZoneInfo(tz))
     text = d.isoformat(timespec="milliseconds" if ms % 1000 else "seconds")
     return text.replace("+00:00", "Z") if tz in ("UTC", "Etc/UTC") else text
-
-
-def _services(request: Request) -> Services:
-    return request.app.state.services  # type: ignore[no-any-return]
 
 
 def routes() -> list[Route]:

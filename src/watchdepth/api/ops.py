@@ -12,13 +12,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from watchdepth.api.context import services as _services
 from watchdepth.api.openapi import spec
 from watchdepth.ingest import WRITE_BUCKETS
-from watchdepth.services import Services
-
-
-def _services(request: Request) -> Services:
-    return request.app.state.services  # type: ignore[no-any-return]
 
 
 async def healthz(request: Request) -> Response:

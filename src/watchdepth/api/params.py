@@ -43,7 +43,6 @@ def listed(request: Request, name: str) -> list[str]:
 
 def scope(request: Request, token: Token, catalog: Catalog, p: Period) -> Scope:
     """Filters from ``project_id``, ``folder_id``, ``video_id``, ``stream_id``, ``event_id``, ``external_id``."""
-    q = request.query_params
     filters: dict[str, tuple[str, ...]] = {}
     projects = listed(request, "project_id")
     for pid in projects:
@@ -71,7 +70,6 @@ def scope(request: Request, token: Token, catalog: Catalog, p: Period) -> Scope:
 
 
 def _content_filter(request: Request, token: Token, catalog: Catalog) -> tuple[str, ...] | None:
-    q = request.query_params
     ids: set[str] = set()
     given = False
     for name in ("video_id", "event_id"):

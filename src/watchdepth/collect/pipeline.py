@@ -23,7 +23,12 @@ from watchdepth.collect.device import Device, DeviceParser
 from watchdepth.collect.event import Event
 from watchdepth.collect.geo import GeoLookup, client_ip, proxy_networks
 from watchdepth.collect.referrer import MAX_URL_CHARS, page_dims
-from watchdepth.collect.wire import MAX_IMPORT_ERRORS, ImportEvent, WireEvent, decode_batch_partly
+from watchdepth.collect.wire import (
+    MAX_IMPORT_ERRORS,
+    ImportEvent,
+    WireEvent,
+    decode_batch_partly,
+)
 from watchdepth.errors import InvalidParam, ValidationFailed
 
 _V = TypeVar("_V")

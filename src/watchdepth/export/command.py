@@ -21,7 +21,13 @@ import msgspec
 
 from watchdepth.config import Settings
 from watchdepth.errors import InvalidInput, InvalidParam
-from watchdepth.export.cli import _problems, add_arguments, body_from_args, progress_bar, run_export_cli
+from watchdepth.export.cli import (
+    _problems,
+    add_arguments,
+    body_from_args,
+    progress_bar,
+    run_export_cli,
+)
 from watchdepth.export.jobstore import FINAL, Job
 from watchdepth.export.source import parse_spec
 

@@ -22,7 +22,12 @@ from pathlib import Path
 from typing import IO
 
 import xlsxwriter
-from xlsxwriter.utility import _preserve_whitespace, _utf16_len, _utf16_truncate, xl_col_to_name
+from xlsxwriter.utility import (
+    _preserve_whitespace,
+    _utf16_len,
+    _utf16_truncate,
+    xl_col_to_name,
+)
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 

@@ -66,7 +66,12 @@ import pyarrow.compute as pc
 from watchdepth.collect.event import Event
 from watchdepth.errors import StoreError
 from watchdepth.store import migrate, rows
-from watchdepth.store.base import Aggregate, AggregateResult, WriteBatch
+from watchdepth.store.base import (
+    ROLLUP_DIMENSIONS,
+    Aggregate,
+    AggregateResult,
+    WriteBatch,
+)
 from watchdepth.store.clickhouse_plan import plan_aggregate
 
 log = logging.getLogger(__name__)
@@ -526,7 +531,6 @@ class ClickHouseStore:
 
 _SUM_AGGS = [("player_loads", "sum"), ("unique_views", "sum"), ("views", "sum"), ("watch_time", "sum")]
 _SUM_NAMES = ["player_loads", "unique_views", "views", "watch_time"]
-ROLLUP_DIMS = ("country", "platform", "os", "browser", "domain", "page")
 _TS = pa.timestamp("ms", tz="UTC")
 
 
@@ -535,11 +539,11 @@ def rollups(facts: pa.Table) -> tuple[pa.Table, pa.Table]:
     ms = facts.column("t").cast(_TS).cast(pa.int64())
     hour = pc.cast(pc.multiply(pc.divide(ms, 3_600_000), 3_600_000), _TS)
     day = pc.cast(pc.multiply(pc.divide(ms, 86_400_000), 86_400_000), _TS)
-    base = facts.select(["content_id", *_SUM_NAMES, *ROLLUP_DIMS]).append_column("hour", hour).append_column("day", day)
+    base = facts.select(["content_id", *_SUM_NAMES, *ROLLUP_DIMENSIONS]).append_column("hour", hour).append_column("day", day)
     by_hour = base.group_by(["hour", "content_id"], use_threads=False).aggregate(_SUM_AGGS)
     by_hour = by_hour.rename_columns(["hour", "content_id", *_SUM_NAMES])
     parts = []
-    for dim in ROLLUP_DIMS:
+    for dim in ROLLUP_DIMENSIONS:
         g = base.group_by(["day", "content_id", dim], use_threads=False).aggregate(_SUM_AGGS)
         g = g.rename_columns(["day", "content_id", "value", *_SUM_NAMES])
         parts.append(g.append_column("dim", pa.array([dim] * g.num_rows, pa.string())))

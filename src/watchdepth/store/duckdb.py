@@ -19,9 +19,8 @@ import pyarrow as pa
 
 from watchdepth.collect.event import Event
 from watchdepth.errors import StoreError
-from watchdepth.store import rows
+from watchdepth.store import duckdb_rollup, rows
 from watchdepth.store.base import Aggregate, AggregateResult, WriteBatch
-from watchdepth.store import duckdb_rollup
 from watchdepth.store.duckdb_plan import plan_aggregate, plan_tops
 
 #: A group commit, by (any events, any facts). Rollups are not touched: ``maintain`` folds

@@ -19,7 +19,6 @@ It does not run anything (``store.duckdb`` does) nor derive metrics.
 from __future__ import annotations
 
 import re
-
 from datetime import datetime, timedelta, timezone
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo

@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from msgspec.structs import astuple
 import pyarrow as pa
-import pyarrow.compute as pc
+from msgspec.structs import astuple
 
 from watchdepth.collect.event import Event
 from watchdepth.sessionize import DUPLICATE, Credit
@@ -112,30 +111,6 @@ def facts_table(credits: Sequence[Credit]) -> pa.Table:
     for name, values in zip(FACT_DIMS, zip(*columns[len(_FACT_COLUMNS)])):
         cols[name] = pa.array(values, _STR)
     return pa.table(cols)
-
-
-_SUMS = [("player_loads", "sum"), ("unique_views", "sum"), ("views", "sum"), ("watch_time", "sum")]
-_SUM_NAMES = ["player_loads", "unique_views", "views", "watch_time"]
-ROLLUP_DIMS = ("country", "platform", "os", "browser", "domain", "page")
-
-
-def rollups(facts: pa.Table) -> tuple[pa.Table, pa.Table]:
-    """The batch's facts summed per (UTC hour, content) and per (UTC day, content, one dimension).
-
-    Computed here with Arrow, so the commit only appends; ``maintain`` merges the rows later.
-    """
-    ms = facts.column("t").cast(pa.int64())
-    hour = pc.cast(pc.multiply(pc.divide(ms, 3_600_000), 3_600_000), _TS)
-    day = pc.cast(pc.multiply(pc.divide(ms, 86_400_000), 86_400_000), _TS)
-    base = facts.select(["content_id", *_SUM_NAMES, *ROLLUP_DIMS]).append_column("hour", hour).append_column("day", day)
-    by_hour = base.group_by(["hour", "content_id"], use_threads=False).aggregate(_SUMS)
-    by_hour = by_hour.rename_columns(["hour", "content_id", *_SUM_NAMES])
-    parts = []
-    for dim in ROLLUP_DIMS:
-        g = base.group_by(["day", "content_id", dim], use_threads=False).aggregate(_SUMS)
-        g = g.rename_columns(["day", "content_id", "value", *_SUM_NAMES])
-        parts.append(g.append_column("dim", pa.array([dim] * g.num_rows, _STR)))
-    return by_hour, pa.concat_tables(parts)
 
 
 def event_from_row(row: Sequence[Any]) -> Event:
