@@ -98,14 +98,21 @@ def progress_bar(job: Job) -> str:
 
 
 def _report(worker: ExportWorker, job: Job, out: TextIO, err: TextIO) -> int:
+    done = job.status == "done"
+    return report_outcome(job, worker.store.zip_path(job.id) if done else None,
+                          worker.download_url(job) if done else None,
+                          "a server on this data dir will finish it", out, err)
+
+
+def report_outcome(job: Job, path: object, url: str | None, who_finishes: str, out: TextIO, err: TextIO) -> int:
+    """The last words of ``watchdepth export`` and its exit code (0 done, 1 failed, 3 not yet)."""
     if job.status == "failed":
         print(f"export {job.id} failed: {job.reason}", file=err)
         return 1
     if job.status != "done":
-        print(f"export {job.id} is still {job.status}; a server on this data dir will finish it", file=err)
+        print(f"export {job.id} is still {job.status}; {who_finishes}", file=err)
         return 3
-    print(worker.store.zip_path(job.id), file=out)
-    url = worker.download_url(job)
+    print(path, file=out)
     if url:
         print(url, file=out)
     return 0

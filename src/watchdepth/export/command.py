@@ -26,6 +26,7 @@ from watchdepth.export.cli import (
     add_arguments,
     body_from_args,
     progress_bar,
+    report_outcome,
     run_export_cli,
 )
 from watchdepth.export.jobstore import FINAL, Job
@@ -108,16 +109,8 @@ def run_remote(client: httpx.Client, ns: argparse.Namespace, *, poll: float = 0.
         return 3
     if bar is not None:
         bar.write("\r" + progress_bar(job) + "\n")
-    if job.status == "failed":
-        print(f"export {job.id} failed: {job.reason}", file=err)
-        return 1
-    if job.status != "done":
-        print(f"export {job.id} is still {job.status}; the server goes on with it", file=err)
-        return 3
-    print(state["path"], file=out)
-    if state["view"].get("download_url"):
-        print(state["view"]["download_url"], file=out)
-    return 0
+    return report_outcome(job, state.get("path"), state.get("view", {}).get("download_url"),
+                          "the server goes on with it", out, err)
 
 
 def _message(r: httpx.Response) -> str:
