@@ -2,6 +2,14 @@
 -- request across threads), so the server really sessionizes and stores every event.
 -- EVENTS (default 20) sets N. Session ids: s<run>-<thread>-<counter>.
 local n_events = tonumber(os.getenv("EVENTS") or "20")
+-- DELAY_MS paces each connection (a pause before each of its requests): a fixed offered
+-- load below saturation, where latency is the service's own rather than the queue's.
+local delay_ms = tonumber(os.getenv("DELAY_MS") or "0")
+if delay_ms > 0 then
+  function delay()
+    return delay_ms
+  end
+end
 local threads = 0
 -- setup() runs in the main Lua state; thread:set() defines a *global* in the thread's state
 -- (a local of the same name would shadow it, and every thread would send the same ids).

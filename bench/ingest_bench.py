@@ -5,14 +5,17 @@ endpoint (``bench/parse_only_app.py``: uvicorn + Starlette + msgspec, the same H
 ``serve``) and a real ``watchdepth serve`` on a fresh data dir, at 20 and at 1 event/request.
 Every request is a new load (``bench/collect.lua``), so every event is validated, enriched,
 sessionized and durably stored before its 202; the script checks on ``/metrics`` that none
-was taken for a duplicate.
+was taken for a duplicate. Each end-to-end run at saturation (every connection sends its
+next request as soon as the last is answered) is followed by a paced one at about half its
+rate (``--pace``; each connection pauses between requests), whose latency is the service's
+own rather than that of a queue of 32 connections.
 
 Besides wall-clock figures (requests/s, events/s, p50/p99 from wrk) it prints the server
 process's CPU time per event (user + system, from /proc): on a shared, noisy machine that
 figure moves much less than throughput does, and 1e6 / (µs per event) is what one core
 could sustain. The load average is printed next to every row.
 
-    python bench/ingest_bench.py [--seconds 10] [--connections 32] [--events 20,1]
+    python bench/ingest_bench.py [--seconds 10] [--connections 32] [--events 20,1] [--pace 0.5]
 """
 
 from __future__ import annotations
@@ -49,11 +52,11 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
-def wrk(url: str, events: int, seconds: int, conns: int, pid: int) -> dict[str, Any]:
+def wrk(url: str, events: int, seconds: int, conns: int, pid: int, delay_ms: int = 0) -> dict[str, Any]:
     cpu0 = cpu_seconds(pid)
     out = subprocess.run(
         ["wrk", "-t2", f"-c{conns}", f"-d{seconds}s", "--latency", "-s", str(HERE / "collect.lua"), url],
-        capture_output=True, text=True, env={**os.environ, "EVENTS": str(events)}, check=True,
+        capture_output=True, text=True, env={**os.environ, "EVENTS": str(events), "DELAY_MS": str(delay_ms)}, check=True,
     ).stdout
     cpu = cpu_seconds(pid) - cpu0
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
@@ -86,6 +89,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--events", default="20,1", help="events per request, comma-separated")
+    ap.add_argument("--pace", type=float, default=0.5, help="the paced run's rate, as a share of the saturated one")
     args = ap.parse_args()
     sizes = [int(n) for n in args.events.split(",")]
     ceiling_url, wd_url = "http://127.0.0.1:8901", "http://127.0.0.1:8902"
@@ -109,6 +113,10 @@ def main() -> None:
             if stored < r["requests"] * n - n * args.connections:  # wrk counts only answered requests
                 print(f"warning: {r['requests'] * n} events answered but {stored} applied", file=sys.stderr)
             rows.append(("watchdepth end to end", n, r))
+            # Then paced at about half that rate: latency below saturation, not the queue's.
+            delay = max(1, round(args.connections * 1000 / (r["req_s"] * args.pace)))
+            rows.append((f"watchdepth paced ~{args.pace:.0%}", n,
+                         wrk(wd_url, n, args.seconds, args.connections, server.pid, delay_ms=delay)))
     finally:
         for proc in (ceiling, server):
             proc.terminate()

@@ -81,6 +81,8 @@ class Ingest:
         self.stats = IngestStats()
         self.clock = clock
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="watchdepth-writer")
+        #: The store's maintenance (rollup folds) runs beside the writer, never in its way.
+        self._maintenance = ThreadPoolExecutor(max_workers=1, thread_name_prefix="watchdepth-maintain")
         self._queue: asyncio.Queue[_Job] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._log_seq = 0
@@ -113,8 +115,9 @@ class Ingest:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
-        await asyncio.get_running_loop().run_in_executor(self._pool, self.store.maintain)
+        await asyncio.get_running_loop().run_in_executor(self._maintenance, self.store.maintain)
         self._pool.shutdown(wait=True)
+        self._maintenance.shutdown(wait=True)
 
     # -- submitting ---------------------------------------------------------------------------
 
@@ -176,12 +179,12 @@ class Ingest:
         while True:
             await asyncio.sleep(every)
             try:
-                await loop.run_in_executor(self._pool, self._maintain)
+                await loop.run_in_executor(self._maintenance, self.store.maintain)
+                await loop.run_in_executor(self._pool, self._evict_idle)
             except Exception:  # noqa: BLE001 - maintenance retries on the next round
                 log.exception("maintenance failed")
 
-    def _maintain(self) -> None:
-        self.store.maintain()
+    def _evict_idle(self) -> None:
         self.sessionizer.evict_idle(int(self.clock() * 1000))
 
     def _process(self, jobs: list[tuple[Sequence[Event], str]]) -> list[Accepted]:

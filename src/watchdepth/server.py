@@ -16,7 +16,7 @@ from types import FrameType
 
 import uvicorn
 
-from watchdepth import cluster
+from watchdepth import cluster, gc_tuning
 from watchdepth.api import live
 from watchdepth.api.collect_fast import FastCollect
 from watchdepth.app import create_admin_app, create_app
@@ -75,6 +75,8 @@ async def serve(services: Services, extra_routes: list | None = None) -> None:  
         create_admin_app(services), uds=str(sock), log_level="warning", access_log=False, lifespan="off",
     ))
     admin_task = asyncio.create_task(admin.serve())
+    gc_tuning.tune()
+    freezer = asyncio.create_task(gc_tuning.freeze_survivors())
     try:
         await asyncio.sleep(0)
         while not admin.started and not admin_task.done():
@@ -85,6 +87,7 @@ async def serve(services: Services, extra_routes: list | None = None) -> None:  
             refresher.start()
         await public.serve()
     finally:
+        freezer.cancel()
         if refresher is not None:
             await refresher.stop()
         admin.should_exit = True

@@ -1,18 +1,27 @@
 """The embedded backend: one DuckDB file holding the log, the facts, rollups and the catalog.
 
-Input: ``WriteBatch``es (written as Arrow tables in one transaction: a group commit),
-logical queries from ``store.base``, catalog rows. Output: plain rows.
+Input: ``WriteBatch``es, logical queries from ``store.base``, catalog rows. Output: plain rows.
+A batch is durable, and ``write_batch`` returns, once it is in the journal (``store.journal``,
+an fsynced append-only file beside the database). A loader thread then moves what the
+journal took into DuckDB as Arrow tables, many batches per transaction, so a DuckDB commit
+or checkpoint never holds up an acknowledgement. Every read of events or facts first waits
+until the loader has taken what was written before the read began: a reader sees its writes.
+Opening the store loads what a crash left in the journal.
 Only this module speaks DuckDB; its exceptions leave as ``StoreError``. It does not
 decide what is credited or how derived metrics are computed.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
 import threading
-from collections.abc import Iterator, Sequence
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -22,6 +31,7 @@ from watchdepth.errors import StoreError
 from watchdepth.store import duckdb_rollup, rows
 from watchdepth.store.base import Aggregate, AggregateResult, WriteBatch
 from watchdepth.store.duckdb_plan import plan_aggregate, plan_tops
+from watchdepth.store.journal import Journal, last_log_seq, merge, stored_part
 
 #: A group commit, by (any events, any facts). Rollups are not touched: ``maintain`` folds
 #: the facts tail into them.
@@ -33,6 +43,37 @@ _WRITE_SQL: dict[tuple[bool, bool], str | None] = {
     (False, True): f"BEGIN; {_INSERT_FACTS}COMMIT",
     (False, False): None,
 }
+
+log = logging.getLogger("watchdepth.store")
+
+#: Most events the loader puts in one DuckDB transaction.
+LOAD_EVENTS = 100_000
+#: The loader waits for this many events, or LOAD_LINGER_SECONDS, or a reader, before a load:
+#: a DuckDB commit has a fixed cost (its own WAL and fsync, the Arrow scan), worth sharing.
+LOAD_MIN_EVENTS = 20_000
+#: Rows per Arrow conversion in a load (see ``_arrow``).
+ARROW_CHUNK = 2_048
+LOAD_LINGER_SECONDS = 0.5
+#: Journaled events not yet loaded beyond which ``write_batch`` waits for the loader.
+MAX_PENDING_EVENTS = 500_000
+#: Seconds a read waits for the loader before it fails (the loader is failing, say disk full).
+FRESH_SECONDS = 60.0
+#: Seconds between the loader's attempts while DuckDB refuses a load.
+RETRY_SECONDS = 1.0
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _fresh(method: _F) -> _F:
+    """Reads of events and facts first wait for the loader (see the module's docstring)."""
+
+    @functools.wraps(method)
+    def wrapper(self: DuckDBStore, *args: Any, **kwargs: Any) -> Any:
+        self.wait_loaded()
+        return method(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
 
 CATALOG_TABLES = {
     "projects": ("id", "name", "created_at"),
@@ -46,7 +87,8 @@ CATALOG_TABLES = {
 class DuckDBStore:
     """A ``Store`` over one DuckDB file. One process holds the file; threads get cursors."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, journal: bool = True) -> None:
+        """``journal=False`` writes each batch straight into DuckDB (one transaction per call)."""
         self.path = str(path)
         try:
             self._con = duckdb.connect(self.path)
@@ -61,6 +103,24 @@ class DuckDBStore:
         #: serialised by _write_lock, so facts rowids below a snapshot's count are all committed);
         #: this lock keeps content changes that invalidate ws_* from racing a fold.
         self._roll_lock = threading.Lock()
+        # The journal and its loader (None: writes go straight to DuckDB).
+        self._journal: Journal | None = None
+        self._loader: threading.Thread | None = None
+        self._pending: deque[WriteBatch] = deque()
+        self._pending_events = 0
+        self._journaled = 0  # batches appended to the journal so far
+        self._last_journaled = 0  # the highest log_seq among them
+        self._loaded = 0  # ... and loaded into DuckDB
+        self._load_error: str | None = None
+        self._readers_waiting = 0  # reads waiting for the loader: it loads at once for them
+        self._closing = False
+        self._cond = threading.Condition()
+        self._append_lock = threading.Lock()
+        if journal and self.path != ":memory:":
+            self._journal = Journal(Path(self.path + ".journal"))
+            self._recover()
+            self._loader = threading.Thread(target=self._load_loop, name="watchdepth-loader", daemon=True)
+            self._loader.start()
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -77,6 +137,15 @@ class DuckDBStore:
             raise StoreError(f"query failed: {exc}") from exc
 
     def close(self) -> None:
+        """Load what the journal holds, then close (the journal is emptied if all went in)."""
+        if self._loader is not None and self._journal is not None:
+            with self._cond:
+                self._closing = True
+                self._cond.notify_all()
+            self._loader.join()
+            if not self._pending:
+                self._journal.clear()
+            self._journal.close()
         try:
             self._con.close()
         except duckdb.Error as exc:  # pragma: no cover - closing twice or after a crash
@@ -85,15 +154,116 @@ class DuckDBStore:
     # -- ingest ---------------------------------------------------------------------------
 
     def write_batch(self, batch: WriteBatch) -> None:
-        """Store the batch's events and facts in one durable transaction (one call into DuckDB).
+        """Make the batch durable: in the journal (then loaded behind), or in DuckDB directly."""
+        if self._journal is None:
+            self._load(batch)
+            return
+        batch = stored_part(batch)
+        if not batch.events:
+            if batch.credits:  # facts alone (no log number to replay them by): straight in, in order
+                self.wait_loaded()
+                self._load(batch)
+            return  # only duplicates: nothing to store
+        with self._cond:
+            if self._closing:
+                raise StoreError("the store is closing")
+            self._cond.wait_for(lambda: self._pending_events < MAX_PENDING_EVENTS or self._closing)
+        with self._append_lock:
+            self._journal.append(batch)
+            with self._cond:
+                self._pending.append(batch)
+                self._pending_events += len(batch.events)
+                self._journaled += 1
+                self._last_journaled = last_log_seq(batch)
+                self._cond.notify_all()
+
+    def wait_loaded(self, timeout: float = FRESH_SECONDS) -> None:
+        """Return once every batch journaled before this call is in DuckDB."""
+        if self._loader is None:
+            return
+        with self._cond:
+            target = self._journaled
+            if self._loaded >= target:
+                return
+            self._readers_waiting += 1
+            self._cond.notify_all()
+            try:
+                self._cond.wait_for(lambda: self._loaded >= target or not self._loader_alive(), timeout)
+            finally:
+                self._readers_waiting -= 1
+            if self._loaded < target:
+                raise StoreError(f"the database is behind its journal: {self._load_error or 'still loading'}")
+
+    def _loader_alive(self) -> bool:
+        return self._loader is not None and self._loader.is_alive()
+
+    def _load_loop(self) -> None:
+        """The loader thread: take what is pending (up to LOAD_EVENTS) into one transaction."""
+        assert self._journal is not None
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._pending or self._closing)
+                if not self._pending:
+                    return
+                linger_until = time.monotonic() + LOAD_LINGER_SECONDS
+                while not (self._pending_events >= LOAD_MIN_EVENTS or self._readers_waiting or self._closing):
+                    left = linger_until - time.monotonic()
+                    if left <= 0:
+                        break
+                    self._cond.wait(left)
+                take: list[WriteBatch] = []
+                size = 0
+                for b in self._pending:
+                    if take and size + len(b.events) > LOAD_EVENTS:
+                        break
+                    take.append(b)
+                    size += len(b.events)
+            try:
+                self._load(merge(take))
+            except Exception as exc:  # noqa: BLE001 - the loader must outlive any one failure
+                log.error("loading the journal into DuckDB failed (will retry): %s", exc)
+                with self._cond:
+                    self._load_error = str(exc)
+                    if self._closing:
+                        return  # left in the journal: the next open loads it
+                    self._cond.wait(RETRY_SECONDS)
+                continue
+            with self._cond:
+                for _ in take:
+                    self._pending.popleft()
+                self._pending_events -= size
+                self._loaded += len(take)
+                self._load_error = None
+                self._cond.notify_all()
+            self._journal.trim(last_log_seq(take[-1]))
+
+    def _recover(self) -> None:
+        """Load the journal's batches that DuckDB does not have yet (after a crash), then empty it."""
+        assert self._journal is not None
+        have = int(self._run("SELECT coalesce(max(log_seq), 0) FROM events")[0][0])
+        chunk: list[WriteBatch] = []
+        size = 0
+        for batch in self._journal.replay():
+            if last_log_seq(batch) <= have:
+                continue
+            chunk.append(batch)
+            size += len(batch.events)
+            if size >= LOAD_EVENTS:
+                self._load(merge(chunk))
+                chunk, size = [], 0
+        if chunk:
+            self._load(merge(chunk))
+        self._journal.clear()
+
+    def _load(self, batch: WriteBatch) -> None:
+        """Store the batch's events and facts in one DuckDB transaction (one call into DuckDB).
 
         One ``execute`` for the whole transaction: each call releases the GIL and must win it
         back from the event loop (up to the switch interval each time), so the call count,
         not the rows, set the cost of a commit under load. The Arrow tables are read through
         DuckDB's replacement scan of this frame's locals (no register/unregister round trips).
         """
-        wd_batch_events = rows.events_table(batch)  # read by name in the SQL below
-        wd_batch_facts = rows.facts_table(batch.credits)  # noqa: F841 - likewise
+        wd_batch_events, wd_batch_facts = _arrow(batch)  # read by name in the SQL below
         sql = _WRITE_SQL[bool(wd_batch_events.num_rows), bool(wd_batch_facts.num_rows)]
         if sql is None:
             return  # only duplicates: nothing to store
@@ -129,6 +299,7 @@ class DuckDBStore:
                 _rollback(cur)
                 raise StoreError(f"bulk load failed: {exc}") from exc
 
+    @_fresh
     def maintain(self) -> None:
         """Fold the facts written since the last call into every rollup (one transaction)."""
         with self._roll_lock:
@@ -142,8 +313,10 @@ class DuckDBStore:
                 raise StoreError(f"rollup failed: {exc}") from exc
 
     def next_log_seq(self) -> int:
-        return int(self._run("SELECT coalesce(max(log_seq), 0) + 1 FROM events")[0][0])
+        """One past the highest log number stored, in DuckDB or still on its way from the journal."""
+        return max(int(self._run("SELECT coalesce(max(log_seq), 0) FROM events")[0][0]), self._last_journaled) + 1
 
+    @_fresh
     def recent_sessions(self, since_ms: int) -> list[str]:
         got = self._run(
             "SELECT DISTINCT session_id FROM events WHERE t >= make_timestamptz(?::BIGINT * 1000)",
@@ -151,6 +324,7 @@ class DuckDBStore:
         )
         return [r[0] for r in got]
 
+    @_fresh
     def session_log(self, session_ids: Sequence[str]) -> Iterator[Event]:
         """The stored events of these sessions, in log order (for ``replay``)."""
         if not session_ids:
@@ -162,6 +336,7 @@ class DuckDBStore:
         )
         return (rows.event_from_row(r) for r in got)
 
+    @_fresh
     def loads_stored(self, load_ids: Sequence[str]) -> set[str]:
         """Which of these loads already have events in the log (to spot a forgotten session)."""
         if not load_ids:
@@ -169,6 +344,7 @@ class DuckDBStore:
         got = self._run("SELECT DISTINCT load_id FROM events WHERE load_id IN (SELECT unnest(?::VARCHAR[]))", [list(load_ids)])
         return {r[0] for r in got}
 
+    @_fresh
     def first_event_ms(self) -> int | None:
         """The earliest credited hour (for ``period=all_time``): rolled-up hours and the facts tail."""
         got = self._run(
@@ -177,12 +353,14 @@ class DuckDBStore:
         )
         return int(got[0][0]) if got and got[0][0] is not None else None
 
+    @_fresh
     def counters(self) -> dict[str, int]:
         """Stored events by status (duplicates are not stored)."""
         return {name: int(value) for name, value in self._run("SELECT status, count(*) FROM events GROUP BY status")}
 
     # -- analytics ------------------------------------------------------------------------
 
+    @_fresh
     def top_lists(self, q: Aggregate, dims: tuple[str, ...], limit: int) -> dict[str, list[tuple[Any, ...]]] | None:
         """The top ``limit`` (value, *SUMS) of each dim by views, player loads, value: what
         ``aggregate`` answers for ``dims=(d,), order=(views desc, player_loads desc), limit``,
@@ -208,6 +386,7 @@ class DuckDBStore:
             out[r[0]].append(tuple(r[1:-1]))
         return out
 
+    @_fresh
     def aggregate(self, q: Aggregate) -> AggregateResult:
         """One read transaction: the watermark and the rollups it describes are one snapshot."""
         cur = self._cur()
@@ -231,6 +410,7 @@ class DuckDBStore:
             raise StoreError(f"query failed: {exc}") from exc
         return AggregateResult(plan.columns, [tuple(r[:-1]) for r in got], total)
 
+    @_fresh
     def watched_sets(self, content_id: str, start_ms: int, end_ms: int) -> list[list[tuple[float, float]]]:
         """Watched sets of the (session, content) pairs whose impression falls in the period."""
         got = self._run(
@@ -253,6 +433,7 @@ class DuckDBStore:
         """(first event ms, last event ms, session) of every run of these contents touching the period."""
         return [span for spans in self.run_spans_by_content(content_ids, start_ms, end_ms).values() for span in spans]
 
+    @_fresh
     def run_spans_by_content(self, content_ids: Sequence[str], start_ms: int, end_ms: int
                              ) -> dict[str, list[tuple[int, int, str]]]:
         """``run_spans`` of many contents in one query, by content id (a run plays one content)."""
@@ -318,6 +499,19 @@ class DuckDBStore:
         got = self._run("SELECT project_id, duration FROM content WHERE id = ?", [row.get("id")])
         if got and (got[0][0] != row.get("project_id") or got[0][1] != row.get("duration")):
             self._run("UPDATE rollup_state SET ws_valid = false WHERE id = 1")
+
+
+def _arrow(batch: WriteBatch) -> tuple[pa.Table, pa.Table]:
+    """The batch as Arrow tables, built ARROW_CHUNK rows at a time: each conversion holds the
+    GIL for its whole length, and the event loop must not wait on a large load for long."""
+    n, m = len(batch.events), len(batch.credits)
+    if n <= ARROW_CHUNK and m <= ARROW_CHUNK:
+        return rows.events_table(batch), rows.facts_table(batch.credits)
+    events = pa.concat_tables([
+        rows.events_table(WriteBatch(*(column[i:i + ARROW_CHUNK] for column in batch[:4]), ()))
+        for i in range(0, max(n, 1), ARROW_CHUNK)])
+    facts = pa.concat_tables([rows.facts_table(batch.credits[i:i + ARROW_CHUNK]) for i in range(0, max(m, 1), ARROW_CHUNK)])
+    return events, facts
 
 
 def _rollback(cur: duckdb.DuckDBPyConnection) -> None:

@@ -1,0 +1,185 @@
+"""The embedded store's journal: acknowledged batches survive a crash, exactly once.
+
+A batch is durable when ``write_batch`` returns (it is in the fsynced journal); DuckDB is
+loaded behind it. These tests crash a real process at the two dangerous moments (before
+the load, and after the load but before the journal is emptied), damage journal files the
+way a crash or a bad disk does, and make the journal's disk write fail.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from watchdepth.errors import StoreError
+from watchdepth.store import duckdb as duckdb_module
+from watchdepth.store.base import WriteBatch
+from watchdepth.store.duckdb import DuckDBStore
+from watchdepth.store.journal import Journal
+
+from .test_store import CREDITS, EVENTS, T0, content
+
+
+def batch(first: int, n: int = 3) -> WriteBatch:
+    """``n`` stored events (log numbers first, first + 1, ...) and one credit per event."""
+    evs = [EVENTS[1][0] for _ in range(n)]
+    seqs = list(range(first, first + n))
+    credits = [CREDITS[1]._replace(session_id=f"s{s}") for s in seqs]
+    return WriteBatch(evs, ["applied"] * n, [1] * n, seqs, credits)
+
+
+def stored(store: DuckDBStore) -> tuple[int, int]:
+    """(events, views) in the store."""
+    events = sum(store.counters().values())
+    views = store._run("SELECT coalesce(sum(views), 0) FROM facts")[0][0]
+    return events, int(views)
+
+
+def test_a_batch_comes_back_from_the_journal_as_it_went_in(tmp_path: Path) -> None:
+    j = Journal(tmp_path / "j")
+    evs, status, run, seqs = (list(x) for x in zip(*EVENTS[:6]))
+    first = WriteBatch(evs, status, run, seqs, CREDITS[:3])
+    j.append(first)
+    j.append(batch(20))
+    j.close()
+    got = list(Journal(tmp_path / "j").replay())
+    assert got == [first, batch(20)]
+
+
+def test_a_record_cut_short_at_the_end_is_a_write_never_acknowledged(tmp_path: Path) -> None:
+    j = Journal(tmp_path / "j")
+    j.append(batch(1))
+    j.append(batch(4))
+    j.close()
+    (seg,) = j.segments()
+    data = seg.read_bytes()
+    seg.write_bytes(data[:-5])  # the crash hit mid-write, before the fsync
+    assert list(Journal(tmp_path / "j").replay()) == [batch(1)]
+    seg.write_bytes(data + b"\x10\x00\x00\x00\x01\x02")  # a header and a torn body
+    assert list(Journal(tmp_path / "j").replay()) == [batch(1), batch(4)]
+
+
+def test_damage_before_the_end_is_refused_not_skipped(tmp_path: Path) -> None:
+    j = Journal(tmp_path / "j")
+    j.append(batch(1))
+    j.append(batch(4))
+    j.close()
+    (seg,) = j.segments()
+    data = bytearray(seg.read_bytes())
+    data[12] ^= 0xFF  # inside the first record's body
+    seg.write_bytes(bytes(data))
+    with pytest.raises(StoreError, match="damaged at byte 0"):
+        list(Journal(tmp_path / "j").replay())
+
+
+def test_a_failed_journal_write_is_cut_off_and_never_replayed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    j = Journal(tmp_path / "j")
+    j.append(batch(1))
+    real = os.fdatasync
+    calls = {"n": 0}
+
+    def failing_once(fd: int) -> None:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise OSError(28, "No space left on device")
+        real(fd)
+
+    monkeypatch.setattr(os, "fdatasync", failing_once)
+    with pytest.raises(StoreError, match="No space left"):
+        j.append(batch(4))
+    j.append(batch(4))  # the ingest loop retries with the same numbers
+    j.close()
+    assert list(Journal(tmp_path / "j").replay()) == [batch(1), batch(4)]
+
+
+def test_a_read_sees_every_write_before_it_without_waiting_for_the_linger(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(duckdb_module, "LOAD_LINGER_SECONDS", 60.0)
+    store = DuckDBStore(tmp_path / "wd.duckdb")
+    try:
+        content(store)
+        store.write_batch(batch(1))
+        started = time.monotonic()
+        assert stored(store) == (3, 3)
+        assert time.monotonic() - started < 10  # a reader makes the loader go at once
+        assert store.next_log_seq() == 4
+    finally:
+        store.close()
+    assert not list((tmp_path / "wd.duckdb.journal").glob("*.wal"))  # a clean close empties it
+
+
+def test_a_failing_load_is_retried_and_readers_wait_for_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(duckdb_module, "RETRY_SECONDS", 0.05)
+    real = DuckDBStore._load
+    failures = {"left": 3}
+
+    def flaky(self: DuckDBStore, b: WriteBatch) -> None:
+        if failures["left"]:
+            failures["left"] -= 1
+            raise StoreError("write failed: disk full")
+        real(self, b)
+
+    store = DuckDBStore(tmp_path / "wd.duckdb")
+    try:
+        content(store)
+        monkeypatch.setattr(DuckDBStore, "_load", flaky)
+        store.write_batch(batch(1))  # acknowledged: the journal has it
+        assert stored(store) == (3, 3)
+        assert failures["left"] == 0
+    finally:
+        store.close()
+
+
+CHILD = textwrap.dedent("""
+    import os, sys
+    from watchdepth.store import duckdb as m
+    from tests.store.test_journal import batch
+    from tests.store.test_store import content
+    m.LOAD_LINGER_SECONDS = 3600.0  # the loader waits for a reader that never comes
+    m.LOAD_MIN_EVENTS = 10**9
+    store = m.DuckDBStore(sys.argv[1])
+    content(store)
+    store.wait_loaded()
+    for i in range(10):
+        store.write_batch(batch(1 + 3 * i))
+    if sys.argv[2] == "after-load":
+        store.wait_loaded()  # in DuckDB, and still in the journal
+    print("acknowledged", flush=True)
+    os.kill(os.getpid(), 9)
+""")
+
+
+@pytest.mark.parametrize("when", ["before-load", "after-load"])
+def test_a_killed_process_loses_no_acknowledged_batch_and_counts_none_twice(tmp_path: Path, when: str) -> None:
+    db = tmp_path / "wd.duckdb"
+    root = Path(__file__).parents[2]
+    out = subprocess.run([sys.executable, "-c", CHILD, str(db), when], cwd=root, capture_output=True, text=True,
+                         timeout=120, env={**os.environ, "PYTHONPATH": str(root)}, check=False)
+    assert out.returncode == -9, out.stderr
+    assert "acknowledged" in out.stdout
+    assert list((tmp_path / "wd.duckdb.journal").glob("*.wal"))  # the crash left it
+    store = DuckDBStore(db)
+    try:
+        assert stored(store) == (30, 30)
+        assert store.next_log_seq() == 31
+        assert store.aggregate(_views_query()).rows[0][2] == 30
+    finally:
+        store.close()
+    store = DuckDBStore(db)  # and once more: replay happened once
+    try:
+        assert stored(store) == (30, 30)
+    finally:
+        store.close()
+
+
+def _views_query() -> Any:
+    from watchdepth.store.base import Aggregate
+
+    return Aggregate(T0, T0 + 86_400_000)
