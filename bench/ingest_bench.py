@@ -114,7 +114,7 @@ def main() -> None:
                 print(f"warning: {r['requests'] * n} events answered but {stored} applied", file=sys.stderr)
             rows.append(("watchdepth end to end", n, r))
             # Then paced at about half that rate: latency below saturation, not the queue's.
-            delay = max(1, round(args.connections * 1000 / (r["req_s"] * args.pace)))
+            delay = max(1, round(args.connections * 1000 / (r["req_s"] * args.pace) - r["p50"]))
             rows.append((f"watchdepth paced ~{args.pace:.0%}", n,
                          wrk(wd_url, n, args.seconds, args.connections, server.pid, delay_ms=delay)))
     finally:

@@ -36,7 +36,7 @@ log = logging.getLogger("watchdepth.ingest")
 #: Most events written in one group commit (an import larger than this is one commit alone).
 MAX_GROUP_EVENTS = 20_000
 #: Milliseconds the writer waits, at most, for more requests before a commit (while they come).
-LINGER_STEPS = 4
+LINGER_STEPS = 1
 
 
 class Accepted(NamedTuple):

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qs
 
 import msgspec
 
-from watchdepth.api.errors import error_body
+from watchdepth.api.errors import choose_request_id, error_body
 from watchdepth.api.intake import check_session_param, cors_for, encode_answer
 from watchdepth.errors import ServiceError, WatchdepthError
 from watchdepth.services import Services
@@ -131,6 +130,4 @@ def _text(value: bytes | None) -> str | None:
 
 
 def _request_id(incoming: bytes | None) -> str:
-    """The caller's id when it is sane (as ``api.errors.RequestID`` decides), else a new one."""
-    text = _text(incoming) or ""
-    return text if 0 < len(text) <= 64 and text.isprintable() else uuid.uuid4().hex
+    return choose_request_id(_text(incoming) or "")

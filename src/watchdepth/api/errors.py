@@ -7,8 +7,9 @@ It does not decide what is an error (``errors.py`` and the raisers do).
 
 from __future__ import annotations
 
+import itertools
 import logging
-import uuid
+import secrets
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -68,6 +69,19 @@ def request_id(request: Request) -> str:
     return str(request.scope.get("request_id", "-"))
 
 
+#: Request ids: 16 random hex digits per process, then a counter (as unique as uuid4 across
+#: processes and restarts, without a call to the OS's random source for every request).
+_ID_PREFIX = secrets.token_hex(8)
+_id_counter = itertools.count()
+
+
+def choose_request_id(incoming: str) -> str:
+    """The caller's X-Request-ID when it is sane (1–64 printable characters), else a new one."""
+    if 0 < len(incoming) <= 64 and incoming.isprintable():
+        return incoming
+    return f"{_ID_PREFIX}{next(_id_counter):016x}"
+
+
 class RequestID:
     """Gives every request an id (or keeps a sane incoming one) and echoes it as X-Request-ID."""
 
@@ -79,7 +93,7 @@ class RequestID:
             await self.app(scope, receive, send)
             return
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        rid = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
+        rid = choose_request_id(incoming)
         scope["request_id"] = rid
 
         async def send_with_id(message: Message) -> None:

@@ -58,6 +58,13 @@ def copy(source: Path, dsn: str, *, force: bool = False, batch_rows: int = BATCH
     db_file = Settings(data_dir=source).db_path
     if not db_file.exists():
         raise StoreError(f"no embedded database at {db_file}")
+    if any(Path(str(db_file) + ".journal").glob("*.wal")):  # a crash left acknowledged events there
+        from watchdepth.store.duckdb import DuckDBStore
+
+        try:
+            DuckDBStore(db_file).close()  # opening loads them; closing empties the journal
+        except StoreError as exc:
+            raise StoreError(f"{exc} (stop `watchdepth serve` on it first)") from exc
     try:
         src = duckdb.connect(str(db_file), read_only=True)
     except duckdb.Error as exc:
