@@ -133,6 +133,7 @@ def test_a_failing_load_is_retried_and_readers_wait_for_it(tmp_path: Path, monke
         store.write_batch(batch(1))  # acknowledged: the journal has it
         assert stored(store) == (3, 3)
         assert failures["left"] == 0
+        assert store.journal_stats() == (0, 1, pytest.approx(store.journal_stats().load_seconds), None)
     finally:
         store.close()
 
@@ -183,3 +184,69 @@ def _views_query() -> Any:
     from watchdepth.store.base import Aggregate
 
     return Aggregate(T0, T0 + 86_400_000)
+
+
+def test_a_failing_loader_shows_on_healthz_and_metrics_and_clears_when_it_recovers(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In process (the real app on a real DuckDB file): events keep being acknowledged (the
+    journal has them) while DuckDB refuses them; /healthz says so with 503, /metrics counts the
+    backlog; once DuckDB takes them, both clear and the events are all there."""
+    import asyncio
+
+    import httpx
+
+    from tests.conftest import DESKTOP_UA
+    from watchdepth import config, services
+    from watchdepth.app import create_app
+
+    monkeypatch.setattr(duckdb_module, "RETRY_SECONDS", 0.05)
+    svc = services.build(config.load(data_dir=tmp_path))
+    svc.catalog.create("projects", {"id": "p1", "name": "P"})
+    svc.catalog.create("videos", {"id": "v1", "project_id": "p1", "title": "V", "duration": 100})
+    real = DuckDBStore._load
+    broken = {"on": True}
+
+    def load(self: DuckDBStore, b: WriteBatch) -> None:
+        if broken["on"]:
+            raise StoreError("write failed: IO Error: No space left on device")
+        real(self, b)
+
+    monkeypatch.setattr(DuckDBStore, "_load", load)
+    body = b'[{"type":"load","video_id":"v1","session_id":"s","load_id":"l","seq":0},' \
+           b'{"type":"play","video_id":"v1","session_id":"s","load_id":"l","seq":1,"position":0}]'
+
+    async def main() -> None:
+        await svc.ingest.start()
+        try:
+            transport = httpx.ASGITransport(app=create_app(svc), client=("10.0.0.1", 5000))
+            async with httpx.AsyncClient(transport=transport, base_url="http://wd") as client:
+                r = await client.post("/collect", content=body, headers={"user-agent": DESKTOP_UA})
+                assert r.status_code == 202 and r.json() == {"accepted": 2, "duplicates": 0}
+                for _ in range(200):  # the loader lingers, then fails
+                    health = await client.get("/healthz")
+                    if health.status_code == 503:
+                        break
+                    await asyncio.sleep(0.05)
+                assert health.status_code == 503
+                assert "No space left on device" in health.json()["reason"]
+                metrics = (await client.get("/metrics")).text
+                assert "watchdepth_journal_pending_events 2\n" in metrics
+                assert "watchdepth_journal_load_failing 1\n" in metrics
+                broken["on"] = False
+                for _ in range(200):
+                    health = await client.get("/healthz")
+                    if health.status_code == 200:
+                        break
+                    await asyncio.sleep(0.05)
+                assert health.json() == {"status": "ok"}
+                metrics = (await client.get("/metrics")).text
+                assert "watchdepth_journal_pending_events 0\n" in metrics
+                assert "watchdepth_journal_load_failing 0\n" in metrics
+        finally:
+            await svc.ingest.stop()
+
+    try:
+        asyncio.run(main())
+        assert sum(svc.store.counters().values()) == 2
+    finally:
+        svc.close()

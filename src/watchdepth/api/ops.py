@@ -7,6 +7,7 @@ API reference for people. It changes nothing.
 from __future__ import annotations
 
 import html
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
@@ -18,7 +19,17 @@ from watchdepth.ingest import WRITE_BUCKETS
 
 
 async def healthz(request: Request) -> Response:
+    """200 ``ok``; 503 with the reason while the embedded store cannot load its journal
+    (acknowledged events are safe in the journal, but answers would wait for them)."""
+    journal = _journal_stats(request)
+    if journal is not None and journal.error:
+        return JSONResponse({"status": "failing", "reason": f"loading the journal: {journal.error}"}, status_code=503)
     return JSONResponse({"status": "ok"})
+
+
+def _journal_stats(request: Request) -> Any:
+    stats = getattr(_services(request).store, "journal_stats", None)  # the embedded store's, only
+    return stats() if stats is not None else None
 
 
 async def metrics(request: Request) -> Response:
@@ -34,7 +45,7 @@ async def metrics(request: Request) -> Response:
         "# HELP watchdepth_batches_rejected_total Batches refused as invalid (400/413).",
         "# TYPE watchdepth_batches_rejected_total counter",
         f"watchdepth_batches_rejected_total {st.rejected}",
-        "# HELP watchdepth_write_seconds Latency of one group commit to the store.",
+        "# HELP watchdepth_write_seconds Latency of one group commit to the store (on the embedded store: the journal).",
         "# TYPE watchdepth_write_seconds histogram",
     ]
     for le in WRITE_BUCKETS:
@@ -52,6 +63,20 @@ async def metrics(request: Request) -> Response:
         "# TYPE watchdepth_active_sessions gauge",
         f"watchdepth_active_sessions {len(s.ingest.sessionizer.sessions)}",
     ]
+    journal = _journal_stats(request)
+    if journal is not None:
+        lines += [
+            "# HELP watchdepth_journal_pending_events Acknowledged events not yet loaded into DuckDB.",
+            "# TYPE watchdepth_journal_pending_events gauge",
+            f"watchdepth_journal_pending_events {journal.pending_events}",
+            "# HELP watchdepth_journal_load_seconds Time the loader spent moving the journal into DuckDB.",
+            "# TYPE watchdepth_journal_load_seconds summary",
+            f"watchdepth_journal_load_seconds_sum {journal.load_seconds:.6f}",
+            f"watchdepth_journal_load_seconds_count {journal.loads}",
+            "# HELP watchdepth_journal_load_failing 1 while loading the journal into DuckDB fails.",
+            "# TYPE watchdepth_journal_load_failing gauge",
+            f"watchdepth_journal_load_failing {int(bool(journal.error))}",
+        ]
     return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
 
 

@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -62,6 +62,13 @@ FRESH_SECONDS = 60.0
 RETRY_SECONDS = 1.0
 
 _F = TypeVar("_F", bound=Callable[..., Any])
+
+
+class JournalStats(NamedTuple):
+    pending_events: int  # acknowledged, not yet in DuckDB
+    loads: int
+    load_seconds: float
+    error: str | None  # why the loader is failing, while it is
 
 
 def _fresh(method: _F) -> _F:
@@ -113,6 +120,8 @@ class DuckDBStore:
         self._loaded = 0  # ... and loaded into DuckDB
         self._load_error: str | None = None
         self._readers_waiting = 0  # reads waiting for the loader: it loads at once for them
+        self._loads = 0  # transactions the loader committed, and their time
+        self._load_seconds = 0.0
         self._closing = False
         self._cond = threading.Condition()
         self._append_lock = threading.Lock()
@@ -194,6 +203,14 @@ class DuckDBStore:
             if self._loaded < target:
                 raise StoreError(f"the database is behind its journal: {self._load_error or 'still loading'}")
 
+    def journal_stats(self) -> JournalStats | None:
+        """The journal's backlog and the loader's progress (for /metrics). Optional, not in ``Store``."""
+        if self._loader is None:
+            return None
+        with self._cond:
+            error = self._load_error or (None if self._loader_alive() else "the loader has stopped")
+            return JournalStats(self._pending_events, self._loads, self._load_seconds, error)
+
     def _loader_alive(self) -> bool:
         return self._loader is not None and self._loader.is_alive()
 
@@ -218,6 +235,7 @@ class DuckDBStore:
                         break
                     take.append(b)
                     size += len(b.events)
+            started = time.perf_counter()
             try:
                 self._load(merge(take))
             except Exception as exc:  # noqa: BLE001 - the loader must outlive any one failure
@@ -233,6 +251,8 @@ class DuckDBStore:
                     self._pending.popleft()
                 self._pending_events -= size
                 self._loaded += len(take)
+                self._loads += 1
+                self._load_seconds += time.perf_counter() - started
                 self._load_error = None
                 self._cond.notify_all()
             self._journal.trim(last_log_seq(take[-1]))
