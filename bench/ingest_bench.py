@@ -1,8 +1,9 @@
 """Ingest end to end (HTTP, validate, enrich, sessionize, durable write) against the parse-only ceiling.
 
-Runs wrk (Debian's package) on loopback, side by side in one run, against a bare parse-only
-endpoint (``bench/parse_only_app.py``: uvicorn + Starlette + msgspec, the same HTTP stack as
-``serve``) and a real ``watchdepth serve`` on a fresh data dir, at 20 and at 1 event/request.
+Runs wrk (Debian's package) on loopback, side by side in one run, against bare parse-only
+endpoints (``bench/parse_only_app.py``: uvicorn + msgspec, through Starlette's routing as the
+API is served, and as a raw ASGI callable as ``serve`` answers /collect) and a real
+``watchdepth serve`` on a fresh data dir, at 20 and at 1 event/request.
 Every request is a new load (``bench/collect.lua``), so every event is validated, enriched,
 sessionized and durably stored before its 202; the script checks on ``/metrics`` that none
 was taken for a duplicate. Each end-to-end run at saturation (every connection sends its
@@ -95,6 +96,9 @@ def main() -> None:
     ceiling_url, wd_url = "http://127.0.0.1:8901", "http://127.0.0.1:8902"
     ceiling = start([sys.executable, "-m", "uvicorn", "bench.parse_only_app:app", "--port", "8901", "--log-level", "warning",
                      "--no-access-log", "--loop", "uvloop", "--http", "httptools"], ceiling_url + "/collect")
+    raw_url = "http://127.0.0.1:8903"
+    raw = start([sys.executable, "-m", "uvicorn", "bench.parse_only_app:raw_app", "--port", "8903", "--log-level",
+                 "warning", "--no-access-log", "--loop", "uvloop", "--http", "httptools"], raw_url + "/collect")
     data = Path(tempfile.mkdtemp())
     server = start([sys.executable, "-m", "watchdepth.cli", "serve", "--data", str(data), "--port", "8902"], wd_url + "/healthz")
     rows = []
@@ -107,6 +111,7 @@ def main() -> None:
                                                 "duration": 3600}, headers=h).raise_for_status()
         for n in sizes:  # ceiling then end to end, for each size: side by side in time
             rows.append(("parse-only ceiling", n, wrk(ceiling_url, n, args.seconds, args.connections, ceiling.pid)))
+            rows.append(("parse-only, raw ASGI", n, wrk(raw_url, n, args.seconds, args.connections, raw.pid)))
             before = applied(wd_url)
             r = wrk(wd_url, n, args.seconds, args.connections, server.pid)
             stored = applied(wd_url) - before
@@ -118,7 +123,7 @@ def main() -> None:
             rows.append((f"watchdepth paced ~{args.pace:.0%}", n,
                          wrk(wd_url, n, args.seconds, args.connections, server.pid, delay_ms=delay)))
     finally:
-        for proc in (ceiling, server):
+        for proc in (ceiling, raw, server):
             proc.terminate()
             proc.wait()
     print(f"{'endpoint':24} {'ev/req':>6} {'req/s':>8} {'events/s':>9} {'p50 ms':>7} {'p99 ms':>8} "

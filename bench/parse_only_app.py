@@ -1,4 +1,11 @@
-"""The ceiling: a bare Starlette + msgspec endpoint that parses a /collect body and answers 202."""
+"""The ceilings: bare endpoints that parse a /collect body with msgspec and answer 202.
+
+``app`` goes through Starlette's routing; ``raw_app`` is a plain ASGI callable, as
+``api/collect_fast.FastCollect`` answers /collect below Starlette in ``serve``: its HTTP cost
+is uvicorn's alone.
+"""
+
+from typing import Any
 
 import msgspec
 from starlette.applications import Starlette
@@ -15,3 +22,17 @@ async def collect(request: Request) -> Response:
 
 
 app = Starlette(routes=[Route("/collect", collect, methods=["POST"])])
+
+
+async def raw_app(scope: dict, receive: Any, send: Any) -> None:  # type: ignore[type-arg]
+    if scope["type"] != "http":
+        return
+    body = b""
+    more = True
+    while more:
+        message = await receive()
+        body += message.get("body", b"")
+        more = message.get("more_body", False)
+    events = decode_batch(body)
+    await send({"type": "http.response.start", "status": 202, "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": msgspec.json.encode({"accepted": len(events), "duplicates": 0})})
