@@ -117,19 +117,19 @@ def test_a_read_sees_every_write_before_it_without_waiting_for_the_linger(
 
 def test_a_failing_load_is_retried_and_readers_wait_for_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(duckdb_module, "RETRY_SECONDS", 0.05)
-    real = DuckDBStore._load
+    real = DuckDBStore._load_tables
     failures = {"left": 3}
 
-    def flaky(self: DuckDBStore, b: WriteBatch) -> None:
+    def flaky(self: DuckDBStore, *tables: Any) -> None:
         if failures["left"]:
             failures["left"] -= 1
             raise StoreError("write failed: disk full")
-        real(self, b)
+        real(self, *tables)
 
     store = DuckDBStore(tmp_path / "wd.duckdb")
     try:
         content(store)
-        monkeypatch.setattr(DuckDBStore, "_load", flaky)
+        monkeypatch.setattr(DuckDBStore, "_load_tables", flaky)
         store.write_batch(batch(1))  # acknowledged: the journal has it
         assert stored(store) == (3, 3)
         assert failures["left"] == 0
@@ -203,15 +203,15 @@ def test_a_failing_loader_shows_on_healthz_and_metrics_and_clears_when_it_recove
     svc = services.build(config.load(data_dir=tmp_path))
     svc.catalog.create("projects", {"id": "p1", "name": "P"})
     svc.catalog.create("videos", {"id": "v1", "project_id": "p1", "title": "V", "duration": 100})
-    real = DuckDBStore._load
+    real = DuckDBStore._load_tables
     broken = {"on": True}
 
-    def load(self: DuckDBStore, b: WriteBatch) -> None:
+    def load(self: DuckDBStore, *tables: Any) -> None:
         if broken["on"]:
             raise StoreError("write failed: IO Error: No space left on device")
-        real(self, b)
+        real(self, *tables)
 
-    monkeypatch.setattr(DuckDBStore, "_load", load)
+    monkeypatch.setattr(DuckDBStore, "_load_tables", load)
     body = b'[{"type":"load","video_id":"v1","session_id":"s","load_id":"l","seq":0},' \
            b'{"type":"play","video_id":"v1","session_id":"s","load_id":"l","seq":1,"position":0}]'
 

@@ -14,6 +14,7 @@ decide what is credited or how derived metrics are computed.
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import threading
 import time
@@ -53,6 +54,8 @@ LOAD_EVENTS = 100_000
 LOAD_MIN_EVENTS = 20_000
 #: Rows per Arrow conversion in a load (see ``_arrow``).
 ARROW_CHUNK = 2_048
+#: Seconds the loader pauses after converting journaled batches ahead of their load.
+CONVERT_PAUSE = 0.001
 LOAD_LINGER_SECONDS = 0.5
 #: Journaled events not yet loaded beyond which ``write_batch`` waits for the loader.
 MAX_PENDING_EVENTS = 500_000
@@ -120,6 +123,7 @@ class DuckDBStore:
         self._loaded = 0  # ... and loaded into DuckDB
         self._load_error: str | None = None
         self._readers_waiting = 0  # reads waiting for the loader: it loads at once for them
+        self._linger_until: float | None = None  # when the loader goes without more events
         self._loads = 0  # transactions the loader committed, and their time
         self._load_seconds = 0.0
         self._closing = False
@@ -215,29 +219,45 @@ class DuckDBStore:
         return self._loader is not None and self._loader.is_alive()
 
     def _load_loop(self) -> None:
-        """The loader thread: take what is pending (up to LOAD_EVENTS) into one transaction."""
+        """The loader thread: convert journaled batches to Arrow as they come, ARROW_CHUNK
+        events at a time (a few ms of GIL each, not one long stretch at load time), and load
+        what is pending, up to about LOAD_EVENTS, in one transaction once enough is there, or
+        it waited long enough, or a reader waits."""
         assert self._journal is not None
+        # Arrow tables ahead of their load: (batches covered, events, facts), covering _pending's head.
+        arrow: list[tuple[int, pa.Table, pa.Table]] = []
+        covered = covered_events = 0
         while True:
             with self._cond:
                 self._cond.wait_for(lambda: self._pending or self._closing)
                 if not self._pending:
                     return
-                linger_until = time.monotonic() + LOAD_LINGER_SECONDS
-                while not (self._pending_events >= LOAD_MIN_EVENTS or self._readers_waiting or self._closing):
-                    left = linger_until - time.monotonic()
-                    if left <= 0:
-                        break
-                    self._cond.wait(left)
-                take: list[WriteBatch] = []
-                size = 0
-                for b in self._pending:
-                    if take and size + len(b.events) > LOAD_EVENTS:
-                        break
-                    take.append(b)
-                    size += len(b.events)
+                if self._linger_until is None:
+                    self._linger_until = time.monotonic() + LOAD_LINGER_SECONDS
+                due = (self._pending_events >= LOAD_MIN_EVENTS or self._readers_waiting or self._closing
+                       or time.monotonic() >= self._linger_until)
+                if not due and self._pending_events - covered_events < ARROW_CHUNK:
+                    self._cond.wait(max(0.0, self._linger_until - time.monotonic()))
+                    continue
+                rest = list(itertools.islice(self._pending, covered, None))
+            if rest:
+                arrow.append((len(rest), *_arrow(merge(rest))))
+                covered += len(rest)
+                covered_events += sum(len(b.events) for b in rest)
+            if not due:
+                time.sleep(CONVERT_PAUSE)  # let the event loop have the GIL between conversions
+                continue
+            take = size = parts = 0
+            for k, events, _ in arrow:
+                if parts and size + events.num_rows > LOAD_EVENTS:
+                    break
+                parts += 1
+                take += k
+                size += events.num_rows
             started = time.perf_counter()
             try:
-                self._load(merge(take))
+                self._load_tables(pa.concat_tables([e for _, e, _ in arrow[:parts]]),
+                                  pa.concat_tables([f for _, _, f in arrow[:parts]]))
             except Exception as exc:  # noqa: BLE001 - the loader must outlive any one failure
                 log.error("loading the journal into DuckDB failed (will retry): %s", exc)
                 with self._cond:
@@ -246,16 +266,21 @@ class DuckDBStore:
                         return  # left in the journal: the next open loads it
                     self._cond.wait(RETRY_SECONDS)
                 continue
+            del arrow[:parts]
+            covered -= take
+            covered_events -= size
             with self._cond:
-                for _ in take:
+                last = self._pending[take - 1]
+                for _ in range(take):
                     self._pending.popleft()
                 self._pending_events -= size
-                self._loaded += len(take)
+                self._loaded += take
                 self._loads += 1
                 self._load_seconds += time.perf_counter() - started
                 self._load_error = None
+                self._linger_until = None
                 self._cond.notify_all()
-            self._journal.trim(last_log_seq(take[-1]))
+            self._journal.trim(last_log_seq(last))
 
     def _recover(self) -> None:
         """Load the journal's batches that DuckDB does not have yet (after a crash), then empty it."""
@@ -283,7 +308,10 @@ class DuckDBStore:
         not the rows, set the cost of a commit under load. The Arrow tables are read through
         DuckDB's replacement scan of this frame's locals (no register/unregister round trips).
         """
-        wd_batch_events, wd_batch_facts = _arrow(batch)  # read by name in the SQL below
+        self._load_tables(*_arrow(batch))
+
+    def _load_tables(self, wd_batch_events: pa.Table, wd_batch_facts: pa.Table) -> None:
+        """``_load`` of a batch already in Arrow (the tables are read by name in the SQL)."""
         sql = _WRITE_SQL[bool(wd_batch_events.num_rows), bool(wd_batch_facts.num_rows)]
         if sql is None:
             return  # only duplicates: nothing to store
