@@ -149,8 +149,9 @@ class Ingest:
             jobs = [await queue.get()]
             size = len(jobs[0].events)
             # Linger while the queue still grows (a loop turn, then up to LINGER_STEPS ms): a
-            # commit has a fixed cost of milliseconds, so requests arriving meanwhile join this
-            # one instead of paying their own. Alone, a request waits one turn and 1 ms at most.
+            # commit has a fixed cost (an fsync of the journal, ~0.3 ms; a ClickHouse insert,
+            # more), so requests arriving meanwhile join this one instead of paying their own.
+            # Alone, a request waits one turn and 1 ms at most.
             for step in range(LINGER_STEPS + 1):
                 before = queue.qsize()
                 await asyncio.sleep(0.001 if step else 0)
