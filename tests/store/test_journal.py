@@ -138,6 +138,35 @@ def test_a_failing_load_is_retried_and_readers_wait_for_it(tmp_path: Path, monke
         store.close()
 
 
+def test_a_backlog_past_the_limit_is_refused_not_waited_on_forever(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """While DuckDB refuses every load, acknowledging goes on until MAX_PENDING_EVENTS; past it a
+    write waits FRESH_SECONDS for the loader, then fails (the request gets a 500), unjournaled."""
+    monkeypatch.setattr(duckdb_module, "RETRY_SECONDS", 0.05)
+    monkeypatch.setattr(duckdb_module, "MAX_PENDING_EVENTS", 3)
+    monkeypatch.setattr(duckdb_module, "FRESH_SECONDS", 0.5)
+    monkeypatch.setattr(duckdb_module, "LOAD_LINGER_SECONDS", 0.0)
+
+    def refuse(self: DuckDBStore, *tables: Any) -> None:
+        raise StoreError("write failed: disk full")
+
+    store = DuckDBStore(tmp_path / "wd.duckdb")
+    try:
+        monkeypatch.setattr(DuckDBStore, "_load_tables", refuse)
+        store.write_batch(batch(1))  # 3 pending: at the limit
+        with pytest.raises(StoreError, match="3 events behind its journal: write failed: disk full"):
+            store.write_batch(batch(4))
+        assert store.journal_stats().pending_events == 3  # type: ignore[union-attr]
+        monkeypatch.undo()
+    finally:
+        store.close()
+    store = DuckDBStore(tmp_path / "wd.duckdb")
+    try:
+        assert stored(store) == (3, 3)  # the acknowledged batch, from the journal; not the refused one
+    finally:
+        store.close()
+
+
 CHILD = textwrap.dedent("""
     import os, sys
     from watchdepth.store import duckdb as m

@@ -180,7 +180,10 @@ class DuckDBStore:
         with self._cond:
             if self._closing:
                 raise StoreError("the store is closing")
-            self._cond.wait_for(lambda: self._pending_events < MAX_PENDING_EVENTS or self._closing)
+            if not self._cond.wait_for(lambda: self._pending_events < MAX_PENDING_EVENTS or self._closing,
+                                       FRESH_SECONDS):
+                raise StoreError(f"the database is {self._pending_events} events behind its journal: "
+                                 f"{self._load_error or 'still loading'}")
         with self._append_lock:
             self._journal.append(batch)
             with self._cond:
