@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from watchdepth.errors import StoreError
-from watchdepth.store import duckdb as duckdb_module
+from watchdepth.store import loader as loader_module
 from watchdepth.store.base import WriteBatch
 from watchdepth.store.duckdb import DuckDBStore
 from watchdepth.store.journal import Journal
@@ -101,7 +101,7 @@ def test_a_failed_journal_write_is_cut_off_and_never_replayed(tmp_path: Path, mo
 
 def test_a_read_sees_every_write_before_it_without_waiting_for_the_linger(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(duckdb_module, "LOAD_LINGER_SECONDS", 60.0)
+    monkeypatch.setattr(loader_module, "LOAD_LINGER_SECONDS", 60.0)
     store = DuckDBStore(tmp_path / "wd.duckdb")
     try:
         content(store)
@@ -116,7 +116,7 @@ def test_a_read_sees_every_write_before_it_without_waiting_for_the_linger(
 
 
 def test_a_failing_load_is_retried_and_readers_wait_for_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(duckdb_module, "RETRY_SECONDS", 0.05)
+    monkeypatch.setattr(loader_module, "RETRY_SECONDS", 0.05)
     real = DuckDBStore._load_tables
     failures = {"left": 3}
 
@@ -142,10 +142,10 @@ def test_a_backlog_past_the_limit_is_refused_not_waited_on_forever(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """While DuckDB refuses every load, acknowledging goes on until MAX_PENDING_EVENTS; past it a
     write waits FRESH_SECONDS for the loader, then fails (the request gets a 500), unjournaled."""
-    monkeypatch.setattr(duckdb_module, "RETRY_SECONDS", 0.05)
-    monkeypatch.setattr(duckdb_module, "MAX_PENDING_EVENTS", 3)
-    monkeypatch.setattr(duckdb_module, "FRESH_SECONDS", 0.5)
-    monkeypatch.setattr(duckdb_module, "LOAD_LINGER_SECONDS", 0.0)
+    monkeypatch.setattr(loader_module, "RETRY_SECONDS", 0.05)
+    monkeypatch.setattr(loader_module, "MAX_PENDING_EVENTS", 3)
+    monkeypatch.setattr(loader_module, "FRESH_SECONDS", 0.5)
+    monkeypatch.setattr(loader_module, "LOAD_LINGER_SECONDS", 0.0)
 
     def refuse(self: DuckDBStore, *tables: Any) -> None:
         raise StoreError("write failed: disk full")
@@ -169,12 +169,13 @@ def test_a_backlog_past_the_limit_is_refused_not_waited_on_forever(
 
 CHILD = textwrap.dedent("""
     import os, sys
-    from watchdepth.store import duckdb as m
+    from watchdepth.store import loader
+    from watchdepth.store.duckdb import DuckDBStore
     from tests.store.test_journal import batch
     from tests.store.test_store import content
-    m.LOAD_LINGER_SECONDS = 3600.0  # the loader waits for a reader that never comes
-    m.LOAD_MIN_EVENTS = 10**9
-    store = m.DuckDBStore(sys.argv[1])
+    loader.LOAD_LINGER_SECONDS = 3600.0  # the loader waits for a reader that never comes
+    loader.LOAD_MIN_EVENTS = 10**9
+    store = DuckDBStore(sys.argv[1])
     content(store)
     store.wait_loaded()
     for i in range(10):
@@ -228,7 +229,7 @@ def test_a_failing_loader_shows_on_healthz_and_metrics_and_clears_when_it_recove
     from watchdepth import config, services
     from watchdepth.app import create_app
 
-    monkeypatch.setattr(duckdb_module, "RETRY_SECONDS", 0.05)
+    monkeypatch.setattr(loader_module, "RETRY_SECONDS", 0.05)
     svc = services.build(config.load(data_dir=tmp_path))
     svc.catalog.create("projects", {"id": "p1", "name": "P"})
     svc.catalog.create("videos", {"id": "v1", "project_id": "p1", "title": "V", "duration": 100})

@@ -2,11 +2,11 @@
 
 Input: ``WriteBatch``es, logical queries from ``store.base``, catalog rows. Output: plain rows.
 A batch is durable, and ``write_batch`` returns, once it is in the journal (``store.journal``,
-an fsynced append-only file beside the database). A loader thread then moves what the
-journal took into DuckDB as Arrow tables, many batches per transaction, so a DuckDB commit
-or checkpoint never holds up an acknowledgement. Every read of events or facts first waits
-until the loader has taken what was written before the read began: a reader sees its writes.
-Opening the store loads what a crash left in the journal.
+an fsynced append-only file beside the database). A loader thread (``store.loader``) then
+moves it into DuckDB, many batches per transaction, so a DuckDB commit or checkpoint never
+holds up an acknowledgement. Every read of events or facts first waits until the loader has
+taken what was written before the read began: a reader sees its writes. Opening the store
+loads what a crash left in the journal.
 Only this module speaks DuckDB; its exceptions leave as ``StoreError``. It does not
 decide what is credited or how derived metrics are computed.
 """
@@ -14,15 +14,11 @@ decide what is credited or how derived metrics are computed.
 from __future__ import annotations
 
 import functools
-import itertools
-import logging
 import threading
-import time
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -32,7 +28,8 @@ from watchdepth.errors import StoreError
 from watchdepth.store import duckdb_rollup, rows
 from watchdepth.store.base import Aggregate, AggregateResult, WriteBatch
 from watchdepth.store.duckdb_plan import plan_aggregate, plan_tops
-from watchdepth.store.journal import Journal, last_log_seq, merge, stored_part
+from watchdepth.store.journal import Journal, stored_part
+from watchdepth.store.loader import JournalLoader, JournalStats
 
 #: A group commit, by (any events, any facts). Rollups are not touched: ``maintain`` folds
 #: the facts tail into them.
@@ -45,33 +42,7 @@ _WRITE_SQL: dict[tuple[bool, bool], str | None] = {
     (False, False): None,
 }
 
-log = logging.getLogger("watchdepth.store")
-
-#: Most events the loader puts in one DuckDB transaction.
-LOAD_EVENTS = 100_000
-#: The loader waits for this many events, or LOAD_LINGER_SECONDS, or a reader, before a load:
-#: a DuckDB commit has a fixed cost (its own WAL and fsync, the Arrow scan), worth sharing.
-LOAD_MIN_EVENTS = 20_000
-#: Rows per Arrow conversion in a load (see ``_arrow``).
-ARROW_CHUNK = 2_048
-#: Seconds the loader pauses after converting journaled batches ahead of their load.
-CONVERT_PAUSE = 0.001
-LOAD_LINGER_SECONDS = 0.5
-#: Journaled events not yet loaded beyond which ``write_batch`` waits for the loader.
-MAX_PENDING_EVENTS = 500_000
-#: Seconds a read waits for the loader before it fails (the loader is failing, say disk full).
-FRESH_SECONDS = 60.0
-#: Seconds between the loader's attempts while DuckDB refuses a load.
-RETRY_SECONDS = 1.0
-
 _F = TypeVar("_F", bound=Callable[..., Any])
-
-
-class JournalStats(NamedTuple):
-    pending_events: int  # acknowledged, not yet in DuckDB
-    loads: int
-    load_seconds: float
-    error: str | None  # why the loader is failing, while it is
 
 
 def _fresh(method: _F) -> _F:
@@ -113,26 +84,12 @@ class DuckDBStore:
         #: serialised by _write_lock, so facts rowids below a snapshot's count are all committed);
         #: this lock keeps content changes that invalidate ws_* from racing a fold.
         self._roll_lock = threading.Lock()
-        # The journal and its loader (None: writes go straight to DuckDB).
-        self._journal: Journal | None = None
-        self._loader: threading.Thread | None = None
-        self._pending: deque[WriteBatch] = deque()
-        self._pending_events = 0
-        self._journaled = 0  # batches appended to the journal so far
-        self._last_journaled = 0  # the highest log_seq among them
-        self._loaded = 0  # ... and loaded into DuckDB
-        self._load_error: str | None = None
-        self._readers_waiting = 0  # reads waiting for the loader: it loads at once for them
-        self._linger_until: float | None = None  # when the loader goes without more events
-        self._loads = 0  # transactions the loader committed, and their time
-        self._load_seconds = 0.0
-        self._closing = False
-        self._cond = threading.Condition()
-        self._append_lock = threading.Lock()
+        #: The journal and its loader (None: writes go straight to DuckDB).
+        self._loader: JournalLoader | None = None
         if journal and self.path != ":memory:":
-            self._journal = Journal(Path(self.path + ".journal"))
-            self._recover()
-            self._loader = threading.Thread(target=self._load_loop, name="watchdepth-loader", daemon=True)
+            # Looked up at each call, so that a test may replace _load_tables.
+            self._loader = JournalLoader(Journal(Path(self.path + ".journal")), lambda e, f: self._load_tables(e, f))
+            self._loader.recover(int(self._run("SELECT coalesce(max(log_seq), 0) FROM events")[0][0]))
             self._loader.start()
 
     # -- plumbing -------------------------------------------------------------------------
@@ -151,14 +108,8 @@ class DuckDBStore:
 
     def close(self) -> None:
         """Load what the journal holds, then close (the journal is emptied if all went in)."""
-        if self._loader is not None and self._journal is not None:
-            with self._cond:
-                self._closing = True
-                self._cond.notify_all()
-            self._loader.join()
-            if not self._pending:
-                self._journal.clear()
-            self._journal.close()
+        if self._loader is not None:
+            self._loader.close()
         try:
             self._con.close()
         except duckdb.Error as exc:  # pragma: no cover - closing twice or after a crash
@@ -168,140 +119,25 @@ class DuckDBStore:
 
     def write_batch(self, batch: WriteBatch) -> None:
         """Make the batch durable: in the journal (then loaded behind), or in DuckDB directly."""
-        if self._journal is None:
+        if self._loader is None:
             self._load(batch)
             return
         batch = stored_part(batch)
-        if not batch.events:
-            if batch.credits:  # facts alone (no log number to replay them by): straight in, in order
-                self.wait_loaded()
-                self._load(batch)
-            return  # only duplicates: nothing to store
-        with self._cond:
-            if self._closing:
-                raise StoreError("the store is closing")
-            if not self._cond.wait_for(lambda: self._pending_events < MAX_PENDING_EVENTS or self._closing,
-                                       FRESH_SECONDS):
-                raise StoreError(f"the database is {self._pending_events} events behind its journal: "
-                                 f"{self._load_error or 'still loading'}")
-        with self._append_lock:
-            self._journal.append(batch)
-            with self._cond:
-                self._pending.append(batch)
-                self._pending_events += len(batch.events)
-                self._journaled += 1
-                self._last_journaled = last_log_seq(batch)
-                self._cond.notify_all()
+        if batch.events:
+            self._loader.write(batch)
+        elif batch.credits:  # facts alone (no log number to replay them by): straight in, in order
+            self._loader.wait_loaded()
+            self._load(batch)
+        # else only duplicates: nothing to store
 
-    def wait_loaded(self, timeout: float = FRESH_SECONDS) -> None:
-        """Return once every batch journaled before this call is in DuckDB."""
-        if self._loader is None:
-            return
-        with self._cond:
-            target = self._journaled
-            if self._loaded >= target:
-                return
-            self._readers_waiting += 1
-            self._cond.notify_all()
-            try:
-                self._cond.wait_for(lambda: self._loaded >= target or not self._loader_alive(), timeout)
-            finally:
-                self._readers_waiting -= 1
-            if self._loaded < target:
-                raise StoreError(f"the database is behind its journal: {self._load_error or 'still loading'}")
+    def wait_loaded(self) -> None:
+        """Return once every batch written before this call is in DuckDB."""
+        if self._loader is not None:
+            self._loader.wait_loaded()
 
     def journal_stats(self) -> JournalStats | None:
         """The journal's backlog and the loader's progress (for /metrics). Optional, not in ``Store``."""
-        if self._loader is None:
-            return None
-        with self._cond:
-            error = self._load_error or (None if self._loader_alive() else "the loader has stopped")
-            return JournalStats(self._pending_events, self._loads, self._load_seconds, error)
-
-    def _loader_alive(self) -> bool:
-        return self._loader is not None and self._loader.is_alive()
-
-    def _load_loop(self) -> None:
-        """The loader thread: convert journaled batches to Arrow as they come, ARROW_CHUNK
-        events at a time (a few ms of GIL each, not one long stretch at load time), and load
-        what is pending, up to about LOAD_EVENTS, in one transaction once enough is there, or
-        it waited long enough, or a reader waits."""
-        assert self._journal is not None
-        # Arrow tables ahead of their load: (batches covered, events, facts), covering _pending's head.
-        arrow: list[tuple[int, pa.Table, pa.Table]] = []
-        covered = covered_events = 0
-        while True:
-            with self._cond:
-                self._cond.wait_for(lambda: self._pending or self._closing)
-                if not self._pending:
-                    return
-                if self._linger_until is None:
-                    self._linger_until = time.monotonic() + LOAD_LINGER_SECONDS
-                due = (self._pending_events >= LOAD_MIN_EVENTS or self._readers_waiting or self._closing
-                       or time.monotonic() >= self._linger_until)
-                if not due and self._pending_events - covered_events < ARROW_CHUNK:
-                    self._cond.wait(max(0.0, self._linger_until - time.monotonic()))
-                    continue
-                rest = list(itertools.islice(self._pending, covered, None))
-            if rest:
-                arrow.append((len(rest), *_arrow(merge(rest))))
-                covered += len(rest)
-                covered_events += sum(len(b.events) for b in rest)
-            if not due:
-                time.sleep(CONVERT_PAUSE)  # let the event loop have the GIL between conversions
-                continue
-            take = size = parts = 0
-            for k, events, _ in arrow:
-                if parts and size + events.num_rows > LOAD_EVENTS:
-                    break
-                parts += 1
-                take += k
-                size += events.num_rows
-            started = time.perf_counter()
-            try:
-                self._load_tables(pa.concat_tables([e for _, e, _ in arrow[:parts]]),
-                                  pa.concat_tables([f for _, _, f in arrow[:parts]]))
-            except Exception as exc:  # noqa: BLE001 - the loader must outlive any one failure
-                log.error("loading the journal into DuckDB failed (will retry): %s", exc)
-                with self._cond:
-                    self._load_error = str(exc)
-                    if self._closing:
-                        return  # left in the journal: the next open loads it
-                    self._cond.wait(RETRY_SECONDS)
-                continue
-            del arrow[:parts]
-            covered -= take
-            covered_events -= size
-            with self._cond:
-                last = self._pending[take - 1]
-                for _ in range(take):
-                    self._pending.popleft()
-                self._pending_events -= size
-                self._loaded += take
-                self._loads += 1
-                self._load_seconds += time.perf_counter() - started
-                self._load_error = None
-                self._linger_until = None
-                self._cond.notify_all()
-            self._journal.trim(last_log_seq(last))
-
-    def _recover(self) -> None:
-        """Load the journal's batches that DuckDB does not have yet (after a crash), then empty it."""
-        assert self._journal is not None
-        have = int(self._run("SELECT coalesce(max(log_seq), 0) FROM events")[0][0])
-        chunk: list[WriteBatch] = []
-        size = 0
-        for batch in self._journal.replay():
-            if last_log_seq(batch) <= have:
-                continue
-            chunk.append(batch)
-            size += len(batch.events)
-            if size >= LOAD_EVENTS:
-                self._load(merge(chunk))
-                chunk, size = [], 0
-        if chunk:
-            self._load(merge(chunk))
-        self._journal.clear()
+        return self._loader.stats() if self._loader is not None else None
 
     def _load(self, batch: WriteBatch) -> None:
         """Store the batch's events and facts in one DuckDB transaction (one call into DuckDB).
@@ -311,7 +147,7 @@ class DuckDBStore:
         not the rows, set the cost of a commit under load. The Arrow tables are read through
         DuckDB's replacement scan of this frame's locals (no register/unregister round trips).
         """
-        self._load_tables(*_arrow(batch))
+        self._load_tables(*rows.arrow_tables(batch))
 
     def _load_tables(self, wd_batch_events: pa.Table, wd_batch_facts: pa.Table) -> None:
         """``_load`` of a batch already in Arrow (the tables are read by name in the SQL)."""
@@ -365,7 +201,8 @@ class DuckDBStore:
 
     def next_log_seq(self) -> int:
         """One past the highest log number stored, in DuckDB or still on its way from the journal."""
-        return max(int(self._run("SELECT coalesce(max(log_seq), 0) FROM events")[0][0]), self._last_journaled) + 1
+        journaled = self._loader.last_log_seq if self._loader is not None else 0
+        return max(int(self._run("SELECT coalesce(max(log_seq), 0) FROM events")[0][0]), journaled) + 1
 
     @_fresh
     def recent_sessions(self, since_ms: int) -> list[str]:
@@ -550,19 +387,6 @@ class DuckDBStore:
         got = self._run("SELECT project_id, duration FROM content WHERE id = ?", [row.get("id")])
         if got and (got[0][0] != row.get("project_id") or got[0][1] != row.get("duration")):
             self._run("UPDATE rollup_state SET ws_valid = false WHERE id = 1")
-
-
-def _arrow(batch: WriteBatch) -> tuple[pa.Table, pa.Table]:
-    """The batch as Arrow tables, built ARROW_CHUNK rows at a time: each conversion holds the
-    GIL for its whole length, and the event loop must not wait on a large load for long."""
-    n, m = len(batch.events), len(batch.credits)
-    if n <= ARROW_CHUNK and m <= ARROW_CHUNK:
-        return rows.events_table(batch), rows.facts_table(batch.credits)
-    events = pa.concat_tables([
-        rows.events_table(WriteBatch(*(column[i:i + ARROW_CHUNK] for column in batch[:4]), ()))
-        for i in range(0, max(n, 1), ARROW_CHUNK)])
-    facts = pa.concat_tables([rows.facts_table(batch.credits[i:i + ARROW_CHUNK]) for i in range(0, max(m, 1), ARROW_CHUNK)])
-    return events, facts
 
 
 def _rollback(cur: duckdb.DuckDBPyConnection) -> None:

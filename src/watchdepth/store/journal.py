@@ -4,7 +4,7 @@ Input: ``WriteBatch``es from the ingest loop, in log order. Output: the same bat
 back, after a crash, for the ones the database had not taken yet.
 A batch is durable once ``append`` returns (the bytes are written and ``fdatasync``ed),
 which costs a fraction of a millisecond; the DuckDB backend acknowledges on that and
-loads the database from memory in large transactions behind it (``store.duckdb``).
+loads the database from memory in large transactions behind it (``store.loader``).
 It does not talk to any engine, and it keeps no batch that holds nothing to store.
 
 File format: segments ``<first log_seq>.wal`` in one directory, each a run of records

@@ -113,6 +113,23 @@ def facts_table(credits: Sequence[Credit]) -> pa.Table:
     return pa.table(cols)
 
 
+#: Rows per Arrow conversion in ``arrow_tables``.
+ARROW_CHUNK = 2_048
+
+
+def arrow_tables(batch: WriteBatch) -> tuple[pa.Table, pa.Table]:
+    """The batch's events and facts tables, built ARROW_CHUNK rows at a time: each conversion
+    holds the GIL for its whole length, and the event loop must not wait on a large batch."""
+    n, m = len(batch.events), len(batch.credits)
+    if n <= ARROW_CHUNK and m <= ARROW_CHUNK:
+        return events_table(batch), facts_table(batch.credits)
+    events = pa.concat_tables([
+        events_table(WriteBatch(*(column[i:i + ARROW_CHUNK] for column in batch[:4]), ()))
+        for i in range(0, max(n, 1), ARROW_CHUNK)])
+    facts = pa.concat_tables([facts_table(batch.credits[i:i + ARROW_CHUNK]) for i in range(0, max(m, 1), ARROW_CHUNK)])
+    return events, facts
+
+
 def event_from_row(row: Sequence[Any]) -> Event:
     """A row selected with ``EVENT_SELECT, status`` back into an ``Event`` (for replay)."""
     values = dict(zip((attr for attr, _, _ in EVENT_COLUMNS), row))
