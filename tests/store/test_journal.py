@@ -79,6 +79,25 @@ def test_damage_before_the_end_is_refused_not_skipped(tmp_path: Path) -> None:
         list(Journal(tmp_path / "j").replay())
 
 
+def test_a_store_with_a_damaged_journal_refuses_to_open_and_says_where(tmp_path: Path) -> None:
+    j = Journal(tmp_path / "wd.duckdb.journal")
+    j.append(batch(1))
+    j.append(batch(4))
+    j.close()
+    (seg,) = j.segments()
+    data = bytearray(seg.read_bytes())
+    data[12] ^= 0xFF
+    seg.write_bytes(bytes(data))
+    with pytest.raises(StoreError, match=f"journal segment {seg} is damaged at byte 0"):
+        DuckDBStore(tmp_path / "wd.duckdb")
+    seg.rename(seg.with_suffix(".damaged"))  # what an operator would do after reading the message
+    store = DuckDBStore(tmp_path / "wd.duckdb")
+    try:
+        assert stored(store) == (0, 0)
+    finally:
+        store.close()
+
+
 def test_a_failed_journal_write_is_cut_off_and_never_replayed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     j = Journal(tmp_path / "j")
     j.append(batch(1))

@@ -89,7 +89,11 @@ class DuckDBStore:
         if journal and self.path != ":memory:":
             # Looked up at each call, so that a test may replace _load_tables.
             self._loader = JournalLoader(Journal(Path(self.path + ".journal")), lambda e, f: self._load_tables(e, f))
-            self._loader.recover(int(self._run("SELECT coalesce(max(log_seq), 0) FROM events")[0][0]))
+            try:
+                self._loader.recover(int(self._run("SELECT coalesce(max(log_seq), 0) FROM events")[0][0]))
+            except BaseException:
+                self._con.close()  # a damaged journal: the file is free for the next try
+                raise
             self._loader.start()
 
     # -- plumbing -------------------------------------------------------------------------
