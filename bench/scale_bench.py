@@ -33,29 +33,8 @@ from tests.conftest import free_port  # noqa: E402
 from tests.scale.conftest import start_chhttp  # noqa: E402
 from tests.scale.topology import Nginx, Node  # noqa: E402
 
-LUA = r"""
-local n_events = tonumber(os.getenv("EVENTS") or "20")
-local threads = 0
-function setup(thread)
-  thread:set("thread_no", threads)
-  threads = threads + 1
-end
-function init(args)
-  run_id = os.time()
-  counter = 0
-end
-function request()
-  counter = counter + 1
-  local sid = string.format("%s-%d-%d-%d", os.getenv("TAG") or "s", run_id, thread_no, counter)
-  local parts = {}
-  for i = 0, n_events - 1 do
-    local typ = (i == 0) and "load" or ((i == 1) and "play" or "progress")
-    local pos = (i == 0) and "" or string.format(',"position":%d', (i - 1) * 5)
-    parts[#parts + 1] = string.format('{"type":"%s","video_id":"bench-video","session_id":"%s","load_id":"%s-l","seq":%d%s}', typ, sid, sid, i, pos)
-  end
-  return wrk.format("POST", "/collect?s=" .. sid, {["Content-Type"] = "text/plain", ["User-Agent"] = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"}, "[" .. table.concat(parts, ",") .. "]")
-end
-"""
+#: Every request a new load, with the tracker's ?s= so that nginx routes by session.
+LUA = ROOT / "bench" / "collect.lua"
 
 
 def cpu_seconds(pid: int) -> float:
@@ -80,7 +59,7 @@ def nginx_cpu(master: int) -> float:
 def wrk(url: str, lua: Path, events: int, seconds: int, conns: int, tag: str) -> tuple[dict[str, float], float]:
     started = time.perf_counter()
     proc = subprocess.run(["wrk", "-t2", f"-c{conns}", f"-d{seconds}s", "--latency", "-s", str(lua), url],
-                          capture_output=True, text=True, env={**os.environ, "EVENTS": str(events), "TAG": tag},
+                          capture_output=True, text=True, env={**os.environ, "EVENTS": str(events), "TAG": tag, "SESSION_PARAM": "1"},
                           check=True)
     out = proc.stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
@@ -157,8 +136,7 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=20)
     args = ap.parse_args()
     root = Path(tempfile.mkdtemp(prefix="scale-bench-"))
-    lua = root / "collect_s.lua"
-    lua.write_text(LUA)
+    lua = LUA
     ch, port = start_chhttp(root / "chdb")
     rows = []
     try:
