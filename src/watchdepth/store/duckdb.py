@@ -13,6 +13,7 @@ decide what is credited or how derived metrics are computed.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -252,25 +253,32 @@ class DuckDBStore:
 
     # -- analytics ------------------------------------------------------------------------
 
-    @_fresh
-    def top_lists(self, q: Aggregate, dims: tuple[str, ...], limit: int) -> dict[str, list[tuple[Any, ...]]] | None:
-        """The top ``limit`` (value, *SUMS) of each dim by views, player loads, value: what
-        ``aggregate`` answers for ``dims=(d,), order=(views desc, player_loads desc), limit``,
-        for all dims in one scan. None when they cannot share one (ask ``aggregate`` then).
-        Optional, not in ``Store``."""
+    @contextlib.contextmanager
+    def _snapshot(self) -> Iterator[tuple[duckdb.DuckDBPyConnection, int, bool, bool]]:
+        """A read transaction: (cursor, rollup watermark, ws_* valid, facts past the watermark),
+        so that the watermark and the rollups it describes are one snapshot."""
         cur = self._cur()
         try:
             cur.execute("BEGIN")
             try:
                 wm, ws_valid, n = cur.execute(
                     "SELECT wm, ws_valid, (SELECT count(*) FROM facts) FROM rollup_state WHERE id = 1").fetchall()[0]
-                plan = plan_tops(q, dims, limit, wm, ws_valid, tail=n > wm)
-                got = cur.execute(plan.sql, plan.params).fetchall() if plan else None
+                yield cur, wm, ws_valid, n > wm
             finally:
                 cur.execute("COMMIT")
         except duckdb.Error as exc:
             _rollback(cur)
             raise StoreError(f"query failed: {exc}") from exc
+
+    @_fresh
+    def top_lists(self, q: Aggregate, dims: tuple[str, ...], limit: int) -> dict[str, list[tuple[Any, ...]]] | None:
+        """The top ``limit`` (value, *SUMS) of each dim by views, player loads, value: what
+        ``aggregate`` answers for ``dims=(d,), order=(views desc, player_loads desc), limit``,
+        for all dims in one scan. None when they cannot share one (ask ``aggregate`` then).
+        Optional, not in ``Store``."""
+        with self._snapshot() as (cur, wm, ws_valid, tail):
+            plan = plan_tops(q, dims, limit, wm, ws_valid, tail=tail)
+            got = cur.execute(plan.sql, plan.params).fetchall() if plan else None
         if got is None:
             return None
         out: dict[str, list[tuple[Any, ...]]] = {d: [] for d in dims}
@@ -281,25 +289,15 @@ class DuckDBStore:
     @_fresh
     def aggregate(self, q: Aggregate) -> AggregateResult:
         """One read transaction: the watermark and the rollups it describes are one snapshot."""
-        cur = self._cur()
-        try:
-            cur.execute("BEGIN")
-            try:
-                wm, ws_valid, n = cur.execute(
-                    "SELECT wm, ws_valid, (SELECT count(*) FROM facts) FROM rollup_state WHERE id = 1").fetchall()[0]
-                plan = plan_aggregate(q, wm, ws_valid, tail=n > wm)
-                got = cur.execute(plan.sql, plan.params).fetchall()
-                if got:
-                    total = int(got[0][-1])
-                elif q.offset:  # a page past the end: the window count has no row to ride on
-                    total = int(cur.execute(plan.count_sql, plan.params).fetchall()[0][0])
-                else:
-                    total = 0
-            finally:
-                cur.execute("COMMIT")
-        except duckdb.Error as exc:
-            _rollback(cur)
-            raise StoreError(f"query failed: {exc}") from exc
+        with self._snapshot() as (cur, wm, ws_valid, tail):
+            plan = plan_aggregate(q, wm, ws_valid, tail=tail)
+            got = cur.execute(plan.sql, plan.params).fetchall()
+            if got:
+                total = int(got[0][-1])
+            elif q.offset:  # a page past the end: the window count has no row to ride on
+                total = int(cur.execute(plan.count_sql, plan.params).fetchall()[0][0])
+            else:
+                total = 0
         return AggregateResult(plan.columns, [tuple(r[:-1]) for r in got], total)
 
     @_fresh
