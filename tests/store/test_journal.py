@@ -35,6 +35,21 @@ def batch(first: int, n: int = 3) -> WriteBatch:
     return WriteBatch(evs, ["applied"] * n, [1] * n, seqs, credits)
 
 
+def two_batch_segment(directory: Path, *, damaged: bool = False) -> Path:
+    """A journal of batch(1) and batch(4), in one segment; ``damaged``: a byte of the first
+    record's body flipped, as a bad disk would."""
+    j = Journal(directory)
+    j.append(batch(1))
+    j.append(batch(4))
+    j.close()
+    (seg,) = j.segments()
+    if damaged:
+        data = bytearray(seg.read_bytes())
+        data[12] ^= 0xFF  # past the 8-byte header: inside the first record's body
+        seg.write_bytes(bytes(data))
+    return seg
+
+
 def stored(store: DuckDBStore) -> tuple[int, int]:
     """(events, views) in the store."""
     events = sum(store.counters().values())
@@ -54,11 +69,7 @@ def test_a_batch_comes_back_from_the_journal_as_it_went_in(tmp_path: Path) -> No
 
 
 def test_a_record_cut_short_at_the_end_is_a_write_never_acknowledged(tmp_path: Path) -> None:
-    j = Journal(tmp_path / "j")
-    j.append(batch(1))
-    j.append(batch(4))
-    j.close()
-    (seg,) = j.segments()
+    seg = two_batch_segment(tmp_path / "j")
     data = seg.read_bytes()
     seg.write_bytes(data[:-5])  # the crash hit mid-write, before the fsync
     assert list(Journal(tmp_path / "j").replay()) == [batch(1)]
@@ -67,27 +78,13 @@ def test_a_record_cut_short_at_the_end_is_a_write_never_acknowledged(tmp_path: P
 
 
 def test_damage_before_the_end_is_refused_not_skipped(tmp_path: Path) -> None:
-    j = Journal(tmp_path / "j")
-    j.append(batch(1))
-    j.append(batch(4))
-    j.close()
-    (seg,) = j.segments()
-    data = bytearray(seg.read_bytes())
-    data[12] ^= 0xFF  # inside the first record's body
-    seg.write_bytes(bytes(data))
+    two_batch_segment(tmp_path / "j", damaged=True)
     with pytest.raises(StoreError, match="damaged at byte 0"):
         list(Journal(tmp_path / "j").replay())
 
 
 def test_a_store_with_a_damaged_journal_refuses_to_open_and_says_where(tmp_path: Path) -> None:
-    j = Journal(tmp_path / "wd.duckdb.journal")
-    j.append(batch(1))
-    j.append(batch(4))
-    j.close()
-    (seg,) = j.segments()
-    data = bytearray(seg.read_bytes())
-    data[12] ^= 0xFF
-    seg.write_bytes(bytes(data))
+    seg = two_batch_segment(tmp_path / "wd.duckdb.journal", damaged=True)
     with pytest.raises(StoreError, match=f"journal segment {seg} is damaged at byte 0"):
         DuckDBStore(tmp_path / "wd.duckdb")
     seg.rename(seg.with_suffix(".damaged"))  # what an operator would do after reading the message
