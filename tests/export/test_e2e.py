@@ -79,6 +79,26 @@ def smtp() -> Iterator[SmtpServer]:
     s.stop()
 
 
+#: The workspace of these tests (as ``catalog.create`` takes it; ``fill`` posts it over HTTP).
+CATALOG: list[tuple[str, dict[str, Any]]] = [
+    ("projects", {"id": "p1", "name": "Project one"}),
+    ("projects", {"id": "p2", "name": "Project two"}),
+    ("folders", {"id": "fa", "project_id": "p1", "parent_id": None, "name": "a"}),
+    ("folders", {"id": "fb", "project_id": "p1", "parent_id": "fa", "name": "b"}),
+    ("folders", {"id": "fc", "project_id": "p1", "parent_id": None, "name": "c"}),
+    ("videos", {"id": "v1", "project_id": "p1", "folder_id": "fa", "title": "One", "duration": 100}),
+    ("videos", {"id": "v2", "project_id": "p1", "folder_id": "fb", "title": "Two", "duration": 10.5}),
+    ("videos", {"id": "v3", "project_id": "p2", "title": "Three", "duration": 60}),
+    ("videos", {"id": "v4", "project_id": "p1", "folder_id": "fb", "duration": 30,
+                "title": '=HYPERLINK("http://evil.example","x")'}),
+    ("videos", {"id": "v5", "project_id": "p1", "folder_id": "fc", "title": "Five", "duration": 5}),
+    ("streams", {"id": "s1", "project_id": "p2", "title": "Live"}),
+    ("events", {"id": "e1", "stream_id": "s1", "project_id": "p2", "title": "Episode 1"}),
+    ("streams", {"id": "s2", "project_id": "p1", "folder_id": "fa", "title": "-live"}),
+    ("events", {"id": "e2", "stream_id": "s2", "project_id": "p1", "folder_id": "fb", "title": "Ep 2"}),
+]
+
+
 def start(tmp_path: Path, env: dict[str, str]) -> Server:
     s = Server(tmp_path, env)
     s.start()
@@ -87,24 +107,12 @@ def start(tmp_path: Path, env: dict[str, str]) -> Server:
 
 def fill(s: Server) -> Server:
     """The conftest catalog, the additions above, and the events."""
-    for path, body in [
-        ("/v1/projects", {"id": "p1", "name": "Project one"}),
-        ("/v1/projects", {"id": "p2", "name": "Project two"}),
-        ("/v1/folders", {"id": "fa", "project_id": "p1", "name": "a"}),
-        ("/v1/folders", {"id": "fb", "project_id": "p1", "parent_id": "fa", "name": "b"}),
-        ("/v1/folders", {"id": "fc", "project_id": "p1", "name": "c"}),
-        ("/v1/videos", {"id": "v1", "project_id": "p1", "folder_id": "fa", "title": "One", "duration": 100}),
-        ("/v1/videos", {"id": "v2", "project_id": "p1", "folder_id": "fb", "title": "Two", "duration": 10.5}),
-        ("/v1/videos", {"id": "v3", "project_id": "p2", "title": "Three", "duration": 60}),
-        ("/v1/videos", {"id": "v4", "project_id": "p1", "folder_id": "fb", "duration": 30,
-                        "title": '=HYPERLINK("http://evil.example","x")'}),
-        ("/v1/videos", {"id": "v5", "project_id": "p1", "folder_id": "fc", "title": "Five", "duration": 5}),
-        ("/v1/streams", {"id": "s1", "project_id": "p2", "title": "Live"}),
-        ("/v1/streams/s1/events", {"id": "e1", "title": "Episode 1"}),
-        ("/v1/streams", {"id": "s2", "project_id": "p1", "folder_id": "fa", "title": "-live"}),
-        ("/v1/streams/s2/events", {"id": "e2", "title": "Ep 2", "folder_id": "fb"}),
-    ]:
-        s.ok("POST", path, json=body)
+    for entity, row in CATALOG:
+        if entity == "events":  # POST /v1/streams/{id}/events; the project is the stream's
+            body = {k: v for k, v in row.items() if k not in ("stream_id", "project_id")}
+            s.ok("POST", f"/v1/streams/{row['stream_id']}/events", json=body)
+        else:
+            s.ok("POST", f"/v1/{entity}", json={k: v for k, v in row.items() if v is not None})
     events = scenario() + live_events()
     r = s.import_events(events)
     assert r.status_code == 202 and r.json() == {"accepted": len(events), "duplicates": 0}, r.text

@@ -21,25 +21,7 @@ from watchdepth.export.source import EXPORT_FIELDS, parse_spec
 from watchdepth.query import report
 from watchdepth.query.report import StoreReportSource
 
-from .test_e2e import EXPECTED, live_events
-
-CATALOG: list[tuple[str, dict[str, Any]]] = [
-    ("projects", {"id": "p1", "name": "Project one"}),
-    ("projects", {"id": "p2", "name": "Project two"}),
-    ("folders", {"id": "fa", "project_id": "p1", "parent_id": None, "name": "a"}),
-    ("folders", {"id": "fb", "project_id": "p1", "parent_id": "fa", "name": "b"}),
-    ("folders", {"id": "fc", "project_id": "p1", "parent_id": None, "name": "c"}),
-    ("videos", {"id": "v1", "project_id": "p1", "folder_id": "fa", "title": "One", "duration": 100}),
-    ("videos", {"id": "v2", "project_id": "p1", "folder_id": "fb", "title": "Two", "duration": 10.5}),
-    ("videos", {"id": "v3", "project_id": "p2", "title": "Three", "duration": 60}),
-    ("videos", {"id": "v4", "project_id": "p1", "folder_id": "fb", "duration": 30,
-                "title": '=HYPERLINK("http://evil.example","x")'}),
-    ("videos", {"id": "v5", "project_id": "p1", "folder_id": "fc", "title": "Five", "duration": 5}),
-    ("streams", {"id": "s1", "project_id": "p2", "title": "Live"}),
-    ("events", {"id": "e1", "stream_id": "s1", "project_id": "p2", "title": "Episode 1"}),
-    ("streams", {"id": "s2", "project_id": "p1", "folder_id": "fa", "title": "-live"}),
-    ("events", {"id": "e2", "stream_id": "s2", "project_id": "p1", "folder_id": "fb", "title": "Ep 2"}),
-]
+from .test_e2e import CATALOG, EXPECTED, live_events
 
 
 @pytest.fixture(scope="module")
