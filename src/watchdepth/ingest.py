@@ -196,7 +196,6 @@ class Ingest:
         log_seq: list[int | None] = []
         credits: list[Credit] = []
         results = []
-        touched = {e.session_id for events, _ in jobs for e in events}
         try:
             if self.lazy_rebuild:  # one look-up for all the sessions of the group it does not hold
                 self._hydrate([e for events, _ in jobs for e in events], "import")
@@ -221,7 +220,8 @@ class Ingest:
             self.store.write_batch(WriteBatch(all_events, status, runs, log_seq, credits))
             self.stats.observe_write(time.perf_counter() - started)
         except BaseException:
-            self.sessionizer.forget(touched)  # rebuilt from the log when they come back
+            # rebuilt from the log when they come back
+            self.sessionizer.forget({e.session_id for events, _ in jobs for e in events})
             self._log_seq = self.store.next_log_seq()
             raise
         self.stats.status.update(status)
