@@ -157,8 +157,9 @@ class JournalLoader:
     def _run(self) -> None:
         # Arrow tables ahead of their load: (batches covered, events, facts), covering _pending's head.
         arrow: list[tuple[int, pa.Table, pa.Table]] = []
-        covered = covered_events = 0
         while True:
+            covered = sum(k for k, _, _ in arrow)
+            covered_events = sum(e.num_rows for _, e, _ in arrow)
             with self._cond:
                 self._cond.wait_for(lambda: self._pending or self._closing)
                 if not self._pending:
@@ -173,8 +174,6 @@ class JournalLoader:
                 rest = list(itertools.islice(self._pending, covered, None))
             if rest:
                 arrow.append((len(rest), *rows.arrow_tables(merge(rest))))
-                covered += len(rest)
-                covered_events += sum(len(b.events) for b in rest)
             if not due:
                 time.sleep(CONVERT_PAUSE)
                 continue
@@ -198,8 +197,6 @@ class JournalLoader:
                     self._cond.wait(RETRY_SECONDS)
                 continue
             del arrow[:parts]
-            covered -= take
-            covered_events -= size
             with self._cond:
                 last = self._pending[take - 1]
                 for _ in range(take):
