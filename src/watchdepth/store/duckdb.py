@@ -29,7 +29,7 @@ from watchdepth.errors import StoreError
 from watchdepth.store import duckdb_rollup, rows
 from watchdepth.store.base import Aggregate, AggregateResult, WriteBatch
 from watchdepth.store.duckdb_plan import plan_aggregate, plan_tops
-from watchdepth.store.journal import Journal, stored_part
+from watchdepth.store.journal import Journal
 from watchdepth.store.loader import JournalLoader, JournalStats
 
 #: A group commit, by (any events, any facts). Rollups are not touched: ``maintain`` folds
@@ -127,7 +127,7 @@ class DuckDBStore:
         if self._loader is None:
             self._load(batch)
             return
-        batch = stored_part(batch)
+        batch = rows.stored_part(batch)
         if batch.events:
             self._loader.write(batch)
         elif batch.credits:  # facts alone (no log number to replay them by): straight in, in order

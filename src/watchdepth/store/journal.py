@@ -27,26 +27,12 @@ from msgspec.structs import astuple
 
 from watchdepth.collect.event import Event
 from watchdepth.errors import StoreError
-from watchdepth.sessionize import DUPLICATE, Credit
+from watchdepth.sessionize import Credit
 from watchdepth.store.base import WriteBatch
 
 _HEADER = struct.Struct("<II")
 #: A new segment starts once the current one is this large (a loaded segment is deleted whole).
 SEGMENT_BYTES = 64 << 20
-
-
-def stored_part(batch: WriteBatch) -> WriteBatch:
-    """The batch without its duplicates (which are not stored)."""
-    if DUPLICATE not in batch.status:
-        return batch
-    keep = [i for i, s in enumerate(batch.status) if s != DUPLICATE]
-    return WriteBatch(
-        [batch.events[i] for i in keep],
-        [batch.status[i] for i in keep],
-        [batch.run[i] for i in keep],
-        [batch.log_seq[i] for i in keep],
-        batch.credits,
-    )
 
 
 def last_log_seq(batch: WriteBatch) -> int:

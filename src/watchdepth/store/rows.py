@@ -57,6 +57,20 @@ if Event.__struct_fields__[: len(EVENT_COLUMNS)] != tuple(attr for attr, _, _ in
     raise RuntimeError("Event fields and EVENT_COLUMNS disagree in order")
 
 
+def stored_part(batch: WriteBatch) -> WriteBatch:
+    """The batch without its duplicates (which are not stored)."""
+    if DUPLICATE not in batch.status:
+        return batch
+    keep = [i for i, s in enumerate(batch.status) if s != DUPLICATE]
+    return WriteBatch(
+        [batch.events[i] for i in keep],
+        [batch.status[i] for i in keep],
+        [batch.run[i] for i in keep],
+        [batch.log_seq[i] for i in keep],
+        batch.credits,
+    )
+
+
 def events_table(batch: WriteBatch) -> pa.Table:
     """The stored events of a batch (duplicates left out), with status, run and log number.
 
@@ -64,13 +78,7 @@ def events_table(batch: WriteBatch) -> pa.Table:
     (``msgspec.structs.astuple``; its fields start in ``EVENT_COLUMNS`` order) and ``zip``
     transposes the tuples into columns, so no Python code runs per (event, column).
     """
-    status, run, log_seq, events = batch.status, batch.run, batch.log_seq, batch.events
-    if DUPLICATE in status:
-        keep = [i for i, s in enumerate(status) if s != DUPLICATE]
-        status = [status[i] for i in keep]
-        run = [run[i] for i in keep]
-        log_seq = [log_seq[i] for i in keep]
-        events = [events[i] for i in keep]
+    events, status, run, log_seq, _ = stored_part(batch)
     columns = list(zip(*map(astuple, events))) if events else [()] * len(EVENT_COLUMNS)
     cols: dict[str, pa.Array] = {
         "log_seq": pa.array(log_seq, pa.int64()),
