@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -14,12 +15,18 @@ KIND = dict(CARDS)
 
 
 # The dashboard's formatting rules (format.js), restated to state what a person reads.
+def half_away(x: float) -> int:
+    """format.js rounds halves away from zero (Intl.NumberFormat, Math.round on
+    durations, which are never negative); Python's round() rounds them to even."""
+    return int(math.copysign(math.floor(abs(x) + 0.5), x))
+
+
 def fmt_int(n: float) -> str:
-    return f"{round(n):,}"
+    return f"{half_away(n):,}"
 
 
 def fmt_duration(seconds: float) -> str:
-    total = round(seconds)
+    total = half_away(seconds)
     if total < 60:
         return f"{total}s"
     h, m, s = total // 3600, total % 3600 // 60, total % 60
@@ -35,12 +42,12 @@ def fmt(key: str, value: float) -> str:
 
 def change_text(key: str, cur: float, prev: float) -> str:
     if KIND[key] == "rate":
-        delta, unit = round(cur - prev), " pp"
+        delta, unit = half_away(cur - prev), " pp"
     elif prev == 0:
         return "0%" if cur == 0 else "new"
     else:
         x = (cur - prev) / prev * 100
-        delta, unit = (1 if x > 0 else -1) * int(abs(x) + 0.5), "%"
+        delta, unit = half_away(x), "%"
     if delta == 0:
         return f"0{unit}"
     return f"{'+' if delta > 0 else '−'}{abs(delta):,}{unit}"
