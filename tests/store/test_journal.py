@@ -16,13 +16,16 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
+from msgspec.structs import replace
 
 from watchdepth.errors import StoreError
 from watchdepth.store import loader as loader_module
 from watchdepth.store.base import WriteBatch
 from watchdepth.store.duckdb import DuckDBStore
 from watchdepth.store.journal import Journal
+from watchdepth.store.rows import arrow_tables, encode, journal_tables
 
 from .test_store import CREDITS, EVENTS, T0, content
 
@@ -31,7 +34,7 @@ def batch(first: int, n: int = 3) -> WriteBatch:
     """``n`` stored events (log numbers first, first + 1, ...) and one credit per event."""
     evs = [EVENTS[1][0] for _ in range(n)]
     seqs = list(range(first, first + n))
-    credits = [CREDITS[1]._replace(session_id=f"s{s}") for s in seqs]
+    credits = [replace(CREDITS[1], session_id=f"s{s}") for s in seqs]
     return WriteBatch(evs, ["applied"] * n, [1] * n, seqs, credits)
 
 
@@ -39,8 +42,8 @@ def two_batch_segment(directory: Path, *, damaged: bool = False) -> Path:
     """A journal of batch(1) and batch(4), in one segment; ``damaged``: a byte of the first
     record's body flipped, as a bad disk would."""
     j = Journal(directory)
-    j.append(batch(1))
-    j.append(batch(4))
+    j.append(encode(batch(1)))
+    j.append(encode(batch(4)))
     j.close()
     (seg,) = j.segments()
     if damaged:
@@ -61,20 +64,23 @@ def test_a_batch_comes_back_from_the_journal_as_it_went_in(tmp_path: Path) -> No
     j = Journal(tmp_path / "j")
     evs, status, run, seqs = (list(x) for x in zip(*EVENTS[:6]))
     first = WriteBatch(evs, status, run, seqs, CREDITS[:3])
-    j.append(first)
-    j.append(batch(20))
+    j.append(encode(first))
+    j.append(encode(batch(20)))
     j.close()
     got = list(Journal(tmp_path / "j").replay())
-    assert got == [first, batch(20)]
+    assert got == [encode(first), encode(batch(20))]
+    # ... and becomes the rows the batches themselves make
+    for table, want in zip(journal_tables(got), zip(arrow_tables(first), arrow_tables(batch(20)))):
+        assert table.equals(pa.concat_tables(want))
 
 
 def test_a_record_cut_short_at_the_end_is_a_write_never_acknowledged(tmp_path: Path) -> None:
     seg = two_batch_segment(tmp_path / "j")
     data = seg.read_bytes()
     seg.write_bytes(data[:-5])  # the crash hit mid-write, before the fsync
-    assert list(Journal(tmp_path / "j").replay()) == [batch(1)]
+    assert list(Journal(tmp_path / "j").replay()) == [encode(batch(1))]
     seg.write_bytes(data + b"\x10\x00\x00\x00\x01\x02")  # a header and a torn body
-    assert list(Journal(tmp_path / "j").replay()) == [batch(1), batch(4)]
+    assert list(Journal(tmp_path / "j").replay()) == [encode(batch(1)), encode(batch(4))]
 
 
 def test_damage_before_the_end_is_refused_not_skipped(tmp_path: Path) -> None:
@@ -97,7 +103,7 @@ def test_a_store_with_a_damaged_journal_refuses_to_open_and_says_where(tmp_path:
 
 def test_a_failed_journal_write_is_cut_off_and_never_replayed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     j = Journal(tmp_path / "j")
-    j.append(batch(1))
+    j.append(encode(batch(1)))
     real = os.fdatasync
     calls = {"n": 0}
 
@@ -109,10 +115,10 @@ def test_a_failed_journal_write_is_cut_off_and_never_replayed(tmp_path: Path, mo
 
     monkeypatch.setattr(os, "fdatasync", failing_once)
     with pytest.raises(StoreError, match="No space left"):
-        j.append(batch(4))
-    j.append(batch(4))  # the ingest loop retries with the same numbers
+        j.append(encode(batch(4)))
+    j.append(encode(batch(4)))  # the ingest loop retries with the same numbers
     j.close()
-    assert list(Journal(tmp_path / "j").replay()) == [batch(1), batch(4)]
+    assert list(Journal(tmp_path / "j").replay()) == [encode(batch(1)), encode(batch(4))]
 
 
 def test_a_read_sees_every_write_before_it_without_waiting_for_the_linger(

@@ -15,6 +15,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
+import msgspec
+
 from watchdepth.collect.event import POSITIONED_TYPES, Event
 from watchdepth.sessionize.live import WatchingNow
 from watchdepth.sessionize.rules import FUZZ, step
@@ -30,8 +32,11 @@ SESSION_TTL_MS = 90 * 60_000
 APPLIED, DUPLICATE, LATE, BOT = "applied", "duplicate", "late", "bot"
 
 
-class Credit(NamedTuple):
-    """One credited fact. Counts are 0 or 1; a watch-time piece is [seg_start, seg_end]."""
+class Credit(msgspec.Struct, frozen=True, gc=False):
+    """One credited fact. Counts are 0 or 1; a watch-time piece is [seg_start, seg_end].
+
+    A struct (not a tuple) so that the journal writes it as a JSON object (``store.rows``).
+    """
 
     t: int
     content_id: str

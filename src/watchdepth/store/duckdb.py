@@ -43,6 +43,12 @@ _WRITE_SQL: dict[tuple[bool, bool], str | None] = {
     (False, False): None,
 }
 
+#: DuckDB checkpoints once its WAL passes this size. The default (16 MB, about 50,000 events
+#: here) rewrites the table's last, growing row group again at each checkpoint: loading cost
+#: 19 us/event at 3M stored events, against 10 with 128 MB (bench/load_bench.py). The price:
+#: up to ~128 MB of WAL to replay at open after a crash (about 1 s), and as much in memory.
+CHECKPOINT_THRESHOLD = "128MB"
+
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
@@ -74,6 +80,7 @@ class DuckDBStore:
         self.path = str(path)
         try:
             self._con = duckdb.connect(self.path)
+            self._con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
             had = duckdb_rollup.tables(self._con)
             self._con.execute(resources.files("watchdepth.store").joinpath("duckdb_schema.sql").read_text())
             duckdb_rollup.ensure_state(self._con, had)

@@ -1,14 +1,15 @@
 """The embedded store's journal: an append-only, fsynced file of write batches.
 
-Input: ``WriteBatch``es from the ingest loop, in log order. Output: the same batches
-back, after a crash, for the ones the database had not taken yet.
+Input: stored batches from the ingest loop, in log order, encoded (``rows.JournalBatch``:
+events and credits as JSON lines). Output: the same batches back, after a crash, for the
+ones the database had not taken yet.
 A batch is durable once ``append`` returns (the bytes are written and ``fdatasync``ed),
 which costs a fraction of a millisecond; the DuckDB backend acknowledges on that and
 loads the database from memory in large transactions behind it (``store.loader``).
 It does not talk to any engine, and it keeps no batch that holds nothing to store.
 
 File format: segments ``<first log_seq>.wal`` in one directory, each a run of records
-``[u32 length][u32 crc32][msgpack payload]``. A record cut short at the end of the last
+``[u32 length][u32 crc32][msgpack payload]``, the payload a ``JournalBatch``. A record cut short at the end of the last
 segment is a write that crashed before its fsync, so was never acknowledged: replay
 stops there. A bad record anywhere else is damage, and replay refuses to guess.
 """
@@ -23,32 +24,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import msgspec
-from msgspec.structs import astuple
 
-from watchdepth.collect.event import Event
 from watchdepth.errors import StoreError
-from watchdepth.sessionize import Credit
 from watchdepth.store.base import WriteBatch
+from watchdepth.store.rows import JournalBatch
 
 _HEADER = struct.Struct("<II")
+_DECODER = msgspec.msgpack.Decoder(JournalBatch)
 #: A new segment starts once the current one is this large (a loaded segment is deleted whole).
 SEGMENT_BYTES = 64 << 20
 
 
-def last_log_seq(batch: WriteBatch) -> int:
+def last_log_seq(batch: WriteBatch | JournalBatch) -> int:
     """The highest log number in a stored batch (its events are numbered in log order)."""
     return max(s for s in batch.log_seq if s is not None)
-
-
-def merge(batches: list[WriteBatch]) -> WriteBatch:
-    """Several batches as one (in order), for one database transaction."""
-    if len(batches) == 1:
-        return batches[0]
-    out: tuple[list, ...] = ([], [], [], [], [])  # type: ignore[type-arg]
-    for b in batches:
-        for column, part in zip(out, b):
-            column.extend(part)
-    return WriteBatch(*out)
 
 
 class Journal:
@@ -71,14 +60,13 @@ class Journal:
 
     # -- writing --------------------------------------------------------------------------
 
-    def append(self, batch: WriteBatch) -> None:
+    def append(self, batch: JournalBatch) -> None:
         """Write one stored batch (no duplicates, at least one event) and make it durable."""
         with self._lock:
             self._append(batch)
 
-    def _append(self, batch: WriteBatch) -> None:
-        payload = self._encoder.encode((
-            list(map(astuple, batch.events)), batch.status, batch.run, batch.log_seq, batch.credits))
+    def _append(self, batch: JournalBatch) -> None:
+        payload = self._encoder.encode(batch)
         first = batch.log_seq[0]
         if self._fd is None or self._size >= SEGMENT_BYTES:
             self._open_segment(first)
@@ -140,7 +128,7 @@ class Journal:
     def segments(self) -> list[Path]:
         return sorted(self.directory.glob("*.wal"))
 
-    def replay(self) -> Iterator[WriteBatch]:
+    def replay(self) -> Iterator[JournalBatch]:
         """Every complete batch of every segment, in log order (call before appending)."""
         paths = self.segments()
         for n, path in enumerate(paths):
@@ -153,10 +141,11 @@ class Journal:
                         break  # a write that crashed before its fsync: never acknowledged
                     raise StoreError(f"journal segment {path} is damaged at byte {at} ({bad})")
                 length = _HEADER.unpack_from(data, at)[0]
-                events, status, run, log_seq, credits = msgspec.msgpack.decode(
-                    data[at + _HEADER.size: at + _HEADER.size + length])
-                yield WriteBatch([Event(*e) for e in events], status, run, log_seq,
-                                 [Credit(*c[:10], tuple(c[10])) for c in credits])
+                try:
+                    batch = _DECODER.decode(data[at + _HEADER.size: at + _HEADER.size + length])
+                except msgspec.DecodeError as exc:  # intact, but not a batch this version writes
+                    raise StoreError(f"journal segment {path} holds an unreadable batch at byte {at} ({exc})") from exc
+                yield batch
                 at += _HEADER.size + length
 
     def clear(self) -> None:

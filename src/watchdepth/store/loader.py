@@ -3,8 +3,10 @@
 Input: ``WriteBatch``es (``write``: into the journal, durable when it returns), and a
 ``load(events, facts)`` callable that stores two Arrow tables in one transaction.
 Output: those calls, from one thread, many batches at a time; ``wait_loaded`` for readers.
-The thread converts batches to Arrow as they arrive, ARROW_CHUNK events or more at a time
-(each conversion holds the GIL for a few ms, never for the whole load), and loads once
+A batch is encoded once, as JSON lines (``rows.encode``), for the journal; the thread keeps
+those bytes, converts them to Arrow as they arrive, ARROW_CHUNK events or more at a time,
+with pyarrow's JSON reader (``rows.journal_tables``: the parse lets go of the GIL, so it
+runs beside the event loop rather than taking turns with it), and loads once
 LOAD_MIN_EVENTS are pending, or LOAD_LINGER_SECONDS passed, or a reader waits: a database
 commit has a fixed cost worth sharing. A failed load is retried; the batches stay in the
 journal and in memory meanwhile. It knows no SQL (``store.duckdb`` gives ``load``).
@@ -25,7 +27,8 @@ import pyarrow as pa
 from watchdepth.errors import StoreError
 from watchdepth.store import rows
 from watchdepth.store.base import WriteBatch
-from watchdepth.store.journal import Journal, last_log_seq, merge
+from watchdepth.store.journal import Journal, last_log_seq
+from watchdepth.store.rows import JournalBatch
 
 log = logging.getLogger("watchdepth.store")
 
@@ -62,7 +65,7 @@ class JournalLoader:
         self._thread: threading.Thread | None = None
         self._cond = threading.Condition()
         self._append_lock = threading.Lock()
-        self._pending: deque[WriteBatch] = deque()
+        self._pending: deque[JournalBatch] = deque()
         self._pending_events = 0
         self._journaled = 0  # batches appended to the journal so far
         self.last_log_seq = 0  # the highest log_seq among them
@@ -79,18 +82,18 @@ class JournalLoader:
     def recover(self, stored_log_seq: int) -> None:
         """Load the journal's batches past ``stored_log_seq`` (what a crash left), then empty it.
         Call before ``start``; a load is one transaction, so a batch is wholly in or out."""
-        chunk: list[WriteBatch] = []
+        chunk: list[JournalBatch] = []
         size = 0
         for batch in self.journal.replay():
             if last_log_seq(batch) <= stored_log_seq:
                 continue
             chunk.append(batch)
-            size += len(batch.events)
+            size += len(batch.log_seq)
             if size >= LOAD_EVENTS:
-                self._load(*rows.arrow_tables(merge(chunk)))
+                self._load(*rows.journal_tables(chunk))
                 chunk, size = [], 0
         if chunk:
-            self._load(*rows.arrow_tables(merge(chunk)))
+            self._load(*rows.journal_tables(chunk))
         self.journal.clear()
 
     def start(self) -> None:
@@ -119,11 +122,12 @@ class JournalLoader:
                                        FRESH_SECONDS):
                 raise StoreError(f"the database is {self._pending_events} events behind its journal: "
                                  f"{self._error or 'still loading'}")
+        encoded = rows.encode(batch)
         with self._append_lock:
-            self.journal.append(batch)
+            self.journal.append(encoded)
             with self._cond:
-                self._pending.append(batch)
-                self._pending_events += len(batch.events)
+                self._pending.append(encoded)
+                self._pending_events += len(encoded.log_seq)
                 self._journaled += 1
                 self.last_log_seq = last_log_seq(batch)
                 self._cond.notify_all()
@@ -173,7 +177,7 @@ class JournalLoader:
                     continue
                 rest = list(itertools.islice(self._pending, covered, None))
             if rest:
-                arrow.append((len(rest), *rows.arrow_tables(merge(rest))))
+                arrow.append((len(rest), *rows.journal_tables(rest)))
             if not due:
                 time.sleep(CONVERT_PAUSE)
                 continue

@@ -2,14 +2,24 @@
 
 Input: ``WriteBatch`` / credits; output: ``pyarrow.Table``s whose columns match the
 ``events`` and ``facts`` tables of every backend. It does not talk to any engine.
+
+Two ways there. ``arrow_tables`` converts the Python objects directly (it holds the GIL
+throughout). ``encode`` writes a batch as JSON lines, in C, for the journal, and
+``journal_tables`` turns many of those into the same tables with pyarrow's JSON reader,
+which lets go of the GIL while it parses: the embedded store's loader thread converts
+that way, beside the event loop instead of taking turns with it.
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
+import msgspec
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pa_json
 from msgspec.structs import astuple
 
 from watchdepth.collect.event import Event
@@ -105,7 +115,7 @@ _FACT_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
 )
 
 
-if Credit._fields != ("t", "content_id", "session_id", "load_id", "loads", "impressions", "views", "watch_time",
+if Credit.__struct_fields__ != ("t", "content_id", "session_id", "load_id", "loads", "impressions", "views", "watch_time",
                       "seg_start", "seg_end", "dims"):
     raise RuntimeError("Credit fields and _FACT_COLUMNS disagree in order")
 
@@ -114,7 +124,7 @@ def facts_table(credits: Sequence[Credit]) -> pa.Table:
     """One row per credit; the load's dimensions spread into columns (transposed in C, as above)."""
     if not credits:
         return pa.table({name: pa.array([], typ) for name, typ in _FACT_COLUMNS} | {d: pa.array([], _STR) for d in FACT_DIMS})
-    columns = list(zip(*credits))
+    columns = list(zip(*map(astuple, credits)))
     cols: dict[str, pa.Array] = {name: pa.array(values, typ) for (name, typ), values in zip(_FACT_COLUMNS, columns)}
     for name, values in zip(FACT_DIMS, zip(*columns[len(_FACT_COLUMNS)])):
         cols[name] = pa.array(values, _STR)
@@ -135,6 +145,68 @@ def arrow_tables(batch: WriteBatch) -> tuple[pa.Table, pa.Table]:
         events_table(WriteBatch(*(column[i:i + ARROW_CHUNK] for column in batch[:4]), ()))
         for i in range(0, max(n, 1), ARROW_CHUNK)])
     facts = pa.concat_tables([facts_table(batch.credits[i:i + ARROW_CHUNK]) for i in range(0, max(m, 1), ARROW_CHUNK)])
+    return events, facts
+
+
+class JournalBatch(NamedTuple):
+    """A stored batch as the journal keeps it: events and credits as JSON lines (``encode``)."""
+
+    log_seq: list[int]
+    status: list[str]
+    run: list[int | None]
+    events: bytes  # one JSON object per event (``Event``'s fields)
+    facts: bytes  # one JSON object per credit (``Credit``'s fields)
+
+
+_JSON = msgspec.json.Encoder()
+
+
+def encode(batch: WriteBatch) -> JournalBatch:
+    """A stored batch (no duplicates) as JSON lines: C code, about 1 µs per event and credit."""
+    return JournalBatch(list(batch.log_seq), list(batch.status), list(batch.run),  # type: ignore[arg-type]
+                        _JSON.encode_lines(batch.events), _JSON.encode_lines(batch.credits))
+
+
+_EVENT_JSON = pa_json.ParseOptions(
+    explicit_schema=pa.schema([(attr, pa.int64() if typ == _TS else typ) for attr, _, typ in EVENT_COLUMNS]),
+    unexpected_field_behavior="ignore",  # bot: the status says it
+)
+_FACT_JSON = pa_json.ParseOptions(explicit_schema=pa.schema(
+    [(field, pa.int64() if typ == _TS else typ) for field, (_, typ) in zip(Credit.__struct_fields__, _FACT_COLUMNS)]
+    + [("dims", pa.list_(_STR))]))
+#: JSON field -> column, where they differ.
+_EVENT_RENAMES = {attr: col for attr, col, _ in EVENT_COLUMNS if attr != col}
+_FACT_RENAMES = dict(zip(Credit.__struct_fields__, (name for name, _ in _FACT_COLUMNS)))
+
+
+def _read_json(data: bytes, options: pa_json.ParseOptions) -> pa.Table:
+    if not data:
+        return options.explicit_schema.empty_table()
+    # The parse runs without the GIL (pyarrow's reader, on its own threads).
+    return pa_json.read_json(io.BytesIO(data), parse_options=options)
+
+
+def _as_timestamps(table: pa.Table, names: Sequence[str]) -> pa.Table:
+    for name in names:
+        i = table.column_names.index(name)
+        table = table.set_column(i, name, table.column(i).cast(_TS))
+    return table
+
+
+def journal_tables(parts: Sequence[JournalBatch]) -> tuple[pa.Table, pa.Table]:
+    """The events and facts tables of journaled batches: equal to ``arrow_tables`` of the
+    batches they were encoded from. Python touches only the three small per-event lists."""
+    events = _read_json(b"".join(p.events for p in parts), _EVENT_JSON)
+    events = _as_timestamps(events, [attr for attr, _, typ in EVENT_COLUMNS if typ == _TS])
+    events = events.rename_columns([_EVENT_RENAMES.get(name, name) for name in events.column_names])
+    head = [pa.array([x for p in parts for x in getattr(p, name)], typ)
+            for name, typ in (("log_seq", pa.int64()), ("status", _STR), ("run", pa.int32()))]
+    events = pa.Table.from_arrays([*head, *events.columns], ["log_seq", "status", "run", *events.column_names])
+    facts = _as_timestamps(_read_json(b"".join(p.facts for p in parts), _FACT_JSON), ["t"])
+    dims = facts.column("dims")
+    facts = facts.drop_columns(["dims"]).rename_columns([_FACT_RENAMES[name] for name in facts.column_names[:-1]])
+    for i, name in enumerate(FACT_DIMS):
+        facts = facts.append_column(name, pc.list_element(dims, i))
     return events, facts
 
 
