@@ -9,13 +9,16 @@ way a crash or a bad disk does, and make the journal's disk write fail.
 from __future__ import annotations
 
 import os
+import struct
 import subprocess
 import sys
 import textwrap
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pyarrow as pa
 import pytest
 from msgspec.structs import replace
@@ -86,6 +89,15 @@ def test_a_record_cut_short_at_the_end_is_a_write_never_acknowledged(tmp_path: P
 def test_damage_before_the_end_is_refused_not_skipped(tmp_path: Path) -> None:
     two_batch_segment(tmp_path / "j", damaged=True)
     with pytest.raises(StoreError, match="damaged at byte 0"):
+        list(Journal(tmp_path / "j").replay())
+
+
+def test_an_intact_record_of_another_shape_is_refused_not_guessed(tmp_path: Path) -> None:
+    """E.g. a journal an older version left after a crash: its checksum holds, its batch does not."""
+    seg = two_batch_segment(tmp_path / "j")
+    payload = msgspec.msgpack.encode([[["load", "v1"]], ["applied"], [None], [7], []])  # session 3's layout
+    seg.write_bytes(struct.pack("<II", len(payload), zlib.crc32(payload)) + payload + seg.read_bytes())
+    with pytest.raises(StoreError, match=f"journal segment {seg} holds an unreadable batch at byte 0"):
         list(Journal(tmp_path / "j").replay())
 
 
