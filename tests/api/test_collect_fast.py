@@ -7,14 +7,20 @@ call, so a test can tell whether the fast path or the framework answered.
 from __future__ import annotations
 
 import asyncio
+import socket
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import msgspec
+import pytest
+import uvicorn
 
-from tests.conftest import DESKTOP_UA
+from tests.conftest import DESKTOP_UA, free_port
 from watchdepth import config, services
+from watchdepth.api import collect_fast
 from watchdepth.api.collect_fast import FastCollect
 from watchdepth.app import create_app
 
@@ -74,3 +80,75 @@ def test_errors_and_unusual_requests_reach_the_app_with_their_body(tmp_path: Pat
     assert {(p["name"], p["index"]) for p in mismatch} == {("session_id", 0), ("session_id", 1)}
     assert answers[2].json() == {"accepted": 2, "duplicates": 0}
     assert seen == ["/collect?s=OTHER", "/collect", "/collect?s=D&x=1"]
+
+
+def _post(body: bytes, rid: str, *, close: bool = False) -> bytes:
+    return (b"POST /collect HTTP/1.1\r\nhost: wd\r\ncontent-type: text/plain\r\nuser-agent: %s\r\n"
+            b"x-request-id: %s\r\ncontent-length: %d\r\n%s\r\n" % (
+                DESKTOP_UA.encode(), rid.encode(), len(body), b"connection: close\r\n" if close else b"")) + body
+
+
+def _read_responses(sock: socket.socket, n: int) -> list[tuple[bytes, dict[bytes, bytes], bytes]]:
+    """``n`` HTTP/1.1 responses (status line, headers, body) read off a keep-alive socket."""
+    buf, out = b"", []
+    while len(out) < n:
+        while b"\r\n\r\n" not in buf:
+            chunk = sock.recv(65536)
+            assert chunk, f"connection closed after {len(out)} responses"
+            buf += chunk
+        head, _, buf = buf.partition(b"\r\n\r\n")
+        status, *lines = head.split(b"\r\n")
+        headers = {k.lower(): v for k, _, v in (line.partition(b": ") for line in lines)}
+        size = int(headers[b"content-length"])
+        while len(buf) < size:
+            buf += sock.recv(65536)
+        out.append((status, headers, buf[:size]))
+        buf = buf[size:]
+    assert buf == b""
+    return out
+
+
+def test_under_uvicorn_a_202_goes_in_one_write_and_the_connection_goes_on(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real uvicorn (httptools, as ``serve`` runs it) on loopback: pipelined and keep-alive
+    requests each get a whole, well-formed 202 written at once; ``Connection: close`` gets
+    its 202 the ordinary way, then the close."""
+    whole: list[int] = []
+    real_write = collect_fast._write_whole
+    monkeypatch.setattr(collect_fast, "_write_whole", lambda c, st, h, b: (whole.append(st), real_write(c, st, h, b)))
+    svc = services.build(config.load(data_dir=tmp_path))
+    svc.catalog.create("projects", {"id": "p1", "name": "P"})
+    svc.catalog.create("videos", {"id": "v1", "project_id": "p1", "title": "V", "duration": 100})
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(FastCollect(create_app(svc), svc), host="127.0.0.1", port=port,
+                                           http="httptools", loop="asyncio", log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(200):
+            if server.started:
+                break
+            time.sleep(0.05)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(_post(_batch("A"), "r-1") + _post(_batch("B", 1), "r-2"))  # pipelined
+            first = _read_responses(sock, 2)
+            sock.sendall(_post(_batch("C"), "r-3"))  # the same connection, after both answers
+            second = _read_responses(sock, 1)
+            sock.sendall(_post(_batch("D"), "r-4", close=True))
+            last = _read_responses(sock, 1)
+            assert sock.recv(1) == b""  # closed after it
+        answers = first + second + last
+        assert [status for status, _, _ in answers] == [b"HTTP/1.1 202 Accepted"] * 4
+        assert [msgspec.json.decode(body) for _, _, body in answers] == [
+            {"accepted": 2, "duplicates": 0}, {"accepted": 1, "duplicates": 0},
+            {"accepted": 2, "duplicates": 0}, {"accepted": 2, "duplicates": 0}]
+        for i, (_, headers, _) in enumerate(answers, 1):
+            assert headers[b"x-request-id"] == b"r-%d" % i
+            assert headers[b"content-type"] == b"application/json"
+            assert b"date" in headers and b"server" in headers  # uvicorn's own, as on every answer
+        assert whole == [202, 202, 202]  # the close went the ordinary way
+        assert svc.store.counters() == {"applied": 7}
+    finally:
+        server.should_exit = True
+        thread.join(30)
+        svc.close()

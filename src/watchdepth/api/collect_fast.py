@@ -28,6 +28,11 @@ from watchdepth.services import Services
 
 log = logging.getLogger("watchdepth.api")
 
+try:  # uvicorn's httptools protocol, which ``serve`` runs on (see ``_whole_response_cycle``)
+    from uvicorn.protocols.http.httptools_impl import STATUS_LINE, RequestResponseCycle
+except ImportError:  # pragma: no cover - uvicorn without httptools: two ASGI messages it is
+    RequestResponseCycle = None  # type: ignore[assignment,misc]
+
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
@@ -107,8 +112,42 @@ class FastCollect:
 async def _answer(send: Send, status: int, body: bytes, rid: str, cors: dict[str, str]) -> None:
     raw = [_JSON, (b"content-length", str(len(body)).encode()), (b"x-request-id", rid.encode())]
     raw += [(k.encode(), v.encode("latin-1")) for k, v in cors.items()]
+    cycle = _whole_response_cycle(send)
+    if cycle is not None:
+        _write_whole(cycle, status, raw, body)
+        return
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body})
+
+
+def _whole_response_cycle(send: Send) -> RequestResponseCycle | None:
+    """uvicorn's httptools request cycle behind ``send``, when it can take the whole response
+    in one write: a keep-alive connection, nothing sent yet, no back-pressure. Else None
+    (another server, or an unusual state), and the response goes as two ASGI messages.
+
+    Why: uvicorn writes the head and the body of a response separately, two ``send`` system
+    calls each delivering a packet on the GIL-holding thread; at one event per request, one
+    write instead answered +19 % requests/s (median of five 12-15 s runs each, docs/benchmarks.md).
+    """
+    cycle = getattr(send, "__self__", None)
+    if RequestResponseCycle is None or type(cycle) is not RequestResponseCycle:
+        return None
+    if cycle.response_started or not cycle.keep_alive or cycle.disconnected or cycle.flow.write_paused:
+        return None
+    return cycle
+
+
+def _write_whole(cycle: RequestResponseCycle, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+    """What uvicorn's ``send`` does for a start and a last body message, in one write. The
+    header values are ours (a printable request id, configured CORS origins), so uvicorn's
+    checks of names and values have nothing to refuse."""
+    cycle.response_started = True
+    cycle.waiting_for_100_continue = False
+    head = b"".join(b"%s: %s\r\n" % kv for kv in (*cycle.default_headers, *headers))
+    cycle.transport.write(b"".join((STATUS_LINE[status], head, b"\r\n", body)))
+    cycle.response_complete = True
+    cycle.message_event.set()
+    cycle.on_response()  # the connection goes on to its next request
 
 
 def _encode_error(exc: WatchdepthError) -> bytes:
