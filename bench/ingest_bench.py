@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import socket
 import subprocess
 import sys
 import tempfile
@@ -63,7 +64,7 @@ def wrk(url: str, events: int, seconds: int, conns: int, pid: int, delay_ms: int
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    lat = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", out, re.M))
+    lat = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", out, re.MULTILINE))
     return {"req_s": rps, "events_s": rps * events, "p50": _ms(lat["50"]), "p99": _ms(lat["99"]),
             "errors": int(non2xx.group(1)) if non2xx else 0, "requests": total,
             "cpu_us_event": cpu / max(total * events, 1) * 1e6, "load": os.getloadavg()[0]}
@@ -75,6 +76,10 @@ def _ms(text: str) -> float:
 
 
 def start(cmd: list[str], url: str) -> subprocess.Popen[bytes]:
+    port = int(url.rsplit(":", 1)[1])
+    with socket.socket() as probe:  # a server left on the port would answer in place of this one
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            raise SystemExit(f"port {port} is already taken: stop what listens there first")
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait(url)
     return proc
