@@ -31,6 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -76,7 +77,7 @@ def _ms(text: str) -> float:
 
 
 def start(cmd: list[str], url: str) -> subprocess.Popen[bytes]:
-    port = int(url.rsplit(":", 1)[1])
+    port = urlsplit(url).port
     with socket.socket() as probe:  # a server left on the port would answer in place of this one
         if probe.connect_ex(("127.0.0.1", port)) == 0:
             raise SystemExit(f"port {port} is already taken: stop what listens there first")
