@@ -98,7 +98,7 @@ class DuckDBStore:
             # Looked up at each call, so that a test may replace _load_tables.
             self._loader = JournalLoader(Journal(Path(self.path + ".journal")), lambda e, f: self._load_tables(e, f))
             try:
-                self._loader.recover(int(self._run("SELECT coalesce(max(log_seq), 0) FROM events")[0][0]))
+                self._loader.recover(self._stored_log_seq())
             except BaseException:
                 self._con.close()  # a damaged journal: the file is free for the next try
                 raise
@@ -214,7 +214,11 @@ class DuckDBStore:
     def next_log_seq(self) -> int:
         """One past the highest log number stored, in DuckDB or still on its way from the journal."""
         journaled = self._loader.last_log_seq if self._loader is not None else 0
-        return max(int(self._run("SELECT coalesce(max(log_seq), 0) FROM events")[0][0]), journaled) + 1
+        return max(self._stored_log_seq(), journaled) + 1
+
+    def _stored_log_seq(self) -> int:
+        """The highest log number in DuckDB (0 when empty)."""
+        return int(self._run("SELECT coalesce(max(log_seq), 0) FROM events")[0][0])
 
     @_fresh
     def recent_sessions(self, since_ms: int) -> list[str]:

@@ -26,18 +26,12 @@ from pathlib import Path
 import msgspec
 
 from watchdepth.errors import StoreError
-from watchdepth.store.base import WriteBatch
 from watchdepth.store.rows import JournalBatch
 
 _HEADER = struct.Struct("<II")
 _DECODER = msgspec.msgpack.Decoder(JournalBatch)
 #: A new segment starts once the current one is this large (a loaded segment is deleted whole).
 SEGMENT_BYTES = 64 << 20
-
-
-def last_log_seq(batch: WriteBatch | JournalBatch) -> int:
-    """The highest log number in a stored batch (its events are numbered in log order)."""
-    return max(s for s in batch.log_seq if s is not None)
 
 
 class Journal:
@@ -88,7 +82,7 @@ class Journal:
                 self._broken = f"{exc}; then {again}"
             raise StoreError(f"journal write failed: {exc}") from exc
         self._size += len(record)
-        self._segments[self._current] = last_log_seq(batch)
+        self._segments[self._current] = batch.last_log_seq
 
     def _open_segment(self, first_log_seq: int | None) -> None:
         self._close_segment()

@@ -4,17 +4,15 @@ Input: ``WriteBatch``es (``write``: into the journal, durable when it returns), 
 ``load(events, facts)`` callable that stores two Arrow tables in one transaction.
 Output: those calls, from one thread, many batches at a time; ``wait_loaded`` for readers.
 A batch is encoded once, as JSON lines (``rows.encode``), for the journal; the thread keeps
-those bytes, converts them to Arrow as they arrive, ARROW_CHUNK events or more at a time,
-with pyarrow's JSON reader (``rows.journal_tables``: the parse lets go of the GIL, so it
-runs beside the event loop rather than taking turns with it), and loads once
-LOAD_MIN_EVENTS are pending, or LOAD_LINGER_SECONDS passed, or a reader waits: a database
-commit has a fixed cost worth sharing. A failed load is retried; the batches stay in the
+those bytes and, once LOAD_MIN_EVENTS are pending, or LOAD_LINGER_SECONDS passed, or a reader waits (a database
+commit has a fixed cost worth sharing), turns them into Arrow with pyarrow's JSON reader
+(``rows.journal_tables``: the parse lets go of the GIL, so it runs beside the event loop
+rather than taking turns with it) and loads them. A failed load is retried; the batches stay in the
 journal and in memory meanwhile. It knows no SQL (``store.duckdb`` gives ``load``).
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
 import threading
 import time
@@ -27,7 +25,7 @@ import pyarrow as pa
 from watchdepth.errors import StoreError
 from watchdepth.store import rows
 from watchdepth.store.base import WriteBatch
-from watchdepth.store.journal import Journal, last_log_seq
+from watchdepth.store.journal import Journal
 from watchdepth.store.rows import JournalBatch
 
 log = logging.getLogger("watchdepth.store")
@@ -37,8 +35,6 @@ LOAD_EVENTS = 100_000
 #: The loader waits for this many events, or LOAD_LINGER_SECONDS, or a reader, before a load.
 LOAD_MIN_EVENTS = 20_000
 LOAD_LINGER_SECONDS = 0.5
-#: Seconds the loader pauses after converting batches ahead of their load (the GIL let go).
-CONVERT_PAUSE = 0.001
 #: Journaled events not yet loaded beyond which ``write`` waits for the loader.
 MAX_PENDING_EVENTS = 500_000
 #: Seconds a reader (or a ``write`` over MAX_PENDING_EVENTS) waits for the loader before failing.
@@ -85,7 +81,7 @@ class JournalLoader:
         chunk: list[JournalBatch] = []
         size = 0
         for batch in self.journal.replay():
-            if last_log_seq(batch) <= stored_log_seq:
+            if batch.last_log_seq <= stored_log_seq:
                 continue
             chunk.append(batch)
             size += len(batch.log_seq)
@@ -129,7 +125,7 @@ class JournalLoader:
                 self._pending.append(encoded)
                 self._pending_events += len(encoded.log_seq)
                 self._journaled += 1
-                self.last_log_seq = last_log_seq(batch)
+                self.last_log_seq = encoded.last_log_seq
                 self._cond.notify_all()
 
     def wait_loaded(self, timeout: float | None = None) -> None:
@@ -159,11 +155,7 @@ class JournalLoader:
     # -- the thread -------------------------------------------------------------------------
 
     def _run(self) -> None:
-        # Arrow tables ahead of their load: (batches covered, events, facts), covering _pending's head.
-        arrow: list[tuple[int, pa.Table, pa.Table]] = []
         while True:
-            covered = sum(k for k, _, _ in arrow)
-            covered_events = sum(e.num_rows for _, e, _ in arrow)
             with self._cond:
                 self._cond.wait_for(lambda: self._pending or self._closing)
                 if not self._pending:
@@ -172,26 +164,19 @@ class JournalLoader:
                     self._linger_until = time.monotonic() + LOAD_LINGER_SECONDS
                 due = (self._pending_events >= LOAD_MIN_EVENTS or self._readers_waiting or self._closing
                        or time.monotonic() >= self._linger_until)
-                if not due and self._pending_events - covered_events < rows.ARROW_CHUNK:
+                if not due:
                     self._cond.wait(max(0.0, self._linger_until - time.monotonic()))
                     continue
-                rest = list(itertools.islice(self._pending, covered, None))
-            if rest:
-                arrow.append((len(rest), *rows.journal_tables(rest)))
-            if not due:
-                time.sleep(CONVERT_PAUSE)
-                continue
-            take = size = parts = 0
-            for k, events, _ in arrow:
-                if parts and size + events.num_rows > LOAD_EVENTS:
-                    break
-                parts += 1
-                take += k
-                size += events.num_rows
+                take: list[JournalBatch] = []
+                size = 0
+                for batch in self._pending:  # at most LOAD_EVENTS, but always the first batch
+                    if take and size + len(batch.log_seq) > LOAD_EVENTS:
+                        break
+                    take.append(batch)
+                    size += len(batch.log_seq)
             started = time.perf_counter()
             try:
-                self._load(pa.concat_tables([e for _, e, _ in arrow[:parts]]),
-                           pa.concat_tables([f for _, _, f in arrow[:parts]]))
+                self._load(*rows.journal_tables(take))
             except Exception as exc:  # noqa: BLE001 - the loader must outlive any one failure
                 log.error("loading the journal into the database failed (will retry): %s", exc)
                 with self._cond:
@@ -200,16 +185,14 @@ class JournalLoader:
                         return  # left in the journal: the next open loads it
                     self._cond.wait(RETRY_SECONDS)
                 continue
-            del arrow[:parts]
             with self._cond:
-                last = self._pending[take - 1]
-                for _ in range(take):
+                for _ in take:
                     self._pending.popleft()
                 self._pending_events -= size
-                self._loaded += take
+                self._loaded += len(take)
                 self._loads += 1
                 self._load_seconds += time.perf_counter() - started
                 self._error = None
                 self._linger_until = None
                 self._cond.notify_all()
-            self.journal.trim(last_log_seq(last))
+            self.journal.trim(take[-1].last_log_seq)

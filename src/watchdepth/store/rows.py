@@ -131,21 +131,9 @@ def facts_table(credits: Sequence[Credit]) -> pa.Table:
     return pa.table(cols)
 
 
-#: Rows per Arrow conversion in ``arrow_tables``.
-ARROW_CHUNK = 2_048
-
-
 def arrow_tables(batch: WriteBatch) -> tuple[pa.Table, pa.Table]:
-    """The batch's events and facts tables, built ARROW_CHUNK rows at a time: each conversion
-    holds the GIL for its whole length, and the event loop must not wait on a large batch."""
-    n, m = len(batch.events), len(batch.credits)
-    if n <= ARROW_CHUNK and m <= ARROW_CHUNK:
-        return events_table(batch), facts_table(batch.credits)
-    events = pa.concat_tables([
-        events_table(WriteBatch(*(column[i:i + ARROW_CHUNK] for column in batch[:4]), ()))
-        for i in range(0, max(n, 1), ARROW_CHUNK)])
-    facts = pa.concat_tables([facts_table(batch.credits[i:i + ARROW_CHUNK]) for i in range(0, max(m, 1), ARROW_CHUNK)])
-    return events, facts
+    """The batch's events and facts tables (the direct way: Python objects, under the GIL)."""
+    return events_table(batch), facts_table(batch.credits)
 
 
 class JournalBatch(NamedTuple):
@@ -156,6 +144,7 @@ class JournalBatch(NamedTuple):
     run: list[int | None]
     events: bytes  # one JSON object per event (``Event``'s fields)
     facts: bytes  # one JSON object per credit (``Credit``'s fields)
+    last_log_seq: int  # the highest of log_seq (the events are numbered in processing order)
 
 
 _JSON = msgspec.json.Encoder()
@@ -163,8 +152,8 @@ _JSON = msgspec.json.Encoder()
 
 def encode(batch: WriteBatch) -> JournalBatch:
     """A stored batch (no duplicates) as JSON lines: C code, about 1 µs per event and credit."""
-    return JournalBatch(list(batch.log_seq), list(batch.status), list(batch.run),  # type: ignore[arg-type]
-                        _JSON.encode_lines(batch.events), _JSON.encode_lines(batch.credits))
+    return JournalBatch(batch.log_seq, batch.status, batch.run,  # type: ignore[arg-type]
+                        _JSON.encode_lines(batch.events), _JSON.encode_lines(batch.credits), max(batch.log_seq))  # type: ignore[type-var]
 
 
 _EVENT_JSON = pa_json.ParseOptions(
@@ -174,6 +163,7 @@ _EVENT_JSON = pa_json.ParseOptions(
 _FACT_JSON = pa_json.ParseOptions(explicit_schema=pa.schema(
     [(field, pa.int64() if typ == _TS else typ) for field, (_, typ) in zip(Credit.__struct_fields__, _FACT_COLUMNS)]
     + [("dims", pa.list_(_STR))]))
+_ONE_THREAD = pa_json.ReadOptions(use_threads=False)
 #: JSON field -> column, where they differ.
 _EVENT_RENAMES = {attr: col for attr, col, _ in EVENT_COLUMNS if attr != col}
 _FACT_RENAMES = dict(zip(Credit.__struct_fields__, (name for name, _ in _FACT_COLUMNS)))
@@ -182,8 +172,12 @@ _FACT_RENAMES = dict(zip(Credit.__struct_fields__, (name for name, _ in _FACT_CO
 def _read_json(data: bytes, options: pa_json.ParseOptions) -> pa.Table:
     if not data:
         return options.explicit_schema.empty_table()
-    # The parse runs without the GIL (pyarrow's reader, on its own threads).
-    return pa_json.read_json(io.BytesIO(data), parse_options=options)
+    # The parse runs without the GIL, on the calling thread alone: pyarrow's own threads would
+    # take both cores for the length of a load, from under the event loop.
+    return pa_json.read_json(io.BytesIO(data), read_options=_ONE_THREAD, parse_options=options)
+
+
+_EVENT_TIMES = [attr for attr, _, typ in EVENT_COLUMNS if typ == _TS]
 
 
 def _as_timestamps(table: pa.Table, names: Sequence[str]) -> pa.Table:
@@ -197,7 +191,7 @@ def journal_tables(parts: Sequence[JournalBatch]) -> tuple[pa.Table, pa.Table]:
     """The events and facts tables of journaled batches: equal to ``arrow_tables`` of the
     batches they were encoded from. Python touches only the three small per-event lists."""
     events = _read_json(b"".join(p.events for p in parts), _EVENT_JSON)
-    events = _as_timestamps(events, [attr for attr, _, typ in EVENT_COLUMNS if typ == _TS])
+    events = _as_timestamps(events, _EVENT_TIMES)
     events = events.rename_columns([_EVENT_RENAMES.get(name, name) for name in events.column_names])
     head = [pa.array([x for p in parts for x in getattr(p, name)], typ)
             for name, typ in (("log_seq", pa.int64()), ("status", _STR), ("run", pa.int32()))]
