@@ -14,7 +14,10 @@ own rather than that of a queue of 32 connections.
 Besides wall-clock figures (requests/s, events/s, p50/p99 from wrk) it prints the server
 process's CPU time per event (user + system, from /proc): on a shared, noisy machine that
 figure moves much less than throughput does, and 1e6 / (µs per event) is what one core
-could sustain. The load average is printed next to every row.
+could sustain. wrk's own CPU per event is printed beside it (wrk shares the 2 cores), and
+"2-core max" = 2e6 / (server + wrk µs per event): the events/s that this work per event would
+allow if both cores did nothing else and the server used both perfectly, an upper bound. The
+load average is printed next to every row.
 
     python bench/ingest_bench.py [--seconds 10] [--connections 32] [--events 20,1] [--pace 0.5]
 """
@@ -24,6 +27,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import socket
 import subprocess
 import sys
@@ -55,20 +59,27 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
+def children_cpu() -> float:
+    """User + system CPU time of this script's finished children: wrk's, after each run."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def wrk(url: str, events: int, seconds: int, conns: int, pid: int, delay_ms: int = 0) -> dict[str, Any]:
-    cpu0 = cpu_seconds(pid)
+    cpu0, wrk0 = cpu_seconds(pid), children_cpu()
     out = subprocess.run(
         ["wrk", "-t2", f"-c{conns}", f"-d{seconds}s", "--latency", "-s", str(HERE / "collect.lua"), url],
         capture_output=True, text=True, env={**os.environ, "EVENTS": str(events), "DELAY_MS": str(delay_ms)}, check=True,
     ).stdout
-    cpu = cpu_seconds(pid) - cpu0
+    cpu, wrk_cpu = cpu_seconds(pid) - cpu0, children_cpu() - wrk0
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     lat = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", out, re.MULTILINE))
     return {"req_s": rps, "events_s": rps * events, "p50": _ms(lat["50"]), "p99": _ms(lat["99"]),
             "errors": int(non2xx.group(1)) if non2xx else 0, "requests": total,
-            "cpu_us_event": cpu / max(total * events, 1) * 1e6, "load": os.getloadavg()[0]}
+            "cpu_us_event": cpu / max(total * events, 1) * 1e6,
+            "wrk_us_event": wrk_cpu / max(total * events, 1) * 1e6, "load": os.getloadavg()[0]}
 
 
 def _ms(text: str) -> float:
@@ -133,10 +144,11 @@ def main() -> None:
             proc.terminate()
             proc.wait()
     print(f"{'endpoint':24} {'ev/req':>6} {'req/s':>8} {'events/s':>9} {'p50 ms':>7} {'p99 ms':>8} "
-          f"{'non-2xx':>7} {'CPU µs/ev':>9} {'load':>5}")
+          f"{'non-2xx':>7} {'CPU µs/ev':>9} {'wrk µs/ev':>9} {'2-core max':>10} {'load':>5}")
     for name, n, r in rows:
         print(f"{name:24} {n:6d} {r['req_s']:8.0f} {r['events_s']:9.0f} {r['p50']:7.1f} {r['p99']:8.1f} "
-              f"{r['errors']:7d} {r['cpu_us_event']:9.1f} {r['load']:5.1f}")
+              f"{r['errors']:7d} {r['cpu_us_event']:9.1f} {r['wrk_us_event']:9.1f} "
+              f"{2e6 / (r['cpu_us_event'] + r['wrk_us_event']):10.0f} {r['load']:5.1f}")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """The ceilings: bare endpoints that parse a /collect body with msgspec and answer 202.
 
 ``app`` goes through Starlette's routing; ``raw_app`` is a plain ASGI callable, as
-``api/collect_fast.FastCollect`` answers /collect below Starlette in ``serve``: its HTTP cost
-is uvicorn's alone.
+``api/collect_fast.FastCollect`` answers /collect below Starlette in ``serve``, and it answers
+the same way (``collect_fast.respond``: head and body in one write): its HTTP cost is uvicorn's
+alone.
 """
 
 from typing import Any
@@ -13,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from watchdepth.api.collect_fast import respond
 from watchdepth.collect.wire import decode_batch
 
 
@@ -34,5 +36,5 @@ async def raw_app(scope: dict, receive: Any, send: Any) -> None:  # type: ignore
         body += message.get("body", b"")
         more = message.get("more_body", False)
     events = decode_batch(body)
-    await send({"type": "http.response.start", "status": 202, "headers": [(b"content-type", b"application/json")]})
-    await send({"type": "http.response.body", "body": msgspec.json.encode({"accepted": len(events), "duplicates": 0})})
+    answer = msgspec.json.encode({"accepted": len(events), "duplicates": 0})
+    await respond(send, 202, [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(answer))], answer)

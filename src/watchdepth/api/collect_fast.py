@@ -112,11 +112,18 @@ class FastCollect:
 async def _answer(send: Send, status: int, body: bytes, rid: str, cors: dict[str, str]) -> None:
     raw = [_JSON, (b"content-length", str(len(body)).encode()), (b"x-request-id", rid.encode())]
     raw += [(k.encode(), v.encode("latin-1")) for k, v in cors.items()]
+    await respond(send, status, raw, body)
+
+
+async def respond(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+    """A whole response: in one write where uvicorn's cycle allows (``_whole_response_cycle``),
+    else as the two ASGI messages. ``bench/parse_only_app.raw_app`` answers through it too, so
+    that the ceiling it measures pays what ``serve`` pays. ``headers`` must be valid HTTP."""
     cycle = _whole_response_cycle(send)
     if cycle is not None:
-        _write_whole(cycle, status, raw, body)
+        _write_whole(cycle, status, headers, body)
         return
-    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 

@@ -13,8 +13,12 @@ import msgspec
 POSITIONED_TYPES = frozenset({"play", "progress", "pause", "seek", "ended"})
 
 
-class Event(msgspec.Struct, frozen=True, gc=False):
-    """One player event, validated and enriched. Times are ms since the epoch, UTC."""
+class Event(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
+    """One player event, validated and enriched. Times are ms since the epoch, UTC.
+
+    ``omit_defaults``: the journal (``store.rows.encode``) leaves empty fields out, a third
+    fewer bytes per event to write and to parse; its reader takes a missing field for null.
+    """
 
     type: str
     content_id: str  # the most specific id: event_id, else video_id / stream_id
