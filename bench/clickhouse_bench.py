@@ -55,7 +55,7 @@ def load() -> str:
 def batches(n_events: int, size: int) -> list[WriteBatch]:
     """``n_events`` generated events and their facts, cut into write batches of ``size`` events."""
     cat = datagen.catalog(1)
-    world = datagen._World(1, cat["content"])
+    world = datagen.World(1, cat["content"])
     rng = np.random.default_rng(1)
     n_loads = int(n_events / datagen.MEAN_K * 1.02) + 10
     ev, fa = datagen.chunk(world, rng, 0, n_loads, datagen.START_MS, datagen.START_MS + 30 * datagen.DAY_MS, 1)

@@ -91,7 +91,7 @@ def catalog(seed: int) -> dict[str, list[dict[str, Any]]]:
     return {"projects": projects, "folders": folders, "content": videos}
 
 
-class _World:
+class World:
     """The fixed name tables chunks draw from."""
 
     def __init__(self, seed: int, videos: list[dict[str, Any]]) -> None:
@@ -118,7 +118,7 @@ def _prefixed(prefix: str, ints: np.ndarray) -> pa.Array:
     return pc.binary_join_element_wise(prefix, pc.cast(pa.array(ints), pa.string()), "")
 
 
-def chunk(world: _World, rng: np.random.Generator, first_load: int, n_loads: int, t0: int, t1: int,
+def chunk(world: World, rng: np.random.Generator, first_load: int, n_loads: int, t0: int, t1: int,
           first_seq: int) -> tuple[pa.Table, pa.Table]:
     """Events and facts of ``n_loads`` player loads starting in ``[t0, t1)``, in time order."""
     k = np.where(rng.random(n_loads) < NO_PLAY, 1, 2 + rng.poisson(EVENTS_PER_LOAD - 1.7, n_loads))
@@ -244,7 +244,7 @@ def generate(store: BulkStore, n_events: int, seed: int = 1, progress: bool = Tr
         else:
             for row in cat[table]:
                 store.catalog_put(table, row, create=True)
-    world = _World(seed, cat["content"])
+    world = World(seed, cat["content"])
     rng = np.random.default_rng(seed)
     span = END_MS - START_MS - 3_600_000  # the last loads end before END_MS
     written = facts = 0

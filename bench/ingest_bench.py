@@ -72,14 +72,19 @@ def wrk(url: str, events: int, seconds: int, conns: int, pid: int, delay_ms: int
         capture_output=True, text=True, env={**os.environ, "EVENTS": str(events), "DELAY_MS": str(delay_ms)}, check=True,
     ).stdout
     cpu, wrk_cpu = cpu_seconds(pid) - cpu0, children_cpu() - wrk0
+    r = wrk_figures(out, events)
+    n = max(r["requests"] * events, 1)
+    return {**r, "cpu_us_event": cpu / n * 1e6, "wrk_us_event": wrk_cpu / n * 1e6, "load": os.getloadavg()[0]}
+
+
+def wrk_figures(out: str, events: int) -> dict[str, Any]:
+    """What ``wrk --latency`` printed: requests/s, events/s, requests, p50/p99 ms, non-2xx answers."""
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     lat = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", out, re.MULTILINE))
     return {"req_s": rps, "events_s": rps * events, "p50": _ms(lat["50"]), "p99": _ms(lat["99"]),
-            "errors": int(non2xx.group(1)) if non2xx else 0, "requests": total,
-            "cpu_us_event": cpu / max(total * events, 1) * 1e6,
-            "wrk_us_event": wrk_cpu / max(total * events, 1) * 1e6, "load": os.getloadavg()[0]}
+            "errors": int(non2xx.group(1)) if non2xx else 0, "requests": total}
 
 
 def _ms(text: str) -> float:

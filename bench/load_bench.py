@@ -4,7 +4,7 @@ The embedded store's loader thread (``store.loader``) moves journaled batches in
 LOAD_MIN_EVENTS at a time. This script does the same loads into a fresh store for each
 threshold asked: ``bench.datagen``'s events and facts (decoded to plain strings, with an
 ``id`` per event, as the loader's Arrow tables have them), ``--load`` events per transaction,
-through ``DuckDBStore._load_tables`` (the loader's SQL). DuckDB checkpoints inside the commit
+through ``DuckDBStore.bulk_load`` (the loader's SQL). DuckDB checkpoints inside the commit
 that passes the threshold, so a checkpoint's cost lands in the load that triggers it.
 
 Prints the process's CPU time per event (all threads: DuckDB's own too) for each
@@ -43,7 +43,7 @@ def plain(table: pa.Table) -> pa.Table:
 
 def workload(n_events: int, seed: int = 1) -> tuple[pa.Table, pa.Table]:
     cat = datagen.catalog(seed)
-    world = datagen._World(seed, cat["content"])
+    world = datagen.World(seed, cat["content"])
     rng = np.random.default_rng(seed)
     n_loads = int(n_events / datagen.MEAN_K * 1.05) + 10
     t0 = datagen.END_MS - 30 * datagen.DAY_MS
@@ -56,8 +56,7 @@ def workload(n_events: int, seed: int = 1) -> tuple[pa.Table, pa.Table]:
 
 def run(events: pa.Table, facts: pa.Table, threshold: str, load: int, every: int) -> None:
     with tempfile.TemporaryDirectory(prefix="wd-load-") as tmp:
-        store = DuckDBStore(Path(tmp) / "watchdepth.duckdb", journal=False)
-        store._con.execute(f"SET checkpoint_threshold = '{threshold}'")
+        store = DuckDBStore(Path(tmp) / "watchdepth.duckdb", journal=False, checkpoint_threshold=threshold)
         fact_t = facts["t"]
         start_cpu = mark_cpu = cpu_seconds()
         start_wall = time.perf_counter()
@@ -71,7 +70,7 @@ def run(events: pa.Table, facts: pa.Table, threshold: str, load: int, every: int
             fa = facts.slice(f_from, f_to - f_from)
             f_from = f_to
             t = time.perf_counter()
-            store._load_tables(ev, fa)
+            store.bulk_load(ev, fa)
             slowest = max(slowest, time.perf_counter() - t)
             done = i + ev.num_rows
             if done % every == 0:

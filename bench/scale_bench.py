@@ -19,19 +19,20 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import free_port  # noqa: E402
-from tests.scale.conftest import start_chhttp  # noqa: E402
-from tests.scale.topology import Nginx, Node  # noqa: E402
+from bench.ingest_bench import wrk_figures
+from tests.conftest import free_port
+from tests.scale.conftest import start_chhttp
+from tests.scale.topology import Nginx, Node
 
 #: Every request a new load, with the tracker's ?s= so that nginx routes by session.
 LUA = ROOT / "bench" / "collect.lua"
@@ -56,23 +57,12 @@ def nginx_cpu(master: int) -> float:
     return total
 
 
-def wrk(url: str, lua: Path, events: int, seconds: int, conns: int, tag: str) -> tuple[dict[str, float], float]:
+def wrk(url: str, events: int, seconds: int, conns: int, tag: str) -> tuple[dict[str, Any], float]:
     started = time.perf_counter()
-    proc = subprocess.run(["wrk", "-t2", f"-c{conns}", f"-d{seconds}s", "--latency", "-s", str(lua), url],
+    proc = subprocess.run(["wrk", "-t2", f"-c{conns}", f"-d{seconds}s", "--latency", "-s", str(LUA), url],
                           capture_output=True, text=True, env={**os.environ, "EVENTS": str(events), "TAG": tag, "SESSION_PARAM": "1"},
                           check=True)
-    out = proc.stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    lat = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", out, re.M))
-    return ({"req_s": rps, "events_s": rps * events, "requests": total, "p50": _ms(lat["50"]), "p99": _ms(lat["99"]),
-             "errors": int(non2xx.group(1)) if non2xx else 0}, time.perf_counter() - started)
-
-
-def _ms(text: str) -> float:
-    value, unit = re.match(r"([\d.]+)(\w+)", text).groups()  # type: ignore[union-attr]
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    return wrk_figures(proc.stdout, events), time.perf_counter() - started
 
 
 def migrate(dsn: str) -> None:
@@ -103,7 +93,7 @@ def disk(port: int, db: str) -> dict[str, float]:
             "all_bytes": sum(int(v) for v in size.values()), "facts": int(rows.get("facts", 0))}
 
 
-def run_setup(n: int, port: int, root: Path, args: argparse.Namespace, lua: Path, chpid: int) -> dict[str, object]:
+def run_setup(n: int, port: int, root: Path, args: argparse.Namespace, chpid: int) -> dict[str, object]:
     db = f"bench{n}_{int(time.time())}"
     dsn = f"clickhouse://default:@127.0.0.1:{port}/{db}"
     migrate(dsn)
@@ -113,7 +103,7 @@ def run_setup(n: int, port: int, root: Path, args: argparse.Namespace, lua: Path
     try:
         before = {"collectors": [cpu_seconds(c.proc.pid) for c in nodes], "ch": cpu_seconds(chpid),  # type: ignore[union-attr]
                   "nginx": nginx_cpu(nginx.proc.pid)}  # type: ignore[union-attr]
-        w, wall = wrk(nginx.url, lua, args.events, args.seconds, args.connections, db)
+        w, wall = wrk(nginx.url, args.events, args.seconds, args.connections, db)
         after = {"collectors": [cpu_seconds(c.proc.pid) for c in nodes], "ch": cpu_seconds(chpid),  # type: ignore[union-attr]
                  "nginx": nginx_cpu(nginx.proc.pid)}  # type: ignore[union-attr]
         time.sleep(1)
@@ -136,12 +126,11 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=20)
     args = ap.parse_args()
     root = Path(tempfile.mkdtemp(prefix="scale-bench-"))
-    lua = LUA
     ch, port = start_chhttp(root / "chdb")
     rows = []
     try:
         for n in (1, 2):
-            rows.append(run_setup(n, port, root, args, lua, ch.pid))
+            rows.append(run_setup(n, port, root, args, ch.pid))
     finally:
         ch.terminate()
         ch.wait()

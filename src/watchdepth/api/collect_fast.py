@@ -55,7 +55,8 @@ class FastCollect:
         if scope["type"] != "http" or scope["path"] != "/collect" or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        query = parse_qs(scope["query_string"].decode("latin-1"))
+        raw_query = scope["query_string"]
+        query = parse_qs(raw_query.decode("latin-1")) if raw_query else {}  # the tracker sends none, or ?s=
         if set(query) - {"s"} or len(query.get("s", ())) > 1:
             await self.app(scope, receive, send)  # unusual parameters: the app decides
             return

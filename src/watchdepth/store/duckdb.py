@@ -75,12 +75,13 @@ CATALOG_TABLES = {
 class DuckDBStore:
     """A ``Store`` over one DuckDB file. One process holds the file; threads get cursors."""
 
-    def __init__(self, path: str | Path, *, journal: bool = True) -> None:
-        """``journal=False`` writes each batch straight into DuckDB (one transaction per call)."""
+    def __init__(self, path: str | Path, *, journal: bool = True, checkpoint_threshold: str = CHECKPOINT_THRESHOLD) -> None:
+        """``journal=False`` writes each batch straight into DuckDB (one transaction per call);
+        ``checkpoint_threshold`` is DuckDB's setting (``bench/load_bench.py`` compares values)."""
         self.path = str(path)
         try:
             self._con = duckdb.connect(self.path)
-            self._con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
+            self._con.execute("SET checkpoint_threshold = ?", [checkpoint_threshold])
             had = duckdb_rollup.tables(self._con)
             self._con.execute(resources.files("watchdepth.store").joinpath("duckdb_schema.sql").read_text())
             duckdb_rollup.ensure_state(self._con, had)
@@ -174,29 +175,11 @@ class DuckDBStore:
                 _rollback(cur)
                 raise StoreError(f"write failed: {exc}") from exc
 
-    def _insert(self, cur: duckdb.DuckDBPyConnection, events: pa.Table, facts: pa.Table) -> None:
-        # Rollups are not computed per commit: maintain() folds the facts tail (query helper).
-        if events.num_rows:
-            cur.register("batch_events", events)
-            cur.execute("INSERT INTO events BY NAME SELECT * FROM batch_events")
-            cur.unregister("batch_events")
-        if facts.num_rows:
-            cur.register("batch_rows", facts)
-            cur.execute("INSERT INTO facts BY NAME SELECT * FROM batch_rows")
-            cur.unregister("batch_rows")
-
     def bulk_load(self, events: pa.Table, facts: pa.Table) -> None:
         """Append Arrow tables shaped like ``rows.events_table`` / ``facts_table`` in one
-        transaction (benchmarks, copies); ``maintain`` rolls them up. Optional, not in ``Store``."""
-        with self._write_lock:
-            cur = self._cur()
-            try:
-                cur.execute("BEGIN")
-                self._insert(cur, events, facts)
-                cur.execute("COMMIT")
-            except duckdb.Error as exc:
-                _rollback(cur)
-                raise StoreError(f"bulk load failed: {exc}") from exc
+        transaction, as the journal's loader does (benchmarks, copies); ``maintain`` rolls them
+        up. Optional, not in ``Store``."""
+        self._load_tables(events, facts)
 
     @_fresh
     def maintain(self) -> None:

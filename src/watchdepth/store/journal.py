@@ -9,9 +9,9 @@ loads the database from memory in large transactions behind it (``store.loader``
 It does not talk to any engine, and it keeps no batch that holds nothing to store.
 
 File format: segments ``<first log_seq>.wal`` in one directory, each a run of records
-``[u32 length][u32 crc32][msgpack payload]``, the payload a ``JournalBatch``. A record cut short at the end of the last
-segment is a write that crashed before its fsync, so was never acknowledged: replay
-stops there. A bad record anywhere else is damage, and replay refuses to guess.
+``[u32 length][u32 crc32][msgpack payload]``, the payload a ``JournalBatch``. A record cut
+short at the end of the last segment is a write that crashed before its fsync, so was never
+acknowledged: replay stops there. A bad record anywhere else is damage, and replay refuses to guess.
 """
 
 from __future__ import annotations
