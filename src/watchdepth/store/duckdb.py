@@ -83,7 +83,9 @@ class DuckDBStore:
             self._con = duckdb.connect(self.path)
             self._con.execute("SET checkpoint_threshold = ?", [checkpoint_threshold])
             had = duckdb_rollup.tables(self._con)
-            self._con.execute(resources.files("watchdepth.store").joinpath("duckdb_schema.sql").read_text())
+            schema = resources.files("watchdepth.store").joinpath("duckdb_schema.sql").read_text()
+            self._con.execute(schema)
+            duckdb_rollup.upgrade(self._con, schema)
             duckdb_rollup.ensure_state(self._con, had)
         except duckdb.IOException as exc:
             raise StoreError(f"cannot open {self.path}: {exc}") from exc
