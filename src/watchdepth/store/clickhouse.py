@@ -417,6 +417,15 @@ class ClickHouseStore:
                 "SELECT DISTINCT ingest_batch FROM batches WHERE ingest_batch IN {b:Array(UInt64)}", {"b": tags[i:i + CHUNK]}))
         return [r for r in got if r[-1] < MARKED or r[-1] in marked]
 
+    def ids_stored(self, ids: Sequence[str]) -> set[str]:
+        """Which of these event ids committed batches hold already (idempotency by ``id``)."""
+        got: list[tuple[Any, ...]] = []
+        unique = sorted(set(ids))
+        for i in range(0, len(unique), CHUNK):
+            got += self._run("SELECT DISTINCT id, ingest_batch FROM events WHERE id IN {ids:Array(String)}",
+                             {"ids": unique[i:i + CHUNK]})
+        return {r[0] for r in self._committed(got)}
+
     def loads_stored(self, load_ids: Sequence[str]) -> set[str]:
         """Which of these loads already have events in the log."""
         if not load_ids:

@@ -226,6 +226,14 @@ class DuckDBStore:
         return (rows.event_from_row(r) for r in got)
 
     @_fresh
+    def ids_stored(self, ids: Sequence[str]) -> set[str]:
+        """Which of these event ids the log holds already (idempotency by ``id``, METRICS.md §2)."""
+        if not ids:
+            return set()
+        got = self._run("SELECT DISTINCT id FROM events WHERE id IN (SELECT unnest(?::VARCHAR[]))", [list(ids)])
+        return {r[0] for r in got}
+
+    @_fresh
     def loads_stored(self, load_ids: Sequence[str]) -> set[str]:
         """Which of these loads already have events in the log (to spot a forgotten session)."""
         if not load_ids:
