@@ -170,3 +170,29 @@ def test_event_counts_are_stored_sums(store: Any) -> None:
         assert [off_grid[c] for c in counts] == [3, 1, 1, 1, 1]
 
     every_source(store, check)
+
+
+def test_a_duckdb_file_from_before_the_cohort_is_upgraded_on_open(tmp_path: Any) -> None:
+    from watchdepth.store.duckdb import DuckDBStore
+
+    path = tmp_path / "old.duckdb"
+    store = DuckDBStore(path)
+    test_a_view_yesterday_watching_on_today(store)
+    want = ask(store, D1, D2 + DAY, bucket="day")
+    cur = store._cur()
+    for table, column in cur.execute("SELECT table_name, column_name FROM duckdb_columns() WHERE column_name IN "
+                                     "('imp_t', 'cohort_wt', 'depth_wt', 'depth_duration', 'play', 'pause', 'seek', "
+                                     "'replay', 'player_init')").fetchall():
+        cur.execute(f"ALTER TABLE {table} DROP COLUMN {column}")  # as the previous release left it
+    store.close()
+    store = DuckDBStore(path)  # adds the columns, gives old facts their pair's impression time, rolls up again
+    try:
+        assert store._cur().execute("SELECT wm FROM rollup_state").fetchone()[0] == 0
+        got = ask(store, D1, D2 + DAY, bucket="day")
+        store.maintain()
+        assert got == ask(store, D1, D2 + DAY, bucket="day")
+        # the cohort numbers come back; event counts cannot (they start at the upgrade)
+        assert [cohort(r) for r in got] == [cohort(r) for r in want] == [(1, 100, 100), (1, 40, 40)]
+        assert [r["play"] for r in got] == [0, 0] and [r["play"] for r in want] == [1, 1]
+    finally:
+        store.close()
