@@ -219,14 +219,15 @@ def imported(**changes: Any) -> ImportEvent:
 
 
 def test_import_credits_at_ts_and_enriches_each_origin_once(collector: Collector) -> None:
+    t0 = RECEIVED - 86_400_000
     events = [
-        imported(seq=0, ts=1_000),
-        imported(seq=1, ts=2_000),
-        imported(seq=2, ts=3_000, ip="130.149.7.201", user_agent=IPHONE, url="https://a.example/x"),
-        imported(seq=3, ts=4_000),
+        imported(seq=0, ts=t0 + 1_000),
+        imported(seq=1, ts=t0 + 2_000),
+        imported(seq=2, ts=t0 + 3_000, ip="130.149.7.201", user_agent=IPHONE, url="https://a.example/x"),
+        imported(seq=3, ts=t0 + 4_000),
     ]
     out = collector.from_import(events, received_at=RECEIVED)
-    assert [(e.t, e.ts, e.received_at) for e in out] == [(n * 1_000, n * 1_000, RECEIVED) for n in (1, 2, 3, 4)]
+    assert [(e.t, e.ts, e.received_at) for e in out] == [(t0 + n * 1_000, t0 + n * 1_000, RECEIVED) for n in (1, 2, 3, 4)]
     assert [(e.country, e.platform, e.domain) for e in out] == [
         ("RU", "desktop", None), ("RU", "desktop", None), ("DE", "smartphone", "a.example"), ("RU", "desktop", None),
     ]  # fmt: skip

@@ -22,7 +22,12 @@ from urllib.parse import parse_qs
 import msgspec
 
 from watchdepth.api.errors import choose_request_id, error_body
-from watchdepth.api.intake import check_session_param, cors_for, encode_answer
+from watchdepth.api.intake import (
+    check_session_param,
+    cors_for,
+    encode_answer,
+    media_type_ok,
+)
 from watchdepth.errors import ServiceError, WatchdepthError
 from watchdepth.services import Services
 
@@ -39,6 +44,8 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[MutableMapping[str, Any], Receive, Send], Awaitable[None]]
 
 _JSON = (b"content-type", b"application/json")
+#: What the tracker sends (``fetch`` and ``sendBeacon`` of a string): taken without parsing.
+_USUAL_TYPES = frozenset({b"text/plain;charset=UTF-8", b"text/plain", b"application/json"})
 
 
 class FastCollect:
@@ -85,6 +92,10 @@ class FastCollect:
                 return
         body = b"".join(chunks)
         client = scope.get("client")
+        content_type = headers.get(b"content-type")
+        if content_type is not None and content_type not in _USUAL_TYPES and not media_type_ok(_text(content_type)):
+            await self.app(scope, _replay([body], False, receive), send)  # 400 from the app
+            return
         try:
             events = s.collector.from_request(
                 body,
