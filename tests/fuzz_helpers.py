@@ -5,7 +5,8 @@ Used by tests/collect/test_fuzz.py (the decoder in process) and tests/api/test_f
 can take ``start_fuzz_server`` and ``OneConnection`` as they are.
 
 - Strategies: ``json_values`` (any JSON, with edge numbers and strings), ``event_dicts``
-  (mostly-valid tracker events with fields overwritten or removed), ``bodies`` (what a
+  (mostly-valid tracker events with fields overwritten or removed), ``edge_events`` (valid
+  events at the edges of every bound, which reach the store), ``bodies`` (what a
   /collect body may be), ``hostile_bytes`` (deep nesting, invalid UTF-8, lone surrogates,
   huge numbers spliced into real events), ``import_lines`` (NDJSON bodies).
 - ``FUZZ_CATALOG``: the ids the strategies use (so some fuzzed events are valid) and
@@ -24,29 +25,75 @@ import httpx
 import msgspec
 from hypothesis import strategies as st
 
-from tests.conftest import Server
+from tests.conftest import DESKTOP_UA, Server
 from watchdepth.collect import wire
 
 FIELDS = [*wire._IMPORT_RULES, "from_", "Type", ""]
 EDGE_NUMBERS = [
-    b"1e400", b"-1e400", b"1" * 400, b"-0.0", b"1E2", b"0e0", b"9223372036854775808", b"-9223372036854775809",
+    b"1e400",
+    b"-1e400",
+    b"1" * 400,
+    b"-0.0",
+    b"1E2",
+    b"0e0",
+    b"9223372036854775808",
+    b"-9223372036854775809",
 ]
-BOUNDARY_NUMBERS = [0, -0.0, 0.0, 1, -1, 0.5, -0.5, 2**63 - 1, 2**63, 2**64, 1.7976931348623157e308, True, False]
+BOUNDARY_NUMBERS = [
+    0,
+    -0.0,
+    0.0,
+    1,
+    -1,
+    0.5,
+    -0.5,
+    2**63 - 1,
+    2**63,
+    2**64,
+    1.7976931348623157e308,
+    True,
+    False,
+]
 #: Numbers near the bounds of positions (10^7 s) and of ``ts`` (ms from 2000 to now + 1 day, or ns).
-BOUND_NUMBERS = [10**7, 10**7 + 1, 1e7 + 1e-9, 946_684_800_000, 946_684_799_999, 1_733_322_000_000_000_000, 4_102_444_800_000]
+BOUND_NUMBERS = [
+    10**7,
+    10**7 + 1,
+    1e7 + 1e-9,
+    946_684_800_000,
+    946_684_799_999,
+    1_733_322_000_000_000_000,
+    4_102_444_800_000,
+]
 
 leaves = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(min_value=-(2**70), max_value=2**70),
     st.floats(allow_nan=False, allow_infinity=False),
-    st.sampled_from(["", "play", "seek", "load", "progress", "Play", "v1", "st1", "x" * 64, "x" * 65, "y" * 2049]),
+    st.sampled_from(
+        [
+            "",
+            "play",
+            "seek",
+            "load",
+            "progress",
+            "Play",
+            "v1",
+            "st1",
+            "x" * 64,
+            "x" * 65,
+            "y" * 2049,
+        ]
+    ),
     st.text(max_size=40),
     st.sampled_from(EDGE_NUMBERS).map(msgspec.Raw),
 )
 json_values = st.recursive(
     leaves,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 base_event = st.fixed_dictionaries(
@@ -92,7 +139,17 @@ bodies = st.one_of(
 )
 
 #: Byte sequences JSON may not hold, or that parsers choke on, to splice into a real body.
-POISON = [b"\xff", b"\xc3", b"\xed\xa0\x80", b'"\\ud800"', b"\\ud800", b"\x00", b"NaN", b"Infinity", b"1e99999"]
+POISON = [
+    b"\xff",
+    b"\xc3",
+    b"\xed\xa0\x80",
+    b'"\\ud800"',
+    b"\\ud800",
+    b"\x00",
+    b"NaN",
+    b"Infinity",
+    b"1e99999",
+]
 
 
 @st.composite
@@ -102,7 +159,11 @@ def deep(draw: st.DrawFn) -> bytes:
     opener, closer = draw(st.sampled_from([(b"[", b"]"), (b'{"a":', b"}")]))
     value = opener * depth + (b"1" if opener != b"[" else b"") + closer * depth
     event = msgspec.json.encode(draw(event_dicts()))
-    return draw(st.sampled_from([value, b"[" + value + b"]", event[:-1] + b',"deep":' + value + b"}"]))
+    return draw(
+        st.sampled_from(
+            [value, b"[" + value + b"]", event[:-1] + b',"deep":' + value + b"}"]
+        )
+    )
 
 
 @st.composite
@@ -115,19 +176,104 @@ def spliced(draw: st.DrawFn) -> bytes:
 
 hostile_bytes = st.one_of(deep(), spliced(), st.binary(max_size=64))
 
+ids = st.one_of(
+    st.text(min_size=1, max_size=64),
+    st.sampled_from(["s1", "l1", "x" * 64, "\x00", "é" * 64, "\U0001f600"]),
+)
+positions = st.one_of(
+    st.floats(0, 1e7), st.sampled_from([0, 1e7, 5e-324, 9_999_999.999, 1e-300])
+)
+IMPORT_TS = st.integers(
+    946_684_800_000, 1_767_225_600_000
+)  # 2000-01-01 .. 2026-01-01: always in the window
+
+
+@st.composite
+def edge_events(
+    draw: st.DrawFn, ts: st.SearchStrategy[int] | None = None
+) -> dict[str, Any]:
+    """Valid events with values at the edges of what is accepted (extreme positions, odd
+    strings, any player event type, unknown fields holding junk): these reach the store."""
+    content = draw(
+        st.sampled_from(
+            [
+                {"video_id": "v1"},
+                {"video_id": "vn"},
+                {"stream_id": "st1"},
+                {"stream_id": "st1", "event_id": "ev1"},
+            ]
+        )
+    )
+    kind = draw(
+        st.one_of(
+            st.sampled_from(
+                ["load", "play", "progress", "pause", "seek", "ended", "error"]
+            ),
+            st.from_regex(r"[a-z_]{1,32}", fullmatch=True),
+        )
+    )
+    event: dict[str, Any] = {
+        "type": kind,
+        "session_id": draw(ids),
+        "load_id": draw(ids),
+        **content,
+    }
+    event["seq"] = draw(st.one_of(st.integers(0, 20), st.sampled_from([2**63 - 1, 0])))
+    if kind != "load" or draw(st.booleans()):
+        event["position"] = draw(positions)
+    if kind == "seek" or draw(st.booleans()):
+        event["from"] = draw(positions)
+    optional = {
+        "duration": st.one_of(st.floats(5e-324, 1e7), st.just(1e7)),
+        "url": st.one_of(st.text(max_size=200), st.just("https://" + "x" * 2040)),
+        "external_id": st.text(max_size=256),
+        "id": ids,
+        "ts": ts if ts is not None else st.integers(0, 2**63 - 1),
+        "junk": json_values,
+    }
+    for name in draw(st.lists(st.sampled_from(sorted(optional)), unique=True)):
+        event[name] = draw(optional[name])
+    if ts is not None:
+        event["ts"] = draw(ts)
+    return event
+
 
 @st.composite
 def import_lines(draw: st.DrawFn) -> bytes:
     """An NDJSON import body: events (with ``ts``, ``ip``, ``user_agent`` sometimes) and garbage lines."""
     lines = []
     for _ in range(draw(st.integers(1, 4))):
-        kind = draw(st.sampled_from(["event", "event", "json", "hostile"]))
-        if kind == "event":
+        kind = draw(
+            st.sampled_from(["edge", "edge", "event", "event", "json", "hostile"])
+        )
+        if kind == "edge":
+            event = draw(edge_events(ts=IMPORT_TS))
+            event["user_agent"] = draw(st.sampled_from([DESKTOP_UA, "", "curl/8"]))
+            lines.append(msgspec.json.encode(event))
+        elif kind == "event":
             event = draw(event_dicts())
-            event.setdefault("ts", draw(st.sampled_from([1_767_225_600_000, *BOUND_NUMBERS, 2**63 - 1, -1])))
+            event.setdefault(
+                "ts",
+                draw(
+                    st.sampled_from([1_767_225_600_000, *BOUND_NUMBERS, 2**63 - 1, -1])
+                ),
+            )
             if draw(st.booleans()):
-                event["ip"] = draw(st.sampled_from(["77.88.55.88", "::1", "not an ip", "1" * 65, "", "fe80::1%eth0"]))
-                event["user_agent"] = draw(st.one_of(st.text(max_size=30), st.just("M" * 4097)))
+                event["ip"] = draw(
+                    st.sampled_from(
+                        [
+                            "77.88.55.88",
+                            "::1",
+                            "not an ip",
+                            "1" * 65,
+                            "",
+                            "fe80::1%eth0",
+                        ]
+                    )
+                )
+                event["user_agent"] = draw(
+                    st.one_of(st.text(max_size=30), st.just("M" * 4097))
+                )
             lines.append(msgspec.json.encode(event))
         elif kind == "json":
             lines.append(msgspec.json.encode(draw(json_values)))
@@ -136,11 +282,14 @@ def import_lines(draw: st.DrawFn) -> bytes:
     return b"\n".join(lines)
 
 
-#: What the strategies' ids refer to: a video with a duration, a stream and one of its broadcasts.
+#: What the strategies' ids refer to: a video with a duration, one without, a stream and one of its broadcasts.
 FUZZ_CATALOG: list[tuple[str, dict[str, Any]]] = [
     ("/v1/projects", {"id": "p", "name": "Fuzz"}),
     ("/v1/videos", {"id": "v1", "project_id": "p", "title": "Sixty", "duration": 60}),
-    ("/v1/videos", {"id": "vgood", "project_id": "p", "title": "Counted", "duration": 60}),
+    (
+        "/v1/videos",
+        {"id": "vgood", "project_id": "p", "title": "Counted", "duration": 60},
+    ),
     ("/v1/streams", {"id": "st1", "project_id": "p", "title": "Live"}),
     ("/v1/streams/st1/events", {"id": "ev1", "title": "Episode"}),
 ]
@@ -156,9 +305,15 @@ def start_fuzz_server(data: Path) -> Server:
     return server
 
 
-def good_load(session: str, content: dict[str, str] | None = None) -> list[dict[str, Any]]:
+def good_load(
+    session: str, content: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
     """One load that makes exactly one player load, one view and 10 s of watch time."""
-    base = {"session_id": session, "load_id": session + "-L", **(content or {"video_id": GOOD_VIDEO})}
+    base = {
+        "session_id": session,
+        "load_id": session + "-L",
+        **(content or {"video_id": GOOD_VIDEO}),
+    }
     return [
         {"type": "load", "seq": 0, **base},
         {"type": "play", "seq": 1, "position": 0, **base},
@@ -180,10 +335,15 @@ class OneConnection:
     def send(self, method: str, path: str, **kw: Any) -> httpx.Response:
         r = self.client.request(method, path, **kw)
         port = r.extensions["network_stream"].get_extra_info("client_addr")[1]
-        assert r.headers.get("connection", "").lower() != "close", (r.status_code, r.text)
+        assert r.headers.get("connection", "").lower() != "close", (
+            r.status_code,
+            r.text,
+        )
         if self.port is None:
             self.port = port
-        assert port == self.port, f"the server dropped the connection after the previous answer (now {r.status_code})"
+        assert port == self.port, (
+            f"the server dropped the connection after the previous answer (now {r.status_code})"
+        )
         return r
 
     def close(self) -> None:
