@@ -54,11 +54,12 @@ BOUNDARY_NUMBERS = [
     True,
     False,
 ]
-#: Numbers near the bounds of positions (10^7 s) and of ``ts`` (ms from 2000 to now + 1 day, or ns).
+#: Numbers near the bounds of positions (10^10 s; 1.7e9: a DASH live position) and of ``ts`` (ms from 2000 to now + 1 day, or ns).
 BOUND_NUMBERS = [
-    10**7,
-    10**7 + 1,
-    1e7 + 1e-9,
+    10**10,
+    10**10 + 1,
+    1e10 + 1e-5,
+    1.7e9,
     946_684_800_000,
     946_684_799_999,
     1_733_322_000_000_000_000,
@@ -181,7 +182,7 @@ ids = st.one_of(
     st.sampled_from(["s1", "l1", "x" * 64, "\x00", "é" * 64, "\U0001f600"]),
 )
 positions = st.one_of(
-    st.floats(0, 1e7), st.sampled_from([0, 1e7, 5e-324, 9_999_999.999, 1e-300])
+    st.floats(0, 1e10), st.sampled_from([0, 1e10, 5e-324, 9_999_999_999.999, 1e-300, 1.7e9])
 )
 IMPORT_TS = st.integers(
     946_684_800_000, 1_767_225_600_000
@@ -224,7 +225,7 @@ def edge_events(
     if kind == "seek" or draw(st.booleans()):
         event["from"] = draw(positions)
     optional = {
-        "duration": st.one_of(st.floats(5e-324, 1e7), st.just(1e7)),
+        "duration": st.one_of(st.floats(5e-324, 1e10), st.just(1e10)),
         "url": st.one_of(st.text(max_size=200), st.just("https://" + "x" * 2040)),
         "external_id": st.text(max_size=256),
         "id": ids,

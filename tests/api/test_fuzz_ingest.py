@@ -122,9 +122,8 @@ def test_afterwards_the_store_answers_and_counts_a_good_batch_exactly(
         assert r.status_code == 200, r.text
         return r.json()["data"]["total"]  # type: ignore[no-any-return]
 
-    assert (
-        totals()["watch_time"] < 10**12
-    )  # whatever the fuzz got accepted, it is finite and bounded
+    # whatever the fuzz got accepted is bounded: at most 10^10 s per session, < 10,000 sessions sent
+    assert totals()["watch_time"] <= 10**10 * 10_000
     assert totals(video_id=GOOD_VIDEO)["player_loads"] == 0
     r = conn.send("POST", "/collect", content=msgspec.json.encode(good_load("good-1")))
     assert r.json() == {"accepted": 3, "duplicates": 0}

@@ -12,7 +12,10 @@ element (and field by field) to name every error. Unknown fields are ignored.
 
 Bounds (issue 13: no input may poison the store or overflow a sum). Every number has
 one: ``position``, ``from`` and ``duration`` are finite, ``>= 0`` and at most
-``MAX_SECONDS`` (10^7 s, about 116 days), checked by msgspec in C at no cost per event.
+``MAX_SECONDS`` (10^10 s), checked by msgspec in C at no cost per event. Why not less:
+real players report large values on live streams, which must not cost a batch: a DASH
+live timeline counts from its availability start time, often 1970, so ``currentTime`` is
+about 1.7·10^9 s, and some players give a live stream a duration of a year past its end.
 Every position the sessionizer sees is therefore at most ``MAX_SECONDS``, which is the
 clip for streams and for videos the catalog gives no duration (a video with one is
 clipped to it by the sessionizer), so a (session, content)'s watch time is at most
@@ -37,7 +40,7 @@ from watchdepth.collect.event import POSITIONED_TYPES
 from watchdepth.errors import BadJSON, InvalidParam, ValidationFailed, WrongType
 
 MAX_BATCH: Final = 500
-MAX_SECONDS: Final = 10**7  # the largest position, from or duration accepted, seconds
+MAX_SECONDS: Final = 10**10  # the largest position, from or duration accepted, seconds
 MAX_IMPORT_ERRORS: Final = 1000  # errors listed per import call; the rest are counted
 MAX_IP: Final = 64  # an IPv6 address with a zone fits
 MAX_USER_AGENT: Final = 4096
