@@ -4,8 +4,9 @@ Input: every ASGI call of the public app. Output: for a plain ``POST /collect`` 
 validates, the same ``202`` as ``intake.collect`` (CORS headers and ``X-Request-ID``
 included) once the events are durable; anything else goes to the wrapped Starlette app
 unchanged. It does not answer errors itself: a request that fails validation, is too
-large or carries a parameter other than the session's ``s`` is handed to the app with its body replayed, so every
-error still comes from the one error path (``api.errors``) and counts once.
+large, has a ``Content-Type`` other than JSON or text, or carries a parameter other than
+the session's ``s`` is handed to the app with its body replayed, so every error still
+comes from the one error path (``api.errors``) and counts once.
 
 Why: tracker events are most of the traffic, and Starlette's middleware, routing and
 exception layers cost about as much CPU per request as validating 20 events does.
@@ -22,12 +23,7 @@ from urllib.parse import parse_qs
 import msgspec
 
 from watchdepth.api.errors import choose_request_id, error_body
-from watchdepth.api.intake import (
-    check_session_param,
-    cors_for,
-    encode_answer,
-    media_type_ok,
-)
+from watchdepth.api.intake import check_session_param, cors_for, encode_answer, media_type_ok
 from watchdepth.errors import ServiceError, WatchdepthError
 from watchdepth.services import Services
 
