@@ -62,7 +62,7 @@ def test_a_new_workspace_then_viewers_arriving(browser: Any, server: Server) -> 
             goto(page, "#/overview")
             first = server.ok("GET", "/v1/videos", params={"per_page": 1})["data"][0]["id"]
             assert first in {"v1", "v2", "v3"}
-            expect(page.get_by_text("No plays in this period yet.")).to_be_visible()
+            expect(page.get_by_text("No plays recorded yet.")).to_be_visible()
             snippet = page.get_by_label("Embed snippet")
             expect(snippet).to_contain_text(f'<video data-video-id="{first}"')
             expect(snippet).to_contain_text(f'<script src="{server.url}/tracker.js" defer></script>')

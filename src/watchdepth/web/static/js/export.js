@@ -95,9 +95,9 @@ function buildDialog() {
       h("div", { class: "check" }, h("input", { type: "radio", id: "export-xlsx", name: "format", value: "xlsx" }),
         h("label", { for: "export-xlsx" }, "Excel (XLSX)"))),
     h("div", { class: "field" }, h("label", { for: "export-email" }, "E-mail the link to (optional)"), email),
-    status,
-    h("div", { class: "dialog-actions" },
-      h("button", { type: "button", class: "btn", value: "cancel", onclick: () => dialog.close() }, "Close"), submit));
+    h("div", { class: "dialog-foot" }, status,
+      h("div", { class: "dialog-actions" },
+        h("button", { type: "button", class: "btn", value: "cancel", onclick: () => dialog.close() }, "Close"), submit)));
   const dialog = h("dialog", { class: "dialog", id: "export-dialog", "aria-labelledby": titleId },
     h("h2", { id: titleId }, "Export report"),
     h("p", { class: "muted" }, "One row per video, stream and broadcast in the chosen folders and their subfolders."),
