@@ -180,7 +180,14 @@ export function bucketChart({ xs, ys, group, tz, ...rest }) {
     const k = Math.max(1, Math.ceil(xs.length / room));
     return xs.filter((_, i) => i % k === 0);
   };
-  const x = { axis: { splits, values: bucketLabels(group, tz) } };
+  const labels = bucketLabels(group, tz);
+  // The drawn tick labels also go to the element (data-ticks), for tests and for reading.
+  const values = (u, vals) => {
+    const out = labels(u, vals);
+    if (u.root.parentElement) u.root.parentElement.dataset.ticks = out.join("|").replaceAll("\n", " ");
+    return out;
+  };
+  const x = { axis: { splits, values } };
   if (bars || xs.length < 2) x.range = () => [xs[0] - half, xs[xs.length - 1] + half];
   return lineChart({ xs, ys, tz, bars, x, ...rest });
 }
