@@ -9,7 +9,7 @@ with a failing one, and nothing wider than a 390 px phone.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -35,7 +35,7 @@ def test_this_month_stops_at_now_and_plots_watch_depth(page: Any, fake: FakeServ
     expect(page.get_by_role("heading", name="Watch depth per day")).to_be_visible()
     expect(page.get_by_role("radio", name="Watch depth")).to_be_checked()
     timeline = fake.get("/v1/analytics/overview", period="this_month", group_time="day")["data"]["timeline"]
-    today = datetime.now(timezone.utc).day
+    today = datetime.now(UTC).day
     assert len(timeline) == 31  # the fake answers the whole month, as API.md says the server does
     rows = numbers(page)
     assert len(rows) == today  # the days to come are not drawn as zeros

@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 from tests.conftest import DESKTOP_UA, Server, cli
-
 from watchdepth import demo
 from watchdepth.api.intake import encode_answer
 from watchdepth.ingest import Accepted
@@ -32,11 +31,11 @@ def test_serve_on_a_taken_port_says_which_flag_picks_another(tmp_path: Path) -> 
         port = taken.getsockname()[1]
         started = time.monotonic()
         r = subprocess.run([sys.executable, "-m", "watchdepth.cli", "serve", "--port", str(port),
-                            "--data", str(tmp_path)], capture_output=True, text=True, timeout=60)
+                            "--data", str(tmp_path)], capture_output=True, text=True, timeout=60, check=False)
     assert r.returncode == 1 and time.monotonic() - started < 30
-    assert r.stderr.strip().splitlines() == [
+    assert r.stderr.strip().splitlines() == [(
         f"error: cannot listen on 127.0.0.1:{port} (address already in use); "
-        "choose another port with --port N (or WATCHDEPTH_PORT=N)"]
+        "choose another port with --port N (or WATCHDEPTH_PORT=N)")]
     assert "serving on" not in r.stderr and "Traceback" not in r.stderr
 
 

@@ -123,12 +123,9 @@ def test_a_page_module_arriving_late_does_not_draw_over_the_newer_page(browser: 
             goto(page, "#/overview")
             held: list[Any] = []
             page.route("**/views/catalog.js*", lambda route: held.append(route))
-            page.evaluate("location.hash = '#/catalog'")
+            with page.expect_request(lambda r: "/views/catalog.js" in r.url):
+                page.evaluate("location.hash = '#/catalog'")
             page.wait_for_function("() => document.documentElement.dataset.wdState === 'loading'")
-            for _ in range(100):
-                if held:
-                    break
-                page.wait_for_timeout(50)
             assert held, "the catalog module was never requested"
             page.evaluate("location.hash = '#/overview'")
             expect(page.locator("html")).to_have_attribute("data-wd-state", "ready")
