@@ -47,9 +47,25 @@ def play(page: Any) -> None:
     page.evaluate(f"{VIDEO}.play()")
 
 
-def played_to(page: Any, position: float, timeout: float = 20000) -> None:
+#: Resolves once the player's position reaches `to` seconds, from its own `timeupdate` events
+#: (page.evaluate runs under the pages' CSP, which forbids the eval that wait_for_function needs).
+REACHED = """([to, ms]) => new Promise((done, fail) => {
+  const v = document.querySelector('video');
+  const timer = setTimeout(() => fail(new Error(`position ${v.currentTime} never reached ${to}`)), ms);
+  const check = () => {
+    if (v.currentTime < to) return;
+    clearTimeout(timer);
+    v.removeEventListener('timeupdate', check);
+    done(v.currentTime);
+  };
+  v.addEventListener('timeupdate', check);
+  check();
+})"""
+
+
+def played_to(page: Any, position: float, timeout_ms: int = 20000) -> None:
     """Wait until the player's position reaches ``position`` seconds (playback is real time)."""
-    page.wait_for_function(f"{VIDEO}.currentTime >= {position}", timeout=timeout)
+    page.evaluate(REACHED, [position, timeout_ms])
 
 
 def until(check: Any, timeout: float = 20.0) -> None:
@@ -264,7 +280,7 @@ def test_embed_in_an_iframe_carries_external_id_and_host_page(recorder: Recorder
     (player,) = page.main_frame.child_frames
     player.wait_for_function(f"{VIDEO}.readyState >= 1")
     player.evaluate(f"(() => {{ const v = {VIDEO}; v.muted = true; return v.play(); }})()")
-    player.wait_for_function(f"{VIDEO}.currentTime >= 1.5")
+    played_to(player, 1.5)
     player.evaluate(f"{VIDEO}.pause()")
     events = recorder.wait_for(has("pause"))
 

@@ -59,11 +59,27 @@ def open_embed(context: Any, server: Any, video_id: str = "v1", external_id: str
     return page
 
 
+#: Resolves once the player's position reaches `to` seconds, from its own `timeupdate` events
+#: (page.evaluate runs under the pages' CSP, which forbids the eval that wait_for_function needs).
+REACHED = """([to, ms]) => new Promise((done, fail) => {
+  const v = document.querySelector('video');
+  const timer = setTimeout(() => fail(new Error(`position ${v.currentTime} never reached ${to}`)), ms);
+  const check = () => {
+    if (v.currentTime < to) return;
+    clearTimeout(timer);
+    v.removeEventListener('timeupdate', check);
+    done(v.currentTime);
+  };
+  v.addEventListener('timeupdate', check);
+  check();
+})"""
+
+
 def play_for(page: Any, seconds: float) -> None:
     """Play until the position has moved ``seconds`` on (playback is real time: a condition, not a sleep)."""
     start = page.evaluate(f"{VIDEO}.currentTime")
     page.evaluate(f"{VIDEO}.play()")
-    page.wait_for_function(f"{VIDEO}.currentTime >= {start + seconds}", timeout=(seconds + 20) * 1000)
+    page.evaluate(REACHED, [start + seconds, int(seconds + 20) * 1000])
 
 
 def pause(page: Any) -> None:
@@ -114,7 +130,7 @@ def test_seek_back_and_rewatch_counts_once(catalog: Any, context: Any) -> None:
     page = open_embed(context, catalog)
     play_for(page, 6)
     seek(page, 1)
-    page.wait_for_function(f"{VIDEO}.currentTime >= 5")
+    page.evaluate(REACHED, [5, 20000])
     pause(page)
     rows = settle(catalog, lambda rs: bool(rs) and rs[0]["views"] == 1 and rs[0]["watch_time"] >= 6, video_id="v1")
     row = row_of(rows, "video_id", "v1")

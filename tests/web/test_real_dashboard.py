@@ -183,7 +183,7 @@ def test_period_metric_and_interval_switches_change_the_url_and_the_content(page
     expect(page.get_by_role("heading", name="Views per day")).to_be_visible()
     assert timeline_cells(page) == [str(v) for v in rd.TIMELINE["views"]]
 
-    page.get_by_role("group", name="Chart metric").get_by_label("Watch time").check()
+    page.get_by_role("group", name="Chart metric").get_by_label("Watch time", exact=True).check()
     ready(page)
     assert hash_params(page)["metric"] == "watch_time"
     expect(page.get_by_role("heading", name="Watch time per day")).to_be_visible()
