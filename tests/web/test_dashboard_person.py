@@ -162,6 +162,7 @@ def test_a_failed_mail_still_offers_the_link(page: Any, fake: FakeServer) -> Non
     expect(dialog.get_by_role("button", name="Start export")).to_be_enabled()
 
 
+@pytest.mark.slow  # 18 pages drawn and photographed (the screenshots are the artifacts)
 def test_at_390_px_nothing_overflows_and_wide_tables_scroll_with_a_cue(
         page: Any, fake: FakeServer, screenshot: Any) -> None:
     for width in (1366, 390):
