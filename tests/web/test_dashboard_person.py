@@ -39,6 +39,9 @@ def test_this_month_stops_at_now_and_plots_watch_depth(page: Any, fake: FakeServ
     assert len(timeline) == 31  # the fake answers the whole month, as API.md says the server does
     rows = numbers(page)
     assert len(rows) == today  # the days to come are not drawn as zeros
+    now = datetime.now(UTC)
+    expect(page.locator(".subtitle")).to_have_text(re.compile(
+        rf"^This month · (1 {now:%b %Y} – )?{now.day} {now:%b %Y} · UTC$"))  # described to today too
     assert [r[1] for r in rows] == [fmt("watch_depth", p["watch_depth"]) for p in timeline[:today]]
     page.get_by_role("radio", name="Average watch time").check()
     expect(page.get_by_role("heading", name="Average watch time per day")).to_be_visible()

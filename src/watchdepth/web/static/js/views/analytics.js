@@ -72,7 +72,8 @@ async function fetchOverview(route, kind, id, signal) {
     previousP = previousOf(previousFromServer(meta, now));
     range = [Date.parse(meta.from), Math.min(Date.parse(meta.to), now)];
   }
-  const serverRange = meta.from && meta.to ? [Date.parse(meta.from), Date.parse(meta.to)] : range;
+  // The server's period, up to now: "this month" is drawn and described to today, not to its last day.
+  const serverRange = meta.from && meta.to ? [Date.parse(meta.from), Math.min(Date.parse(meta.to), now)] : range;
   return { current, previous: await previousP, range: serverRange, tz: meta.timezone || tz || "UTC" };
 }
 

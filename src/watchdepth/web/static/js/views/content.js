@@ -178,10 +178,10 @@ export async function emptyState(kind, id, route, signal) {
     const period = filters(route).period;
     if (period !== "all_time" && await hasAnyData(kind, id, route, signal)) {
       const what = kind === "video" ? "this video" : "any video";
+      const here = parse();
+      const allTime = href(here.page, here.id, { ...Object.fromEntries(here.params), period: "all_time", from: null, to: null });
       return message("info", `No plays of ${what} in this period.`,
-        h("p", {}, "Choose a longer period to see earlier data, such as ",
-          h("a", { href: href(parse().page, parse().id, { ...Object.fromEntries(parse().params), period: "all_time" }) },
-            "All time"), "."));
+        h("p", {}, "Choose a longer period to see earlier data, such as ", h("a", { href: allTime }, "All time"), "."));
     }
   }
   let videoId = kind === "video" ? id : null;
