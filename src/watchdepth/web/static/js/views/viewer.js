@@ -100,7 +100,7 @@ async function drawViewer(slot, route, externalId, signal) {
 export function createViewer(main) {
   const filterSlot = h("div", { class: "filter-slot" });
   const input = h("input", { type: "search", id: "viewer-q", name: "q", autocomplete: "off",
-    placeholder: "part of an ID, e.g. student-4 or @example.com" });
+    placeholder: "e.g. student-4 or @example.com" });
   const form = h("form", { class: "search-form", role: "search", "aria-label": "Find a viewer" },
     h("div", { class: "field field-grow" }, h("label", { for: "viewer-q" }, "Find a viewer by external ID"), input),
     h("button", { type: "submit", class: "btn btn-primary" }, "Search"));
