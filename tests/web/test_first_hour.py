@@ -16,8 +16,9 @@ import time
 from pathlib import Path
 
 from tests.conftest import DESKTOP_UA, Server, cli
-from watchdepth import demo
+from watchdepth import config, demo
 from watchdepth.api.intake import encode_answer
+from watchdepth.export.service import mailer
 from watchdepth.ingest import Accepted
 
 HEADLESS_UA = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/124.0.0.0 "
@@ -66,3 +67,17 @@ def test_the_demo_token_is_saved_for_the_readme(tmp_path: Path) -> None:
     path.chmod(0o644)
     demo.write_token(tmp_path, "wd_other")  # a second demo start replaces it, owner-only again
     assert path.read_text() == "wd_other\n" and stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_without_mail_settings_an_export_is_a_link_and_an_address_is_refused_at_once(server: Server) -> None:
+    assert mailer(config.load()) is None and mailer(config.load(smtp_host="127.0.0.1")) is not None
+    r = server.api("POST", "/v1/analytics/exports", json={"period": "today", "email": "ops@example.com"})
+    assert r.status_code == 400, r.text
+    assert [(p["name"], p["reason"]) for p in r.json()["error"]["invalid_params"]] == [("email", "unsupported")]
+    job = server.ok("POST", "/v1/analytics/exports", json={"period": "today"})["data"]
+    deadline = time.monotonic() + 30
+    while job["status"] not in ("done", "failed") and time.monotonic() < deadline:
+        time.sleep(0.05)
+        job = server.ok("GET", f"/v1/analytics/exports/{job['id']}")["data"]
+    assert (job["status"], job["mail"]) == ("done", "none") and job["download_url"]
+    assert server.client.get(job["download_url"]).status_code == 200
