@@ -78,6 +78,9 @@ def test_unknown_video_is_a_not_found_page(page: Any, fake: FakeServer, console:
     asked = [path for path, p in fake.state.requests if p.get("video_id") == "no-such-video"]
     assert asked == ["/v1/analytics/overview"]  # one probe (is it a broadcast?), no charts, no breakdowns
     assert "Broadcast" not in page.locator("main").inner_text()
+    goto(page, "#/stream/no-such-stream")
+    expect(page.get_by_role("heading", level=1)).to_have_text("No stream “no-such-stream”")
+    expect(page.locator(".chart")).to_have_count(0)
 
 
 def test_a_broadcast_id_still_opens_its_page(page: Any, fake: FakeServer, console: Any) -> None:

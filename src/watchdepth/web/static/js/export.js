@@ -114,7 +114,7 @@ function buildDialog() {
   async function follow(id, mail, note) {
     try {
       const job = (await get(`/v1/analytics/exports/${encodeURIComponent(id)}`)).data ?? {};
-      replace(status, note ? `${note} ` : "", statusText(job, mail));
+      replace(status, statusText(job, mail), note ? ` ${note}` : "");
       if (job.download_url) {
         status.append(" ", h("a", { href: job.download_url, class: "btn btn-primary" }, "Download report"));
       }
@@ -165,7 +165,7 @@ function buildDialog() {
         note = NO_MAIL;
       }
       const to = note ? "" : mail;
-      replace(status, note ? `${note} ` : "", statusText(job, to));
+      replace(status, statusText(job, to), note ? ` ${note}` : "");
       clearTimeout(timer);
       follow(job.id, to, note);
     } catch (error) {
