@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from watchdepth.collect.event import Event
-from watchdepth.errors import ServiceError
+from watchdepth.errors import ServiceError, Unavailable
 from watchdepth.sessionize import (
     DUPLICATE,
     Credit,
@@ -162,6 +162,10 @@ class Ingest:
                 size += len(jobs[-1].events)
             try:
                 results = await loop.run_in_executor(self._pool, self._process, [(j.events, j.kind) for j in jobs])
+            except Unavailable as exc:  # not now (disk under its reserve, ...): logged where found
+                for j in jobs:
+                    if not j.future.done():
+                        j.future.set_exception(exc)
             except Exception as exc:  # noqa: BLE001 - every waiting request must get an answer
                 log.exception("write failed")
                 for j in jobs:
@@ -196,6 +200,9 @@ class Ingest:
         log_seq: list[int | None] = []
         credits: list[Credit] = []
         results = []
+        writable = getattr(self.store, "writable", None)  # the embedded store's disk reserve
+        if writable is not None:
+            writable()  # refused before the sessionizer sees anything: nothing to forget
         try:
             if self.lazy_rebuild:  # one look-up for all the sessions of the group it does not hold
                 self._hydrate([e for events, _ in jobs for e in events], "import")
