@@ -206,12 +206,13 @@ class JournalLoader:
 
     def _wait(self, done: Callable[[], bool], timeout: float) -> bool:
         """Wait (holding ``_cond``) until ``done()``, for ``timeout`` seconds at most, and at most
-        until loads have been failing for ERROR_WAIT_SECONDS. Whether ``done()`` came true."""
-        deadline = time.monotonic() + timeout
+        ERROR_WAIT_SECONDS of loads failing while it waits. Whether ``done()`` came true."""
+        started = time.monotonic()
+        deadline = started + timeout
         while not done():
             now = time.monotonic()
             failing = self._failing_since
-            if now >= deadline or (failing is not None and now - failing >= ERROR_WAIT_SECONDS):
+            if now >= deadline or (failing is not None and now - max(failing, started) >= ERROR_WAIT_SECONDS):
                 return False
             self._cond.wait(min(deadline - now, 0.25) if failing is not None else deadline - now)
         return True
