@@ -161,13 +161,13 @@ class Ingest:
             try:
                 n = await loop.run_in_executor(self._pool, self._begin_rebuild)
                 break
-            except Exception:  # noqa: BLE001 - the store may be failing: writes wait for it too
+            except Exception:  # the store may be failing: writes wait for it too
                 log.exception("listing the sessions to rebuild failed (will retry)")
                 await asyncio.sleep(REBUILD_RETRY_SECONDS)
         while self._unbuilt_order:
             try:
                 await loop.run_in_executor(self._pool, self._rebuild_step)
-            except Exception:  # noqa: BLE001 - those sessions are rebuilt when touched, or next step
+            except Exception:  # those sessions are rebuilt when touched, or next step
                 log.exception("rebuilding sessions from the log failed (will retry)")
                 await asyncio.sleep(REBUILD_RETRY_SECONDS)
         if n:

@@ -28,7 +28,7 @@ import threading
 import time
 import zlib
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +106,8 @@ class Journal:
             self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             _fsync_dir(self.directory)
         except OSError as exc:
+            if exc.errno in _NO_SPACE:
+                raise Unavailable("the server's disk is full; try again later", retry_after=RETRY_AFTER_SECONDS) from exc
             raise StoreError(f"cannot open a journal segment in {self.directory}: {exc}") from exc
         self._current = path
         self._size = 0
@@ -226,7 +228,7 @@ class Quarantine:
 
     def add(self, record: dict[str, Any]) -> None:
         """Append one record, durably (it must be on disk before its good rows are loaded)."""
-        line = msgspec.json.encode({"at": datetime.now(timezone.utc).isoformat(timespec="milliseconds"), **record})
+        line = msgspec.json.encode({"at": datetime.now(UTC).isoformat(timespec="milliseconds"), **record})
         with self._lock:
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             try:

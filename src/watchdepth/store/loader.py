@@ -27,6 +27,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import NamedTuple
 
 import pyarrow as pa
@@ -116,7 +117,7 @@ class JournalLoader:
         transaction, so a batch is wholly in the database or not at all; a batch with rows in
         the quarantine comes back without them (its good rows were, or will be, one load)."""
         refused = self.quarantine.refused_rows() if self.quarantine is not None else {}
-        segments: dict[object, int] = {}
+        segments: dict[Path, int] = {}
         for path, batch in self.journal.replay_segments():
             segments[path] = max(segments.get(path, 0), batch.last_log_seq)
             self.last_log_seq = max(self.last_log_seq, batch.last_log_seq)
@@ -129,7 +130,7 @@ class JournalLoader:
             self._pending_events += len(batch.log_seq)
             self._journaled += 1
         for path, last in segments.items():
-            self.journal.adopt(path, last)  # type: ignore[arg-type]
+            self.journal.adopt(path, last)
         self.journal.trim(stored_log_seq)
         if self._pending:
             log.info("loading %d events a previous run left in the journal", self._pending_events)
