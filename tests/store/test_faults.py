@@ -26,7 +26,7 @@ import pytest
 from msgspec.structs import replace
 
 from tests.conftest import DESKTOP_UA, Server
-from watchdepth.errors import Unavailable
+from watchdepth.errors import StoreError, Unavailable
 from watchdepth.store import journal as journal_module
 from watchdepth.store import loader as loader_module
 from watchdepth.store.base import WriteBatch
@@ -140,6 +140,42 @@ def test_a_crash_after_quarantining_loads_the_rest_once_and_quarantines_nothing_
     assert len(quarantined(db)) == 1
 
 
+def test_a_store_opens_while_duckdb_fails_every_write_and_loads_once_it_takes_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A restart on a full disk: before, opening loaded the journal itself and failed."""
+    db = tmp_path / "wd.duckdb"
+    j = Journal(Path(str(db) + ".journal"))
+    for b in (batch(1), batch(4)):
+        j.append(encode(b))
+    j.close()
+    monkeypatch.setattr(loader_module, "RETRY_SECONDS", 0.05)
+    monkeypatch.setattr(loader_module, "ERROR_WAIT_SECONDS", 0.3)
+    real = DuckDBStore._load_tables
+    full = {"on": True}
+
+    def load(self: DuckDBStore, *tables: Any) -> None:
+        if full["on"]:
+            raise StoreError("write failed: IO Error: No space left on device")
+        real(self, *tables)
+
+    monkeypatch.setattr(DuckDBStore, "_load_tables", load)
+    store = DuckDBStore(db)
+    try:
+        with pytest.raises(Unavailable):  # a read is a 503 while loads fail, after ERROR_WAIT_SECONDS
+            store.counters()
+        assert store.journal_stats().pending_events == 6  # type: ignore[union-attr]
+        full["on"] = False  # space is back: no restart
+        assert stored(store) == (6, 6)
+        assert store.next_log_seq() == 7
+    finally:
+        store.close()
+    store = DuckDBStore(db)
+    try:
+        assert stored(store) == (6, 6)
+    finally:
+        store.close()
+
+
 def test_the_journal_refuses_writes_under_the_disk_reserve_and_takes_them_again_after(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """In process, the real app on a real DuckDB file; free space and a failing fdatasync are
@@ -216,7 +252,7 @@ def test_the_journal_refuses_writes_under_the_disk_reserve_and_takes_them_again_
 CHILD = textwrap.dedent("""
     import resource, signal, sys, time
     from pathlib import Path
-    from watchdepth.errors import Unavailable
+    from watchdepth.errors import StoreError, Unavailable
     from watchdepth.store import loader
     from watchdepth.store.duckdb import DuckDBStore
     from tests.store.test_journal import batch, stored
