@@ -6,6 +6,7 @@ and ingest loop. It opens the store; it does not serve HTTP (``app`` does).
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,8 @@ from watchdepth.collect.pipeline import Collector
 from watchdepth.config import Settings
 from watchdepth.ingest import Ingest
 from watchdepth.store.base import Store
+
+log = logging.getLogger("watchdepth")
 
 
 @dataclass
@@ -53,7 +56,10 @@ def owner_only(data_dir: Path) -> None:
     last), the journal, export files. They hold e-mails (``external_id``) and token hashes."""
     os.umask(0o077)
     data_dir.mkdir(parents=True, exist_ok=True)
-    os.chmod(data_dir, 0o700)
+    try:
+        os.chmod(data_dir, 0o700)
+    except PermissionError:  # another user's directory: the files in it are still 0600
+        log.warning("cannot make %s readable by its owner alone (not ours)", data_dir)
 
 
 def build(settings: Settings, store: Store | None = None) -> Services:

@@ -319,13 +319,20 @@ def test_serve_starts_on_a_poisoned_journal_and_reads_answer(tmp_path: Path) -> 
         r = server.api("GET", "/v1/analytics/overview", params={"period": "all_time"})
         assert r.status_code == 200 and time.monotonic() - started < 5
         assert httpx.get(server.url + "/healthz").json() == {"status": "ok"}
+        server.ok("POST", "/v1/projects", json={"id": "p9", "name": "P"})
+        server.ok("POST", "/v1/videos", json={"id": "v9", "project_id": "p9", "title": "V", "duration": 60})
+        assert server.collect([{"type": "load", "video_id": "v9", "session_id": "s", "load_id": "l", "seq": 0}]).status_code == 202
+        # while it runs: the database, its WAL, the journal, the quarantine (issue 13 row 10)
+        assert (data / "watchdepth.duckdb.wal").exists()
+        assert oct(data.stat().st_mode & 0o777) == "0o700"
+        files = [p for p in data.rglob("*") if p.is_file() and p.name != "server.log"]  # the test's own log
+        assert {p.name for p in files} >= {"watchdepth.duckdb", "watchdepth.duckdb.wal", "watchdepth.duckdb.quarantine.jsonl"}
+        assert any(p.suffix == ".wal" and p.parent.name == "watchdepth.duckdb.journal" for p in files)
+        for path in files:
+            assert oct(path.stat().st_mode & 0o777) == "0o600", path
     finally:
         server.stop()
         server.client.close()
-    assert oct(data.stat().st_mode & 0o777) == "0o700"
-    for path in data.rglob("*"):
-        if path.is_file() and path.name != "server.log":  # the test's own log of the child
-            assert oct(path.stat().st_mode & 0o777) == "0o600", path
 
 
 def test_unavailable_is_a_503_with_retry_after() -> None:
