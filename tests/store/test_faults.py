@@ -338,3 +338,20 @@ def test_serve_starts_on_a_poisoned_journal_and_reads_answer(tmp_path: Path) -> 
 def test_unavailable_is_a_503_with_retry_after() -> None:
     exc = Unavailable("later", retry_after=7)
     assert (exc.status, exc.code, exc.headers) == (503, 503503, {"Retry-After": "7"})
+
+
+def test_bisection_finds_each_refused_row_and_stays_within_its_budget() -> None:
+    from watchdepth.store.loader import _refused_rows
+
+    bad = {3, 4, 977}
+    probes: list[int] = []
+
+    def refused(part: list[int]) -> bool:
+        probes.append(len(part))
+        return bool(bad & set(part))
+
+    assert _refused_rows(list(range(1000)), refused) == [3, 4, 977]
+    assert len(probes) <= 3 * 2 * 10
+    probes.clear()
+    everything = _refused_rows(list(range(1000)), lambda part: probes.append(1) or True, budget=20)
+    assert everything == list(range(1000)) and len(probes) <= 40  # every row bad: a bounded cost, all quarantined

@@ -61,6 +61,10 @@ FRESH_SECONDS = 60.0
 ERROR_WAIT_SECONDS = 5.0
 #: Seconds between attempts while the database refuses a load.
 RETRY_SECONDS = 1.0
+#: Most probes (rolled-back trial inserts) spent finding the refused rows of one batch's
+#: events, and as many for its credits: ~2·log2(n) find each bad row, so a few bad rows
+#: among 20,000 are found one by one; past the budget a refused part goes whole.
+PROBE_BUDGET = 256
 
 Load = Callable[[pa.Table, pa.Table], None]
 
@@ -321,7 +325,7 @@ class JournalLoader:
         request that arrived within a millisecond or so (up to 20,000, from many clients), so
         one bad value must not take its neighbours' acknowledged events with it. The refused
         rows are found by bisection, each probe a rolled-back transaction (about 2·log2(n)
-        probes per bad row), on events and credits separately (each row stands alone in the
+        probes per bad row, PROBE_BUDGET at most), on events and credits separately (each row stands alone in the
         table). What remains is loaded later as one transaction, as any batch is. The batch
         goes whole when no single row is refused (the rows are refused together), when every
         event is (its credits would hang without them), when what remains is refused again,
@@ -378,16 +382,22 @@ def _without(batch: JournalBatch, events: Sequence[int], facts: Sequence[int]) -
                       [i for i in range(len(batch.facts.splitlines())) if i not in bad_f])
 
 
-def _refused_rows(rows_: list[int], refused: Callable[[list[int]], bool]) -> list[int]:
-    """The rows refused on their own, by bisection: a part that is taken holds none of them."""
+def _refused_rows(rows_: list[int], refused: Callable[[list[int]], bool], budget: int | None = None) -> list[int]:
+    """The rows refused on their own, by bisection: a part that is taken holds none of them.
+    After ``budget`` probes (PROBE_BUDGET) a refused part is not split further but counted
+    refused whole: many bad rows cost a bounded number of probes, not two per row."""
+    left = PROBE_BUDGET if budget is None else budget
     out: list[int] = []
     stack = [rows_]
     while stack:
         part = stack.pop()
-        if not part or not refused(part):
+        if not part:
             continue
-        if len(part) == 1:
-            out.append(part[0])
+        left -= 1
+        if not refused(part):
+            continue
+        if len(part) == 1 or left <= 0:
+            out += part
             continue
         mid = len(part) // 2
         stack += [part[mid:], part[:mid]]
