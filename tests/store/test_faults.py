@@ -355,3 +355,25 @@ def test_bisection_finds_each_refused_row_and_stays_within_its_budget() -> None:
     probes.clear()
     everything = _refused_rows(list(range(1000)), lambda part: probes.append(1) or True, budget=20)
     assert everything == list(range(1000)) and len(probes) <= 40  # every row bad: a bounded cost, all quarantined
+
+
+def test_serve_under_the_disk_reserve_answers_503_with_retry_after_on_collect_and_import(tmp_path: Path) -> None:
+    """Through the real server (/collect's fast path and the import route): a reserve larger
+    than any disk, so every write is refused, and nothing is stored."""
+    server = Server(tmp_path, env={"WATCHDEPTH_DISK_RESERVE_MB": str(1 << 40)})
+    server.ready = (503,)  # /healthz says "disk reserve" from the start
+    server.start()
+    try:
+        server.ok("POST", "/v1/projects", json={"id": "p1", "name": "P"})
+        server.ok("POST", "/v1/videos", json={"id": "v1", "project_id": "p1", "title": "V", "duration": 60})
+        event = {"type": "load", "video_id": "v1", "session_id": "s", "load_id": "l", "seq": 0}
+        for r in (server.collect([event]), server.import_events([{**event, "ts": 1_767_225_600_000}])):
+            assert r.status_code == 503, r.text
+            assert r.headers["retry-after"] == "5" and r.json()["error"]["code"] == 503503
+        health = httpx.get(server.url + "/healthz")
+        assert (health.status_code, health.json()) == (503, {"status": "failing", "reason": "disk reserve"})
+        total = server.ok("GET", "/v1/analytics/overview", params={"period": "all_time"})["data"]["total"]
+        assert total["player_loads"] == 0
+    finally:
+        server.stop()
+        server.client.close()
