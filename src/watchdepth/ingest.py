@@ -40,7 +40,7 @@ MAX_GROUP_EVENTS = 20_000
 #: Milliseconds the writer waits, at most, for more requests before a commit (while they come).
 LINGER_STEPS = 1
 #: Sessions replayed per step of the background rebuild: one step holds up the writer once
-#: (about 0.3 s at ~18 events per session here), then waiting batches go first.
+#: (about 0.2 s at ~18 events per session here), then waiting batches go first.
 REBUILD_STEP_SESSIONS = 500
 #: Seconds between attempts while the store cannot say which sessions to rebuild.
 REBUILD_RETRY_SECONDS = 1.0
