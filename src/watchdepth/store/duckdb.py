@@ -266,7 +266,7 @@ class DuckDBStore:
         except duckdb.Error as exc:
             raise StoreError(f"query failed: {exc}") from exc
         n = len(rows.EVENT_COLUMNS)
-        return (Event(*r[:n], bot=r[n]) for r in zip(*(c.to_pylist() for c in got.columns)))
+        return (Event(*r[:n], bot=r[n]) for r in zip(*(c.to_pylist() for c in got.columns)))  # type: ignore[misc]
 
     @_fresh
     def loads_stored(self, load_ids: Sequence[str]) -> set[str]:
