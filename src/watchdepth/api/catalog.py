@@ -131,7 +131,7 @@ def _handlers(entity: str) -> tuple[Any, Any, Any, Any, Any]:
         rows = s.catalog.list(entity, project_ids=_visible(token), **match)
         fields = list(rows[0]) if rows else ["id", "created_at"]
         order = parse_order(request.query_params.get("order"), fields or ["id"]) or (("created_at", False), ("id", False))
-        pg, per = params.page(request)
+        pg, per = params.paged(request)
         rows = sort_rows(rows, order)
         meta = {"pagination": {"page": pg, "per_page": per, "total": len(rows)},
                 "order": {f: ("desc" if d else "asc") for f, d in order}}
