@@ -25,7 +25,7 @@ from watchdepth.export.source import EXPORT_FIELDS
 
 from .helpers import SmtpServer, as_text, read_report, read_table
 
-PERIOD = {"from": "2026-01-05", "to": "2026-01-06"}  # both days of the scenario, UTC
+PERIOD = {"from": "2026-01-05", "to": "2026-01-07"}  # both days of the scenario, UTC
 COLUMNS = list(EXPORT_FIELDS)
 
 
