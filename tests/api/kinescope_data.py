@@ -6,7 +6,7 @@ The log, worked by hand (METRICS.md §3: a view is a run reaching 5 s; a load is
 - B: v1, phone, US, 2026-01-06 10:00Z: plays 0 -> 6 s (a view, 6 s).
 - C: v2 (p1, folder fb), desktop, US, 2026-01-05 23:30Z: loads only.
 - H0..H11: v3 (p2), desktop, DE, 2026-01-07 at 00:10Z, 01:10Z, ... 11:10Z: loads only.
-- v4 "Вводный КУРС" (p2, no folder): never played.
+- v4 "Вводный КУРС" (p2, no folder): never played; stream s1 (p2) and its event e1: never watched.
 
 So on 2026-01-05..06 (UTC): desktop 1 view / 2 loads, mobile 1 view / 1 load; DE 1 view /
 1 load, US 1 view / 2 loads. In Europe/Berlin (UTC+1) C falls on 2026-01-06.
@@ -34,6 +34,8 @@ def seed(s: Server) -> None:
     s.ok("POST", "/v1/videos", json={"id": "v2", "project_id": "p1", "folder_id": "fb", "title": "Two", "duration": 10.5})
     s.ok("POST", "/v1/videos", json={"id": "v3", "project_id": "p2", "title": "Three", "duration": 60})
     s.ok("POST", "/v1/videos", json={"id": "v4", "project_id": "p2", "title": "Вводный КУРС", "duration": 30})
+    s.ok("POST", "/v1/streams", json={"id": "s1", "project_id": "p2", "title": "Live"})
+    s.ok("POST", "/v1/streams/s1/events", json={"id": "e1", "title": "Episode 1"})
     events = [
         *load_events({"video_id": "v1"}, "A", "A1", JAN5 + 10 * HOUR, [("play", 1, 0), ("progress", 6, 5), ("progress", 11, 10)],
                      ip=DE, user_agent=DESKTOP_UA),

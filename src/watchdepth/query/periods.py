@@ -60,9 +60,11 @@ class Period:
 def zone(name: str | None, default: str = "UTC") -> str:
     name = name or default
     try:
+        if len(name) > 64:
+            raise ValueError(name)
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise _bad("timezone", f"unknown time zone {name!r}; use an IANA name such as Europe/Berlin") from None
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory such as "America"
+        raise _bad("timezone", f"unknown time zone {name[:64]!r}; use an IANA name such as Europe/Berlin") from None
     return name
 
 
