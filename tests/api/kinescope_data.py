@@ -50,9 +50,9 @@ def seed(s: Server) -> None:
     assert r.status_code == 202, r.text
 
 
-def running(data: Path) -> Iterator[Server]:
-    """A started server on ``data`` holding ``seed``; stopped when the generator closes."""
-    s = Server(data)
+def running(data: Path, backend: str = "duckdb") -> Iterator[Server]:
+    """A started server on ``data`` holding ``seed`` (on ``backend``: duckdb or clickhouse through chDB)."""
+    s = Server(data, store=f"chdb://{data / 'chdb'}" if backend == "clickhouse" else None)
     s.start()
     try:
         seed(s)

@@ -1,6 +1,6 @@
 """Kinescope's custom form of /v1/analytics, the overview's shapes and exclusive ``to`` (API.md).
 
-One real server (DuckDB store) for the module, holding ``kinescope_data``'s log (its
+One real server per backend (DuckDB, and ClickHouse through chDB) for the module, holding ``kinescope_data``'s log (its
 docstring works the numbers by hand).
 """
 
@@ -18,9 +18,10 @@ from tests.conftest import Server
 from watchdepth.store.base import SUMS
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    yield from running(tmp_path_factory.mktemp("kinescope"))
+@pytest.fixture(scope="module", params=["duckdb", "clickhouse"])
+def srv(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Server]:
+    """Both backends answer every question of this module the same way."""
+    yield from running(tmp_path_factory.mktemp("kinescope"), request.param)
 
 
 def get(s: Server, path: str, **params: Any) -> Any:
