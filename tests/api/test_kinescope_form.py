@@ -212,3 +212,10 @@ def test_a_bare_date_to_is_exclusive_on_a_day_boundary_in_berlin(srv: Server) ->
     assert len(body["data"]["timeline"]) == 2
     err = error(srv, "/v1/analytics/overview", **{"from": "2026-01-05", "to": "2026-01-05"})
     assert err["invalid_params"][0]["name"] == "to"
+
+
+def test_no_group_at_all_is_one_row_of_totals(srv: Server) -> None:
+    body = get(srv, "/v1/analytics", **TWO_DAYS, fields="view,player_load")
+    assert body["data"] == [{"view": 2, "player_load": 3}]
+    empty = get(srv, "/v1/analytics", **{"from": "2025-01-01", "to": "2025-01-02"}, fields="view,player_load")
+    assert empty["data"] == [{"view": 0, "player_load": 0}], empty["data"]
