@@ -144,7 +144,7 @@ def test_the_spec_reaches_the_source_as_submitted(client: Client, worker: Export
     assert isinstance(source, FakeSource)
     (spec,) = source.specs
     assert (spec.from_, spec.to, spec.period, spec.timezone, spec.folder_ids, spec.fields, spec.format) == (
-        "2024-01-01", "2024-01-31", None, "Europe/Moscow", ["f2", "f4"], ["title", "views"], "xlsx")
+        "2024-01-01", "2024-02-01", None, "Europe/Moscow", ["f2", "f4"], ["title", "views"], "xlsx")
 
 
 def test_an_expired_link_is_410_and_its_file_is_swept(
