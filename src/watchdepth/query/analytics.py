@@ -278,10 +278,10 @@ def parse_order(text: str | None, allowed: Sequence[str]) -> tuple[tuple[str, bo
         direction = direction or "asc"
         if name not in allowed:
             raise BadOrder("order names a field that cannot be sorted", invalid_params=[
-                InvalidParam("order", "unsortable", f"cannot sort by {name!r}; sortable: {', '.join(allowed)}")])
+                InvalidParam("order", "unsortable", f"cannot sort by {name[:64]!r}; sortable: {', '.join(allowed)}")])
         if direction not in ("asc", "desc"):
             raise ValidationFailed("parameters did not validate", invalid_params=[
-                InvalidParam("order", "invalid", f"direction must be asc or desc, got {direction!r}")])
+                InvalidParam("order", "invalid", f"direction must be asc or desc, got {direction[:64]!r}")])
         out.append((name, direction == "desc"))
     return tuple(out)
 
