@@ -22,14 +22,9 @@ from starlette.routing import Route
 
 from watchdepth.api import params
 from watchdepth.api.auth import Token
+from watchdepth.api.bodies import json_object
 from watchdepth.api.context import services as _services
-from watchdepth.errors import (
-    BadJSON,
-    InvalidParam,
-    NotFound,
-    ValidationFailed,
-    WrongType,
-)
+from watchdepth.errors import InvalidParam, NotFound, ValidationFailed, WrongType
 from watchdepth.query.analytics import parse_order, sort_rows
 from watchdepth.services import Services
 
@@ -109,13 +104,7 @@ VIDEO_STATUSES = ("pending", "uploading", "pre-processing", "processing", "abort
 
 
 async def decode(request: Request, schema: type[msgspec.Struct], *, partial: bool = False) -> dict[str, Any]:
-    body = await request.body()
-    try:
-        raw = msgspec.json.decode(body)
-    except msgspec.DecodeError:
-        raise BadJSON("body is not valid JSON") from None
-    if not isinstance(raw, dict):
-        raise WrongType("body must be a JSON object")
+    raw = await json_object(request)  # size, syntax, depth and top-level type: api.bodies
     if partial:
         fields = set(schema.__struct_fields__)
         unknown = sorted(set(raw) - fields)
