@@ -5,7 +5,7 @@ example picks a route from the route tables (path parameters filled with known a
 ids) and up to six parameters, named from every parameter those routes read plus junk,
 valued at the edges (dates at and past the window, 23-digit pages, bucket floods, odd zones,
 Kinescope's singular names, control characters, long strings). Every answer must be below
-500 and come over the same connection; afterwards the store still answers. Derandomized,
+500 and come over the same connection (``fuzz_helpers.OneConnection``); afterwards the store still answers. Derandomized,
 with a fixed budget (~10 s here). ``realtime/stream`` is left out: it is an endless SSE
 stream, and reads its scope with the same parser as ``realtime``.
 """
@@ -16,13 +16,13 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.api.kinescope_data import running
 from tests.conftest import Server
+from tests.fuzz_helpers import OneConnection
 from watchdepth.api import analytics, catalog, live
 
 pytestmark = pytest.mark.slow
@@ -81,23 +81,6 @@ def requests(draw: st.DrawFn) -> tuple[str, list[tuple[str, str]]]:
     return path, pairs
 
 
-class OneConnection:
-    """Fails when an answer does not come over the first answer's keep-alive connection."""
-
-    def __init__(self, server: Server) -> None:
-        self.client = httpx.Client(base_url=server.url, timeout=30,
-                                   headers={"Authorization": f"Bearer {server.token}"})
-        self.port: int | None = None
-
-    def get(self, path: str, params: list[tuple[str, str]]) -> httpx.Response:
-        r = self.client.get(path, params=params)
-        port = r.extensions["network_stream"].get_extra_info("client_addr")[1]
-        self.port = self.port or port
-        assert port == self.port and r.headers.get("connection", "").lower() != "close", (
-            "the server dropped the connection", r.status_code, r.text[:300])
-        return r
-
-
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     yield from running(tmp_path_factory.mktemp("fuzz-params"))
@@ -105,9 +88,9 @@ def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def conn(srv: Server) -> Iterator[OneConnection]:
-    c = OneConnection(srv)
+    c = OneConnection(srv.url, {"Authorization": f"Bearer {srv.token}"})
     yield c
-    c.client.close()
+    c.close()
 
 
 @settings(max_examples=400, deadline=None, derandomize=True, database=None,
@@ -115,13 +98,13 @@ def conn(srv: Server) -> Iterator[OneConnection]:
 @given(request=requests())
 def test_no_parameter_gets_a_5xx_or_drops_the_connection(conn: OneConnection, request: tuple[str, list[Any]]) -> None:
     path, pairs = request
-    r = conn.get(path, pairs)
+    r = conn.send("GET", path, params=pairs)
     assert r.status_code < 500, (path, pairs, r.status_code, r.text[:500])
     if r.status_code >= 400:
         assert r.json()["error"]["code"] in (400400, 400216, 404404, 100103), r.text[:500]
 
 
 def test_the_store_still_answers_after_the_fuzz(srv: Server, conn: OneConnection) -> None:
-    r = conn.get("/v1/analytics/overview", [("from", "2026-01-05"), ("to", "2026-01-07"), ("parts", "total")])
+    r = conn.send("GET", "/v1/analytics/overview", params=[("from", "2026-01-05"), ("to", "2026-01-07"), ("parts", "total")])
     assert r.status_code == 200
     assert r.json()["data"]["total"]["player_loads"] == 3
