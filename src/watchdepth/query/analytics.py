@@ -63,6 +63,8 @@ LATER_FIELDS = ("buffering_time", "buffering_count")
 CUSTOM_DEFAULT_FIELDS = ("view", "unique_view", "player_load", "watch_time")
 #: Rows per answer at most (``per_page``; the custom form's "all rows").
 MAX_PER_PAGE = 1000
+#: Groups read into memory at most, when the store cannot sort and page them itself.
+MAX_SORTED_GROUPS = 100_000
 
 
 def metric_of(name: str) -> str | None:
@@ -188,7 +190,12 @@ def table(store: Store, catalog: Catalog, scope: Scope, req: TableRequest) -> tu
         q = scope.aggregate(dims=dims, bucket=bucket, order=store_order, limit=req.per_page, offset=offset)
         got = store.aggregate(q)
         return _rows(catalog, req, got.columns, got.rows), got.total
-    got = store.aggregate(scope.aggregate(dims=dims, bucket=bucket))
+    got = store.aggregate(scope.aggregate(dims=dims, bucket=bucket, limit=MAX_SORTED_GROUPS))
+    if got.total > MAX_SORTED_GROUPS:
+        name = next((f for f, _ in req.order if _store_key(f) is None), "group_by")
+        raise ValidationFailed("parameters did not validate", invalid_params=[InvalidParam(
+            name, "too_many", f"{got.total} groups: sorting by {name} or grouping by a catalog name reads every group, "
+            f"at most {MAX_SORTED_GROUPS}; sort by a sum or a group, or narrow the period or the filters")])
     rows = _rows(catalog, req, got.columns, got.rows)
     return sort_rows(rows, req.order)[offset : offset + req.per_page], len(rows)
 
@@ -197,16 +204,18 @@ def _store_order(req: TableRequest) -> tuple[tuple[str, bool], ...] | None:
     """The order in store names, or None when the store cannot sort it (see ``table``)."""
     if any(g in MERGED_GROUPS for g in req.group_by):
         return None
-    out = []
-    for name, desc in req.order:
-        metric = metric_of(name) if name not in GROUPS else None
-        if name in GROUPS and name not in ("device", "city", "workspace_id"):
-            out.append((GROUPS[name] or "", desc))
-        elif metric is not None and (metric in metrics.SUM_FIELDS or (metric in EVENT_COUNTS and metric in SUMS)):
-            out.append((metric, desc))
-        else:
-            return None
-    return tuple(out)
+    keys = [(_store_key(name), desc) for name, desc in req.order]
+    return tuple((k, d) for k, d in keys if k is not None) if all(k is not None for k, _ in keys) else None
+
+
+def _store_key(name: str) -> str | None:
+    """The store's name for an order key, or None when only this module can sort by it."""
+    if name in GROUPS:
+        return None if name in ("device", "city", "workspace_id") else GROUPS[name]
+    metric = metric_of(name)
+    if metric is not None and (metric in metrics.SUM_FIELDS or (metric in EVENT_COUNTS and metric in SUMS)):
+        return metric
+    return None
 
 
 def _rows(catalog: Catalog, req: TableRequest, columns: list[str], rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
