@@ -38,7 +38,8 @@ class Settings:
     role: str = "all"
     #: For --role api: the collectors' base URLs, whose watching-now snapshots are summed.
     collectors: tuple[str, ...] = ()
-    smtp_host: str = "localhost"
+    #: The SMTP server for report e-mails; unset: no e-mail (exports give a download link only).
+    smtp_host: str | None = None
     smtp_port: int = 25
     smtp_security: str = "none"  # none | starttls | tls
     smtp_user: str | None = None
@@ -52,6 +53,8 @@ class Settings:
     #: Live analytics (SSE /v1/analytics/realtime/stream): push interval (ms) and most open streams.
     live_interval_ms: int = 2000
     live_max_subscribers: int = 100
+    #: Free space (MB) the journal leaves in the data dir: below it, writes get 503 until space is back.
+    disk_reserve_mb: int = 64
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
