@@ -151,3 +151,14 @@ def test_a_failed_write_forgets_its_ids_and_replay_keeps_stored_ones():
     s.replay([load])  # rebuilt from the log: the stored event is applied, not a duplicate of itself
     assert s.sessions["S1"].loads["L1"].loaded
     assert apply(s, [Player(session="S2", load="L2").load(id="evt-1")]).status == [DUPLICATE]
+
+
+def test_the_oldest_ids_are_forgotten_past_the_bound(monkeypatch):
+    from watchdepth.sessionize import sessionizer
+
+    monkeypatch.setattr(sessionizer, "RECENT_IDS", 10)
+    s = Sessionizer()
+    s.know_ids(f"id-{i}" for i in range(11))  # one past the bound: the oldest tenth and more go
+    assert list(s.ids) == [f"id-{i}" for i in range(2, 11)]
+    p = Player()
+    assert s.unknown_ids([p.load(id="id-0"), p.play(0, id="id-5")]) == ["id-0"]  # the store answers for id-0
