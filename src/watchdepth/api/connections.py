@@ -1,0 +1,174 @@
+"""Connections of the public server: header and body timeouts, and a cap on open connections.
+
+Input: ``Limits`` (from settings). Output: the HTTP protocol class ``serve`` gives uvicorn:
+its httptools protocol plus what uvicorn lacks. uvicorn times out only an idle keep-alive
+connection; a client that connects and then sends its headers a byte at a time, or never,
+holds a file descriptor for as long as it likes, and ~1,000 of them starve every other
+client (``/healthz`` included). Here:
+
+- **headers**: from the connection (or the first byte of the next request on a keep-alive
+  connection) to the end of the headers, at most ``header_timeout`` seconds, then a 408
+  and the connection is closed;
+- **body**: at most ``body_timeout`` seconds without a byte of the body while the server
+  is reading it, then the connection is closed;
+- **cap**: past ``max_connections`` a new connection first evicts the connection that has
+  waited longest for headers or sat idle longest; when every connection is busy with a
+  request, the newcomer is answered ``503`` with ``Retry-After`` and closed.
+
+It does not limit request rates (``api.ratelimit``) nor read bodies (the app does). It
+uses uvicorn's protocol internals, so only on the uvicorn versions tested
+(``UVICORN_TESTED``); on any other, ``serve`` runs uvicorn's own protocol with uvicorn's
+``limit_concurrency`` (503 without ``Retry-After``, no header timeout) and logs a warning.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+
+log = logging.getLogger("watchdepth.server")
+
+#: uvicorn minor versions whose protocol internals this module and ``api.collect_fast``
+#: were tested against (pyproject pins the same range).
+UVICORN_TESTED = {(0, 55)}
+#: Seconds a refused client is asked to wait.
+RETRY_AFTER = 1
+
+
+def uvicorn_version(text: str = uvicorn.__version__) -> tuple[int, int]:
+    major, minor, *_ = (text.split(".") + ["0", "0"])[:2]
+    return int(major), int("".join(c for c in minor if c.isdigit()) or 0)
+
+
+def internals_usable(text: str = uvicorn.__version__) -> bool:
+    """Whether uvicorn's protocol internals are the ones tested here (else: ordinary paths only)."""
+    try:
+        import uvicorn.protocols.http.httptools_impl  # noqa: F401
+    except ImportError:  # pragma: no cover - uvicorn without httptools
+        return False
+    return uvicorn_version(text) in UVICORN_TESTED
+
+
+@dataclass(frozen=True)
+class Limits:
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    max_connections: int = 1000
+
+
+def _plain(status: bytes, body: bytes, extra: bytes = b"") -> bytes:
+    return (b"HTTP/1.1 " + status + b"\r\ncontent-type: application/json\r\nconnection: close\r\n" + extra +
+            b"content-length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+
+
+BUSY = _plain(b"503 Service Unavailable",
+              b'{"error":{"code":503503,"message":"too many connections; retry later"}}',
+              b"retry-after: %d\r\n" % RETRY_AFTER)
+TIMED_OUT = _plain(b"408 Request Timeout", b'{"error":{"code":408408,"message":"request headers too slow"}}')
+
+
+def protocol_class(limits: Limits) -> Any:
+    """The httptools protocol of uvicorn with ``limits`` (call only when ``internals_usable()``)."""
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    class Guarded(HttpToolsProtocol):
+        """uvicorn's protocol; every override calls uvicorn's own method."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._deadline: asyncio.TimerHandle | None = None
+            self._waiting_since = 0.0  # since when the connection waits for headers (or idles)
+            self._refuse = False
+            self._begun = False  # a request's first byte came (a 408 then tells the client why)
+
+        # -- the cap ----------------------------------------------------------------------
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._waiting_since = time.monotonic()
+            self._arm(limits.header_timeout, self._headers_too_slow)
+            if len(self.connections) > limits.max_connections and not self._evict_one():
+                self._refuse = True  # answered 503 once its headers are in (or timed out)
+
+        def _evict_one(self) -> bool:
+            """Close the connection waiting longest with no request in progress."""
+            idle = [c for c in self.connections if c is not self and isinstance(c, Guarded) and c._evictable()]
+            if not idle:
+                return False
+            oldest = min(idle, key=lambda c: c._waiting_since)
+            oldest.transport.close()
+            self.connections.discard(oldest)
+            return True
+
+        def _evictable(self) -> bool:
+            return (self.cycle is None or self.cycle.response_complete) and not self.transport.is_closing()
+
+        # -- header and body timeouts -----------------------------------------------------
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._begun = True
+            if self._deadline is None:
+                self._arm(limits.header_timeout, self._headers_too_slow)
+
+        def on_headers_complete(self) -> None:
+            self._disarm()
+            if self._refuse:
+                log.warning("more than %d connections: a request answered 503", limits.max_connections)
+                self.transport.write(BUSY)
+                self.transport.close()
+                return
+            super().on_headers_complete()
+            if self.cycle is not None and self.cycle.more_body:
+                self._arm(limits.body_timeout, self._body_too_slow)
+
+        def on_body(self, body: bytes) -> None:
+            if self._refuse or self.cycle is None:
+                return
+            super().on_body(body)
+            if self._deadline is not None:
+                self._arm(limits.body_timeout, self._body_too_slow)
+
+        def on_message_complete(self) -> None:
+            if self._refuse or self.cycle is None:
+                return
+            self._disarm()
+            super().on_message_complete()
+
+        def on_response_complete(self) -> None:
+            self._waiting_since = time.monotonic()
+            self._begun = False
+            super().on_response_complete()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def _arm(self, seconds: float, callback: Any) -> None:
+            self._disarm()
+            self._deadline = self.loop.call_later(seconds, callback)
+
+        def _disarm(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _headers_too_slow(self) -> None:
+            self._deadline = None
+            if not self.transport.is_closing():
+                if self._begun:
+                    self.transport.write(TIMED_OUT)
+                self.transport.close()
+
+        def _body_too_slow(self) -> None:
+            self._deadline = None
+            if self.flow.read_paused:  # the app has not read what came: not the client's fault
+                self._arm(limits.body_timeout, self._body_too_slow)
+            elif not self.transport.is_closing():
+                log.info("a request body stalled for %.0f s: connection closed", limits.body_timeout)
+                self.transport.close()
+
+    return Guarded
