@@ -10,7 +10,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -37,11 +37,15 @@ class Running:
 
 
 @contextmanager
-def running(tmp_path: Path, routes: list[BaseRoute] | None = None, **settings: Any) -> Iterator[Running]:
+def running(tmp_path: Path, routes: Callable[[Services], list[BaseRoute]] | None = None, *, seed: bool = True,
+            **settings: Any) -> Iterator[Running]:
+    """Serve on a fresh data dir; ``routes(services)`` adds routes; ``seed``: project p1 and video v1."""
     svc = services.build(config.load(data_dir=tmp_path, port=free_port(), **settings))
-    svc.catalog.create("projects", {"id": "p1", "name": "P"})
-    svc.catalog.create("videos", {"id": "v1", "project_id": "p1", "title": "V", "duration": 100})
-    server = uvicorn.Server(public_config(FastCollect(create_app(svc, extra_routes=routes), svc), svc.settings))
+    if seed:
+        svc.catalog.create("projects", {"id": "p1", "name": "P"})
+        svc.catalog.create("videos", {"id": "v1", "project_id": "p1", "title": "V", "duration": 100})
+    app = create_app(svc, extra_routes=routes(svc) if routes is not None else None)
+    server = uvicorn.Server(public_config(FastCollect(app, svc), svc.settings))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:

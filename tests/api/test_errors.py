@@ -32,7 +32,7 @@ ROUTES = [Route("/boom", boom), Route("/store-failed", store_failed)]
 def test_a_500_carries_the_request_id_only_and_the_connection_is_kept(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.ERROR, logger="watchdepth.api")
-    with running(tmp_path, routes=ROUTES) as srv, srv.connect() as sock:
+    with running(tmp_path, routes=lambda _: ROUTES) as srv, srv.connect() as sock:
         for i, path in enumerate(["/boom", "/store-failed"]):
             sock.sendall(request("GET", path, headers={"x-request-id": f"rid-{i}"}))
             status, headers, body = read_response(sock)
