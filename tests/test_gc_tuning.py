@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import warnings
 import weakref
 from collections.abc import Iterator
 
@@ -25,6 +26,9 @@ def _cycle() -> weakref.ref[Node]:
 
 @pytest.fixture
 def unfrozen() -> Iterator[None]:
+    with warnings.catch_warnings():  # earlier tests' garbage (unclosed files...) is not this test's
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
     yield
     gc.unfreeze()
 

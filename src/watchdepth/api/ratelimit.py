@@ -134,13 +134,16 @@ class RateLimit:
 def _credential(scope: Scope) -> str:
     """What identifies a /v1 caller: its Authorization header, its dashboard cookie, else its address."""
     cookie = b""
+    name: bytes
+    value: bytes
     for name, value in scope["headers"]:
         if name == b"authorization":
             return "a:" + value.decode("latin-1")
         if name == b"cookie":
             cookie = value
     for part in cookie.decode("latin-1").split(";"):
-        name, _, value = part.strip().partition("=")
-        if name == "wd_token" and value:
-            return "a:Bearer " + value
-    return "ip:" + (scope["client"][0] if scope.get("client") else "")
+        key, _, text = part.strip().partition("=")
+        if key == "wd_token" and text:
+            return "a:Bearer " + text
+    client = scope.get("client")
+    return "ip:" + (str(client[0]) if client else "")
