@@ -117,7 +117,7 @@ class FastCollect:
             result = await s.ingest.submit(events, "collect")
         except Exception as exc:  # noqa: BLE001 - answered like api.errors does, never a stack trace
             failure = exc if isinstance(exc, WatchdepthError) else ServiceError(INTERNAL)
-            log.error("request %s failed: %s", rid, exc, exc_info=exc)
+            log.error("request %s failed: %s", rid, exc, exc_info=None if isinstance(exc, WatchdepthError) else exc)
             await _answer(send, failure.status, _encode_error(failure, rid), rid, cors)
             return
         await _answer(send, 202, encode_answer(result), rid, cors)

@@ -52,7 +52,8 @@ async def handle_watchdepth(request: Request, exc: Exception) -> Response:
     headers = dict(exc.headers) if isinstance(exc, InvalidInput) else {}
     rid = request_id(request)
     if not isinstance(exc, InvalidInput):
-        log.error("request %s failed: %s", rid, exc.message, exc_info=exc.__cause__ or exc)
+        cause = exc.__cause__ if exc.status == 500 else None  # an engine's failure: its traceback
+        log.error("request %s failed: %s", rid, exc.message, exc_info=cause)
     return JSONResponse(error_body(exc, rid), status_code=exc.status, headers=headers)
 
 
