@@ -15,6 +15,7 @@ from starlette.routing import Route
 from watchdepth.api.auth import check_projects
 from watchdepth.api.context import services as _services
 from watchdepth.api.intake import import_ndjson, read_body
+from watchdepth.errors import BadJSON, WrongType
 from watchdepth.export.service import admin_routes as export_admin_routes
 
 
@@ -30,7 +31,12 @@ async def ping(request: Request) -> JSONResponse:
 
 async def create_token(request: Request) -> JSONResponse:
     s = _services(request)
-    req = msgspec.json.decode(await request.body(), type=TokenRequest)
+    try:
+        req = msgspec.json.decode(await request.body(), type=TokenRequest)
+    except msgspec.ValidationError as exc:
+        raise WrongType(str(exc)) from None
+    except msgspec.DecodeError:
+        raise BadJSON("body is not valid JSON") from None
     check_projects(s.catalog.projects, req.projects)
     secret, token = s.tokens.create(req.name, req.projects, req.read_only)
     return JSONResponse({"token": secret, "id": token.id}, status_code=201)

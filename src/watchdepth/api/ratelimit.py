@@ -122,7 +122,7 @@ class RateLimit:
         path: str = scope["path"]
         if self.api is not None and path.startswith("/v1/"):
             return self.api.take(_credential(scope))
-        if self.collect is not None and path == "/collect" and not scope.get(CHECKED):
+        if self.collect is not None and path == "/collect" and scope["method"] == "POST" and not scope.get(CHECKED):
             headers = dict(scope["headers"])
             forwarded = headers.get(b"x-forwarded-for")
             peer = scope["client"][0] if scope.get("client") else ""
