@@ -38,7 +38,8 @@ class Settings:
     role: str = "all"
     #: For --role api: the collectors' base URLs, whose watching-now snapshots are summed.
     collectors: tuple[str, ...] = ()
-    smtp_host: str = "localhost"
+    #: The SMTP server for report e-mails; unset: no e-mail (exports give a download link only).
+    smtp_host: str | None = None
     smtp_port: int = 25
     smtp_security: str = "none"  # none | starttls | tls
     smtp_user: str | None = None
@@ -62,6 +63,8 @@ class Settings:
     #: Requests per second and burst ("RATE:BURST", or "off"): per token on /v1, per client IP on /collect.
     rate_limit_api: str = "100:1000"
     rate_limit_collect: str = "off"
+    #: Free space (MB) the journal leaves in the data dir: below it, writes get 503 until space is back.
+    disk_reserve_mb: int = 64
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

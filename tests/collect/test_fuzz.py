@@ -1,4 +1,7 @@
-"""Fuzzing the intake: no body raises anything but InvalidInput, and both decode paths agree."""
+"""Fuzzing the intake: no body raises anything but InvalidInput, and both decode paths agree.
+
+The strategies live in tests/fuzz_helpers.py (shared with tests/api/test_fuzz_ingest.py).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,14 @@ import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.fuzz_helpers import (
+    BOUNDARY_NUMBERS,
+    EDGE_NUMBERS,
+    FIELDS,
+    bodies,
+    event_dicts,
+    hostile_bytes,
+)
 from watchdepth.catalog.model import ContentInfo
 from watchdepth.collect import wire
 from watchdepth.collect.device import DeviceParser
@@ -15,67 +26,6 @@ from watchdepth.collect.geo import GeoLookup
 from watchdepth.collect.pipeline import Collector
 from watchdepth.collect.wire import decode_batch, decode_import_lines
 from watchdepth.errors import InvalidInput
-
-FIELDS = [*wire._IMPORT_RULES, "from_", "Type", ""]
-EDGE_NUMBERS = [
-    b"1e400", b"-1e400", b"1" * 400, b"-0.0", b"1E2", b"0e0", b"9223372036854775808", b"-9223372036854775809",
-]
-
-leaves = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(min_value=-(2**70), max_value=2**70),
-    st.floats(allow_nan=False, allow_infinity=False),
-    st.sampled_from(["", "play", "seek", "load", "progress", "Play", "v1", "s1", "x" * 64, "x" * 65, "y" * 2049]),
-    st.text(max_size=40),
-    st.sampled_from(EDGE_NUMBERS).map(msgspec.Raw),
-)
-json_values = st.recursive(
-    leaves,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-    max_leaves=12,
-)
-base_event = st.fixed_dictionaries(
-    {"type": st.sampled_from(["play", "seek", "load", "pause"]), "session_id": st.just("s1"),
-     "load_id": st.just("l1"), "seq": st.integers(0, 9), "position": st.floats(0, 100)},
-    optional={"video_id": st.just("v1"), "stream_id": st.just("st1"), "event_id": st.just("ev1"),
-              "from": st.floats(0, 100), "ts": st.integers(0, 2**45)},
-)  # fmt: skip
-
-
-BOUNDARY_NUMBERS = [0, -0.0, 0.0, 1, -1, 0.5, -0.5, 2**63 - 1, 2**63, 2**64, 1.7976931348623157e308, True, False]
-
-
-def boundary_strings(limit: int) -> st.SearchStrategy[str]:
-    sizes = st.sampled_from([0, 1, limit - 1, limit, limit + 1])
-    return st.builds(lambda n, c: c * n, sizes, st.sampled_from(["a", "_", "é", "Z"]))
-
-
-def field_values(name: str) -> st.SearchStrategy[object]:
-    """Values near the edges of the field's rule, or any JSON value."""
-    kind, limit = wire._IMPORT_RULES.get(name, ("str", 8))
-    edges = boundary_strings(min(limit, 4096)) if kind in ("id", "str", "type") else st.sampled_from(BOUNDARY_NUMBERS)
-    return st.one_of(edges, json_values)
-
-
-@st.composite
-def event_dicts(draw: st.DrawFn) -> dict[str, Any]:
-    """Mostly-valid events with a few fields overwritten or removed."""
-    event = draw(base_event)
-    for name in draw(st.lists(st.sampled_from(FIELDS), max_size=3)):
-        if draw(st.booleans()):
-            event[name] = draw(field_values(name))
-        else:
-            event.pop(name, None)
-    return event
-
-
-bodies = st.one_of(
-    event_dicts(),
-    st.lists(event_dicts(), max_size=5),
-    json_values,
-    st.lists(st.one_of(event_dicts(), json_values), max_size=4),
-)
 
 CATALOG = {
     "v1": ContentInfo("v1", "video", "p", duration=60.0),
@@ -86,7 +36,7 @@ COLLECTOR = Collector(CATALOG, GeoLookup(), DeviceParser(), trusted_proxies=["10
 
 
 def edge_values(name: str) -> list[object]:
-    kind, limit = wire._IMPORT_RULES.get(name, ("str", 8))
+    _, limit = wire._IMPORT_RULES.get(name, ("str", 8))
     limit = min(limit, 4096)
     strings = [c * n for n in (0, 1, limit - 1, limit, limit + 1) for c in ("a", "é")]
     return [*strings, *BOUNDARY_NUMBERS, *map(msgspec.Raw, EDGE_NUMBERS), None, [], {}, "1", "Play", "seek"]
@@ -110,6 +60,17 @@ def test_arbitrary_bytes_raise_only_invalid_input(body: bytes) -> None:
 @given(bodies)
 def test_json_bodies_raise_only_invalid_input(value: object) -> None:
     accepts(msgspec.json.encode(value))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(hostile_bytes)
+def test_hostile_bytes_raise_only_invalid_input(body: bytes) -> None:
+    """Deep nesting, invalid UTF-8 and huge numbers: a clear refusal, never RecursionError or DecodeError."""
+    accepts(body)
+    try:
+        decode_import_lines(body.splitlines())
+    except InvalidInput:
+        pass
 
 
 @settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])

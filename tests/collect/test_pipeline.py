@@ -219,14 +219,15 @@ def imported(**changes: Any) -> ImportEvent:
 
 
 def test_import_credits_at_ts_and_enriches_each_origin_once(collector: Collector) -> None:
+    t0 = RECEIVED - 86_400_000
     events = [
-        imported(seq=0, ts=1_000),
-        imported(seq=1, ts=2_000),
-        imported(seq=2, ts=3_000, ip="130.149.7.201", user_agent=IPHONE, url="https://a.example/x"),
-        imported(seq=3, ts=4_000),
+        imported(seq=0, ts=t0 + 1_000),
+        imported(seq=1, ts=t0 + 2_000),
+        imported(seq=2, ts=t0 + 3_000, ip="130.149.7.201", user_agent=IPHONE, url="https://a.example/x"),
+        imported(seq=3, ts=t0 + 4_000),
     ]
     out = collector.from_import(events, received_at=RECEIVED)
-    assert [(e.t, e.ts, e.received_at) for e in out] == [(n * 1_000, n * 1_000, RECEIVED) for n in (1, 2, 3, 4)]
+    assert [(e.t, e.ts, e.received_at) for e in out] == [(t0 + n * 1_000, t0 + n * 1_000, RECEIVED) for n in (1, 2, 3, 4)]
     assert [(e.country, e.platform, e.domain) for e in out] == [
         ("RU", "desktop", None), ("RU", "desktop", None), ("DE", "smartphone", "a.example"), ("RU", "desktop", None),
     ]  # fmt: skip
@@ -241,6 +242,31 @@ def test_import_errors_name_the_event_index(collector: Collector) -> None:
         ("video_id", "unknown", 1),
         ("event_id", "unknown", 2),
     ]
+
+
+def test_an_import_ts_outside_2000_to_a_day_ahead_is_refused_with_the_catalog_errors(collector: Collector) -> None:
+    day = 86_400_000
+    events = [imported(ts=946_684_800_000), imported(ts=946_684_799_999), imported(ts=RECEIVED + day),
+              imported(ts=RECEIVED + day + 1, video_id="gone"), imported(ts=1_733_322_000_000_000_000), imported(ts=2**63 - 1)]  # fmt: skip
+    with pytest.raises(ValidationFailed) as info:
+        collector.from_import(events, received_at=RECEIVED, index=[0, 2, 3, 4, 5, 7])
+    assert [(p.name, p.reason, p.index) for p in info.value.invalid_params] == [
+        ("ts", "out_of_range", 2), ("ts", "out_of_range", 4), ("video_id", "unknown", 4),
+        ("ts", "out_of_range", 5), ("ts", "out_of_range", 7),
+    ]  # fmt: skip
+
+
+def test_a_collect_ts_outside_the_window_is_kept_as_null_not_refused(collector: Collector) -> None:
+    """/collect's ts is the client's clock, for reference only: a wrong clock costs no event."""
+    sent = [RECEIVED - 5_000, RECEIVED + 86_400_000, RECEIVED + 86_400_001, 946_684_799_999, 2**63 - 1, 0, None]
+    out = collect(collector, [wire(seq=n, ts=ts) for n, ts in enumerate(sent)])
+    assert [e.ts for e in out] == [RECEIVED - 5_000, RECEIVED + 86_400_000, None, None, None, None, None]
+
+
+def test_positions_past_ten_billion_seconds_are_refused_and_at_it_taken(collector: Collector) -> None:
+    assert [e.position for e in collect(collector, [wire(position=1e10), wire(seq=1, position=1.7e9)])] == [1e10, 1.7e9]
+    bad = [wire(position=1e10 + 0.01), wire(seq=1, type="seek", position=1, **{"from": 1.7e308}), wire(seq=2, duration=1e11)]
+    assert refused(collector, bad) == [("position", "out_of_range", 0), ("from", "out_of_range", 1), ("duration", "out_of_range", 2)]
 
 
 def test_a_bad_trusted_proxy_entry_fails_at_construction() -> None:

@@ -15,6 +15,7 @@ import io
 import re
 import zipfile
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -75,9 +76,10 @@ def api(server: Server, path: str, **params: Any) -> Any:
 
 
 def period_params(query: str) -> dict[str, str]:
-    """The API parameters of a dashboard period (custom range: from/to dates)."""
+    """The API parameters of a dashboard period (custom range: from/to dates, the API's `to` exclusive)."""
     q = {k: v[0] for k, v in parse_qs(query).items()}
-    return {"from": q["from"], "to": q["to"]} if q["period"] == "custom" else {"period": q["period"]}
+    to = (date.fromisoformat(q["to"]) + timedelta(days=1)).isoformat() if q["period"] == "custom" else ""
+    return {"from": q["from"], "to": to} if q["period"] == "custom" else {"period": q["period"]}
 
 
 def hash_params(page: Any) -> dict[str, str]:
@@ -183,7 +185,7 @@ def test_period_metric_and_interval_switches_change_the_url_and_the_content(page
     expect(page.get_by_role("heading", name="Views per day")).to_be_visible()
     assert timeline_cells(page) == [str(v) for v in rd.TIMELINE["views"]]
 
-    page.get_by_role("group", name="Chart metric").get_by_label("Watch time").check()
+    page.get_by_role("group", name="Chart metric").get_by_label("Watch time", exact=True).check()
     ready(page)
     assert hash_params(page)["metric"] == "watch_time"
     expect(page.get_by_role("heading", name="Watch time per day")).to_be_visible()
@@ -372,7 +374,7 @@ def test_referrers_groups_collapse_and_expand_and_export(page: Any, server: Serv
 
     # Export links carry the page's parameters; the files hold the same numbers.
     link = page.get_by_role("link", name="Export CSV")
-    assert link.get_attribute("href") == "/v1/analytics/referrers.csv?from=2026-01-05&to=2026-01-06&order=views.desc"
+    assert link.get_attribute("href") == "/v1/analytics/referrers.csv?from=2026-01-05&to=2026-01-07&order=views.desc"
     with page.expect_download() as info:
         link.click()
     path = tmp_path / "referrers.csv"
@@ -420,9 +422,15 @@ def test_an_export_the_server_lacks_says_so(ctx: Any) -> None:
 
 def test_per_viewer_report_by_external_id(page: Any, server: Server) -> None:
     goto(page, "#/viewer")
-    expect(page.get_by_text("Search for a viewer by their external ID.")).to_be_visible()
-    page.get_by_label("Viewer's external ID").fill("alice")
+    listed = api(server, "/v1/analytics", period="all_time", group_by="external_id", order="watch_time.desc")["data"]
+    ids = [r["external_id"] for r in listed if r["external_id"]]
+    assert set(ids) == {"alice", "bob"}
+    expect(page.locator(".slot tbody tr th a")).to_have_text(ids)  # by watch time, the plays without an id left out
+    page.get_by_label("Find a viewer by external ID").fill("ali")
     page.keyboard.press("Enter")
+    ready(page)
+    expect(page.locator(".slot tbody tr th a")).to_have_text(["alice"])
+    page.get_by_role("link", name="alice").click()
     ready(page)
     assert hash_params(page)["external_id"] == "alice"
     rows = api(server, "/v1/analytics", period="all_time", group_by="external_id,video_id", external_id="alice")["data"]
@@ -437,9 +445,9 @@ def test_per_viewer_report_by_external_id(page: Any, server: Server) -> None:
     expect(row.locator('[data-col="player_loads"]')).to_have_text("2")
     expect(page.get_by_text("1 video · 15s watched in all")).to_be_visible()
     screenshot(page, "viewer")
-    page.get_by_label("Viewer's external ID").fill("carol")
+    page.get_by_label("Find a viewer by external ID").fill("carol")
     page.get_by_role("button", name="Search").click()
-    expect(page.get_by_text("No plays by “carol” in this period.")).to_be_visible()
+    expect(page.get_by_text("No viewer’s ID contains “carol” in this period.")).to_be_visible()
 
 
 def test_catalog_reaches_an_item_in_two_clicks(page: Any, server: Server) -> None:

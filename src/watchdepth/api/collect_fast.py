@@ -4,8 +4,9 @@ Input: every ASGI call of the public app. Output: for a plain ``POST /collect`` 
 validates, the same ``202`` as ``intake.collect`` (CORS headers and ``X-Request-ID``
 included) once the events are durable; anything else goes to the wrapped Starlette app
 unchanged. It does not answer errors itself: a request that fails validation, is too
-large or carries a parameter other than the session's ``s`` is handed to the app with its body replayed, so every
-error still comes from the one error path (``api.errors``) and counts once.
+large, has a ``Content-Type`` other than JSON or text, or carries a parameter other than
+the session's ``s`` is handed to the app with its body replayed, so every error still
+comes from the one error path (``api.errors``) and counts once.
 
 Why: tracker events are most of the traffic, and Starlette's middleware, routing and
 exception layers cost about as much CPU per request as validating 20 events does.
@@ -24,7 +25,7 @@ import msgspec
 from watchdepth.api import ratelimit
 from watchdepth.api.connections import internals_usable
 from watchdepth.api.errors import INTERNAL, choose_request_id, error_body
-from watchdepth.api.intake import check_session_param, cors_for, encode_answer
+from watchdepth.api.intake import bots, check_session_param, cors_for, encode_answer, media_type_ok
 from watchdepth.collect.geo import client_ip
 from watchdepth.errors import ServiceError, WatchdepthError
 from watchdepth.services import Services
@@ -46,6 +47,8 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[MutableMapping[str, Any], Receive, Send], Awaitable[None]]
 
 _JSON = (b"content-type", b"application/json")
+#: What the tracker sends (``fetch`` and ``sendBeacon`` of a string): taken without parsing.
+_USUAL_TYPES = frozenset({b"text/plain;charset=UTF-8", b"text/plain", b"application/json"})
 
 
 class FastCollect:
@@ -98,6 +101,10 @@ class FastCollect:
                 return
         body = b"".join(chunks)
         client = scope.get("client")
+        content_type = headers.get(b"content-type")
+        if content_type is not None and content_type not in _USUAL_TYPES and not media_type_ok(_text(content_type)):
+            await self.app(scope, _replay([body], False, receive), send)  # 400 from the app
+            return
         try:
             events = s.collector.from_request(
                 body,
@@ -118,9 +125,10 @@ class FastCollect:
         except Exception as exc:  # noqa: BLE001 - answered like api.errors does, never a stack trace
             failure = exc if isinstance(exc, WatchdepthError) else ServiceError(INTERNAL)
             log.error("request %s failed: %s", rid, exc, exc_info=None if isinstance(exc, WatchdepthError) else exc)
+            cors = {**cors, **getattr(failure, "headers", {})}  # a 503's Retry-After
             await _answer(send, failure.status, _encode_error(failure, rid), rid, cors)
             return
-        await _answer(send, 202, encode_answer(result), rid, cors)
+        await _answer(send, 202, encode_answer(result, bots(events)), rid, cors)
 
     async def _limited(self, scope: MutableMapping[str, Any], send: Send) -> bool:
         """Whether the client IP is past its /collect rate (then it has its 429)."""

@@ -1,14 +1,15 @@
 """HTTP intake: ``POST /collect`` (the tracker, public, CORS) and ``POST /v1/events/import``.
 
-Input: request bodies. Output: ``202 {"accepted", "duplicates"}`` once the events are
+Input: request bodies. Output: ``202 {"accepted", "duplicates"[, "bots"]}`` once the events are
 durable, or one error naming every bad event (nothing of a rejected batch is stored).
-Parsing and enrichment are ``collect``'s; this module reads bodies, applies limits
-and CORS, and hands events to the ingest loop.
+Parsing and enrichment are ``collect``'s; this module reads bodies (``api.bodies``),
+applies limits, the ``Content-Type`` rule and CORS, and hands events to the ingest loop.
 """
 
 from __future__ import annotations
 
 import time
+from typing import Final
 
 import msgspec
 from starlette.requests import Request
@@ -16,32 +17,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from watchdepth.api.auth import Token
+from watchdepth.api.bodies import read_body
 from watchdepth.api.context import services as _services
 from watchdepth.collect.event import Event
 from watchdepth.collect.wire import decode_import_lines_partly
-from watchdepth.errors import (
-    Forbidden,
-    InvalidInput,
-    InvalidParam,
-    TooLarge,
-    ValidationFailed,
-)
+from watchdepth.errors import Forbidden, InvalidInput, InvalidParam, ValidationFailed
 from watchdepth.ingest import Accepted
 from watchdepth.services import Services
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The body, refusing (413) as soon as it passes ``limit`` bytes."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise TooLarge(f"body too large: at most {limit} bytes")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise TooLarge(f"body too large: at most {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _cors_headers(request: Request, s: Services) -> dict[str, str]:
@@ -67,7 +49,8 @@ async def collect(request: Request) -> Response:
     if request.method == "OPTIONS":
         return Response(status_code=204, headers=cors)
     try:
-        body = await read_body(request, s.settings.max_body)
+        body = await read_body(request, s.settings.max_body)  # read first: the connection stays usable
+        check_media_type(request.headers.get("content-type"))
         events = s.collector.from_request(
             body,
             peer_ip=request.client.host if request.client else "",
@@ -82,22 +65,56 @@ async def collect(request: Request) -> Response:
         exc.headers.update(cors)
         raise
     result = await s.ingest.submit(events, "collect")
-    return Response(encode_answer(result), status_code=202, headers=cors, media_type="application/json")
+    return Response(encode_answer(result, bots(events)), status_code=202, headers=cors, media_type="application/json")
 
 
-class _Answer(msgspec.Struct):
+COLLECT_MEDIA_TYPES: Final = frozenset({"application/json", "text/plain"})
+
+
+def media_type_ok(content_type: str | None) -> bool:
+    """Whether /collect takes a body of this ``Content-Type`` (METRICS.md §2).
+
+    ``application/json`` or ``text/plain`` (what ``navigator.sendBeacon`` and ``fetch``
+    send for a string, with a charset), any parameters, or none at all (clients that send
+    no type, as ``httpx`` and many server-side senders do). A form or a file is refused.
+    """
+    if not content_type:
+        return True
+    return content_type.partition(";")[0].strip().lower() in COLLECT_MEDIA_TYPES
+
+
+def check_media_type(content_type: str | None) -> None:
+    """Refuse another ``Content-Type`` with 400400 naming the header.
+
+    HTTP has 415 for this, but API.md's table has no code for it and pairs 400400 with 400.
+    """
+    if not media_type_ok(content_type):
+        message = "Content-Type must be application/json or text/plain"
+        problem = InvalidParam("Content-Type", "unsupported", f"{message}, not {(content_type or '')[:100]!r}")
+        raise ValidationFailed(message, invalid_params=[problem])
+
+
+class _Answer(msgspec.Struct, omit_defaults=True):
     """The 202 body, encoded by msgspec straight from the ingest result."""
 
     accepted: int
     duplicates: int
+    bots: int = 0
 
 
 _encode = msgspec.json.Encoder().encode
 
 
-def encode_answer(result: Accepted) -> bytes:
-    """The body of a 202: ``{"accepted": n, "duplicates": m}``."""
-    return _encode(_Answer(*result))
+def bots(events: list[Event]) -> int:
+    """How many of the events came from a bot's User-Agent (stored, but counted in no metric)."""
+    return sum(1 for e in events if e.bot)
+
+
+def encode_answer(result: Accepted, bot_events: int = 0) -> bytes:
+    """The body of a 202: ``{"accepted": n, "duplicates": m}``, and ``"bots": b`` when b > 0:
+    events acknowledged but, their User-Agent being a bot's (a headless browser's too), in no
+    metric, which a developer testing the tracker needs to know."""
+    return _encode(_Answer(*result, bots=bot_events))
 
 
 def check_session_param(s: str | None, events: list[Event]) -> None:

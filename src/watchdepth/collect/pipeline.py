@@ -33,6 +33,10 @@ from watchdepth.errors import InvalidParam, ValidationFailed
 
 _V = TypeVar("_V")
 
+TS_MIN: Final = 946_684_800_000  # 2000-01-01T00:00:00Z, ms
+TS_AHEAD: Final = 86_400_000  # a ts may be up to a day after its receipt (clock skew)
+_TS_MESSAGE: Final = "ts must be ms since the epoch, from 2000-01-01 to a day after receipt"
+
 
 @dataclass(frozen=True, slots=True)
 class Origin:
@@ -131,7 +135,8 @@ class Collector:
         """Import events; ``index``/``errors`` come from ``decode_import_lines_partly`` (lines refused there)."""
         shared: dict[Origin, Origin] = {}  # equal origins become one object: enriched once
         origins = [shared.setdefault(o, o) for o in (Origin(e.ip, e.user_agent) for e in events)]
-        return self.run(Batch(events, origins, received_at, client_time=True, index=index, errors=list(errors)))
+        errors = [*errors, *ts_errors(events, index, received_at)]
+        return self.run(Batch(events, origins, received_at, client_time=True, index=index, errors=errors))
 
     def run(self, batch: Batch) -> list[Event]:
         """Run every step in order; raise ``ValidationFailed`` as soon as one finds bad events.
@@ -170,10 +175,9 @@ def put_content(c: Collector, b: Batch) -> None:
 
 
 def put_time(c: Collector, b: Batch) -> None:
-    """Credit time: the receive time on /collect, the client's ``ts`` on import."""
+    """Credit time: the receive time on /collect, the client's ``ts`` on import (checked by ``ts_errors``)."""
     if b.client_time:
-        received = b.received_at
-        b.times = [received if e.ts is None else e.ts for e in b.wire]
+        b.times = [e.ts for e in b.wire]  # type: ignore[misc]  # ImportEvent.ts is required
 
 
 def put_geo(c: Collector, b: Batch) -> None:
@@ -200,19 +204,46 @@ def put_page(c: Collector, b: Batch) -> None:
 
 
 def build(b: Batch) -> list[Event]:
-    """One ``Event`` per wire event, from what the steps filled in (a clean batch only)."""
+    """One ``Event`` per wire event, from what the steps filled in (a clean batch only).
+
+    A ``ts`` outside ``ts_window`` is dropped here (only /collect's can be: see ``ts_errors``).
+    """
     times = b.times or [b.received_at] * len(b.wire)
     received = b.received_at
+    low, high = TS_MIN, received + TS_AHEAD  # ts_window, inlined: this is the hot path
     return [
         Event(
             e.type, ct.content_id, ct.kind, ct.project_id, e.session_id, e.load_id, e.seq, t, received,
-            ct.stream_id, e.position, e.from_, e.duration, ct.content_duration, url, e.external_id, e.id, e.ts,
+            ct.stream_id, e.position, e.from_, e.duration, ct.content_duration, url, e.external_id, e.id,
+            e.ts if e.ts is None or low <= e.ts <= high else None,
             country, d.platform, d.os, d.browser, domain, page, d.bot,
         )
         for e, ct, t, country, d, url, (domain, page) in zip(
             b.wire, b.content, times, b.countries, b.devices, b.urls, b.pages
         )
     ]  # fmt: skip
+
+
+def ts_errors(events: Sequence[ImportEvent], index: Sequence[int] | None, received_at: int) -> list[InvalidParam]:
+    """An import's ``ts`` outside ``ts_window``, named by line.
+
+    An import's ``ts`` is the time its numbers are credited at: one in µs or ns, or in the
+    year 9999, would be an instant the store cannot hold or no period ever shows, so it is
+    refused. On /collect, ``ts`` is the client's clock, kept for reference only
+    (METRICS.md §5): ``build`` drops one outside the window (stores null) rather than
+    refuse the batch, since a viewer's wrong clock is no reason to lose what they watched.
+    """
+    low, high = ts_window(received_at)
+    return [
+        InvalidParam("ts", "out_of_range", _TS_MESSAGE, position if index is None else index[position])
+        for position, e in enumerate(events)
+        if not low <= e.ts <= high
+    ]
+
+
+def ts_window(received_at: int) -> tuple[int, int]:
+    """The ``ts`` values (ms since the epoch) taken as a real time: 2000-01-01 to receipt + 1 day."""
+    return TS_MIN, received_at + TS_AHEAD
 
 
 Step = Callable[[Collector, Batch], None]

@@ -9,12 +9,27 @@ Fast path: msgspec decodes the whole body into structs, then a cheap loop checks
 rules that span fields. Only when that fails is the body taken apart element by
 element (and field by field) to name every error. Unknown fields are ignored.
 ``null`` counts as absent. JSON names are used in errors (``from``, not ``from_``).
+
+Bounds (issue 13: no input may poison the store or overflow a sum). Every number has
+one: ``position``, ``from`` and ``duration`` are finite, ``>= 0`` and at most
+``MAX_SECONDS`` (10^10 s), checked by msgspec in C at no cost per event. Why not less:
+real players report large values on live streams, which must not cost a batch: a DASH
+live timeline counts from its availability start time, often 1970, so ``currentTime`` is
+about 1.7·10^9 s, and some players give a live stream a duration of a year past its end.
+Every position the sessionizer sees is therefore at most ``MAX_SECONDS``, which is the
+clip for streams and for videos the catalog gives no duration (a video with one is
+clipped to it by the sessionizer), so a (session, content)'s watch time is at most
+``MAX_SECONDS`` whatever its viewer sends. Strings are bounded (ids 64, ``url`` 2048,
+``external_id`` 256, import ``ip`` 64 and ``user_agent`` 4096 characters), the body by
+the caller (413). Nesting is bounded by msgspec's recursion guard: a body nested deeper
+than Python's recursion limit (about 1,000 levels) is refused as not valid JSON
+(400101) before any of it is used; no event nests at all, so nothing legitimate is near it.
+The time window of ``ts`` depends on the receive time and is ``collect.pipeline``'s.
 """
 
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterable, Mapping
 from typing import Annotated, Final
 
@@ -25,14 +40,16 @@ from watchdepth.collect.event import POSITIONED_TYPES
 from watchdepth.errors import BadJSON, InvalidParam, ValidationFailed, WrongType
 
 MAX_BATCH: Final = 500
+MAX_SECONDS: Final = 10**10  # the largest position, from or duration accepted, seconds
 MAX_IMPORT_ERRORS: Final = 1000  # errors listed per import call; the rest are counted
+MAX_IP: Final = 64  # an IPv6 address with a zone fits
+MAX_USER_AGENT: Final = 4096
 _I64: Final = 2**63 - 1
-_FMAX: Final = sys.float_info.max  # le=_FMAX rejects infinity
 _TYPE_RE: Final = re.compile(r"[a-z_]{1,32}")
 _KNOWN_TYPES: Final = POSITIONED_TYPES | {"load", "error"}
 
 Id = Annotated[str, Meta(min_length=1, max_length=64)]
-Position = Annotated[float, Meta(ge=0, le=_FMAX)]
+Position = Annotated[float, Meta(ge=0, le=MAX_SECONDS)]
 Count = Annotated[int, Meta(ge=0, le=_I64)]
 
 
@@ -48,7 +65,7 @@ class WireEvent(msgspec.Struct, frozen=True, gc=False):
     event_id: Id | None = None
     position: Position | None = None
     from_: Position | None = msgspec.field(default=None, name="from")
-    duration: Annotated[float, Meta(gt=0, le=_FMAX)] | None = None
+    duration: Annotated[float, Meta(gt=0, le=MAX_SECONDS)] | None = None
     url: Annotated[str, Meta(max_length=2048)] | None = None
     external_id: Annotated[str, Meta(max_length=256)] | None = None
     id: Id | None = None
@@ -59,14 +76,14 @@ class ImportEvent(WireEvent, frozen=True, gc=False, kw_only=True):
     """A bulk-import event: the wire event plus what the HTTP request would have told."""
 
     ts: Count
-    ip: str | None = None
-    user_agent: str | None = None
+    ip: Annotated[str, Meta(max_length=MAX_IP)] | None = None
+    user_agent: Annotated[str, Meta(max_length=MAX_USER_AGENT)] | None = None
 
 
 # Field rules for naming errors on the slow path; they mirror the annotations above
 # (tests/collect/test_wire.py checks by fuzzing that both paths agree).
 # kind, limit: "id" non-empty str ≤ limit; "str" str ≤ limit; "int" 0 ≤ int ≤ limit;
-# "ge0" / "gt0" finite number ≥ 0 / > 0.
+# "ge0" / "gt0" number ≥ 0 / > 0, and ≤ limit.
 _WIRE_RULES: Final[Mapping[str, tuple[str, int]]] = {
     "type": ("type", 32),
     "session_id": ("id", 64),
@@ -75,15 +92,15 @@ _WIRE_RULES: Final[Mapping[str, tuple[str, int]]] = {
     "video_id": ("id", 64),
     "stream_id": ("id", 64),
     "event_id": ("id", 64),
-    "position": ("ge0", 0),
-    "from": ("ge0", 0),
-    "duration": ("gt0", 0),
+    "position": ("ge0", MAX_SECONDS),
+    "from": ("ge0", MAX_SECONDS),
+    "duration": ("gt0", MAX_SECONDS),
     "url": ("str", 2048),
     "external_id": ("str", 256),
     "id": ("id", 64),
     "ts": ("int", _I64),
 }
-_IMPORT_RULES: Final = {**_WIRE_RULES, "ip": ("str", sys.maxsize), "user_agent": ("str", sys.maxsize)}
+_IMPORT_RULES: Final = {**_WIRE_RULES, "ip": ("str", MAX_IP), "user_agent": ("str", MAX_USER_AGENT)}
 _WIRE_REQUIRED: Final = ("type", "session_id", "load_id", "seq")
 _IMPORT_REQUIRED: Final = (*_WIRE_REQUIRED, "ts")
 
@@ -122,8 +139,8 @@ def decode_batch_partly(body: bytes) -> tuple[list[WireEvent], list[int] | None,
         decoded = _BATCH.decode(body)
     except msgspec.ValidationError:
         return _decode_slowly(body)
-    except msgspec.DecodeError as exc:
-        raise BadJSON("body is not valid JSON", detail=str(exc)) from None
+    except (msgspec.DecodeError, RecursionError) as exc:
+        raise _bad_json(exc) from None
     events = [decoded] if isinstance(decoded, WireEvent) else decoded
     errors = _cross_params(events)
     if not errors:
@@ -162,19 +179,33 @@ def decode_import_lines_partly(
 def _decode_line(line: bytes, number: int) -> tuple[ImportEvent | None, list[InvalidParam]]:
     try:
         event, problems = _decode_one(msgspec.Raw(line), number, _IMPORT)
-    except msgspec.DecodeError:  # syntax; validation errors are handled inside
-        return None, [InvalidParam("event", "bad_json", "line is not valid JSON", number)]
+    except (msgspec.DecodeError, RecursionError) as exc:  # syntax; validation errors are handled inside
+        return None, [InvalidParam("event", "bad_json", f"line is not valid JSON: {_bad_json(exc).detail}", number)]
     return event, problems  # type: ignore[return-value]  # _IMPORT decodes ImportEvent
 
 
 def _decode_slowly(body: bytes) -> tuple[list[WireEvent], list[int] | None, list[InvalidParam]]:
-    """The fast decode failed: take the body apart to name every bad event (as ``decode_batch_partly``)."""
+    """The fast decode failed on a schema error: name every bad event (as ``decode_batch_partly``).
+
+    msgspec stops at the first problem, so a syntax error (say invalid UTF-8 in a key)
+    after a schema error shows only here, element by element: it makes the body 400101.
+    """
     try:
-        top = _TOP.decode(body)
+        return _name_every_problem(body)
     except msgspec.ValidationError:
         raise WrongType("body must be a JSON object or an array of objects") from None
-    except msgspec.DecodeError as exc:
-        raise BadJSON("body is not valid JSON", detail=str(exc)) from None
+    except (msgspec.DecodeError, RecursionError) as exc:
+        raise _bad_json(exc) from None
+
+
+def _bad_json(exc: Exception) -> BadJSON:
+    if isinstance(exc, RecursionError):
+        return BadJSON("body is not valid JSON", detail="nested too deep")
+    return BadJSON("body is not valid JSON", detail=str(exc))
+
+
+def _name_every_problem(body: bytes) -> tuple[list[WireEvent], list[int] | None, list[InvalidParam]]:
+    top = _TOP.decode(body)
     if isinstance(top, dict):
         top = [msgspec.Raw(body)]
     if len(top) > MAX_BATCH:
@@ -244,8 +275,8 @@ def _check_field(kind: str, limit: int, value: object) -> tuple[str, str] | None
         if not isinstance(value, int):
             return ("wrong_type", "must be an integer")
         return None if 0 <= value <= limit else ("out_of_range", "must be a non-negative 64-bit integer")
-    if not -_FMAX <= value <= _FMAX:  # also false for NaN
-        return ("out_of_range", "must be finite")
+    if not value <= limit:  # also true for NaN
+        return ("out_of_range", f"must be at most {limit}")
     if kind == "gt0":
         return None if value > 0 else ("out_of_range", "must be > 0")
     return None if value >= 0 else ("out_of_range", "must be >= 0")

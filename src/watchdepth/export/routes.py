@@ -14,13 +14,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-import msgspec
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from watchdepth.errors import BadJSON, InvalidParam, NotFound, TooLarge, WrongType
+from watchdepth.api.bodies import json_object
+from watchdepth.errors import NotFound
 from watchdepth.export.files import MEDIA_TYPES, write_table
 from watchdepth.export.jobs import ExportWorker
 from watchdepth.export.jobstore import Job
@@ -132,16 +132,7 @@ def job_view(worker: ExportWorker, job: Job) -> dict[str, object]:
 
 
 async def _json_object(request: Request) -> dict[str, object]:
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise TooLarge(f"the body is larger than {MAX_BODY} bytes")
-    try:
-        body = msgspec.json.decode(raw)
-    except msgspec.DecodeError:
-        raise BadJSON("the body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise WrongType("the body must be a JSON object", invalid_params=[InvalidParam("body", "wrong_type", "expected an object")])
-    return body
+    return await json_object(request, MAX_BODY)  # size, syntax, depth and top-level type: api.bodies
 
 
 def _iso(ts: float | None) -> str | None:
