@@ -75,6 +75,11 @@ for _entity, _id in ENTITIES.items():
         CASES[(_method, f"/v1/{_entity}/{{id}}")] = Case(params={"id": _id}, body=_body)
 for _method, _body in (("GET", None), ("PATCH", {"title": "x"}), ("PUT", {"title": "x"}), ("DELETE", None)):
     CASES[(_method, "/v1/streams/{stream_id}/events/{id}")] = Case(params={"stream_id": "s1", "id": "e1"}, body=_body)
+# Kinescope's own paths for folders, under their project
+CASES[("GET", "/v1/projects/{project_id}/folders")] = Case(params={"project_id": "p1"})
+CASES[("POST", "/v1/projects/{project_id}/folders")] = Case(params={"project_id": "p1"}, body={"name": "new"})
+for _method, _body in (("GET", None), ("PATCH", {"name": "x"}), ("PUT", {"name": "x"}), ("DELETE", None)):
+    CASES[(_method, "/v1/projects/{project_id}/folders/{id}")] = Case(params={"project_id": "p1", "id": "fa"}, body=_body)
 
 
 class World:
@@ -156,7 +161,8 @@ def _code(r: Any) -> tuple[int, int | None]:
 
 @pytest.mark.parametrize(("method", "path"), ROUTES)
 def test_refusals(world: World, method: str, path: str) -> None:
-    case = CASES[(method, path)]
+    case = CASES.get((method, path))
+    assert case is not None, f"no entry for {method} {path} in CASES"
     assert _code(world.call(method, path, case, None)) == (401, 100101)
     assert _code(world.call(method, path, case, "wd_not-a-token")) == (401, 100102)
     assert _code(world.call(method, path, case, world.tokens["revoked"])) == (401, 100102)
