@@ -278,6 +278,7 @@ class Ingest:
             for events, kind in jobs:
                 if not self.lazy_rebuild:
                     self._hydrate(events, kind)
+                self._known_ids(events)
                 order = import_order(events) if kind == "import" else collect_order(events)
                 out = self.sessionizer.apply(events, order, live=kind == "collect")
                 numbers: list[int | None] = [None] * len(events)
@@ -302,6 +303,13 @@ class Ingest:
             raise
         self.stats.status.update(status)
         return results
+
+    def _known_ids(self, events: Sequence[Event]) -> None:
+        """Ids the sessionizer does not hold (not the tracker's "load:seq" form, not seen lately)
+        are looked up in the log: an event whose id is stored is a duplicate, workspace-wide."""
+        unknown = self.sessionizer.unknown_ids(events)
+        if unknown:
+            self.sessionizer.know_ids(self.store.ids_stored(unknown))
 
     def _hydrate(self, events: Sequence[Event], kind: str) -> None:
         """Bring back forgotten sessions from the log before applying their events.

@@ -1,0 +1,30 @@
+"""Idempotency by ``id`` across the workspace and across restarts (METRICS.md §2), both backends:
+an event whose ``id`` was already stored is acknowledged and not counted again, whichever
+session it comes in and whether or not the collector still holds that id in memory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.sessionize.helpers import T0, Player
+from watchdepth.ingest import Ingest
+from watchdepth.store.base import Aggregate
+
+
+def loads(store: Any) -> int:
+    return int(store.aggregate(Aggregate(start_ms=T0, end_ms=T0 + 86_400_000)).rows[0][0])
+
+
+def test_an_id_stored_before_a_restart_is_a_duplicate_in_any_session(store: Any) -> None:
+    first = Ingest(store)
+    got = first.run_sync([Player("S1", "L1").load(id="import-1"), Player("S1", "L1").load(seq=1, id="L1:1")])
+    assert (got.accepted, got.duplicates) == (2, 0)
+    # a restart: a new collector holds nothing; the same id comes in another session
+    second = Ingest(store)
+    again = second.run_sync([Player("S2", "L2").load(id="import-1"), Player("S2", "L2").load(seq=1, id="import-2")])
+    assert (again.accepted, again.duplicates) == (1, 1)
+    assert loads(store) == 2  # L1 and L2, once each
+    # held in memory now: the same again needs no look-up and is a duplicate too
+    assert second.sessionizer.unknown_ids([Player("S3", "L3").load(id="import-1")]) == []
+    assert (second.run_sync([Player("S3", "L3").load(id="import-2")]).duplicates) == 1
+    assert store.ids_stored(["import-1", "import-2", "import-3"]) == {"import-1", "import-2"}
