@@ -12,8 +12,8 @@ from typing import Any
 import msgspec
 
 from watchdepth import __version__
-from watchdepth.api.catalog import SCHEMAS
-from watchdepth.query.analytics import GROUPS
+from watchdepth.api.catalog import EXTRA_PARAMS, FILTERS, SCHEMAS
+from watchdepth.query.analytics import GROUPS, SINGULAR
 from watchdepth.query.metrics import METRIC_FIELDS
 from watchdepth.query.periods import GROUP_TIMES, PERIODS
 
@@ -23,14 +23,14 @@ def _q(name: str, desc: str, schema: dict[str, Any] | None = None, required: boo
 
 
 _PERIOD = [
-    _q("from", "Start: YYYY-MM-DD or RFC 3339"),
-    _q("to", "End: YYYY-MM-DD (whole day) or RFC 3339 (exclusive)"),
+    _q("from", "Start: YYYY-MM-DD or RFC 3339 (2000-01-01 .. now + 1 year)"),
+    _q("to", "End, exclusive: YYYY-MM-DD (the start of that day) or RFC 3339"),
     _q("period", "Instead of from/to", {"type": "string", "enum": list(PERIODS)}),
     _q("timezone", "IANA zone where days begin"),
 ]
 _SCOPE = [_q(n, f"Filter by {n}") for n in ("project_id", "folder_id", "video_id", "stream_id", "event_id", "external_id")]
 _PAGE = [
-    _q("page", "From 1", {"type": "integer", "minimum": 1}),
+    _q("page", "From 1", {"type": "integer", "minimum": 1, "maximum": 1_000_000}),
     _q("per_page", "At most 1000", {"type": "integer", "minimum": 1, "maximum": 1000}),
     _q("order", "field.dir[,field.dir…]"),
 ]
@@ -64,9 +64,12 @@ def spec() -> dict[str, Any]:
                "others are left out of data); 400 invalid_params on an unknown part")])},
         "/v1/analytics": {"get": _op("Metrics grouped by one or more dimensions", _PERIOD + _SCOPE + _PAGE + [
             _q("group_by", "Comma-separated: " + ", ".join(GROUPS), required=False),
-            _q("group_entities", "Synonym of group_by"),
-            _q("group_time", "Size of date", {"type": "string", "enum": list(GROUP_TIMES)}),
-            _q("fields", "Comma-separated subset of " + ", ".join(METRIC_FIELDS))])},
+            _q("group_entities", "Synonym of group_by (Kinescope's custom form)"),
+            _q("group_time", "Size of date (at most 10000 buckets)", {"type": "string", "enum": list(GROUP_TIMES)}),
+            _q("group", "Kinescope's custom form: adds date of this size", {"type": "string", "enum": list(GROUP_TIMES)}),
+            _q("fields", "Comma-separated metrics: " + ", ".join(METRIC_FIELDS) + ", or Kinescope's singular "
+               + ", ".join(SINGULAR) + " (rows use the names given); without per_page, the custom form answers "
+               "all rows (at most 1000)")])},
         "/v1/analytics/referrers": {"get": _op("Referrer domains with their pages", _PERIOD + _SCOPE + _PAGE)},
         "/v1/analytics/retention": {"get": _op("Retention per second of a video", _PERIOD + [_q("video_id", "The video", required=True)])},
         "/v1/analytics/realtime": {"get": _op("Watching now", _SCOPE)},
@@ -99,12 +102,22 @@ def spec() -> dict[str, Any]:
         ref = {"$ref": f"#/components/schemas/{struct.__name__}"}
         path_params = [{"name": "stream_id", "in": "path", "required": True, "schema": {"type": "string"}}] if entity == "events" else []
         item = path_params + [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
-        paths[base] = {"get": _op(f"List {entity}", path_params + _PAGE), "post": _op(f"Create a {entity[:-1]}", path_params, ref, status="201")}
+        filters = [_q(name, "Filter (Kinescope's)") for name in (*FILTERS[entity], *EXTRA_PARAMS[entity])]
+        paths[base] = {"get": _op(f"List {entity}", path_params + _PAGE + filters),
+                       "post": _op(f"Create a {entity[:-1]}", path_params, ref, status="201")}
         paths[base + "/{id}"] = {
             "get": _op(f"Get a {entity[:-1]}", item),
             "patch": _op(f"Update a {entity[:-1]}", item, {"type": "object"}),
             "delete": _op(f"Delete a {entity[:-1]}", item, status="204"),
         }
+    project = [{"name": "project_id", "in": "path", "required": True, "schema": {"type": "string"}}]
+    folder = project + [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
+    paths["/v1/projects/{project_id}/folders"] = {
+        "get": _op("List a project's folders (Kinescope's path)", project + _PAGE + [_q("parent_id", "Filter")]),
+        "post": _op("Create a folder in the project", project, {"type": "object"}, status="201")}
+    paths["/v1/projects/{project_id}/folders/{id}"] = {
+        "get": _op("Get a folder of the project", folder), "put": _op("Update a folder", folder, {"type": "object"}),
+        "patch": _op("Update a folder", folder, {"type": "object"}), "delete": _op("Delete a folder", folder, status="204")}
     return {
         "openapi": "3.1.0",
         "info": {"title": "watchdepth", "version": __version__,
