@@ -44,12 +44,13 @@ class Credits:
                  if c.session_id == s and c.content_id == content_id and c.seg_start is not None] for s in sorted(pairs)]
 
 
-def traffic(loads: list[tuple[int, int, list[tuple[str, int, int]]]], duration: int) -> list[Credit]:
+def traffic(loads: list[tuple[int, int, list[tuple[str, int, int]]]], duration: int, content: str = "v") -> list[Credit]:
+    """The credits of these loads: (session number, hour after T0, [(type, position, seek target)])."""
     s = Sessionizer()
     credits: list[Credit] = []
     for i, (session, hour, actions) in enumerate(loads):
         # a session's loads may lie hours apart: its pair's watch time then comes after its impression's day
-        p = Player(f"S{session}", f"L{i}", "v", duration=float(duration), t=T0 + hour * HOUR, step_ms=7 * SECOND)
+        p = Player(f"S{session}", f"L{i}", content, duration=float(duration), t=T0 + hour * HOUR, step_ms=7 * SECOND)
         events = [p.seek(a, b) if kind == "seek" else p.event(kind, a) for kind, a, b in actions]
         credits += s.apply(events, collect_order(events)).credits
     return credits

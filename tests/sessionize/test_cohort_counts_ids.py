@@ -151,3 +151,15 @@ def test_a_failed_write_forgets_its_ids_and_replay_keeps_stored_ones():
     s.replay([load])  # rebuilt from the log: the stored event is applied, not a duplicate of itself
     assert s.sessions["S1"].loads["L1"].loaded
     assert apply(s, [Player(session="S2", load="L2").load(id="evt-1")]).status == [DUPLICATE]
+
+
+def test_the_oldest_ids_are_forgotten_past_the_bound(monkeypatch):
+    from watchdepth.sessionize import sessionizer
+
+    monkeypatch.setattr(sessionizer, "RECENT_IDS", 10)
+    s = Sessionizer()
+    s.know_ids(f"id-{i}" for i in range(11))  # one past the bound: kept until the next batch is looked at
+    assert len(s.ids) == 11
+    p = Player()
+    assert s.unknown_ids([p.load(id="id-0"), p.play(0, id="id-5")]) == ["id-0"]  # the store answers for id-0
+    assert list(s.ids) == [f"id-{i}" for i in range(2, 11)]  # down to 90 % of the bound, oldest first

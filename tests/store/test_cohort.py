@@ -196,3 +196,38 @@ def test_a_duckdb_file_from_before_the_cohort_is_upgraded_on_open(tmp_path: Any)
         assert [r["play"] for r in got] == [0, 0] and [r["play"] for r in want] == [1, 1]
     finally:
         store.close()
+
+
+def test_random_traffic_sums_as_its_credits_on_every_source(store: Any) -> None:
+    """Seeded random traffic over three days (sessions lasting hours, so watch time often lands
+    after its impression's day): the store's cohort sums and counts equal the credits' own."""
+    import random
+
+    from tests.query.test_cohort_properties import traffic
+
+    catalog(store)
+    rnd = random.Random(7)
+    kinds = ["play", "progress", "progress", "pause", "seek", "ended"]
+    loads = [(rnd.randrange(6), rnd.randrange(72), [(rnd.choice(kinds), rnd.randrange(110), rnd.randrange(110))
+                                                    for _ in range(rnd.randrange(1, 12))]) for _ in range(40)]
+    credits = traffic(loads, 100)  # content "v" of 100 s: not in the catalog, so no duration (depth 0)
+    credits += traffic([(s + 10, h, acts) for s, h, acts in loads], 100, content="v1")  # v1: 100 s
+    store.write_batch(WriteBatch([], [], [], [], credits))
+
+    def want(start: int, end: int) -> dict[str, float]:
+        cohort_wt = [c for c in credits if c.imp_t is not None and start <= c.imp_t < end]
+        return {"unique_views": sum(c.impressions for c in credits if start <= c.t < end),
+                "cohort_watch_time": round(sum(c.cohort_wt for c in cohort_wt), 6),
+                "depth_watch_time": round(sum(c.cohort_wt for c in cohort_wt if c.content_id == "v1"), 6),
+                "play": sum(c.play for c in credits if start <= c.t < end)}
+
+    def check() -> None:
+        for start, end in ((D1, D1 + 3 * DAY), (D1 + 5 * HOUR + 17 * MINUTE, D2 + 20 * HOUR), (D2, D2 + DAY)):
+            got = store.aggregate(Aggregate(start_ms=start, end_ms=end)).rows[0]
+            sums = dict(zip(SUMS, got))
+            assert {k: round(sums[k], 6) for k in want(start, end)} == want(start, end), (start, end)
+        by_day = store.aggregate(Aggregate(start_ms=D1, end_ms=D1 + 3 * DAY, bucket="day")).rows
+        assert [round(dict(zip(SUMS, r[1:]))["cohort_watch_time"], 6) for r in by_day] == \
+            [want(D1 + i * DAY, D1 + (i + 1) * DAY)["cohort_watch_time"] for i in range(3)]
+
+    every_source(store, check)

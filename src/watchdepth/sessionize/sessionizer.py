@@ -21,6 +21,7 @@ store (``unknown_ids`` / ``know_ids``), so that an ``id`` counts once per worksp
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -145,6 +146,8 @@ class Sessionizer:
         self.live = WatchingNow(WATCHING_WINDOW_MS)  # read from other threads; it has its own lock
         #: Ids (not "load:seq") known to be stored, or applied in this batch: oldest first.
         self.ids: dict[str, None] = {}
+        #: True: ``ids`` holds every stored one (no look-up needed); None: not known yet.
+        self.ids_complete: bool | None = None
 
     # -- public -------------------------------------------------------------------------
 
@@ -169,6 +172,9 @@ class Sessionizer:
     def unknown_ids(self, events: Iterable[Event]) -> list[str]:
         """The ids of ``events`` that need a look-up in the store before ``apply``: those not
         of the tracker's "load:seq" form (covered by ``seq``) and not held here."""
+        self._trim_ids()
+        if self.ids_complete:
+            return []
         ids = self.ids
         return sorted({e.id for e in events if e.id is not None and e.id not in ids and not _tracker_id(e)})
 
@@ -178,11 +184,15 @@ class Sessionizer:
             self._hold_id(i)
 
     def _hold_id(self, event_id: str) -> None:
+        self.ids[event_id] = None
+
+    def _trim_ids(self) -> None:
+        """Past RECENT_IDS, forget the oldest (down to 90 %, so the work is amortised): the store
+        answers for them. Between batches only, so a batch's looked-up ids stay until applied."""
         ids = self.ids
-        ids[event_id] = None
-        if len(ids) > RECENT_IDS:  # forget the oldest: the store answers for them
-            for old in list(ids)[: len(ids) - RECENT_IDS]:
-                del ids[old]
+        if len(ids) > RECENT_IDS:
+            self.ids = dict.fromkeys(itertools.islice(ids, len(ids) - RECENT_IDS * 9 // 10, None))
+            self.ids_complete = False
 
     def knows(self, session_id: str) -> bool:
         return session_id in self.sessions

@@ -426,6 +426,12 @@ class ClickHouseStore:
                              {"ids": unique[i:i + CHUNK]})
         return {r[0] for r in self._committed(got)}
 
+    def foreign_ids(self, limit: int) -> list[str]:
+        """Up to ``limit`` stored event ids not of the tracker's "load:seq" form (committed batches)."""
+        got = self._run("SELECT DISTINCT assumeNotNull(id), ingest_batch FROM events WHERE id IS NOT NULL "
+                        "AND id != concat(load_id, ':', toString(seq)) LIMIT {n:UInt64}", {"n": limit})
+        return sorted({r[0] for r in self._committed(got)})
+
     def loads_stored(self, load_ids: Sequence[str]) -> set[str]:
         """Which of these loads already have events in the log."""
         if not load_ids:

@@ -85,14 +85,14 @@ def plan_aggregate(q: Aggregate) -> Plan:
 def credited(dims: tuple[str, ...]) -> str:
     """Facts of the period ``[{start}, {end})`` as credits: each row at ``t`` with its sums, and
     the rows whose pair's impression ``imp_t`` falls in the period at ``imp_t``, with their
-    ``cohort_wt`` and ``exits`` alone (``t >= imp_t``: the ``t`` bound lets ClickHouse skip older parts)."""
+    ``cohort_wt`` and ``exits`` alone (found through the minmax index on ``imp_t``)."""
     keep = ", ".join(("content_id", *dims))
     at_t = ", ".join(zero_sql(c) if c in AT_IMP else c for c in STORED)
     at_imp = ", ".join(c if c in AT_IMP else f"0 AS {c}" for c in STORED)
     start, end = "fromUnixTimestamp64Milli({start:Int64}, 'UTC')", "fromUnixTimestamp64Milli({end:Int64}, 'UTC')"
     return (f"(SELECT t, {keep}, {at_t} FROM facts WHERE t >= {start} AND t < {end} UNION ALL "
             f"SELECT assumeNotNull(imp_t) AS t, {keep}, {at_imp} FROM facts "
-            f"WHERE imp_t >= {start} AND imp_t < {end} AND t >= {start} AND (cohort_wt != 0 OR exits != 0))")
+            f"WHERE imp_t >= {start} AND imp_t < {end} AND (cohort_wt != 0 OR exits != 0))")
 
 
 def zero_sql(c: str) -> str:

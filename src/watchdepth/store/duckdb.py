@@ -279,6 +279,13 @@ class DuckDBStore:
         return {r[0] for r in got}
 
     @_fresh
+    def foreign_ids(self, limit: int) -> list[str]:
+        """Up to ``limit`` stored event ids not of the tracker's "load:seq" form (one scan)."""
+        got = self._run("SELECT DISTINCT id FROM events WHERE id IS NOT NULL AND id <> load_id || ':' || seq::VARCHAR "
+                        "LIMIT ?", [limit])
+        return [r[0] for r in got]
+
+    @_fresh
     def loads_stored(self, load_ids: Sequence[str]) -> set[str]:
         """Which of these loads already have events in the log (to spot a forgotten session)."""
         if not load_ids:
