@@ -65,7 +65,7 @@ DAY1 = {"startup_time": 0.4, "startup_time_p90": 1.23, "buffering_count": 2, "bu
         "rebuffer_ratio": 4.8, "playback_failures": 1, "failure_rate": 33.3, "exits_before_start": 1}
 # Day 2: D's startup 2.0 s and 9 s of watch time; no load event, no cohort of its own.
 DAY2 = {"startup_time": 2.0, "startup_time_p90": 2.0, "buffering_count": 0, "buffering_time": 0.0,
-        "rebuffer_ratio": 0, "playback_failures": 0, "failure_rate": 0, "exits_before_start": 0}
+        "rebuffer_ratio": 0.0, "playback_failures": 0, "failure_rate": 0.0, "exits_before_start": 0}
 
 
 def test_quality_by_day_total_and_country_from_facts_and_rollups(store: Any) -> None:

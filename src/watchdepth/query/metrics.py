@@ -129,9 +129,9 @@ def quality(sums: Mapping[str, float], bins: Mapping[int, int] | None = None) ->
         "startup_time_p90": None if p90 is None else round(p90 / 1000, 2),
         "buffering_count": int(sums["stalls"]),
         "buffering_time": stall_s,
-        "rebuffer_ratio": round_half_up_1(stall_s * 100 / played) if played > 0 else 0,
+        "rebuffer_ratio": round_half_up_1(stall_s * 100 / played) if played > 0 else 0.0,
         "playback_failures": failures,
-        "failure_rate": round_half_up_1(failures * 100 / loads) if loads else 0,
+        "failure_rate": round_half_up_1(failures * 100 / loads) if loads else 0.0,
         "exits_before_start": int(sums["exits"]),
     }
 
