@@ -109,7 +109,7 @@ WATCH = """() => {
 
 def open_page(context: Any, server: Any, src: str) -> Any:
     page = context.new_page()
-    page.goto(f"{server.url}/embed/v1?src={quote(src, safe='')}")
+    page.goto(f"{server.url}/embed/v1?src={quote(src, safe='')}", wait_until="domcontentloaded")
     page.evaluate(WATCH)
     page.evaluate(f"{VIDEO}.muted = true")
     return page
