@@ -109,7 +109,7 @@ def test_two_loads_two_failures_and_a_failure_after_start_is_no_exit():
 def test_a_rebuilt_session_credits_nothing_twice():
     p = Player()
     first = [p.load(), p.play(0), q(p, "startup", ms=800), q(p, "error", code="e", fatal=True)]
-    s1, (out1,) = run(first)
+    _, (out1,) = run(first)
     s2 = Sessionizer()
     s2.replay(first)  # the session rebuilt from the log after a restart
     later = [q(p, "startup", ms=900), q(p, "error", code="f", fatal=True), p.play(3), q(p, "stall", ms=250)]

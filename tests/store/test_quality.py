@@ -20,7 +20,7 @@ D1, D2 = T0, T0 + DAY
 
 def quality(store: Any, start: int, end: int, dims: tuple[str, ...] = (), bucket: str | None = None) -> dict:
     """Group key -> the §7 fields, startup percentiles from the stored bins."""
-    q = dict(start_ms=start, end_ms=end, dims=dims, bucket=bucket)
+    q: dict[str, Any] = {"start_ms": start, "end_ms": end, "dims": dims, "bucket": bucket}
     got = store.aggregate(Aggregate(**q))
     keys = len(got.columns) - len(SUMS)
     bins_got = store.aggregate(Aggregate(**{**q, "dims": (*dims, "startup_bin")}))

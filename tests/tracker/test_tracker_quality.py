@@ -44,7 +44,7 @@ class Media:
             def log_message(self, *args: Any) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 if self.path.startswith("/broken.webm"):
                     time.sleep(1.0)
                     body = b"this is not a video " * 2000

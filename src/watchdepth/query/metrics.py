@@ -15,8 +15,8 @@ It does not count anything: counts are credited in ``sessionize``.
 from __future__ import annotations
 
 import math
-from typing import Any
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from watchdepth.store.base import EVENT_COUNTS as EVENT_COUNT_SUMS
 

@@ -25,7 +25,7 @@ import itertools
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import msgspec
 
@@ -238,7 +238,7 @@ class Sessionizer:
     def _quality(self, e: Event, credits: list[Credit]) -> None:
         """Credit the METRICS.md §7 numbers of a startup, stall, error or first play, each on a credit of its own."""
         load = self.sessions[e.session_id].loads[e.load_id]
-        got: dict[str, object] = {}
+        got: dict[str, Any] = {}
         if e.type == "play":
             if load.first_play is None:
                 load.first_play = e.t
@@ -257,13 +257,12 @@ class Sessionizer:
             load.failed = True
             got = {"failures": 1}
         if got:
-            credits.append(Credit(e.t, e.content_id, e.session_id, e.load_id, 0, 0, 0, 0.0, None, None, load.dims,
-                                  **got))  # type: ignore[arg-type]
+            credits.append(Credit(e.t, e.content_id, e.session_id, e.load_id, 0, 0, 0, 0.0, None, None, load.dims, **got))
 
     def _count(self, e: Event, credits: list[Credit], before: int) -> None:
         """Credit the event's count (METRICS.md §4 "Event counts") on its first credit, or a new one."""
         load = self.sessions[e.session_id].loads[e.load_id]
-        counts = {EVENT_COUNTS[e.type]: 1}
+        counts: dict[str, Any] = {EVENT_COUNTS[e.type]: 1}
         if e.type == "play" and load.replaying:
             counts["replay"] = 1
         load.replaying = False
