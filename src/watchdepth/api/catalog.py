@@ -118,6 +118,7 @@ def _visible(token: Token) -> list[str] | None:
 
 def _handlers(entity: str) -> tuple[Any, Any, Any, Any, Any]:
     async def list_(request: Request) -> JSONResponse:
+        """List, filtered, sorted by order and paginated."""
         s = _services(request)
         token = s.tokens.authorize(request)
         match = {k: request.query_params.get(k) for k in FILTERS[entity]}
@@ -133,6 +134,7 @@ def _handlers(entity: str) -> tuple[Any, Any, Any, Any, Any]:
         return JSONResponse({"meta": meta, "data": rows[(pg - 1) * per : pg * per]})
 
     async def get(request: Request) -> JSONResponse:
+        """Get one by id."""
         s = _services(request)
         token = s.tokens.authorize(request)
         key = request.path_params["id"]
@@ -140,6 +142,7 @@ def _handlers(entity: str) -> tuple[Any, Any, Any, Any, Any]:
         return JSONResponse({"data": s.catalog.get(entity, key)})
 
     async def create(request: Request) -> JSONResponse:
+        """Create one (the id may be chosen by the caller); a write."""
         s = _services(request)
         token = s.tokens.authorize(request, write=True)
         row = await decode(request, SCHEMAS[entity])
@@ -154,6 +157,7 @@ def _handlers(entity: str) -> tuple[Any, Any, Any, Any, Any]:
         return JSONResponse({"data": s.catalog.create(entity, row)}, status_code=201)
 
     async def update(request: Request) -> JSONResponse:
+        """Change the fields given (PATCH and PUT alike); the id cannot change."""
         s = _services(request)
         token = s.tokens.authorize(request, write=True)
         key = request.path_params["id"]
@@ -166,6 +170,7 @@ def _handlers(entity: str) -> tuple[Any, Any, Any, Any, Any]:
         return JSONResponse({"data": s.catalog.update(entity, key, changes)})
 
     async def delete(request: Request) -> Response:
+        """Delete one."""
         s = _services(request)
         token = s.tokens.authorize(request, write=True)
         key = request.path_params["id"]
