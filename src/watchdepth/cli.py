@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import socket
 import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -77,6 +78,7 @@ def _data(p: argparse.ArgumentParser) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per admin-socket request
     flags = {k: v for k, v in vars(args).items() if k in Settings.__dataclass_fields__}
     try:
         settings = config.load(**flags)
@@ -114,6 +116,11 @@ def _serve(settings: Settings, *, demo: bool) -> int:
     if _admin(settings) is not None:
         print(f"error: a server is already running on {settings.data_dir}", file=sys.stderr)
         return 1
+    taken = _port_taken(settings.host, settings.port)
+    if taken:
+        print(f"error: cannot listen on {settings.host}:{settings.port} ({taken}); "
+              f"choose another port with --port N (or WATCHDEPTH_PORT=N)", file=sys.stderr)
+        return 1
     services = svc.build(settings)
     try:
         if demo:
@@ -123,6 +130,22 @@ def _serve(settings: Settings, *, demo: bool) -> int:
     finally:
         services.close()
     return 0
+
+
+def _port_taken(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be listened on (e.g. "address already in use"), or None.
+
+    Bound and released at once, with SO_REUSEADDR as uvicorn binds, so a port in TIME_WAIT
+    is free. Checked before the demo is seeded, not to announce a server that then dies.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            return exc.strerror.lower() if exc.strerror else str(exc)
+    return None
 
 
 def _extra_routes(services: Any) -> list[Any]:
@@ -147,7 +170,8 @@ def _seed_demo(services: Any) -> None:
         lines = list(demo.history(int(time.time() * 1000)))
         _apply_lines(services, lines, label="demo history")
     secret, _ = services.tokens.create("demo", (), False)
-    print(f"demo token (also for the dashboard): {secret}", file=sys.stderr)
+    path = demo.write_token(services.settings.data_dir, secret)
+    print(f"demo token (also for the dashboard): {secret} (saved in {path})", file=sys.stderr)
 
 
 # -- token create -------------------------------------------------------------------------

@@ -38,7 +38,8 @@ class Settings:
     role: str = "all"
     #: For --role api: the collectors' base URLs, whose watching-now snapshots are summed.
     collectors: tuple[str, ...] = ()
-    smtp_host: str = "localhost"
+    #: The SMTP server for report e-mails; unset: no e-mail (exports give a download link only).
+    smtp_host: str | None = None
     smtp_port: int = 25
     smtp_security: str = "none"  # none | starttls | tls
     smtp_user: str | None = None

@@ -3,13 +3,16 @@
 Input: a random seed and "now". Output: catalog entities and NDJSON import lines
 (``ts``, ``ip``, ``user_agent`` per event) that look like real tracker traffic: loads,
 plays, heartbeats, pauses, seeks back, early leavers. It stores nothing itself
-(``cli`` sends the lines through the same code as ``POST /v1/events/import``).
+(``cli`` sends the lines through the same code as ``POST /v1/events/import``), bar the
+demo's token in ``DATA/demo-token`` (owner-only), which the README's curl reads.
 """
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -49,6 +52,19 @@ AGENTS = [
 ]
 PAGES = ["https://learn.example.com/python/lesson-1", "https://learn.example.com/python/lesson-2",
          "https://www.example.com/", "https://blog.example.org/posts/launch", "https://news.example.net/video?id=7"]
+
+
+TOKEN_FILE = "demo-token"
+
+
+def write_token(data_dir: Path, secret: str) -> Path:
+    """Save the demo's token as ``DATA/demo-token`` (mode 0600), for ``TOKEN=$(cat …)``."""
+    path = Path(data_dir) / TOKEN_FILE
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secret + "\n")
+    os.chmod(path, 0o600)
+    return path
 
 
 def history(now_ms: int, days: int = 21, sessions_per_day: int = 120, seed: int = 7) -> Iterator[bytes]:

@@ -49,7 +49,7 @@ def test_collect_codes(catalog: Server) -> None:
     # the 202 (answered below the framework) carries the request id and CORS headers too
     ok = {**GOOD, "session_id": "fast", "load_id": "fast-l"}
     r = httpx.post(catalog.url + "/collect", json=[ok], headers={"origin": "https://site.example", "x-request-id": "rid-7"})
-    assert (r.status_code, r.json()) == (202, {"accepted": 1, "duplicates": 0})
+    assert (r.status_code, r.json()) == (202, {"accepted": 1, "duplicates": 0, "bots": 1})  # httpx's UA is a bot's
     assert r.headers["x-request-id"] == "rid-7" and r.headers["access-control-allow-origin"] == "*"
     assert r.headers["content-type"] == "application/json"
     r = httpx.get(catalog.url + "/collect")

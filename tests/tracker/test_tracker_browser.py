@@ -10,6 +10,7 @@ only to check that the stream the browser produced covers what was played.
 from __future__ import annotations
 
 import math
+import time
 from collections import defaultdict
 from typing import Any
 from urllib.parse import quote
@@ -44,6 +45,35 @@ def js_round(x: float) -> float:
 
 def play(page: Any) -> None:
     page.evaluate(f"{VIDEO}.play()")
+
+
+#: Resolves once the player's position reaches `to` seconds, from its own `timeupdate` events
+#: (page.evaluate runs under the pages' CSP, which forbids the eval that wait_for_function needs).
+REACHED = """([to, ms]) => new Promise((done, fail) => {
+  const v = document.querySelector('video');
+  const timer = setTimeout(() => fail(new Error(`position ${v.currentTime} never reached ${to}`)), ms);
+  const check = () => {
+    if (v.currentTime < to) return;
+    clearTimeout(timer);
+    v.removeEventListener('timeupdate', check);
+    done(v.currentTime);
+  };
+  v.addEventListener('timeupdate', check);
+  check();
+})"""
+
+
+def played_to(page: Any, position: float, timeout_ms: int = 20000) -> None:
+    """Wait until the player's position reaches ``position`` seconds (playback is real time)."""
+    page.evaluate(REACHED, [position, timeout_ms])
+
+
+def until(check: Any, timeout: float = 20.0) -> None:
+    """Poll a condition on the recorder (the test's side of the wire)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.05)
 
 
 def pause(page: Any) -> float:
@@ -119,7 +149,7 @@ def test_play_7s(recorder: Recorder, context: Any) -> None:
     context.on("request", lambda r: requests.append(r.url))
     page = open_player(context, recorder)
     play(page)
-    page.wait_for_timeout(7000)
+    played_to(page, 7)
     stopped_at = pause(page)
     events = recorder.wait_for(has("pause"))
 
@@ -150,12 +180,12 @@ def test_play_7s(recorder: Recorder, context: Any) -> None:
 def test_pause_10s_then_resume_is_one_run(recorder: Recorder, context: Any) -> None:
     page = open_player(context, recorder)
     play(page)
-    page.wait_for_timeout(3000)
+    played_to(page, 3)
     paused_at = pause(page)
     recorder.wait_for(has("pause"))
-    page.wait_for_timeout(10000)
+    page.wait_for_timeout(10000)  # the test is a 10 s pause in wall time: no condition to wait on
     play(page)
-    page.wait_for_timeout(2000)
+    played_to(page, paused_at + 2)
     pause(page)
     events = recorder.wait_for(has("pause", 2))
 
@@ -172,9 +202,9 @@ def test_pause_10s_then_resume_is_one_run(recorder: Recorder, context: Any) -> N
 def test_seek_back_and_rewatch_counts_once(recorder: Recorder, context: Any) -> None:
     page = open_player(context, recorder)
     play(page)
-    page.wait_for_timeout(4000)
+    played_to(page, 4)
     before = seek(page, 1)
-    page.wait_for_timeout(3000)
+    played_to(page, 4)
     pause(page)
     events = recorder.wait_for(has("pause"))
 
@@ -190,7 +220,7 @@ def test_seek_back_and_rewatch_counts_once(recorder: Recorder, context: Any) -> 
 def test_close_page_sends_last_events_by_beacon(recorder: Recorder, context: Any) -> None:
     page = open_player(context, recorder)
     play(page)
-    page.wait_for_timeout(3000)
+    played_to(page, 3)
     at = page.evaluate(f"{VIDEO}.currentTime")
     page.close()  # before the browser: pagehide and visibilitychange fire
     events = recorder.wait_for(lambda ev: ev[-1]["type"] == "progress")
@@ -223,11 +253,10 @@ def test_collector_down_then_back_every_event_arrives_once(recorder: Recorder, c
     page.goto(recorder.base_url + "/demo")
     page.wait_for_function(f"{VIDEO}.readyState >= 1")
     play(page)
-    page.wait_for_timeout(6000)
+    until(lambda: len([p for p in recorder.posts if p.status == 503]) >= 2)  # retried while down
     refused = [p for p in recorder.posts if p.status == 503]
-    assert len(refused) >= 2, "retried while down"
     recorder.down = False
-    page.wait_for_timeout(1000)
+    until(lambda: any(p.accepted for p in recorder.posts))  # the next retry gets through
     pause(page)
     events = recorder.wait_for(has("pause"), timeout=20)
 
@@ -251,7 +280,7 @@ def test_embed_in_an_iframe_carries_external_id_and_host_page(recorder: Recorder
     (player,) = page.main_frame.child_frames
     player.wait_for_function(f"{VIDEO}.readyState >= 1")
     player.evaluate(f"(() => {{ const v = {VIDEO}; v.muted = true; return v.play(); }})()")
-    page.wait_for_timeout(1500)
+    played_to(player, 1.5)
     player.evaluate(f"{VIDEO}.pause()")
     events = recorder.wait_for(has("pause"))
 

@@ -59,9 +59,27 @@ def open_embed(context: Any, server: Any, video_id: str = "v1", external_id: str
     return page
 
 
+#: Resolves once the player's position reaches `to` seconds, from its own `timeupdate` events
+#: (page.evaluate runs under the pages' CSP, which forbids the eval that wait_for_function needs).
+REACHED = """([to, ms]) => new Promise((done, fail) => {
+  const v = document.querySelector('video');
+  const timer = setTimeout(() => fail(new Error(`position ${v.currentTime} never reached ${to}`)), ms);
+  const check = () => {
+    if (v.currentTime < to) return;
+    clearTimeout(timer);
+    v.removeEventListener('timeupdate', check);
+    done(v.currentTime);
+  };
+  v.addEventListener('timeupdate', check);
+  check();
+})"""
+
+
 def play_for(page: Any, seconds: float) -> None:
+    """Play until the position has moved ``seconds`` on (playback is real time: a condition, not a sleep)."""
+    start = page.evaluate(f"{VIDEO}.currentTime")
     page.evaluate(f"{VIDEO}.play()")
-    page.wait_for_timeout(seconds * 1000)
+    page.evaluate(REACHED, [start + seconds, int(seconds + 20) * 1000])
 
 
 def pause(page: Any) -> None:
@@ -112,7 +130,7 @@ def test_seek_back_and_rewatch_counts_once(catalog: Any, context: Any) -> None:
     page = open_embed(context, catalog)
     play_for(page, 6)
     seek(page, 1)
-    page.wait_for_timeout(4000)
+    page.evaluate(REACHED, [5, 20000])
     pause(page)
     rows = settle(catalog, lambda rs: bool(rs) and rs[0]["views"] == 1 and rs[0]["watch_time"] >= 6, video_id="v1")
     row = row_of(rows, "video_id", "v1")
@@ -124,7 +142,7 @@ def test_pause_10s_and_resume_is_one_continuous_run(catalog: Any, context: Any) 
     page = open_embed(context, catalog)
     play_for(page, 3)
     pause(page)
-    page.wait_for_timeout(10000)
+    page.wait_for_timeout(10000)  # the test is a 10 s pause in wall time: no condition to wait on
     play_for(page, 3)
     pause(page)
     rows = settle(catalog, lambda rs: bool(rs) and rs[0]["views"] == 1 and rs[0]["watch_time"] >= 6, video_id="v1")
@@ -145,9 +163,8 @@ def test_external_id_in_group_by(catalog: Any, context: Any) -> None:
 def test_collector_down_then_back_every_event_arrives_once(catalog: Any, context: Any) -> None:
     page = open_embed(context, catalog)
     catalog.stop()  # the collector is down: the tracker queues and retries with backoff
-    play_for(page, 7)
-    pause(page)
-    page.wait_for_timeout(3000)
+    play_for(page, 7)  # 7 s down: the tracker's tries fail and back off (1 s, 2 s, 4 s, …)
+    pause(page)  # queued behind them
     catalog.start()  # back on the same port and data
     rows = settle(catalog, lambda rs: bool(rs) and rs[0]["views"] == 1, timeout=90, video_id="v1")
     row = row_of(rows, "video_id", "v1")

@@ -469,6 +469,28 @@ test('a 400 drops only the events it names and sends the rest again', async () =
   assert.deepEqual(h.posts.map((p) => p.events.map((e) => e.type)), [['load', 'play', 'pause'], ['load', 'pause']]);
 });
 
+test('a 202 that counts events as a bot\'s says so in the debug log, once per answer', async () => {
+  const h = harness({ status: (events) => [202, JSON.stringify({ accepted: events.length, duplicates: 0, bots: events.length })] });
+  h.wd.debug = true;
+  const { v } = ready(h);
+  v.play();
+  v.pause();
+  await h.advance(1000);
+  const said = h.logs.filter((l) => String(l[0]).startsWith('counted as a bot'));
+  assert.equal(said.length, 1);
+  assert.match(said[0][0], /User-Agent/);
+});
+
+test('a 202 without bots logs no such line', async () => {
+  const h = harness();
+  h.wd.debug = true;
+  const { v } = ready(h);
+  v.play();
+  await h.advance(1000);
+  assert.ok(h.logs.some((l) => l[0] === 'ok'), 'the debug log is on');
+  assert.equal(h.logs.filter((l) => String(l[0]).startsWith('counted as a bot')).length, 0);
+});
+
 test('any other 4xx drops the batch instead of retrying it forever', async () => {
   const h = harness({ status: () => 404 });
   const { v } = ready(h);

@@ -73,6 +73,8 @@ REFERRERS = [
     ("partner.example.net", ["/embed/course", "/embed/webinar"]),
 ]
 VIEWER = "student-42"
+#: group_by=external_id: 40 viewers with an id (VIEWER among them), then the plays without one.
+VIEWERS = [f"student-{i}" for i in range(3, 43)]
 
 
 def half_up(x: float) -> int:
@@ -107,6 +109,11 @@ def row_metrics(weight: int, seed: int) -> dict[str, int]:
 @dataclass
 class FakeState:
     empty: bool = False
+    #: data in other periods only: every request with a period but all_time is empty
+    empty_period: bool = False
+    #: the export's e-mail: "ok", "no_smtp" (refused as unsupported) or "fail" (the job fails on the mail)
+    mail: str = "ok"
+    long_values: bool = False  # watch time 137h 54m
     sse: bool = True
     shift_periods: bool = False
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
@@ -116,6 +123,9 @@ class FakeState:
 
     def reset(self) -> None:
         self.empty = False
+        self.empty_period = False
+        self.mail = "ok"
+        self.long_values = False
         self.sse = True
         self.shift_periods = False
         self.requests.clear()
@@ -202,18 +212,40 @@ def build_app(state: FakeState) -> Starlette:
 
         return endpoint
 
+    def empty_for(p: dict[str, str]) -> bool:
+        return state.empty or (state.empty_period and p.get("period") != "all_time")
+
     async def overview(request: Request, p: dict[str, str]) -> dict[str, Any]:
         seed = seed_of(p)
+        empty = empty_for(p)
         total = totals(seed, video="video_id" in p)
         count, step = BUCKETS[p.get("group_time", "day")]
+        start = TIMELINE_START
+        if p.get("period") == "this_month":  # the whole month's buckets, the days to come included (API.md)
+            now = datetime.now(timezone.utc)
+            start = int(datetime(now.year, now.month, 1, tzinfo=timezone.utc).timestamp())
+            count = 31
+        if p.get("period") == "all_time" and p.get("group_time") == "month":  # two months: a sparse series
+            count = 2
+        def bucket(i: int) -> str:
+            if p.get("group_time") == "month":  # calendar months
+                d = datetime.fromtimestamp(start, timezone.utc)
+                y, m = d.year + (d.month - 1 + i) // 12, (d.month - 1 + i) % 12 + 1
+                return rfc3339(datetime(y, m, 1, tzinfo=timezone.utc))
+            return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start + i * step))
+
         timeline = []
         for i in range(count):
-            views = 0 if state.empty else (i * 7 + seed * 3) % 50 + 5
-            loads = 0 if state.empty else views * 3 + i % 4
-            timeline.append({"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(TIMELINE_START + i * step)),
+            views = 0 if empty else (i * 7 + seed * 3) % 50 + 5
+            loads = 0 if empty else views * 3 + i % 4
+            watch_time, duration = views * 97, views * 300
+            timeline.append({"date": bucket(i),
                              "views": views, "unique_views": views + 2, "player_loads": loads,
-                             "watch_time": views * 97, "view_rate": half_up(views * 100 / loads) if loads else 0})
-        if state.empty:
+                             "watch_time": watch_time, "duration": duration,
+                             **derived(views, loads, watch_time, duration)})
+        if state.long_values:
+            total["watch_time"] = 137 * 3600 + 54 * 60
+        if empty:
             total = {k: 0 for k in total}
         total["online"] = 0 if state.empty else 3
         return {"meta": meta_time(p, state.shift_periods), "data": {"total": total, "timeline": timeline,
@@ -223,8 +255,11 @@ def build_app(state: FakeState) -> Starlette:
         seed = seed_of(p)
         group = p.get("group_by", "")
         rows: list[dict[str, Any]] = []
-        if state.empty:
+        if empty_for(p):
             rows = []
+        elif group == "external_id":
+            rows = [{"external_id": e, **row_metrics(len(VIEWERS) - i, seed)} for i, e in enumerate(VIEWERS)]
+            rows.insert(0, {"external_id": None, **row_metrics(100, seed)})
         elif group == "video_id":
             for i, v in enumerate(VIDEOS):
                 rows.append({"video_id": v["id"], "title": v["title"], "duration": v["duration"],
@@ -314,6 +349,13 @@ def build_app(state: FakeState) -> Starlette:
                  and v["folder_id"] == p.get("folder_id", v["folder_id"])]
         return listing(items, p)
 
+    async def known(request: Request, p: dict[str, str], handler: Any) -> Any:
+        """As the real API: a video_id that is no video, stream or broadcast is 404."""
+        vid = p.get("video_id")
+        if vid is not None and vid not in {v["id"] for v in VIDEOS} | {e["id"] for e in STREAM_EVENTS}:
+            return JSONResponse({"error": {"code": 404404, "message": f"no video with id {vid!r}"}}, 404)
+        return await handler(request, p)
+
     async def video(request: Request, p: dict[str, str]) -> Response:
         found = [v for v in VIDEOS if v["id"] == request.path_params["id"]]
         return JSONResponse({"data": found[0]}) if found else JSONResponse({"error": {"code": 404404}}, 404)
@@ -321,29 +363,40 @@ def build_app(state: FakeState) -> Starlette:
     async def streams(request: Request, p: dict[str, str]) -> dict[str, Any]:
         return listing([s for s in STREAMS if s["project_id"] == p.get("project_id", s["project_id"])], p)
 
-    async def stream(request: Request, p: dict[str, str]) -> dict[str, Any]:
-        return {"data": STREAMS[0]}
+    async def stream(request: Request, p: dict[str, str]) -> Response:
+        found = [x for x in STREAMS if x["id"] == request.path_params["id"]]
+        return JSONResponse({"data": found[0]}) if found else JSONResponse({"error": {"code": 404404}}, 404)
 
     async def stream_events(request: Request, p: dict[str, str]) -> dict[str, Any]:
         return listing(STREAM_EVENTS, p)
 
     async def create_export(request: Request, p: dict[str, str]) -> Response:
-        state.exports.append(json.loads(await request.body()))
+        body = json.loads(await request.body())
+        if body.get("email") and state.mail == "no_smtp":  # as export/jobs.py submit() without SMTP settings
+            return JSONResponse({"error": {"code": 400400, "message": "parameters did not validate", "invalid_params": [
+                {"name": "email", "reason": "unsupported",
+                 "message": "e-mail delivery is not configured on this server"}]}}, 400)
+        state.exports.append(body)
         return JSONResponse({"data": {"id": "exp-1", "status": "queued"}}, 202)
 
     async def export_status(request: Request, p: dict[str, str]) -> dict[str, Any]:
         state.export_polls += 1
         if state.export_polls < 2:
             return {"data": {"id": "exp-1", "status": "running"}}
-        mail = "sent" if state.exports and state.exports[-1].get("email") else "none"
-        return {"data": {"id": "exp-1", "status": "done", "mail": mail, "download_url": "/downloads/exp-1.csv?sig=abc"}}
+        link = "/downloads/exp-1.csv?sig=abc"
+        email = state.exports[-1].get("email") if state.exports else None
+        if email and state.mail == "fail":  # the file is built, the mail failed: the link is offered
+            return {"data": {"id": "exp-1", "status": "failed", "mail": "failed", "download_url": link,
+                             "reason": f"could not send the e-mail to {email} through 127.0.0.1:25 after 4 attempts"}}
+        mail = "sent" if email else "none"
+        return {"data": {"id": "exp-1", "status": "done", "mail": mail, "download_url": link}}
 
     v1 = [
-        Route("/v1/analytics/overview", api(overview)),
-        Route("/v1/analytics", api(analytics)),
+        Route("/v1/analytics/overview", api(lambda r, p: known(r, p, overview))),
+        Route("/v1/analytics", api(lambda r, p: known(r, p, analytics))),
         Route("/v1/analytics/referrers", api(referrers)),
         Route("/v1/analytics/referrers.csv", api(referrers_csv)),
-        Route("/v1/analytics/retention", api(retention)),
+        Route("/v1/analytics/retention", api(lambda r, p: known(r, p, retention))),
         Route("/v1/analytics/concurrency", api(concurrency)),
         Route("/v1/analytics/realtime", api(realtime)),
         Route("/v1/analytics/realtime/stream", api(realtime_stream)),

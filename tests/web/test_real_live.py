@@ -62,7 +62,7 @@ def test_a_new_workspace_then_viewers_arriving(browser: Any, server: Server) -> 
             goto(page, "#/overview")
             first = server.ok("GET", "/v1/videos", params={"per_page": 1})["data"][0]["id"]
             assert first in {"v1", "v2", "v3"}
-            expect(page.get_by_text("No plays in this period yet.")).to_be_visible()
+            expect(page.get_by_text("No plays recorded yet.")).to_be_visible()
             snippet = page.get_by_label("Embed snippet")
             expect(snippet).to_contain_text(f'<video data-video-id="{first}"')
             expect(snippet).to_contain_text(f'<script src="{server.url}/tracker.js" defer></script>')
@@ -123,12 +123,9 @@ def test_a_page_module_arriving_late_does_not_draw_over_the_newer_page(browser: 
             goto(page, "#/overview")
             held: list[Any] = []
             page.route("**/views/catalog.js*", lambda route: held.append(route))
-            page.evaluate("location.hash = '#/catalog'")
+            with page.expect_request(lambda r: "/views/catalog.js" in r.url):
+                page.evaluate("location.hash = '#/catalog'")
             page.wait_for_function("() => document.documentElement.dataset.wdState === 'loading'")
-            for _ in range(100):
-                if held:
-                    break
-                page.wait_for_timeout(50)
             assert held, "the catalog module was never requested"
             page.evaluate("location.hash = '#/overview'")
             expect(page.locator("html")).to_have_attribute("data-wd-state", "ready")

@@ -23,7 +23,7 @@ from urllib.parse import parse_qs
 import msgspec
 
 from watchdepth.api.errors import choose_request_id, error_body
-from watchdepth.api.intake import check_session_param, cors_for, encode_answer, media_type_ok
+from watchdepth.api.intake import bots, check_session_param, cors_for, encode_answer, media_type_ok
 from watchdepth.errors import ServiceError, WatchdepthError
 from watchdepth.services import Services
 
@@ -114,7 +114,7 @@ class FastCollect:
             log.error("request %s failed: %s", rid, exc)
             await _answer(send, failure.status, _encode_error(failure), rid, cors)
             return
-        await _answer(send, 202, encode_answer(result), rid, cors)
+        await _answer(send, 202, encode_answer(result, bots(events)), rid, cors)
 
 
 async def _answer(send: Send, status: int, body: bytes, rid: str, cors: dict[str, str]) -> None:

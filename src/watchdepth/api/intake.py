@@ -1,6 +1,6 @@
 """HTTP intake: ``POST /collect`` (the tracker, public, CORS) and ``POST /v1/events/import``.
 
-Input: request bodies. Output: ``202 {"accepted", "duplicates"}`` once the events are
+Input: request bodies. Output: ``202 {"accepted", "duplicates"[, "bots"]}`` once the events are
 durable, or one error naming every bad event (nothing of a rejected batch is stored).
 Parsing and enrichment are ``collect``'s; this module reads bodies (``api.bodies``),
 applies limits, the ``Content-Type`` rule and CORS, and hands events to the ingest loop.
@@ -65,7 +65,7 @@ async def collect(request: Request) -> Response:
         exc.headers.update(cors)
         raise
     result = await s.ingest.submit(events, "collect")
-    return Response(encode_answer(result), status_code=202, headers=cors, media_type="application/json")
+    return Response(encode_answer(result, bots(events)), status_code=202, headers=cors, media_type="application/json")
 
 
 COLLECT_MEDIA_TYPES: Final = frozenset({"application/json", "text/plain"})
@@ -94,19 +94,27 @@ def check_media_type(content_type: str | None) -> None:
         raise ValidationFailed(message, invalid_params=[problem])
 
 
-class _Answer(msgspec.Struct):
+class _Answer(msgspec.Struct, omit_defaults=True):
     """The 202 body, encoded by msgspec straight from the ingest result."""
 
     accepted: int
     duplicates: int
+    bots: int = 0
 
 
 _encode = msgspec.json.Encoder().encode
 
 
-def encode_answer(result: Accepted) -> bytes:
-    """The body of a 202: ``{"accepted": n, "duplicates": m}``."""
-    return _encode(_Answer(*result))
+def bots(events: list[Event]) -> int:
+    """How many of the events came from a bot's User-Agent (stored, but counted in no metric)."""
+    return sum(1 for e in events if e.bot)
+
+
+def encode_answer(result: Accepted, bot_events: int = 0) -> bytes:
+    """The body of a 202: ``{"accepted": n, "duplicates": m}``, and ``"bots": b`` when b > 0:
+    events acknowledged but, their User-Agent being a bot's (a headless browser's too), in no
+    metric, which a developer testing the tracker needs to know."""
+    return _encode(_Answer(*result, bots=bot_events))
 
 
 def check_session_param(s: str | None, events: list[Event]) -> None:

@@ -140,8 +140,9 @@ class ExportWorker:
         return job
 
     def download_url(self, job: Job) -> str | None:
-        """The signed link of a finished job whose file has not expired."""
-        if job.status != "done" or job.expires_at is None or self._clock() >= job.expires_at:
+        """The signed link of a job whose file is built and has not expired: a done job, and
+        also one whose e-mail is being sent or failed (the file is there; only the mail is not)."""
+        if not job.file_ready or job.expires_at is None or self._clock() >= job.expires_at:
             return None
         return self._link(job.id, job.expires_at)
 

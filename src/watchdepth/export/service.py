@@ -41,7 +41,10 @@ OWNER = Token("admin-socket", "admin-socket", None, False)
 FILE_PER_PAGE = "1000"
 
 
-def mailer(settings: Any) -> Mailer:
+def mailer(settings: Any) -> Mailer | None:
+    """The report mailer, or None when no SMTP host is set (e-mail is then refused, links still work)."""
+    if not settings.smtp_host:
+        return None
     return Mailer(SmtpSettings(
         host=settings.smtp_host, port=settings.smtp_port, security=settings.smtp_security,
         user=settings.smtp_user, password=settings.smtp_password, sender=settings.mail_from,

@@ -157,7 +157,11 @@
         var bad = rejected(text);
         if (status === 400 && bad.length) gone = batch.filter(function (e, i) { return bad.indexOf(i) >= 0; });
         debug('refused', status, gone, text);
-      } else debug('ok', status, text);
+      } else {
+        debug('ok', status, text);
+        // {"bots": n}: stored, but its User-Agent is a bot's (a headless browser's too), so in no metric.
+        if (/"bots":[1-9]/.test(text)) debug('counted as a bot by its User-Agent: in no metric (README: testing)');
+      }
       s.tries = 0;
       s.q = s.q.filter(function (e) { return gone.indexOf(e) < 0; });
       sendNow(s);

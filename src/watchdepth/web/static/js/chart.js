@@ -2,7 +2,7 @@
 // is paired with a data table in a <details>, so the numbers are readable without the
 // canvas (screen readers, copy and paste, tests).
 
-import { h } from "./dom.js";
+import { h, scrollBox } from "./dom.js";
 
 const INK = "#4b5563";
 const GRID = "#eceef2";
@@ -96,30 +96,35 @@ function timeAxisValues(tz) {
 }
 
 /**
- * A one-series chart. xs: numbers (unix seconds when time), ys: numbers.
- * Returns {el, destroy()}; the element sizes itself to its container.
+ * A one-series chart. xs: numbers (unix seconds when time), ys: numbers (null: no value).
+ * Returns {el, destroy()}; the element sizes itself to its container. `bars` draws bars
+ * (a few buckets: a line between two points reads as a trend); `x` overrides the x axis
+ * and scale ({axis, range}) for bucketed series.
  */
 export function lineChart({ xs, ys, label, time = true, tz, formatX, formatY, marker, height = 260, stepped = false,
-  width = 600, yIncrs = WHOLE_STEPS }) {
-  const el = h("div", { class: "chart", role: "img", "aria-label": label });
+  width = 600, yIncrs = WHOLE_STEPS, bars = false, x = null }) {
+  const el = h("div", { class: "chart", role: "img", "aria-label": label, dataset: { kind: bars ? "bars" : "line" } });
   const { uPlot } = window;
   if (!uPlot) return { el, destroy() {} };
+  const xAxis = { stroke: INK, grid: { stroke: GRID }, ticks: { stroke: GRID },
+    values: time ? timeAxisValues(tz) : (u, vals) => vals.map(formatX), ...(x?.axis ?? {}) };
+  const paths = bars ? uPlot.paths.bars({ size: [0.6, 56], align: 0 }) : stepped ? uPlot.paths.stepped({ align: 1 }) : null;
   const opts = {
     width,
     height,
     legend: { show: false },
     cursor: { points: { size: 8, fill: ACCENT }, drag: { x: false, y: false } },
-    scales: { x: { time }, y: { range: (u, min, max) => [0, max > 0 ? Math.max(max * 1.1, 4) : 4] } },
+    scales: { x: { time, ...(x?.range ? { range: x.range } : {}) },
+      y: { range: (u, min, max) => [0, max > 0 ? Math.max(max * 1.1, 4) : 4] } },
     axes: [
-      { stroke: INK, grid: { stroke: GRID }, ticks: { stroke: GRID },
-        values: time ? timeAxisValues(tz) : (u, vals) => vals.map(formatX) },
+      xAxis,
       { stroke: INK, grid: { stroke: GRID }, ticks: { show: false }, size: 64, incrs: yIncrs,
         values: (u, vals) => vals.map(formatY) },
     ],
     series: [{}, {
-      label, stroke: ACCENT, width: 2, fill: "rgba(79, 70, 229, 0.10)",
-      points: { show: xs.length <= 48, size: 5, fill: ACCENT },
-      ...(stepped ? { paths: uPlot.paths.stepped({ align: 1 }) } : {}),
+      label, stroke: ACCENT, width: bars ? 0 : 2, fill: bars ? "rgba(79, 70, 229, 0.75)" : "rgba(79, 70, 229, 0.10)",
+      points: { show: !bars && xs.length <= 48, size: 5, fill: ACCENT },
+      ...(paths ? { paths } : {}),
     }],
     plugins: [tooltipPlugin(formatX, formatY), markerPlugin(marker)],
   };
@@ -140,11 +145,58 @@ export function lineChart({ xs, ys, label, time = true, tz, formatX, formatY, ma
   };
 }
 
+/** Nominal bucket lengths, seconds (a month's is only for padding the x range). */
+const BUCKET_SECONDS = { hour: HOUR, day: 86400, week: 7 * 86400, month: 30 * 86400 };
+/** At most this many buckets are drawn as bars; more as a line. */
+export const BAR_BUCKETS = 14;
+const TICK_GAP = 72; // CSS px between two x labels at least
+
+/** Labels of bucket starts in the zone, by interval: "14:00", "12 Mar", "Mar 2024". */
+function bucketLabels(group, tz) {
+  const make = (o) => new Intl.DateTimeFormat("en-GB", { timeZone: tz || undefined, ...o });
+  const hm = make({ hour: "2-digit", minute: "2-digit" });
+  const dm = make({ day: "numeric", month: "short" });
+  const my = make({ month: "short", year: "numeric" });
+  return (u, splits) => splits.map((s, i) => {
+    const d = new Date(s * 1000);
+    if (group === "hour") {
+      const day = dm.format(d);
+      return i === 0 || day !== dm.format(new Date(splits[i - 1] * 1000)) ? `${hm.format(d)}\n${day}` : hm.format(d);
+    }
+    return group === "month" ? my.format(d) : dm.format(d);
+  });
+}
+
+/**
+ * A timeline of buckets (hour, day, week or month starts in xs): x ticks only on bucket
+ * starts (every k-th, so labels do not collide), labelled for the interval; bars when
+ * there are few buckets, a line otherwise.
+ */
+export function bucketChart({ xs, ys, group, tz, ...rest }) {
+  const bars = xs.length <= BAR_BUCKETS;
+  const half = (xs.length > 1 ? Math.min(...xs.slice(1).map((v, i) => v - xs[i])) : BUCKET_SECONDS[group]) / 2;
+  const splits = (u) => {
+    const room = Math.max(1, Math.floor(u.bbox.width / (window.uPlot?.pxRatio || 1) / TICK_GAP));
+    const k = Math.max(1, Math.ceil(xs.length / room));
+    return xs.filter((_, i) => i % k === 0);
+  };
+  const labels = bucketLabels(group, tz);
+  // The drawn tick labels also go to the element (data-ticks), for tests and for reading.
+  const values = (u, vals) => {
+    const out = labels(u, vals);
+    if (u.root.parentElement) u.root.parentElement.dataset.ticks = out.join("|").replaceAll("\n", " ");
+    return out;
+  };
+  const x = { axis: { splits, values } };
+  if (bars || xs.length < 2) x.range = () => [xs[0] - half, xs[xs.length - 1] + half];
+  return lineChart({ xs, ys, tz, bars, x, ...rest });
+}
+
 /** The chart's numbers as a table, folded away in a <details>. */
 export function dataTable(summary, headers, rows) {
   return h("details", { class: "data-table" },
     h("summary", {}, summary),
-    h("div", { class: "table-wrap" },
+    scrollBox(
       h("table", { class: "table table-compact" },
         h("thead", {}, h("tr", {}, headers.map((t, i) => h("th", { scope: "col", class: i ? "num" : null }, t)))),
         h("tbody", {}, rows.map((r) => h("tr", {}, r.map((c, i) =>

@@ -1,7 +1,7 @@
 // Reusable pieces of the pages: the filter bar, tables, tabs, cards, messages.
 // Each takes data and returns elements; the URL stays the single source of state.
 
-import { h, nextId, replace } from "./dom.js";
+import { h, nextId, replace, scrollBox } from "./dom.js";
 import { CARD_METRICS, change, fmtMetric } from "./format.js";
 import { PERIODS, addDays, timeZones } from "./period.js";
 import { filters, patch } from "./route.js";
@@ -63,7 +63,8 @@ export function metricCards(total, previous, { comparable = true, omit = [] } = 
       return h("article", { class: "metric-card", dataset: { metric: m.key } },
         h("h3", { class: "metric-label", title: m.help }, m.label),
         total
-          ? h("p", { class: "metric-value", dataset: { value } }, fmtMetric(m.key, value))
+          ? h("p", { class: "metric-value", dataset: fmtMetric(m.key, value).length > 7 ? { value, long: "" } : { value } },
+            fmtMetric(m.key, value))
           : h("p", { class: "metric-value metric-pending" }, h("span", { class: "sr-only" }, "Loading"), "–"),
         ch
           ? h("p", { class: `metric-change ${ch.dir}`, dataset: { previous: previous[m.key] ?? "" },
@@ -99,7 +100,7 @@ export function table(columns, data, { caption, sort, rowKey, className = "" } =
       return h(j === 0 ? "th" : "td", { scope: j === 0 ? "row" : null, class: c.num ? "num" : null,
         dataset: { col: c.key } }, value);
     }))));
-  return h("div", { class: "table-wrap" },
+  return scrollBox(
     h("table", { class: `table ${className}` },
       caption ? h("caption", { class: "sr-only" }, caption) : null,
       h("thead", {}, head), body));

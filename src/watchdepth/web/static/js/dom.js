@@ -45,3 +45,23 @@ export function nextId(prefix = "wd") {
   uid += 1;
   return `${prefix}-${uid}`;
 }
+
+/**
+ * A box that scrolls sideways inside its card (a wide table on a phone), with a visible
+ * cue: data-more="right", "left" or "left right" while columns are hidden that way (the
+ * CSS draws a fade and an arrow on that edge, and the hint line shows).
+ */
+export function scrollBox(content, className = "table-wrap") {
+  const box = h("div", { class: className, tabindex: "0" }, content);
+  const hint = h("p", { class: "scroll-hint", "aria-hidden": "true" }, "Scroll sideways for more columns");
+  const outer = h("div", { class: "scroll-x" }, hint, box);
+  const mark = () => {
+    const more = [];
+    if (box.scrollLeft > 1) more.push("left");
+    if (box.scrollLeft + box.clientWidth < box.scrollWidth - 1) more.push("right");
+    outer.dataset.more = more.join(" ");
+  };
+  box.addEventListener("scroll", mark, { passive: true });
+  new ResizeObserver(mark).observe(box);
+  return outer;
+}

@@ -58,10 +58,17 @@ const MAIL_STATE = {
   pending: "The link will be e-mailed to {to}.", sending: "E-mailing the link to {to}…", sent: "The link was e-mailed to {to}.",
   failed: "The e-mail to {to} could not be sent; use the download link.",
 };
+/** The server's answer when it has no SMTP settings (export/jobs.py submit). */
+const NO_MAIL = "E-mail is not set up on this server, so nothing is mailed: use the download link.";
 
 /** What the job's status says (export/routes.py job_view): status, progress, reason, mail. */
 export function statusText(job, email) {
   const mail = email && MAIL_STATE[job.mail] ? ` ${MAIL_STATE[job.mail].replace("{to}", email)}` : "";
+  if (job.download_url && job.status !== "done") {
+    // The file is built; only the e-mail is still going, or it failed.
+    const why = job.mail === "failed" && (job.reason || job.error) ? ` (${job.reason || job.error})` : "";
+    return `The report is ready.${mail}${why}`;
+  }
   if (job.status === "done") return `Done: the report is ready.${mail}`;
   if (job.status === "failed") return `The export failed${job.reason || job.error ? `: ${job.reason || job.error}` : ""}.`;
   const { rows_done: done, rows_total: total } = job.progress ?? {};
@@ -95,20 +102,20 @@ function buildDialog() {
       h("div", { class: "check" }, h("input", { type: "radio", id: "export-xlsx", name: "format", value: "xlsx" }),
         h("label", { for: "export-xlsx" }, "Excel (XLSX)"))),
     h("div", { class: "field" }, h("label", { for: "export-email" }, "E-mail the link to (optional)"), email),
-    status,
-    h("div", { class: "dialog-actions" },
-      h("button", { type: "button", class: "btn", value: "cancel", onclick: () => dialog.close() }, "Close"), submit));
+    h("div", { class: "dialog-foot" }, status,
+      h("div", { class: "dialog-actions" },
+        h("button", { type: "button", class: "btn", value: "cancel", onclick: () => dialog.close() }, "Close"), submit)));
   const dialog = h("dialog", { class: "dialog", id: "export-dialog", "aria-labelledby": titleId },
     h("h2", { id: titleId }, "Export report"),
     h("p", { class: "muted" }, "One row per video, stream and broadcast in the chosen folders and their subfolders."),
     form);
   let timer = null;
 
-  async function follow(id, mail) {
+  async function follow(id, mail, note) {
     try {
       const job = (await get(`/v1/analytics/exports/${encodeURIComponent(id)}`)).data ?? {};
-      replace(status, statusText(job, mail));
-      if (job.status === "done" && job.download_url) {
+      replace(status, statusText(job, mail), note ? ` ${note}` : "");
+      if (job.download_url) {
         status.append(" ", h("a", { href: job.download_url, class: "btn btn-primary" }, "Download report"));
       }
       const mailing = job.mail === "pending" || job.mail === "sending";
@@ -122,7 +129,7 @@ function buildDialog() {
       submit.disabled = false;
       return;
     }
-    timer = setTimeout(() => follow(id, mail), POLL_MS);
+    timer = setTimeout(() => follow(id, mail, note), POLL_MS);
   }
 
   form.addEventListener("submit", async (e) => {
@@ -147,10 +154,20 @@ function buildDialog() {
     replace(status, "Starting…");
     status.dataset.state = "running";
     try {
-      const job = (await post("/v1/analytics/exports", body)).data ?? {};
-      replace(status, statusText(job, mail));
+      let job;
+      let note = "";
+      try {
+        job = (await post("/v1/analytics/exports", body)).data ?? {};
+      } catch (error) {
+        if (!mailRefused(error)) throw error;
+        delete body.email; // no SMTP on this server: the export goes on, with its link only
+        job = (await post("/v1/analytics/exports", body)).data ?? {};
+        note = NO_MAIL;
+      }
+      const to = note ? "" : mail;
+      replace(status, statusText(job, to), note ? ` ${note}` : "");
       clearTimeout(timer);
-      follow(job.id, mail);
+      follow(job.id, to, note);
     } catch (error) {
       submit.disabled = false;
       status.dataset.state = "error";
@@ -162,6 +179,11 @@ function buildDialog() {
   });
   dialog.addEventListener("close", () => clearTimeout(timer));
   return { dialog, periodSel, range, folders, status, from, to };
+}
+
+/** A 400 that names `email` as unsupported: this server has no mail settings. */
+function mailRefused(error) {
+  return error.status === 400 && (error.detail ?? []).some((p) => p.name === "email" && p.reason === "unsupported");
 }
 
 let built = null;

@@ -13,14 +13,14 @@ export const CARD_METRICS = [
     help: "Sessions in which playback started" },
   { key: "watch_time", label: "Watch time", kind: "duration",
     help: "Total time watched; a segment watched twice in a session counts once" },
-  { key: "avg_watch_time", label: "Average watch time", kind: "duration", help: "Watch time ÷ views" },
+  { key: "avg_watch_time", label: "Average watch time", kind: "duration",
+    help: "Per session that started playback in the period: how long it watched, on average" },
   { key: "watch_depth", label: "Watch depth", kind: "rate",
-    help: "Watch time ÷ (views × video duration)" },
+    help: "Of the sessions that started a video in the period: share of the video they watched (0–100%)" },
 ];
 
-/** Metrics the timeline has (API.md overview timeline). */
-export const TIMELINE_METRICS = CARD_METRICS.filter((m) =>
-  ["views", "unique_views", "player_loads", "watch_time", "view_rate"].includes(m.key));
+/** Metrics the timeline has (API.md overview timeline: every bucket has each card's metric). */
+export const TIMELINE_METRICS = CARD_METRICS;
 
 export const METRIC = Object.fromEntries(CARD_METRICS.map((m) => [m.key, m]));
 

@@ -4,8 +4,8 @@
 // (top videos, audience breakdowns, retention, concurrent viewers).
 
 import { get } from "../api.js";
-import { DURATION_STEPS, dataTable, lineChart } from "../chart.js";
-import { filterBar, metricCards } from "../components.js";
+import { DURATION_STEPS, bucketChart, dataTable } from "../chart.js";
+import { filterBar, message, metricCards } from "../components.js";
 import { h, nextId, replace } from "../dom.js";
 import { METRIC, TIMELINE_METRICS, fmtInt, fmtMetric } from "../format.js";
 import {
@@ -25,9 +25,9 @@ export function groupTime(route) {
   return GROUP_TIMES.some(([g]) => g === chosen) ? chosen : defaultGroupTime(f.period, f.from, f.to);
 }
 
-function chartMetric(route) {
+function chartMetric(route, omit = []) {
   const m = route.params.get("metric");
-  return TIMELINE_METRICS.some((x) => x.key === m) ? m : "views";
+  return TIMELINE_METRICS.some((x) => x.key === m) && !omit.includes(m) ? m : "views";
 }
 
 /**
@@ -72,7 +72,8 @@ async function fetchOverview(route, kind, id, signal) {
     previousP = previousOf(previousFromServer(meta, now));
     range = [Date.parse(meta.from), Math.min(Date.parse(meta.to), now)];
   }
-  const serverRange = meta.from && meta.to ? [Date.parse(meta.from), Date.parse(meta.to)] : range;
+  // The server's period, up to now: "this month" is drawn and described to today, not to its last day.
+  const serverRange = meta.from && meta.to ? [Date.parse(meta.from), Math.min(Date.parse(meta.to), now)] : range;
   return { current, previous: await previousP, range: serverRange, tz: meta.timezone || tz || "UTC" };
 }
 
@@ -88,10 +89,10 @@ function timeFormatter(group, tz) {
   return (seconds) => `${group === "week" ? "Week of " : ""}${fmt.format(new Date(seconds * 1000))}`;
 }
 
-function metricSwitch(onPick) {
+function metricSwitch(onPick, omit) {
   const name = nextId("metric");
   const legendId = nextId("legend");
-  const radios = TIMELINE_METRICS.map((m) => {
+  const radios = TIMELINE_METRICS.filter((m) => !omit.includes(m.key)).map((m) => {
     const id = `${name}-${m.key}`;
     return h("span", { class: "segment" },
       h("input", { type: "radio", name, id, value: m.key, onchange: () => onPick(m.key) }),
@@ -115,18 +116,33 @@ function intervalSelect(onPick) {
     sync(value) { sel.value = value; } };
 }
 
+/**
+ * The timeline's buckets up to now: a period that runs to now ("this month") has its
+ * later buckets in the answer as zeros, which would read as a fall to nothing.
+ */
+export function elapsedBuckets(timeline, now = Date.now()) {
+  return timeline.filter((p) => Date.parse(p.date) <= now);
+}
+
 function drawTimeline(slot, tableSlot, headingEl, data, metric, group, charts) {
-  const { timeline = [] } = data.current.data ?? {};
+  const timeline = elapsedBuckets(data.current.data?.timeline ?? []);
   const meta = METRIC[metric];
   const formatX = timeFormatter(group, data.tz);
-  const formatY = (v) => fmtMetric(metric, v);
+  const formatY = (v) => (v == null ? "–" : fmtMetric(metric, v));
   const xs = timeline.map((p) => Date.parse(p.date) / 1000);
-  const ys = timeline.map((p) => Number(p[metric]) || 0);
+  const ys = timeline.map((p) => (p[metric] == null ? null : Number(p[metric])));
   const per = { hour: "hour", day: "day", week: "week", month: "month" }[group];
   const label = `${meta.label} per ${per}`;
   headingEl.textContent = label;
   charts.timeline?.destroy();
-  charts.timeline = lineChart({ xs, ys, label: `${label}, ${describeRange(data.range, data.tz)}`,
+  charts.timeline = null;
+  if (!xs.length || ys.every((y) => y == null)) {
+    replace(slot, message("info", xs.length ? `This server does not report ${meta.label.toLowerCase()} per ${per}.`
+      : "Nothing to draw yet: this period has not started."));
+    replace(tableSlot);
+    return;
+  }
+  charts.timeline = bucketChart({ xs, ys, group, label: `${label}, ${describeRange(data.range, data.tz)}`,
     tz: data.tz, formatX, formatY, width: slot.clientWidth || 600,
     ...(meta.kind === "duration" ? { yIncrs: DURATION_STEPS } : {}) });
   replace(slot, charts.timeline.el);
@@ -134,22 +150,46 @@ function drawTimeline(slot, tableSlot, headingEl, data, metric, group, charts) {
     timeline.map((p, i) => [formatX(xs[i]), formatY(ys[i])])));
 }
 
-/** GET the video or stream; a "video" id that is a stream moves to the stream's page. */
+/**
+ * GET the video or stream; a "video" id that is a stream moves to the stream's page. An id
+ * that is neither may be a broadcast (the top and live lists carry content ids): it is one
+ * when the overview knows it. Otherwise it is {kind: "missing"}.
+ */
 async function lookUp(kind, id) {
   const path = (k) => `/v1/${k}s/${encodeURIComponent(id)}`;
   try {
     return { kind, ...((await get(path(kind))).data ?? {}) };
   } catch (error) {
-    if (kind !== "video" || error.status !== 404) return null;
+    if (error.status !== 404) return null;
+    if (kind !== "video") return { kind: "missing" };
   }
   try {
     const stream = (await get(path("stream"))).data ?? {};
     const route = parse();
     location.replace(href("stream", id, route.params));
     return { kind: "stream", ...stream };
-  } catch {
-    return { kind: "other", title: `Broadcast ${id}` };
+  } catch (error) {
+    if (error.status !== 404) return null;
   }
+  try {
+    await get("/v1/analytics/overview", { video_id: id, period: "all_time", parts: "total" });
+    return { kind: "other", title: `Broadcast ${id}` };
+  } catch (error) {
+    return error.status === 404 ? { kind: "missing" } : null;
+  }
+}
+
+/** The page of an id the server does not know. */
+function notFound(main, kind, id) {
+  const what = kind === "stream" ? "stream" : "video";
+  document.title = `Not found · watchdepth`;
+  replace(main,
+    h("div", { class: "page-head" },
+      h("nav", { "aria-label": "Breadcrumb", class: "crumbs" }, h("a", { href: "#/catalog" }, "Catalog")),
+      h("h1", { tabindex: "-1" }, `No ${what} “${id}”`)),
+    message("info", `This server has no ${what}, stream or broadcast with the id “${id}”.`,
+      h("p", {}, "Check the link, or find it in the ", h("a", { href: "#/catalog" }, "catalog"), ".")));
+  main.dataset.notFound = id;
 }
 
 function titleFor(kind) {
@@ -173,7 +213,7 @@ export function createAnalytics(main, kind, id) {
   const chartHeading = h("h2", { id: nextId("timeline") }, "Views per day");
   const chartSlot = h("div", { class: "chart-slot" });
   const chartTable = h("div");
-  const metrics = metricSwitch((m) => patch({ metric: m }));
+  const metrics = metricSwitch((m) => patch({ metric: m }), omit);
   const interval = intervalSelect((g) => patch({ group_time: g }));
   const timelineCard = h("section", { class: "card card-wide", "aria-labelledby": chartHeading.id },
     h("div", { class: "card-head" }, chartHeading, h("div", { class: "card-tools" }, metrics.el, interval.el)),
@@ -184,6 +224,7 @@ export function createAnalytics(main, kind, id) {
   const extras = [];
   const pieces = [];
   let overviewData = null;
+  let destroyed = false;
 
   const dataKey = (route) => JSON.stringify([filters(route), groupTime(route), contentParams(route, kind, id)]);
   pieces.push({
@@ -203,15 +244,15 @@ export function createAnalytics(main, kind, id) {
       livePill.href = href("live", null, kind === "overview" ? {} : { [`${kind}_id`]: id });
       replace(livePill, h("span", { class: "dot", "aria-hidden": "true" }), `${fmtInt(total.online)} watching now`);
       const nothing = !total.player_loads && !total.views && !total.unique_views;
-      replace(emptySlot, nothing ? await emptyState(kind, id, signal) : null);
+      replace(emptySlot, nothing ? await emptyState(kind, id, route, signal) : null);
     },
   });
   pieces.push({
-    name: "timeline", slot: chartSlot, key: (route) => `${dataKey(route)}|${chartMetric(route)}`,
+    name: "timeline", slot: chartSlot, key: (route) => `${dataKey(route)}|${chartMetric(route, omit)}`,
     async run(route) {
       await runner.running("overview");
       if (!overviewData) return;
-      drawTimeline(chartSlot, chartTable, chartHeading, overviewData, chartMetric(route), groupTime(route), charts);
+      drawTimeline(chartSlot, chartTable, chartHeading, overviewData, chartMetric(route, omit), groupTime(route), charts);
     },
   });
 
@@ -242,14 +283,20 @@ export function createAnalytics(main, kind, id) {
   return {
     title: titleFor(kind),
     update(route) {
-      const done = runner.update(route); // requests first, then the controls
+      // A content page asks for its numbers once the item is known to exist.
+      const done = kind === "overview" ? runner.update(route)
+        : item.then((found) => {
+          if (destroyed) return null;
+          return found?.kind === "missing" ? notFound(main, kind, id) : runner.update(route);
+        });
       replace(filterSlot, filterBar(route, { workspaceZone }));
-      metrics.sync(chartMetric(route));
+      metrics.sync(chartMetric(route, omit));
       interval.sync(groupTime(route));
       for (const s of sections) s.sync?.(route);
       return done;
     },
     destroy() {
+      destroyed = true;
       runner.destroy();
       for (const c of Object.values(charts)) c?.destroy?.();
     },

@@ -7,7 +7,7 @@ import { card, message } from "../components.js";
 import { h, nextId, replace } from "../dom.js";
 import { fmtClock, fmtDateTime, fmtInt, fmtPercent } from "../format.js";
 import { periodParams, ranges } from "../period.js";
-import { filters, patch } from "../route.js";
+import { filters, href, parse, patch } from "../route.js";
 
 const MAX_TABLE_ROWS = 120;
 
@@ -150,28 +150,55 @@ function snippetBlock(id, attribute) {
     h("div", { class: "snippet-tools" }, copy, status));
 }
 
-/** What a new user should do when a page has no data. */
-export async function emptyState(kind, id, signal) {
-  let videoId = kind === "video" ? id : null;
-  if (kind === "overview") {
-    const payload = await get("/v1/videos", { per_page: 1 }, signal).catch(() => null);
-    videoId = rows(payload)[0]?.id ?? null;
+/** Whether the workspace (or this video) has any data at all, in all time. */
+async function hasAnyData(kind, id, route, signal) {
+  const params = { period: "all_time", parts: "total", timezone: filters(route).tz || null };
+  if (kind === "video") params.video_id = id;
+  try {
+    const total = (await get("/v1/analytics/overview", params, signal)).data?.total ?? {};
+    return Boolean(total.player_loads || total.views || total.unique_views);
+  } catch (error) {
+    if (error.name === "AbortError") throw error;
+    return false;
   }
+}
+
+/**
+ * What to say when a page has no data: the tracker snippet ("Getting started?") only
+ * when nothing at all was ever recorded; an empty period of a live workspace just says so.
+ */
+export async function emptyState(kind, id, route, signal) {
   if (kind === "stream") {
     return message("empty", "No one has watched this stream in this period.",
       h("p", {}, "Players of a live stream carry ", h("code", {}, "data-stream-id"),
         " (and ", h("code", {}, "data-event-id"), " for one broadcast). Try a longer period, or start a broadcast."),
       snippetBlock(id, "data-stream-id"));
   }
+  if (kind === "overview" || kind === "video") {
+    const period = filters(route).period;
+    if (period !== "all_time" && await hasAnyData(kind, id, route, signal)) {
+      const what = kind === "video" ? "this video" : "any video";
+      const here = parse();
+      const allTime = href(here.page, here.id, { ...Object.fromEntries(here.params), period: "all_time", from: null, to: null });
+      return message("info", `No plays of ${what} in this period.`,
+        h("p", {}, "Choose a longer period to see earlier data, such as ", h("a", { href: allTime }, "All time"), "."));
+    }
+  }
+  let videoId = kind === "video" ? id : null;
+  if (kind === "overview") {
+    const payload = await get("/v1/videos", { per_page: 1 }, signal).catch(() => null);
+    videoId = rows(payload)[0]?.id ?? null;
+  }
   if (!videoId) {
     return message("empty", "Nothing to show yet: add your first video.",
       h("p", {}, "Create a video in the catalog (", h("code", {}, "POST /v1/videos"),
         " with its id, project and duration), then embed the player snippet that appears here."));
   }
-  return message("empty", "No plays in this period yet.",
+  return message("empty", "No plays recorded yet.",
     h("p", {}, "Getting started? Add the tracker to the page with your player (the ", h("code", {}, "data-video-id"),
       " is ", h("code", {}, videoId), ", a video of your catalog), play it for a few seconds, and the numbers ",
       "appear here. Other players (hls.js, video.js, Plyr, Kinescope) use ", h("code", {}, "watchdepth.track()"), "."),
     snippetBlock(videoId),
-    h("p", { class: "muted" }, "Already sending events? Try a longer period, such as All time."));
+    h("p", { class: "muted" }, "Testing with a headless browser? Its plays are counted as bots: set a normal user agent ",
+      "(the tracker's README has the recipe)."));
 }

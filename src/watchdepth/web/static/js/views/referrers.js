@@ -4,7 +4,7 @@
 
 import { get, rows, url } from "../api.js";
 import { filterBar, message, pageHead, pager } from "../components.js";
-import { h, replace } from "../dom.js";
+import { h, replace, scrollBox } from "../dom.js";
 import { fmtInt, fmtPercent } from "../format.js";
 import { periodParams } from "../period.js";
 import { piecesRunner } from "../pieces.js";
@@ -156,7 +156,7 @@ export function createReferrers(main) {
       const open = openSet(route);
       const tbody = h("tbody", {}, groups.map((g, i) => groupRows(g, i, open.has(g.domain ?? ""))));
       replace(slot,
-        h("div", { class: "table-wrap" }, h("table", { class: "table table-tree" },
+        scrollBox(h("table", { class: "table table-tree" },
           h("caption", { class: "sr-only" }, "Referrers by domain; expand a domain to see its pages"),
           h("thead", {}, headerRow(orderOf(route), (order) => patch({ order, page: null }))), tbody)),
         pager(payload.meta?.pagination, (p) => patch({ page: p })));
