@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from openapi_spec_validator import validate
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount, Route
 
@@ -103,6 +104,10 @@ def test_operations_carry_their_parameters(document: dict[str, Any]) -> None:
     assert "204" in paths["/v1/videos/{id}"]["delete"]["responses"]
     codes = document["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"]
     assert set(codes) == set(openapi.error_codes())
+
+
+def test_document_is_valid_openapi_3_1(document: dict[str, Any]) -> None:
+    validate(document)  # the OpenAPI 3.1 schema and its rules: refs resolve, path parameters declared, ...
 
 
 def test_refs_resolve(document: dict[str, Any]) -> None:

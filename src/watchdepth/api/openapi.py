@@ -36,7 +36,8 @@ class Operation(NamedTuple):
     params: tuple[Schema, ...] = ()
     body: Schema | None = None
     status: int = 200
-    media_type: str = "application/json"
+    media_type: str = "application/json"  # of the answer
+    body_media_type: str = "application/json"
 
 
 def _q(name: str, desc: str, schema: Schema | None = None, required: bool = False) -> Schema:
@@ -86,7 +87,7 @@ OPERATIONS: dict[str, Operation] = {
     "OPTIONS /collect": Operation(status=204),
     "POST /v1/events/import": Operation(
         body={"type": "string", "description": "NDJSON: one event per line with ts, ip, user_agent"},
-        status=202, media_type="application/x-ndjson"),
+        status=202, body_media_type="application/x-ndjson"),
     "GET /v1/analytics/overview": Operation(PERIOD + SCOPE + (
         _q("group_time", "Timeline bucket (default day)", _enum(GROUP_TIMES)),
         _q("parts", "Comma-separated subset of " + ", ".join(OVERVIEW_PARTS) + " to answer (default all)"),
@@ -168,8 +169,7 @@ def _operation(ep: Endpoint) -> Schema:
     if path_params or meta.params:
         op["parameters"] = path_params + list(meta.params)
     if meta.body is not None:
-        media = meta.media_type if ep.method == "POST" and meta.media_type != "application/json" else "application/json"
-        op["requestBody"] = {"required": True, "content": {media: {"schema": meta.body}}}
+        op["requestBody"] = {"required": True, "content": {meta.body_media_type: {"schema": meta.body}}}
     if ep.path.startswith("/v1/"):
         op["security"] = [{"bearer": []}]
     return op

@@ -13,8 +13,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from watchdepth.api.context import services as _services
 from watchdepth.api import openapi as _openapi
+from watchdepth.api.context import services as _services
 from watchdepth.ingest import WRITE_BUCKETS
 
 
