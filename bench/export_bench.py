@@ -122,7 +122,7 @@ def child(fmt: str, n: int, trace: bool, source_name: str = "synthetic", live_ev
         if source_name == "store":
             fill_store(Path(data), n, live_every)
             source, store = store_source(Path(data))
-            body = {"from": "2026-01-01", "to": "2026-01-02", "format": fmt}  # item i at T0 + i s: 100k s < 2 days
+            body = {"from": "2026-01-01", "to": "2026-01-03", "format": fmt}  # item i at T0 + i s: 100k s < 2 days
         else:
             source, body = Synthetic(n), {"period": "all_time", "format": fmt}
         if trace:  # before any thread starts: starting it under running threads crashes CPython 3.11 at times

@@ -53,6 +53,8 @@ class Settings:
     #: Live analytics (SSE /v1/analytics/realtime/stream): push interval (ms) and most open streams.
     live_interval_ms: int = 2000
     live_max_subscribers: int = 100
+    #: Free space (MB) the journal leaves in the data dir: below it, writes get 503 until space is back.
+    disk_reserve_mb: int = 64
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

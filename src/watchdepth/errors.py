@@ -15,7 +15,9 @@ Hierarchy (the one handler in ``api.errors`` turns these into responses)::
     │   ├── MethodNotAllowed    400405
     │   ├── TooLarge            413413 body too large
     │   ├── RateLimited         429429
-    │   └── Gone                410410 an expired download link
+    │   ├── Gone                410410 an expired download link
+    │   └── Unavailable         503503 not now (disk under its reserve, the database catching
+    │                           up), with Retry-After: the request was fine, nothing was stored
     └── ServiceError            our fault or the machine's: 5xx, logged with the request id
         └── StoreError          the database failed; raised from the engine's exception
 
@@ -120,6 +122,19 @@ class RateLimited(InvalidInput):
 
 class Gone(InvalidInput):
     code, status = 410410, 410
+
+
+class Unavailable(InvalidInput):
+    """Not now: nothing was stored or answered, try again after ``retry_after`` seconds.
+
+    Under ``InvalidInput`` for how it is answered (its message and ``Retry-After`` shown, not
+    logged per request as a fault): the condition itself is logged once where it is found.
+    """
+
+    code, status = 503503, 503
+
+    def __init__(self, message: str, *, retry_after: int = 5, detail: str | None = None) -> None:
+        super().__init__(message, detail=detail, headers={"Retry-After": str(retry_after)})
 
 
 class ServiceError(WatchdepthError):

@@ -4,7 +4,9 @@ Input: batches of ``Event`` from /collect or an import, each awaiting its answer
 Output: per batch, how many events were accepted and how many were duplicates, once
 the batch is durable in the store (that is what a 202 means). The sessionizer and the
 store's writes run on one worker thread, in order; batches waiting meanwhile are
-written together. On start the sessionizer's state is rebuilt from the stored log.
+written together. On start the sessionizer's state is rebuilt from the stored log, in
+the background (``Ingest.start``): a session that events touch before its turn is
+rebuilt first, so serving begins at once and every count is as if it had waited.
 It does not validate (``collect``) nor define any metric (``sessionize``).
 """
 
@@ -20,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from watchdepth.collect.event import Event
-from watchdepth.errors import ServiceError
+from watchdepth.errors import ServiceError, Unavailable
 from watchdepth.sessionize import (
     DUPLICATE,
     Credit,
@@ -37,6 +39,11 @@ log = logging.getLogger("watchdepth.ingest")
 MAX_GROUP_EVENTS = 20_000
 #: Milliseconds the writer waits, at most, for more requests before a commit (while they come).
 LINGER_STEPS = 1
+#: Sessions replayed per step of the background rebuild: one step holds up the writer once
+#: (about 0.2 s at ~18 events per session here), then waiting batches go first.
+REBUILD_STEP_SESSIONS = 500
+#: Seconds between attempts while the store cannot say which sessions to rebuild.
+REBUILD_RETRY_SECONDS = 1.0
 
 
 class Accepted(NamedTuple):
@@ -89,24 +96,82 @@ class Ingest:
         #: A collector among several (``serve --role collector``): its sessions come back
         #: from the log on first sight, never eagerly (the others' sessions are not its own).
         self.lazy_rebuild = False
+        #: The rebuild (writer thread only): begun once ``_log_seq`` and the sessions to
+        #: rebuild are known; ``_unbuilt``: the recent sessions not replayed yet.
+        self._begun = False
+        self._unbuilt: set[str] = set()
+        self._unbuilt_order: list[str] = []
 
     # -- lifecycle ----------------------------------------------------------------------------
 
     def rebuild(self) -> int:
-        """Rebuild the state of recently active sessions from the log (call before serving)."""
+        """Rebuild the state of recently active sessions from the log, all of it now (the CLI,
+        benchmarks); ``start`` does it in the background. How many sessions."""
+        n = self._begin_rebuild()
+        while self._unbuilt_order:
+            self._rebuild_step()
+        return n
+
+    def _begin_rebuild(self) -> int:
+        """Number the log on from the store, and list the sessions active in the last 90
+        minutes (one query: their events are replayed later). Writer thread."""
+        if self._begun:
+            return len(self._unbuilt)
         self._log_seq = self.store.next_log_seq()
-        if self.lazy_rebuild:
-            return 0
-        since = int(self.clock() * 1000) - SESSION_TTL_MS
-        sessions = self.store.recent_sessions(since)
-        self.sessionizer.replay(self.store.session_log(sessions))
-        return len(sessions)
+        if not self.lazy_rebuild:
+            since = int(self.clock() * 1000) - SESSION_TTL_MS
+            self._unbuilt_order = self.store.recent_sessions(since)
+            self._unbuilt = set(self._unbuilt_order)
+        self._begun = True
+        return len(self._unbuilt)
+
+    def _rebuild_step(self) -> None:
+        """Replay the next REBUILD_STEP_SESSIONS unbuilt sessions (writer thread)."""
+        step: list[str] = []
+        while self._unbuilt_order and len(step) < REBUILD_STEP_SESSIONS:
+            sid = self._unbuilt_order.pop()
+            if sid in self._unbuilt:
+                step.append(sid)
+        self._rebuild_sessions(step)
+
+    def _rebuild_sessions(self, session_ids: list[str]) -> None:
+        """Replay these unbuilt sessions from the log, each exactly once (writer thread)."""
+        if not session_ids:
+            return
+        self._unbuilt.difference_update(session_ids)
+        try:
+            self.sessionizer.replay(self.store.session_log(session_ids))
+        except BaseException:
+            self.sessionizer.forget(session_ids)  # half replayed: start again next time
+            self._unbuilt.update(session_ids)
+            self._unbuilt_order.extend(session_ids)
+            raise
 
     async def start(self, maintain_every: float = 30.0) -> None:
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._pool, self.rebuild)
+        """Serve at once: the rebuild runs on the writer thread step by step, between batches
+        (``_rebuilder``); a batch touching a session not rebuilt yet replays that one first."""
         self._queue = asyncio.Queue()
-        self._tasks = [asyncio.create_task(self._writer()), asyncio.create_task(self._maintainer(maintain_every))]
+        self._tasks = [asyncio.create_task(self._rebuilder()), asyncio.create_task(self._writer()),
+                       asyncio.create_task(self._maintainer(maintain_every))]
+
+    async def _rebuilder(self) -> None:
+        loop = asyncio.get_running_loop()
+        started = time.perf_counter()
+        while True:
+            try:
+                n = await loop.run_in_executor(self._pool, self._begin_rebuild)
+                break
+            except Exception:  # the store may be failing: writes wait for it too
+                log.exception("listing the sessions to rebuild failed (will retry)")
+                await asyncio.sleep(REBUILD_RETRY_SECONDS)
+        while self._unbuilt_order:
+            try:
+                await loop.run_in_executor(self._pool, self._rebuild_step)
+            except Exception:  # those sessions are rebuilt when touched, or next step
+                log.exception("rebuilding sessions from the log failed (will retry)")
+                await asyncio.sleep(REBUILD_RETRY_SECONDS)
+        if n:
+            log.info("rebuilt %d recent sessions from the log in %.1f s", n, time.perf_counter() - started)
 
     async def stop(self) -> None:
         if self._queue is not None:
@@ -131,7 +196,7 @@ class Ingest:
 
     def run_sync(self, events: Sequence[Event], kind: str = "import") -> Accepted:
         """The same path without an event loop (the CLI when no server holds the data dir)."""
-        if not self._log_seq:
+        if not self._begun:
             self.rebuild()
         return self._process([(events, kind)])[0]
 
@@ -162,6 +227,10 @@ class Ingest:
                 size += len(jobs[-1].events)
             try:
                 results = await loop.run_in_executor(self._pool, self._process, [(j.events, j.kind) for j in jobs])
+            except Unavailable as exc:  # not now (disk under its reserve, ...): logged where found
+                for j in jobs:
+                    if not j.future.done():
+                        j.future.set_exception(exc)
             except Exception as exc:  # noqa: BLE001 - every waiting request must get an answer
                 log.exception("write failed")
                 for j in jobs:
@@ -196,7 +265,14 @@ class Ingest:
         log_seq: list[int | None] = []
         credits: list[Credit] = []
         results = []
+        writable = getattr(self.store, "writable", None)  # the embedded store's disk reserve
+        if writable is not None:
+            writable()  # refused before the sessionizer sees anything: nothing to forget
+        self._begin_rebuild()  # a no-op once begun (normally by ``_rebuilder``, before any batch)
         try:
+            if self._unbuilt:  # rebuilding: the group's sessions not replayed yet go first
+                touched = self._unbuilt.intersection([e.session_id for events, _ in jobs for e in events])
+                self._rebuild_sessions(sorted(touched))
             if self.lazy_rebuild:  # one look-up for all the sessions of the group it does not hold
                 self._hydrate([e for events, _ in jobs for e in events], "import")
             for events, kind in jobs:

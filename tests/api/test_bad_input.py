@@ -90,7 +90,7 @@ def test_import_rejects_whole_file(catalog: Server) -> None:
     lines = [{**GOOD, "seq": 0, "type": "load", "ts": 1_767_571_200_000}, {**GOOD, "ts": "yesterday"}]
     r = catalog.import_events(lines)
     assert r.status_code == 400 and error(r)["invalid_params"][0]["index"] == 1
-    total = catalog.api("GET", "/v1/analytics/overview", params={"from": "2026-01-05", "to": "2026-01-05"}).json()["data"]["total"]
+    total = catalog.api("GET", "/v1/analytics/overview", params={"from": "2026-01-05", "to": "2026-01-06"}).json()["data"]["total"]
     assert total["player_loads"] == 0
 
 

@@ -62,7 +62,7 @@ def get(s: Server, path: str, **params: Any) -> Any:
 
 
 def test_overview_totals_timeline_and_top(loaded: Server) -> None:
-    body = get(loaded, "/v1/analytics/overview", **{"from": "2026-01-05", "to": "2026-01-06", "project_id": "p1"})
+    body = get(loaded, "/v1/analytics/overview", **{"from": "2026-01-05", "to": "2026-01-07", "project_id": "p1"})
     # loads: A1, A2, B1, D1 = 4; impressions: (A,v1), (B,v1), (D,v2) = 3; views: A, D = 2
     # watch time: 10 + 5 + 4.9 + 10.5 = 30.4 -> 30; rate 2/4 = 50; avg 30.4/2 = 15.2 -> 15
     # depth 30.4 / (1*100 + 1*10.5) = 27.5% -> 28; duration 110.5 -> 111 (half up)
@@ -73,37 +73,40 @@ def test_overview_totals_timeline_and_top(loaded: Server) -> None:
     assert body["meta"]["time"] == {"from": "2026-01-05T00:00:00Z", "to": "2026-01-07T00:00:00Z", "timezone": "UTC"}
     day1, day2 = body["data"]["timeline"]
     # day 1: A1 + B1 loads, (A,v1) (B,v1) impressions, A's view; 10 + 4.9 = 14.9 -> 15
-    assert day1 == {"date": "2026-01-05T00:00:00Z", "views": 1, "unique_views": 2, "player_loads": 2, "watch_time": 15, "view_rate": 50}
+    assert day1 == {"date": "2026-01-05T00:00:00Z", "views": 1, "unique_views": 2, "player_loads": 2, "watch_time": 15, "view_rate": 50,
+                    "duration": 100}
     # day 2: A2 and D1 loads; (D,v2) impression and view; 5 + 10.5 = 15.5 -> 16
-    assert day2 == {"date": "2026-01-06T00:00:00Z", "views": 1, "unique_views": 1, "player_loads": 2, "watch_time": 16, "view_rate": 50}
+    assert day2 == {"date": "2026-01-06T00:00:00Z", "views": 1, "unique_views": 1, "player_loads": 2, "watch_time": 16, "view_rate": 50,
+                    "duration": 11}
     top = body["data"]["top"]
     assert top["countries"] == [
         {"name": "Russian Federation", "code": "RU", "views": 1, "player_loads": 2},
         {"name": "Germany", "code": "DE", "views": 1, "player_loads": 1},
         {"name": "United States", "code": "US", "views": 0, "player_loads": 1},
     ]
-    assert top["devices"] == [{"name": "desktop", "views": 2, "player_loads": 3}, {"name": "smartphone", "views": 0, "player_loads": 1}]
+    assert top["devices"] == [{"name": "desktop", "views": 2, "player_loads": 3}, {"name": "mobile", "views": 0, "player_loads": 1},
+                              {"name": "tablet", "views": 0, "player_loads": 0}, {"name": "tv", "views": 0, "player_loads": 0}]
     assert {b["name"] for b in top["browsers"]} == {"Chrome", "Safari"}
     assert {o["name"] for o in top["oses"]} == {"Windows", "iOS"}
 
 
 def test_days_add_up_to_the_week_in_any_time_zone(loaded: Server) -> None:
     for tz in ("UTC", "Asia/Kolkata", "America/New_York"):
-        week = get(loaded, "/v1/analytics/overview", **{"from": "2026-01-05", "to": "2026-01-11", "timezone": tz, "group_time": "week"})
-        days = get(loaded, "/v1/analytics/overview", **{"from": "2026-01-05", "to": "2026-01-11", "timezone": tz, "group_time": "day"})
+        week = get(loaded, "/v1/analytics/overview", **{"from": "2026-01-05", "to": "2026-01-12", "timezone": tz, "group_time": "week"})
+        days = get(loaded, "/v1/analytics/overview", **{"from": "2026-01-05", "to": "2026-01-12", "timezone": tz, "group_time": "day"})
         assert len(days["data"]["timeline"]) == 7 and len(week["data"]["timeline"]) == 1
         for field in ("views", "unique_views", "player_loads"):
             assert sum(d[field] for d in days["data"]["timeline"]) == week["data"]["timeline"][0][field] == week["data"]["total"][field]
 
 
 def test_group_by_video_with_order_and_pagination(loaded: Server) -> None:
-    body = get(loaded, "/v1/analytics", **{"from": "2026-01-05", "to": "2026-01-06", "group_by": "video_id", "order": "watch_time.desc"})
+    body = get(loaded, "/v1/analytics", **{"from": "2026-01-05", "to": "2026-01-07", "group_by": "video_id", "order": "watch_time.desc"})
     rows = body["data"]
     assert [r["video_id"] for r in rows] == ["e1", "v1", "v2"]  # 30 s, 19.9 s, 10.5 s
     assert rows[1] == {"video_id": "v1", "title": "One", "duration": 100.0, "views": 1, "unique_views": 2, "player_loads": 3,
                        "watch_time": 20, "view_rate": 33, "avg_watch_time": 20, "watch_depth": 20}
     assert body["meta"]["pagination"] == {"page": 1, "per_page": 10, "total": 3}
-    page2 = get(loaded, "/v1/analytics", **{"from": "2026-01-05", "to": "2026-01-06", "group_by": "video_id",
+    page2 = get(loaded, "/v1/analytics", **{"from": "2026-01-05", "to": "2026-01-07", "group_by": "video_id",
                                             "order": "view_rate.desc,video_id.asc", "per_page": 1, "page": 2})
     # view rates: e1 1/1 = 100, v2 1/1 = 100, v1 1/3 = 33 -> page 2 of 1 is v2
     assert [r["video_id"] for r in page2["data"]] == ["v2"]
@@ -111,7 +114,7 @@ def test_group_by_video_with_order_and_pagination(loaded: Server) -> None:
 
 
 def test_group_by_several_dimensions_and_fields(loaded: Server) -> None:
-    body = get(loaded, "/v1/analytics", **{"from": "2026-01-05", "to": "2026-01-06", "group_entities": "date,country",
+    body = get(loaded, "/v1/analytics", **{"from": "2026-01-05", "to": "2026-01-07", "group_entities": "date,country",
                                            "project_id": "p1", "fields": "views,player_loads", "order": "date.asc,country.asc"})
     assert body["data"] == [
         {"date": "2026-01-05T00:00:00Z", "country": "RU", "views": 1, "player_loads": 1},
@@ -122,7 +125,7 @@ def test_group_by_several_dimensions_and_fields(loaded: Server) -> None:
 
 
 def test_per_viewer_report(loaded: Server) -> None:
-    body = get(loaded, "/v1/analytics", **{"from": "2026-01-05", "to": "2026-01-06", "group_by": "external_id,video_id",
+    body = get(loaded, "/v1/analytics", **{"from": "2026-01-05", "to": "2026-01-07", "group_by": "external_id,video_id",
                                            "order": "external_id.asc", "fields": "views,watch_time,watch_depth"})
     assert body["data"][:2] == [
         # alice watched [0,15] of v1: 15 s, one view, depth 15/100 = 15%
@@ -133,7 +136,7 @@ def test_per_viewer_report(loaded: Server) -> None:
 
 
 def test_folders_include_subfolders_and_streams_include_events(loaded: Server) -> None:
-    period = {"from": "2026-01-05", "to": "2026-01-06"}
+    period = {"from": "2026-01-05", "to": "2026-01-07"}
     fa = get(loaded, "/v1/analytics/overview", folder_id="fa", **period)["data"]["total"]
     fb = get(loaded, "/v1/analytics/overview", folder_id="fb", **period)["data"]["total"]
     assert (fa["player_loads"], fb["player_loads"]) == (4, 1)  # fa holds v1 and, through fb, v2
@@ -142,7 +145,7 @@ def test_folders_include_subfolders_and_streams_include_events(loaded: Server) -
 
 
 def test_referrers_grouped_by_domain(loaded: Server) -> None:
-    body = get(loaded, "/v1/analytics/referrers", **{"from": "2026-01-05", "to": "2026-01-06", "project_id": "p1"})
+    body = get(loaded, "/v1/analytics/referrers", **{"from": "2026-01-05", "to": "2026-01-07", "project_id": "p1"})
     # example.com/watch: A1 (view) and B1 (no view) -> 2 loads, 1 view, 50%; /other: D1 with a view
     assert body["data"] == [
         {"domain": "example.com", "views": 2, "player_loads": 3, "view_rate": 67, "pages": [
@@ -155,7 +158,7 @@ def test_referrers_grouped_by_domain(loaded: Server) -> None:
     ]
     # the whole workspace adds E1 (the broadcast, no page URL): one row without domain, whose
     # one page is itself, between the others by views then loads
-    everything = get(loaded, "/v1/analytics/referrers", **{"from": "2026-01-05", "to": "2026-01-06"})["data"]
+    everything = get(loaded, "/v1/analytics/referrers", **{"from": "2026-01-05", "to": "2026-01-07"})["data"]
     assert [(r["domain"], r["views"], r["player_loads"]) for r in everything] == [
         ("example.com", 2, 3), (None, 1, 1), ("blog.example.org", 0, 1)]
     assert everything[1]["pages"] == [{"url": None, "views": 1, "player_loads": 1, "view_rate": 100}]
@@ -163,7 +166,7 @@ def test_referrers_grouped_by_domain(loaded: Server) -> None:
 
 
 def test_retention_counts_each_second_once_per_viewer(loaded: Server) -> None:
-    body = get(loaded, "/v1/analytics/retention", **{"from": "2026-01-05", "to": "2026-01-05", "video_id": "v1"})["data"]
+    body = get(loaded, "/v1/analytics/retention", **{"from": "2026-01-05", "to": "2026-01-06", "video_id": "v1"})["data"]
     # impressions on day 1: A and B. A's watched set [0,15] (day 2 included), B's [0,4.9].
     assert body["unique_views"] == 2 and body["duration"] == 100.0 and len(body["points"]) == 100
     pts = {p["second"]: (p["viewers"], p["share"]) for p in body["points"]}
@@ -173,13 +176,13 @@ def test_retention_counts_each_second_once_per_viewer(loaded: Server) -> None:
 
 
 def test_reimport_changes_nothing(loaded: Server) -> None:
-    before = get(loaded, "/v1/analytics/overview", **{"from": "2026-01-05", "to": "2026-01-06"})["data"]["total"]
+    before = get(loaded, "/v1/analytics/overview", **{"from": "2026-01-05", "to": "2026-01-07"})["data"]["total"]
     r = loaded.import_events(list(reversed(scenario())))
     assert r.json() == {"accepted": 0, "duplicates": len(scenario())}
     loaded.restart()
     r = loaded.import_events(scenario())
     assert r.json() == {"accepted": 0, "duplicates": len(scenario())}
-    after = get(loaded, "/v1/analytics/overview", **{"from": "2026-01-05", "to": "2026-01-06"})["data"]["total"]
+    after = get(loaded, "/v1/analytics/overview", **{"from": "2026-01-05", "to": "2026-01-07"})["data"]["total"]
     assert after == before
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from tests.conftest import DESKTOP_UA, Server
 
 DAY1 = 1_767_571_200_000  # 2026-01-05T00:00:00Z
-PERIOD = {"from": "2026-01-05", "to": "2026-01-05", "timezone": "UTC"}  # one whole day
+PERIOD = {"from": "2026-01-05", "to": "2026-01-06", "timezone": "UTC"}  # one whole day
 
 
 def _events() -> list[dict[str, Any]]:

@@ -31,10 +31,10 @@ def args(*argv: str) -> argparse.Namespace:
 
 
 def test_arguments_become_the_api_body() -> None:
-    ns = args("--from", "2024-01-01", "--to", "2024-01-31", "--folder", "f1", "--folder", "f2",
+    ns = args("--from", "2024-01-01", "--to", "2024-02-01", "--folder", "f1", "--folder", "f2",
               "--fields", "title, views", "--format", "xlsx", "--email", "a@example.com", "--timezone", "Europe/Berlin")
     assert body_from_args(ns) == {"format": "xlsx", "folder_ids": ["f1", "f2"], "fields": ["title", "views"],
-                                  "from": "2024-01-01", "to": "2024-01-31", "email": "a@example.com",
+                                  "from": "2024-01-01", "to": "2024-02-01", "email": "a@example.com",
                                   "timezone": "Europe/Berlin"}
 
 

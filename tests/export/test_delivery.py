@@ -136,7 +136,7 @@ def test_nested_folders_zero_rows_live_only_fields_and_injection(
 
 
 def test_the_spec_reaches_the_source_as_submitted(client: Client, worker: ExportWorker) -> None:
-    body = {"from": "2024-01-01", "to": "2024-01-31", "timezone": "Europe/Moscow", "folder_ids": ["f2", "f4"],
+    body = {"from": "2024-01-01", "to": "2024-02-01", "timezone": "Europe/Moscow", "folder_ids": ["f2", "f4"],
             "fields": ["title", "views"], "format": "xlsx"}
     answer = client.post("/v1/analytics/exports", json=body, headers=RW)
     worker.wait(answer.json()["data"]["id"], timeout=30)
@@ -144,7 +144,7 @@ def test_the_spec_reaches_the_source_as_submitted(client: Client, worker: Export
     assert isinstance(source, FakeSource)
     (spec,) = source.specs
     assert (spec.from_, spec.to, spec.period, spec.timezone, spec.folder_ids, spec.fields, spec.format) == (
-        "2024-01-01", "2024-01-31", None, "Europe/Moscow", ["f2", "f4"], ["title", "views"], "xlsx")
+        "2024-01-01", "2024-02-01", None, "Europe/Moscow", ["f2", "f4"], ["title", "views"], "xlsx")
 
 
 def test_an_expired_link_is_410_and_its_file_is_swept(

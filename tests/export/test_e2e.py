@@ -25,7 +25,7 @@ from watchdepth.export.source import EXPORT_FIELDS
 
 from .helpers import SmtpServer, as_text, read_report, read_table
 
-PERIOD = {"from": "2026-01-05", "to": "2026-01-06"}  # both days of the scenario, UTC
+PERIOD = {"from": "2026-01-05", "to": "2026-01-07"}  # both days of the scenario, UTC
 COLUMNS = list(EXPORT_FIELDS)
 
 
@@ -196,7 +196,7 @@ def test_the_mailed_report_has_the_apis_numbers_for_nested_folders(shared: Serve
     assert link == job["download_url"] and link.startswith(s.url + "/exports/download/")
 
     name, header, rows = download(link)
-    assert name == "watchdepth-2026-01-05_2026-01-06.csv"
+    assert name == "watchdepth-2026-01-05_2026-01-07.csv"  # the request's from and (exclusive) to
     assert header == COLUMNS
     assert rows == CSV_EXPECTED  # hand-worked, injection neutralised, zero row for v4, v5 (folder c) absent
 
@@ -341,7 +341,7 @@ def test_smtp_down_fails_with_a_reason_then_retry_mails_once_and_the_link_expire
 
 def test_the_export_command_with_and_without_a_running_server(own_server: Server) -> None:
     s = own_server
-    args = ("export", "--from", "2026-01-05", "--to", "2026-01-06", "--folder", "fa", "--quiet")
+    args = ("export", "--from", "2026-01-05", "--to", "2026-01-07", "--folder", "fa", "--quiet")
     online = cli(*args, data=s.data)  # through the admin socket: the server builds it
     path, url = online.stdout.strip().splitlines()
     assert url.startswith(s.url + "/exports/download/")

@@ -27,10 +27,45 @@ COLUMNS = ["title", "views", "duration", "note"]
 @pytest.mark.parametrize(
     ("text", "safe"),
     [("=1+1", "'=1+1"), ("+1", "'+1"), ("-5", "'-5"), ("@x", "'@x"), ("\tx", "'\tx"), ("\rx", "'\rx"),
-     ("a=1", "a=1"), ("", ""), ("Привет", "Привет"), ("'=x", "'=x")],
+     ("a=1", "a=1"), ("", ""), ("Привет", "Привет"), ("'=x", "'=x"),
+     # issue 13 row 9: past leading whitespace, and full-width forms folded (NFKC)
+     (" =1+1", "' =1+1"), ("\n=1+1", "'\n=1+1"), ("＝1+1", "'＝1+1"), ("\u3000＋1", "'\u3000＋1"),
+     ("  \t@SUM(A1)", "'  \t@SUM(A1)"), ("＠x", "'＠x"), ("－1", "'－1"), ("@SUM(A1)", "'@SUM(A1)"),
+     ("   ", "   "), (" Привет = мир", " Привет = мир"), ("Ｆｏｏ=1", "Ｆｏｏ=1"), ("Quarterly report - 2026", "Quarterly report - 2026")],
 )
 def test_neutralise(text: str, safe: str) -> None:
     assert neutralise(text) == safe
+
+
+INJECTED = [
+    {"title": " =1+1", "views": -5, "duration": -0.5},
+    {"title": "\n=1+1", "views": 1, "duration": 1.0},
+    {"title": "＝1+1", "views": 2, "duration": 2.0},
+    {"title": "@SUM(A1)", "views": 3, "duration": 3.0},
+    {"title": "Quarterly report - 2026", "views": 4, "duration": 4.0},
+]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_formulas_behind_whitespace_or_full_width_are_neutralised_and_numbers_stay_numbers(
+        tmp_path: Path, fmt: str) -> None:
+    dest = tmp_path / "r.zip"
+    write_zip(INJECTED, ["title", "views", "duration"], fmt, dest, member=f"r.{fmt}")
+    _, _, rows = read_report(dest.read_bytes())
+    neg = ["-5", "-0.5"] if fmt == "csv" else [-5, -0.5]  # a negative number is a number, not text
+    assert rows[0] == ["' =1+1", *neg]
+    assert [r[0] for r in rows[1:]] == ["'\n=1+1", "'＝1+1", "'@SUM(A1)", "Quarterly report - 2026"]
+
+
+def test_a_report_zip_is_its_owners_alone_whatever_the_umask(tmp_path: Path) -> None:
+    import os
+
+    old = os.umask(0o022)
+    try:
+        write_zip(ROWS, COLUMNS, "csv", tmp_path / "r.zip", member="r.csv")
+    finally:
+        os.umask(old)
+    assert oct((tmp_path / "r.zip").stat().st_mode & 0o777) == "0o600"
 
 
 def test_csv_in_a_deflated_zip_with_bom_cyrillic_and_neutralised_cells(tmp_path: Path) -> None:
@@ -152,3 +187,22 @@ def test_row_sheet_writes_the_xml_xlsxwriter_writes_cell_by_cell() -> None:
             return z.read("xl/worksheets/sheet1.xml")
 
     assert sheet_xml(by_row=True) == sheet_xml(by_row=False)
+
+
+def test_job_files_and_their_directories_are_their_owners_alone_whatever_the_umask(tmp_path: Path) -> None:
+    """A job holds the address its report is mailed to."""
+    import os
+
+    from watchdepth.export.jobstore import JobStore
+    from watchdepth.export.source import ExportSpec
+
+    old = os.umask(0o022)
+    try:
+        store = JobStore(tmp_path / "exports")
+        job = store.create(ExportSpec(fields=["title"], format="csv", folder_ids=[], email="a@example.com"), 0.0)
+        with store.claim(job.id):
+            pass
+    finally:
+        os.umask(old)
+    for path in (tmp_path / "exports").rglob("*"):
+        assert oct(path.stat().st_mode & 0o777) == ("0o700" if path.is_dir() else "0o600"), path

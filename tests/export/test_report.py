@@ -48,17 +48,17 @@ def rows(source: StoreReportSource, **body: Any) -> list[list[object]]:
 def test_rows_are_the_hand_worked_ones_in_any_chunking(source: StoreReportSource, chunk: int,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(report, "CHUNK", chunk)
-    assert rows(source, **{"from": "2026-01-05", "to": "2026-01-06", "folder_ids": ["fa"]}) == EXPECTED
+    assert rows(source, **{"from": "2026-01-05", "to": "2026-01-07", "folder_ids": ["fa"]}) == EXPECTED
 
 
 def test_a_project_scope_and_the_period_are_applied(source: StoreReportSource) -> None:
-    scoped = msgspec.structs.replace(parse_spec({"from": "2026-01-05", "to": "2026-01-06"}), projects=["p2"])
+    scoped = msgspec.structs.replace(parse_spec({"from": "2026-01-05", "to": "2026-01-07"}), projects=["p2"])
     got = [[r["video_id"] or r["event_id"] or r["stream_id"], r["views"], r["peak_concurrent_viewers"]]
            for r in source.export_rows(scoped)]
     # p2 only: s1 sums its event e1 (E watched 30 s: a view, one session at a time), v3 never watched.
     assert got == [["s1", 1, 1], ["e1", 1, 1], ["v3", 0, None]]
     # The day before the scenario: every row is there, with zeros.
-    before = rows(source, **{"from": "2026-01-04", "to": "2026-01-04"})
+    before = rows(source, **{"from": "2026-01-04", "to": "2026-01-05"})
     assert len(before) == 9  # v1..v5 and s1, e1, s2, e2
     views, peak = EXPORT_FIELDS.index("views"), EXPORT_FIELDS.index("peak_concurrent_viewers")
     assert {r[views] for r in before} == {0} and {r[peak] for r in before} == {0, None}

@@ -23,9 +23,9 @@ def test_defaults_to_every_field_in_api_order_and_csv() -> None:
 
 
 def test_custom_period_keeps_from_and_to_and_stores_no_period_name() -> None:
-    spec = parse_spec({"period": "custom", "from": "2024-01-01", "to": "2024-01-31", "format": "xlsx",
+    spec = parse_spec({"period": "custom", "from": "2024-01-01", "to": "2024-02-01", "format": "xlsx",
                        "fields": ["title", "views"], "email": "анна@example.com", "timezone": "Europe/Moscow"}, now=NOW)
-    assert (spec.period, spec.from_, spec.to, spec.format) == (None, "2024-01-01", "2024-01-31", "xlsx")
+    assert (spec.period, spec.from_, spec.to, spec.format) == (None, "2024-01-01", "2024-02-01", "xlsx")
     assert spec.fields == ["title", "views"] and spec.timezone == "Europe/Moscow"
 
 

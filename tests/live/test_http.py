@@ -219,14 +219,14 @@ def test_concurrency_of_a_stream_and_its_event_from_hand_worked_runs(srv: Server
         ({"stream_id": "s1", "event_id": "e1"}, 400, "stream_id"),
         ({"stream_id": "s1", "step": "0"}, 400, "step"),
         ({"stream_id": "s1", "step": "1.5"}, 400, "step"),
-        ({"stream_id": "s1", "from": "2026-01-01", "to": "2026-01-31", "step": "60"}, 400, "step"),
+        ({"stream_id": "s1", "from": "2026-01-01", "to": "2026-02-01", "step": "60"}, 400, "step"),
         ({"stream_id": "nope"}, 404, None),
         ({"video_id": "s1"}, 404, None),
         ({"stream_id": "s1", "from": None}, 400, "from"),
     ],
 )
 def test_concurrency_refuses_bad_parameters(srv: Server, query: dict[str, Any], status: int, name: str | None) -> None:
-    q = {"from": "2026-01-01", "to": "2026-01-01", **query}
+    q = {"from": "2026-01-01", "to": "2026-01-02", **query}
     r = srv.api("GET", "/v1/analytics/concurrency", params={k: v for k, v in q.items() if v is not None})
     assert r.status_code == status, r.text
     err = r.json()["error"]

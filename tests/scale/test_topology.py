@@ -324,7 +324,7 @@ def imported_day_figures(topo: Topology, embedded: Server) -> None:
     for client in (topo.client, embedded.client):
         r = client.post("/v1/events/import", content=body, headers=headers)
         assert r.status_code == 202 and r.json() == {"accepted": 5, "duplicates": 0}, r.text
-    day = {"from": "2026-01-05", "to": "2026-01-05"}
+    day = {"from": "2026-01-05", "to": "2026-01-06"}
     got = [_get(c)("/v1/analytics", group_by="video_id", **day)["data"] for c in (topo.client, embedded.client)]
     assert got[0] == got[1] == [{"video_id": "v1", "title": "One", "duration": 100.0, "views": 1, "unique_views": 1,
                                  "player_loads": 2, "watch_time": 30, "view_rate": 50, "avg_watch_time": 30,

@@ -18,7 +18,7 @@ from tests.conftest import Server
 
 pytestmark = pytest.mark.clickhouse
 NOW = 1_768_953_600_000  # 2026-01-21T00:00:00Z
-PERIOD = {"from": "2026-01-14", "to": "2026-01-21"}
+PERIOD = {"from": "2026-01-14", "to": "2026-01-22"}
 QUERIES: list[tuple[str, dict[str, Any]]] = [
     ("/v1/analytics/overview", PERIOD),
     ("/v1/analytics/overview", {**PERIOD, "timezone": "Asia/Kolkata", "group_time": "day", "project_id": "demo-academy"}),

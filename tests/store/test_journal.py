@@ -23,7 +23,7 @@ import pyarrow as pa
 import pytest
 from msgspec.structs import replace
 
-from watchdepth.errors import StoreError
+from watchdepth.errors import StoreError, Unavailable
 from watchdepth.store import loader as loader_module
 from watchdepth.store.base import WriteBatch
 from watchdepth.store.duckdb import DuckDBStore
@@ -126,8 +126,9 @@ def test_a_failed_journal_write_is_cut_off_and_never_replayed(tmp_path: Path, mo
         real(fd)
 
     monkeypatch.setattr(os, "fdatasync", failing_once)
-    with pytest.raises(StoreError, match="No space left"):
+    with pytest.raises(Unavailable, match="disk is full") as refused:  # a 503 with Retry-After
         j.append(encode(batch(4)))
+    assert refused.value.headers == {"Retry-After": "5"}
     j.append(encode(batch(4)))  # the ingest loop retries with the same numbers
     j.close()
     assert list(Journal(tmp_path / "j").replay()) == [encode(batch(1)), encode(batch(4))]
@@ -178,10 +179,11 @@ def test_a_failing_load_is_retried_and_readers_wait_for_it(tmp_path: Path, monke
 def test_a_backlog_past_the_limit_is_refused_not_waited_on_forever(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """While DuckDB refuses every load, acknowledging goes on until MAX_PENDING_EVENTS; past it a
-    write waits FRESH_SECONDS for the loader, then fails (the request gets a 500), unjournaled."""
+    write waits for the loader (ERROR_WAIT_SECONDS, as loads fail), then is refused (the request
+    gets a 503 with Retry-After), unjournaled."""
     monkeypatch.setattr(loader_module, "RETRY_SECONDS", 0.05)
     monkeypatch.setattr(loader_module, "MAX_PENDING_EVENTS", 3)
-    monkeypatch.setattr(loader_module, "FRESH_SECONDS", 0.5)
+    monkeypatch.setattr(loader_module, "ERROR_WAIT_SECONDS", 0.5)
     monkeypatch.setattr(loader_module, "LOAD_LINGER_SECONDS", 0.0)
 
     def refuse(self: DuckDBStore, *tables: Any) -> None:
@@ -191,7 +193,7 @@ def test_a_backlog_past_the_limit_is_refused_not_waited_on_forever(
     try:
         monkeypatch.setattr(DuckDBStore, "_load_tables", refuse)
         store.write_batch(batch(1))  # 3 pending: at the limit
-        with pytest.raises(StoreError, match="3 events behind its journal: write failed: disk full"):
+        with pytest.raises(Unavailable, match="behind with storing events"):
             store.write_batch(batch(4))
         assert store.journal_stats().pending_events == 3  # type: ignore[union-attr]
         monkeypatch.undo()
@@ -229,7 +231,7 @@ def test_a_killed_process_loses_no_acknowledged_batch_and_counts_none_twice(tmp_
     db = tmp_path / "wd.duckdb"
     root = Path(__file__).parents[2]
     out = subprocess.run([sys.executable, "-c", CHILD, str(db), when], cwd=root, capture_output=True, text=True,
-                         timeout=120, env={**os.environ, "PYTHONPATH": str(root)}, check=False)
+                         timeout=120, env={**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{root / 'src'}"}, check=False)
     assert out.returncode == -9, out.stderr
     assert "acknowledged" in out.stdout
     assert list((tmp_path / "wd.duckdb.journal").glob("*.wal"))  # the crash left it
@@ -256,8 +258,8 @@ def _views_query() -> Any:
 def test_a_failing_loader_shows_on_healthz_and_metrics_and_clears_when_it_recovers(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """In process (the real app on a real DuckDB file): events keep being acknowledged (the
-    journal has them) while DuckDB refuses them; /healthz says so with 503, /metrics counts the
-    backlog; once DuckDB takes them, both clear and the events are all there."""
+    journal has them) while DuckDB refuses them; /healthz says so with 503 (the reason's class
+    only, the database's message to a token holder), /metrics counts the backlog; once DuckDB takes them, both clear and the events are all there."""
     import asyncio
 
     import httpx
@@ -270,6 +272,7 @@ def test_a_failing_loader_shows_on_healthz_and_metrics_and_clears_when_it_recove
     svc = services.build(config.load(data_dir=tmp_path))
     svc.catalog.create("projects", {"id": "p1", "name": "P"})
     svc.catalog.create("videos", {"id": "v1", "project_id": "p1", "title": "V", "duration": 100})
+    secret, _ = svc.tokens.create("ops", read_only=True)
     real = DuckDBStore._load_tables
     broken = {"on": True}
 
@@ -295,7 +298,12 @@ def test_a_failing_loader_shows_on_healthz_and_metrics_and_clears_when_it_recove
                         break
                     await asyncio.sleep(0.05)
                 assert health.status_code == 503
-                assert "No space left on device" in health.json()["reason"]
+                assert health.json() == {"status": "failing", "reason": "store"}  # no engine message, no path
+                detailed = (await client.get("/healthz", headers={"authorization": f"Bearer {secret}"})).json()
+                assert "No space left on device" in detailed["detail"]["error"]
+                assert detailed["detail"]["pending_events"] == 2
+                wrong = await client.get("/healthz", headers={"authorization": "Bearer wd_not_a_token"})
+                assert wrong.json() == {"status": "failing", "reason": "store"}
                 metrics = (await client.get("/metrics")).text
                 assert "watchdepth_journal_pending_events 2\n" in metrics
                 assert "watchdepth_journal_load_failing 1\n" in metrics

@@ -180,9 +180,9 @@ def meta_time(params: dict[str, str], shift: bool = False) -> dict[str, Any]:
         if shift:  # a server that reads the period differently from the dashboard
             start -= timedelta(days=3)
         frm, to = rfc3339(start), rfc3339(end)
-    elif "T" not in params.get("from", "T"):  # dates: whole days in the zone, `to` inclusive
+    elif "T" not in params.get("from", "T"):  # dates: whole days in the zone, `to` exclusive (API.md)
         first = datetime.fromisoformat(params["from"]).replace(tzinfo=ZoneInfo(tz))
-        last = datetime.fromisoformat(params["to"]).replace(tzinfo=ZoneInfo(tz)) + timedelta(days=1)
+        last = datetime.fromisoformat(params["to"]).replace(tzinfo=ZoneInfo(tz))
         frm, to = rfc3339(first), rfc3339(last)
     else:
         frm, to = params.get("from", ""), params.get("to", "")

@@ -15,6 +15,7 @@ import io
 import re
 import zipfile
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -75,9 +76,10 @@ def api(server: Server, path: str, **params: Any) -> Any:
 
 
 def period_params(query: str) -> dict[str, str]:
-    """The API parameters of a dashboard period (custom range: from/to dates)."""
+    """The API parameters of a dashboard period (custom range: from/to dates, the API's `to` exclusive)."""
     q = {k: v[0] for k, v in parse_qs(query).items()}
-    return {"from": q["from"], "to": q["to"]} if q["period"] == "custom" else {"period": q["period"]}
+    to = (date.fromisoformat(q["to"]) + timedelta(days=1)).isoformat() if q["period"] == "custom" else ""
+    return {"from": q["from"], "to": to} if q["period"] == "custom" else {"period": q["period"]}
 
 
 def hash_params(page: Any) -> dict[str, str]:
@@ -372,7 +374,7 @@ def test_referrers_groups_collapse_and_expand_and_export(page: Any, server: Serv
 
     # Export links carry the page's parameters; the files hold the same numbers.
     link = page.get_by_role("link", name="Export CSV")
-    assert link.get_attribute("href") == "/v1/analytics/referrers.csv?from=2026-01-05&to=2026-01-06&order=views.desc"
+    assert link.get_attribute("href") == "/v1/analytics/referrers.csv?from=2026-01-05&to=2026-01-07&order=views.desc"
     with page.expect_download() as info:
         link.click()
     path = tmp_path / "referrers.csv"

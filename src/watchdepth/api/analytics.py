@@ -37,7 +37,8 @@ async def overview(request: Request) -> JSONResponse:
     sc = params.scope(request, token, s.catalog, p)
     parts = _overview_parts(request)
     online = _online(s, sc.filters)
-    data = await _in_thread(analytics.overview, s.store, sc, params.group_time(request), online, parts)
+    size = params.group_time(request, p if "timeline" in parts else None)
+    data = await _in_thread(analytics.overview, s.store, sc, size, online, parts)
     return JSONResponse({"meta": _time_meta(p), "data": data})
 
 
@@ -59,7 +60,7 @@ async def grouped(request: Request) -> JSONResponse:
     token = s.tokens.authorize(request)
     p = params.period(request, s.settings.timezone, s.store)
     sc = params.scope(request, token, s.catalog, p)
-    req = params.table_request(request)
+    req = params.table_request(request, p)
     rows, total = await _in_thread(analytics.table, s.store, s.catalog, sc, req)
     meta = {
         **_time_meta(p),
@@ -76,7 +77,7 @@ async def referrers(request: Request) -> JSONResponse:
     p = params.period(request, s.settings.timezone, s.store)
     sc = params.scope(request, token, s.catalog, p)
     order = analytics.parse_order(request.query_params.get("order"), ["domain", "views", "player_loads", "view_rate"])
-    pg, per = params.page(request)
+    pg, per = params.paged(request)
     rows, total = await _in_thread(analytics.referrers, s.store, sc, order, pg, per)
     meta = {**_time_meta(p), "pagination": {"page": pg, "per_page": per, "total": total},
             "order": {f: ("desc" if d else "asc") for f, d in order}}

@@ -112,6 +112,7 @@ class FastCollect:
         except Exception as exc:  # noqa: BLE001 - answered like api.errors does, never a stack trace
             failure = exc if isinstance(exc, WatchdepthError) else ServiceError(f"internal error; request id {rid}")
             log.error("request %s failed: %s", rid, exc)
+            cors = {**cors, **getattr(failure, "headers", {})}  # a 503's Retry-After
             await _answer(send, failure.status, _encode_error(failure), rid, cors)
             return
         await _answer(send, 202, encode_answer(result, bots(events)), rid, cors)

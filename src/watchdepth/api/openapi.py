@@ -21,9 +21,9 @@ from starlette.routing import BaseRoute
 from starlette.schemas import BaseSchemaGenerator
 
 from watchdepth import __version__
-from watchdepth.api.catalog import FILTERS, SCHEMAS
+from watchdepth.api.catalog import EXTRA_PARAMS, FILTERS, SCHEMAS, NestedFolderIn
 from watchdepth.errors import WatchdepthError
-from watchdepth.query.analytics import GROUPS, OVERVIEW_PARTS
+from watchdepth.query.analytics import GROUPS, OVERVIEW_PARTS, SINGULAR
 from watchdepth.query.metrics import METRIC_FIELDS
 from watchdepth.query.periods import GROUP_TIMES, PERIODS
 
@@ -49,7 +49,7 @@ def _enum(values: Sequence[str]) -> Schema:
 
 
 PERIOD = (
-    _q("from", "Start: YYYY-MM-DD (the start of that day) or RFC 3339"),
+    _q("from", "Start: YYYY-MM-DD (the start of that day) or RFC 3339 (2000-01-01 .. now + 1 year)"),
     _q("to", "End, exclusive: YYYY-MM-DD (the start of that day) or RFC 3339"),
     _q("period", "A named period instead of from/to", _enum(PERIODS)),
     _q("timezone", "IANA zone where days begin (default: the workspace's)"),
@@ -57,7 +57,7 @@ PERIOD = (
 SCOPE = tuple(_q(n, f"Only this {n} (comma-separated for several)")
               for n in ("project_id", "folder_id", "video_id", "stream_id", "event_id", "external_id"))
 PAGE = (
-    _q("page", "Page number, from 1", {"type": "integer", "minimum": 1}),
+    _q("page", "Page number, from 1", {"type": "integer", "minimum": 1, "maximum": 1_000_000}),
     _q("per_page", "Rows per page (default 10)", {"type": "integer", "minimum": 1, "maximum": 1000}),
     _q("order", "field.dir[,field.dir…], dir asc (default) or desc; only the answer's own fields sort"),
 )
@@ -67,17 +67,26 @@ _CONTENT = (_q("stream_id", "A stream (its broadcast events included)"), _q("eve
 
 def _catalog_operations() -> dict[str, Operation]:
     out: dict[str, Operation] = {}
+    bases = {entity: "/v1/streams/{stream_id}/events" if entity == "events" else f"/v1/{entity}" for entity in SCHEMAS}
     for entity, struct in SCHEMAS.items():
-        base = "/v1/streams/{stream_id}/events" if entity == "events" else f"/v1/{entity}"
-        ref = {"$ref": f"#/components/schemas/{struct.__name__}"}
-        patch = {"$ref": f"#/components/schemas/{struct.__name__}Changes"}
-        filters = tuple(_q(name, f"Only rows with this {name}") for name in FILTERS[entity])
-        out[f"GET {base}"] = Operation(PAGE + filters)
-        out[f"POST {base}"] = Operation(body=ref, status=201)
-        out[f"PATCH {base}/{{id}}"] = Operation(body=patch)
-        out[f"PUT {base}/{{id}}"] = Operation(body=patch)
-        out[f"DELETE {base}/{{id}}"] = Operation(status=204)
+        out |= _catalog_entity(bases[entity], entity, struct.__name__)
+    out |= _catalog_entity("/v1/projects/{project_id}/folders", "folders", NestedFolderIn.__name__)
     return out
+
+
+def _catalog_entity(base: str, entity: str, struct: str) -> dict[str, Operation]:
+    ref = {"$ref": f"#/components/schemas/{struct}"}
+    patch = {"$ref": f"#/components/schemas/{struct}Changes"}
+    filters = tuple(_q(name, f"Only rows with this {name}") for name in FILTERS[entity])
+    extra = tuple(_q(name, "Kinescope's list filter (docs/kinescope-compat.md)") for name in EXTRA_PARAMS[entity])
+    direction = _q("direction", "asc or desc, with a bare order=field (Kinescope's PHP SDK)", _enum(("asc", "desc")))
+    return {
+        f"GET {base}": Operation(PAGE + (direction,) + filters + extra),
+        f"POST {base}": Operation(body=ref, status=201),
+        f"PATCH {base}/{{id}}": Operation(body=patch),
+        f"PUT {base}/{{id}}": Operation(body=patch),
+        f"DELETE {base}/{{id}}": Operation(status=204),
+    }
 
 
 #: "METHOD /path" -> what the route table cannot say. A route missing here is still described.
@@ -94,10 +103,12 @@ OPERATIONS: dict[str, Operation] = {
     )),
     "GET /v1/analytics": Operation(PERIOD + SCOPE + PAGE + (
         _q("group_by", "Comma-separated dimensions: " + ", ".join(GROUPS)),
-        _q("group_entities", "Kinescope's name of group_by"),
+        _q("group_entities", "Kinescope's name of group_by (its custom form's groups included)"),
         _q("group_time", "Size of the date group (default day)", _enum(GROUP_TIMES)),
         _q("group", "Kinescope's custom form: group by date of this size", _enum(GROUP_TIMES)),
-        _q("fields", "Comma-separated metrics to answer: " + ", ".join(METRIC_FIELDS)),
+        _q("fields", "Comma-separated metrics to answer: " + ", ".join(METRIC_FIELDS) + ", or Kinescope's singular "
+           + ", ".join(SINGULAR) + " (rows use the names given); without per_page, the custom form answers "
+           "all rows (at most 1000)"),
     )),
     "GET /v1/analytics/referrers": Operation(PERIOD + SCOPE + PAGE),
     "GET /v1/analytics/referrers.csv": Operation(PERIOD + SCOPE + PAGE, media_type="text/csv"),
@@ -186,8 +197,9 @@ def _error_schema() -> Schema:
 
 
 def _components() -> Schema:
-    _, schemas = msgspec.json.schema_components(list(SCHEMAS.values()), ref_template="#/components/schemas/{name}")
-    for struct in SCHEMAS.values():
+    structs = [*SCHEMAS.values(), NestedFolderIn]
+    _, schemas = msgspec.json.schema_components(structs, ref_template="#/components/schemas/{name}")
+    for struct in structs:
         whole = schemas[struct.__name__]
         schemas[f"{struct.__name__}Changes"] = {k: v for k, v in whole.items() if k not in ("required", "title")}
     schemas["Error"] = _error_schema()

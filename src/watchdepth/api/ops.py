@@ -15,16 +15,40 @@ from starlette.routing import Route
 
 from watchdepth.api import openapi as _openapi
 from watchdepth.api.context import services as _services
+from watchdepth.errors import InvalidInput
 from watchdepth.ingest import WRITE_BUCKETS
+
+#: /healthz reasons: a class of trouble, never the engine's words or a path.
+DISK_RESERVE = "disk reserve"  # free space under the reserve: the journal refuses writes
+STORE = "store"  # the database does not take the journal (acknowledged events wait in it)
 
 
 async def healthz(request: Request) -> Response:
-    """200 ``ok``; 503 with the reason while the embedded store cannot load its journal
-    (acknowledged events are safe in the journal, but answers would wait for them)."""
+    """200 ``{"status": "ok"}``; 503 ``{"status": "failing", "reason": <class>}`` while the disk
+    is under its reserve (``disk reserve``) or the embedded store cannot load its journal
+    (``store``). Internals (the database's message, backlog, quarantine) go in ``detail`` only
+    for a request with a valid token: load balancers ask without one."""
     journal = _journal_stats(request)
+    reasons = []
+    if journal is not None and journal.disk_low:
+        reasons.append(DISK_RESERVE)
     if journal is not None and journal.error:
-        return JSONResponse({"status": "failing", "reason": f"loading the journal: {journal.error}"}, status_code=503)
-    return JSONResponse({"status": "ok"})
+        reasons.append(STORE)
+    body: dict[str, Any] = {"status": "failing", "reason": ", ".join(reasons)} if reasons else {"status": "ok"}
+    if journal is not None and _authenticated(request):
+        body["detail"] = {"error": journal.error, "pending_events": journal.pending_events,
+                          "quarantined_batches": journal.quarantined, "disk_low": journal.disk_low}
+    return JSONResponse(body, status_code=503 if reasons else 200)
+
+
+def _authenticated(request: Request) -> bool:
+    if "authorization" not in request.headers:
+        return False
+    try:
+        _services(request).tokens.authorize(request)
+    except InvalidInput:
+        return False
+    return True
 
 
 def _journal_stats(request: Request) -> Any:
@@ -77,6 +101,12 @@ async def metrics(request: Request) -> Response:
             "# HELP watchdepth_journal_load_failing 1 while loading the journal into DuckDB fails.",
             "# TYPE watchdepth_journal_load_failing gauge",
             f"watchdepth_journal_load_failing {int(bool(journal.error))}",
+            "# HELP watchdepth_quarantined_batches_total Journal batches DuckDB refused rows of (moved to the quarantine file).",
+            "# TYPE watchdepth_quarantined_batches_total counter",
+            f"watchdepth_quarantined_batches_total {journal.quarantined}",
+            "# HELP watchdepth_disk_reserve_low 1 while free space in the data dir is under the reserve (writes refused).",
+            "# TYPE watchdepth_disk_reserve_low gauge",
+            f"watchdepth_disk_reserve_low {int(journal.disk_low)}",
         ]
     return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
 

@@ -2,23 +2,46 @@
 
 Input: a request's query parameters and its token. Output: typed values for
 ``query.analytics`` (``Scope``, ``TableRequest``); bad values raise 400400 naming the
-parameter. It does not run queries.
+parameter, and every number is bounded here (page, per_page, buckets per answer; dates
+in ``query.periods``). One parser reads both forms of ``/v1/analytics`` (API.md: the
+plural ``group_by``/``views`` and Kinescope's custom ``group``/singular ``fields``).
+It does not run queries.
 """
 
 from __future__ import annotations
 
+import re
 import time
 
 from starlette.requests import Request
 
 from watchdepth.api.auth import Token, require_project
 
-__all__ = ["bad", "group_time", "page", "period", "require_project", "scope", "table_request"]
+__all__ = ["bad", "group_time", "page", "paged", "period", "require_project", "scope", "table_request"]
 from watchdepth.catalog.service import Catalog
 from watchdepth.errors import InvalidParam, NotFound, ValidationFailed
 from watchdepth.query import metrics
-from watchdepth.query.analytics import GROUPS, Scope, TableRequest, parse_order
-from watchdepth.query.periods import GROUP_TIMES, Period, parse_period, zone
+from watchdepth.query.analytics import (
+    CUSTOM_DEFAULT_FIELDS,
+    GROUP_NO_OPS,
+    GROUPS,
+    LATER_FIELDS,
+    MAX_PER_PAGE,
+    SINGULAR,
+    Scope,
+    TableRequest,
+    available_metrics,
+    metric_of,
+    parse_order,
+)
+from watchdepth.query.periods import (
+    GROUP_TIMES,
+    MAX_BUCKETS,
+    Period,
+    bucket_count,
+    parse_period,
+    zone,
+)
 from watchdepth.store.base import Store
 
 
@@ -91,40 +114,103 @@ def _known(catalog: Catalog, cid: str, token: Token, name: str) -> str:
     return cid
 
 
-def group_time(request: Request, default: str = "day") -> str:
-    value = request.query_params.get("group_time") or default
+def group_time(request: Request, p: Period | None = None, default: str = "day") -> str:
+    """``group_time`` (or Kinescope's ``group``); with a period, at most MAX_BUCKETS buckets."""
+    q = request.query_params
+    name = "group_time" if "group_time" in q or "group" not in q else "group"
+    value = q.get(name) or default
     if value not in GROUP_TIMES:
-        raise bad("group_time", f"group_time must be one of {', '.join(GROUP_TIMES)}")
+        raise bad(name, f"{name} must be one of {', '.join(GROUP_TIMES)}")
+    if "group" in q and "group_time" in q and q["group"] != q["group_time"]:
+        raise bad("group", "group and group_time name different sizes; give one")
+    if p is not None:
+        check_buckets(p, value, name)
     return value
 
 
-def page(request: Request) -> tuple[int, int]:
+def check_buckets(p: Period, size: str, name: str = "group_time") -> None:
+    if bucket_count(p, size) > MAX_BUCKETS:
+        raise bad(name, f"at most {MAX_BUCKETS} {size} buckets per answer; choose a larger {name} or a shorter period",
+                  "too_many")
+
+
+_WHOLE = re.compile(r"^[0-9]{1,9}$")
+#: The last page a request may ask for (page × per_page stays far inside a 64-bit offset).
+MAX_PAGE = 1_000_000
+
+
+def page(request: Request, default_per_page: int | None = 10) -> tuple[int, int | None]:
+    """``page`` (1 .. MAX_PAGE) and ``per_page`` (1 .. MAX_PER_PAGE; None when absent and no default)."""
     q = request.query_params
-    try:
-        pg = int(q.get("page", "1"))
-        per = int(q.get("per_page", "10"))
-    except ValueError:
-        raise bad("page", "page and per_page must be whole numbers") from None
-    if pg < 1:
-        raise bad("page", "page starts at 1")
-    if not 1 <= per <= 1000:
-        raise bad("per_page", "per_page must be between 1 and 1000")
+    pg = _whole(q.get("page"), "page", 1) or 0
+    if not 1 <= pg <= MAX_PAGE:
+        raise bad("page", f"page must be between 1 and {MAX_PAGE}")
+    per = _whole(q.get("per_page"), "per_page", default_per_page)
+    if per is not None and not 1 <= per <= MAX_PER_PAGE:
+        raise bad("per_page", f"per_page must be between 1 and {MAX_PER_PAGE}")
     return pg, per
 
 
-def table_request(request: Request) -> TableRequest:
-    q = request.query_params
-    raw = q.get("group_by") or q.get("group_entities")
-    if not raw:
-        raise bad("group_by", f"group_by is required: one or more of {', '.join(GROUPS)}", "required")
-    groups = tuple(g.strip() for g in raw.split(",") if g.strip())
-    unknown = [g for g in groups if g not in GROUPS]
-    if unknown or not groups or len(set(groups)) != len(groups):
-        raise bad("group_by", f"group_by takes distinct values among {', '.join(GROUPS)}; got {raw!r}")
-    fields = tuple(f.strip() for f in (q.get("fields") or "").split(",") if f.strip()) or metrics.METRIC_FIELDS
-    wrong = [f for f in fields if f not in metrics.METRIC_FIELDS]
-    if wrong:
-        raise bad("fields", f"unknown fields {', '.join(wrong)}; one or more of {', '.join(metrics.METRIC_FIELDS)}")
-    sortable = list(groups) + list(fields) + (["title", "duration"] if "video_id" in groups else [])
+def paged(request: Request) -> tuple[int, int]:
+    """``page`` and ``per_page`` with the default of 10 rows."""
     pg, per = page(request)
-    return TableRequest(groups, group_time(request), parse_order(q.get("order"), sortable), pg, per, fields)
+    assert per is not None
+    return pg, per
+
+
+def _whole(text: str | None, name: str, default: int | None) -> int | None:
+    if text is None:
+        return default
+    if not _WHOLE.match(text.strip()):
+        raise bad(name, f"{name} must be a whole number" + (" of at most 9 digits" if text.strip().isdigit() else ""))
+    return int(text)
+
+
+def table_request(request: Request, p: Period) -> TableRequest:
+    """Either form of ``/v1/analytics`` (API.md: plural ``group_by``/``views`` or Kinescope's custom
+    ``group``/``group_entities``/singular ``fields``, or a mix) as one ``TableRequest``."""
+    q = request.query_params
+    custom = "group" in q or "group_entities" in q or any(f in SINGULAR for f in listed(request, "fields"))
+    groups = _groups(request)
+    if not groups and not custom:
+        raise bad("group_by", f"group_by is required: one or more of {', '.join(GROUPS)}", "required")
+    size = group_time(request, p if "date" in groups else None)
+    fields = _fields(request, custom)
+    sortable = list(groups) + list(fields) + (["title", "duration"] if "video_id" in groups else [])
+    order = parse_order(q.get("order"), sortable)
+    if not order and "date" in groups:
+        order = (("date", False),)
+    pg, per = page(request, None if custom else 10)
+    return TableRequest(groups, size, order, pg, per if per is not None else MAX_PER_PAGE, fields)
+
+
+def _groups(request: Request) -> tuple[str, ...]:
+    """The groups as the request named them; ``group`` adds ``date``; Kinescope's
+    ``group_entities=watch_time`` (a metric, not an entity) is a no-op."""
+    q = request.query_params
+    name = "group_by" if "group_by" in q else "group_entities"
+    raw = [g for g in listed(request, "group_by") + listed(request, "group_entities") if g not in GROUP_NO_OPS]
+    unknown = sorted({g for g in raw if g not in GROUPS})
+    if unknown:
+        raise bad(name, f"{name} takes values among {', '.join(GROUPS)}; unknown: {', '.join(unknown)[:200]}")
+    if len(raw) > len(GROUPS):
+        raise bad(name, f"{name} names at most {len(GROUPS)} groups")
+    groups = list(dict.fromkeys(raw))
+    if "group" in q and "date" not in groups:
+        groups.append("date")
+    return tuple(groups)
+
+
+def _fields(request: Request, custom: bool) -> tuple[str, ...]:
+    """Metric names as asked (plural or singular); a dimension named among them is a no-op."""
+    asked = [f for f in dict.fromkeys(listed(request, "fields")) if f not in GROUPS]
+    unknown = sorted(f for f in asked if metric_of(f) is None and f not in LATER_FIELDS)
+    if unknown:
+        known = ", ".join([*metrics.METRIC_FIELDS, *SINGULAR])
+        raise bad("fields", f"unknown fields {', '.join(unknown)[:200]}; metrics are {known}")
+    missing = [f for f in asked if f in LATER_FIELDS or metric_of(f) not in available_metrics()]
+    if missing:
+        raise bad("fields", f"{', '.join(missing)} not available yet on this server", "not_available")
+    if asked:
+        return tuple(asked)
+    return CUSTOM_DEFAULT_FIELDS if custom else metrics.METRIC_FIELDS

@@ -42,10 +42,18 @@ class Catalog:
 
     # -- reading ----------------------------------------------------------------------------
 
-    def list(self, entity: str, *, project_ids: Iterable[str] | None = None, **match: str | None) -> list[dict[str, Any]]:
+    def list(self, entity: str, *, project_ids: Iterable[str] | None = None, search: str | None = None,
+             ids: Iterable[str] | None = None, statuses: Iterable[str] | None = None, without_folder: bool = False,
+             **match: str | None) -> list[dict[str, Any]]:
+        """Entities matching every filter: exact ``match`` values, ``search`` (case-insensitive, in the
+        title or name), ``ids``, ``statuses`` (a catalog video is always ``done``), no folder."""
         table, kind = ENTITIES[entity]
         source = self._source(table)
         allowed = set(project_ids) if project_ids is not None else None
+        wanted = set(ids) if ids is not None else None
+        needle = search.casefold() if search else None
+        if statuses is not None and STATUS not in set(statuses):
+            return []
         out = []
         for row in source.values():
             if kind is not None and row["kind"] != kind:
@@ -53,6 +61,12 @@ class Catalog:
             if allowed is not None and row.get("project_id", row.get("id")) not in allowed:
                 continue
             if any(v is not None and row.get(k) != v for k, v in match.items()):
+                continue
+            if wanted is not None and row["id"] not in wanted:
+                continue
+            if without_folder and row.get("folder_id") is not None:
+                continue
+            if needle is not None and needle not in str(row.get("title") or row.get("name") or "").casefold():
                 continue
             out.append(public(entity, row))
         return out
@@ -128,7 +142,7 @@ class Catalog:
         table, _ = ENTITIES[entity]
         self.get(entity, key)
         with self._lock:
-            row = dict(self._source(table)[key], **changes)
+            row = dict(self._source(table)[key], **changes, updated_at=datetime.now(timezone.utc))
             self._check_refs(table, row)
             self.store.catalog_put(table, _stored(table, row), create=False)
             self._remember(table, row)
@@ -178,20 +192,26 @@ class Catalog:
             raise ValidationFailed("the entity did not validate", invalid_params=problems)
 
 
+#: A catalog video's Kinescope ``status``: its file is not processed here, so it is always ready.
+STATUS = "done"
 _PUBLIC = {
-    "projects": ("id", "name", "created_at"),
-    "folders": ("id", "project_id", "parent_id", "name", "created_at"),
-    "videos": ("id", "project_id", "folder_id", "title", "duration", "created_at"),
-    "streams": ("id", "project_id", "folder_id", "title", "created_at"),
-    "events": ("id", "stream_id", "project_id", "folder_id", "title", "created_at"),
+    "projects": ("id", "name", "created_at", "updated_at"),
+    "folders": ("id", "project_id", "parent_id", "name", "created_at", "updated_at"),
+    "videos": ("id", "project_id", "folder_id", "title", "duration", "status", "created_at", "updated_at"),
+    "streams": ("id", "project_id", "folder_id", "title", "created_at", "updated_at"),
+    "events": ("id", "stream_id", "project_id", "folder_id", "title", "created_at", "updated_at"),
 }
 
 
 def public(entity: str, row: dict[str, Any]) -> dict[str, Any]:
+    """The API's object. ``updated_at`` is the last change made by this process, else ``created_at``
+    (the store keeps no update time: docs/kinescope-compat.md)."""
+    row = {**row, "status": STATUS, "updated_at": row.get("updated_at") or row.get("created_at")}
     out = {k: row.get(k) for k in _PUBLIC[entity]}
-    created = out.get("created_at")
-    if isinstance(created, datetime):
-        out["created_at"] = created.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for name in ("created_at", "updated_at"):
+        t = out.get(name)
+        if isinstance(t, datetime):
+            out[name] = t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     return out
 
 

@@ -27,7 +27,7 @@ BAR = 30
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--period", help=", ".join(PERIODS))
     parser.add_argument("--from", dest="from_", metavar="FROM", help="YYYY-MM-DD or RFC 3339 (instead of --period)")
-    parser.add_argument("--to", help="YYYY-MM-DD (whole day) or RFC 3339 (exclusive)")
+    parser.add_argument("--to", help="end, exclusive: YYYY-MM-DD (the start of that day) or RFC 3339")
     parser.add_argument("--folder", dest="folder_ids", action="append", default=[], help="folder id; repeat for more")
     parser.add_argument("--fields", help=f"comma-separated, default all: {','.join(EXPORT_FIELDS)}")
     parser.add_argument("--format", choices=FORMATS, default="csv")

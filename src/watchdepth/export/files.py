@@ -4,8 +4,9 @@ Input: an iterable of row dicts and the chosen columns. Output: a ZIP on disk
 (``write_zip``: the report export) or the bytes of a plain file (``write_table``:
 small tables such as referrers). Memory stays flat in the number of rows: rows
 are pulled one at a time and written straight into the compressed stream.
-Text cells that a spreadsheet would read as a formula are neutralised here. It
-does not compute or reorder rows, and does not know about jobs or e-mail.
+Text cells that a spreadsheet would read as a formula are neutralised here; the ZIP is
+its owner's alone (0600). It does not compute or reorder rows, and does not know about
+jobs or e-mail.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from __future__ import annotations
 import csv
 import io
 import math
+import os
 import re
 import tempfile
+import unicodedata
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
@@ -34,8 +37,9 @@ from xlsxwriter.worksheet import Worksheet
 ProgressFn = Callable[[int], None]
 Cell = str | int | float | None
 
-#: A text cell starting with one of these is a formula (or DDE) to a spreadsheet.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: A text cell starting with one of these is a formula (or DDE) to a spreadsheet, also after
+#: leading whitespace and once full-width forms are folded (NFKC: ``＝`` is ``=``).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 #: Data rows an XLSX sheet can hold (1,048,576 minus the header).
 XLSX_MAX_ROWS = 1_048_575
 MEDIA_TYPES = {
@@ -106,8 +110,23 @@ class TooManyRows(ValueError):
 
 
 def neutralise(text: str) -> str:
-    """``text`` with a leading ``'`` when a spreadsheet would run it as a formula."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    """``text`` with a leading ``'`` when a spreadsheet would run it as a formula (OWASP's CSV
+    injection advice): its first character, past leading whitespace and folded by NFKC, is one
+    of ``FORMULA_STARTS``. Only text comes here: a number (negative too) stays a number."""
+    if not text:
+        return text
+    first = text[0]
+    if first in FORMULA_STARTS:
+        return "'" + text
+    if first < "\x80" and not first.isspace():  # the hot path: an ASCII letter, digit, ...
+        return text
+    for ch in text:  # whitespace, or a character NFKC may fold into a formula start
+        folded = unicodedata.normalize("NFKC", ch) if ch >= "\x80" else ch
+        if folded[:1] in FORMULA_STARTS:
+            return "'" + text
+        if folded and not folded.isspace():
+            return text
+    return text
 
 
 def write_zip(
@@ -124,7 +143,8 @@ def write_zip(
     compression = zipfile.ZIP_DEFLATED if fmt == "csv" else zipfile.ZIP_STORED
     cells = _cells(rows, columns, on_progress, every)
     with (
-        zipfile.ZipFile(dest, "w", compression=compression, allowZip64=True) as archive,
+        os.fdopen(os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as raw,
+        zipfile.ZipFile(raw, "w", compression=compression, allowZip64=True) as archive,
         archive.open(member, "w", force_zip64=True) as out,
     ):
         return _WRITERS[fmt](out, columns, cells, dest.parent)

@@ -1,7 +1,8 @@
 """The durable state of export jobs: one JSON file per job in the data dir.
 
 Input: ``Job`` records. Output: ``DATA/exports/jobs/<id>.json``, written atomically
-(temp file, fsync, rename, fsync of the directory), and the paths of a job's ZIP.
+(temp file, fsync, rename, fsync of the directory), and the paths of a job's ZIP. Its
+directories are 0700 and its files 0600 whatever the umask (a job holds an e-mail address).
 ``claim`` takes an exclusive ``flock`` on ``<id>.lock`` while one worker thread,
 in any process on this data dir, works on the job; the kernel drops it when the
 process dies, so a crashed job can be claimed again. It does not run jobs.
@@ -73,8 +74,9 @@ class JobStore:
         self.root = exports_dir
         self.jobs_dir = exports_dir / "jobs"
         self.files_dir = exports_dir / "files"
-        self.jobs_dir.mkdir(parents=True, exist_ok=True)
-        self.files_dir.mkdir(parents=True, exist_ok=True)
+        for path in (self.root, self.jobs_dir, self.files_dir):  # the owner's alone, whatever the umask
+            path.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.chmod(path, 0o700)
 
     def create(self, spec: ExportSpec, now: float) -> Job:
         job = Job(id=uuid.uuid4().hex, spec=spec, created_at=now, mail="pending" if spec.email else "none")
@@ -98,7 +100,7 @@ class JobStore:
         """Replace the job's file atomically; ``durable=False`` skips the fsyncs (progress only)."""
         path = self._json(job.id)
         tmp = path.with_name(f".{job.id}.{os.getpid()}.{threading.get_ident()}.tmp")
-        with open(tmp, "wb") as fh:
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as fh:
             fh.write(msgspec.json.encode(job))
             if durable:
                 fh.flush()

@@ -20,8 +20,9 @@ from watchdepth.query import metrics
 from watchdepth.query.periods import Period, buckets, iso
 from watchdepth.store.base import SUMS, Aggregate, Store
 
-#: API group_by value -> store dimension ("date" is the time bucket).
-GROUPS = {
+#: API group name -> store dimension ("date" is the time bucket; None: no stored dimension).
+#: The plural form's names, then Kinescope's custom form's (API.md).
+GROUPS: dict[str, str | None] = {
     "video_id": "content_id",
     "project_id": "project_id",
     "folder_id": "folder_id",
@@ -33,8 +34,49 @@ GROUPS = {
     "page": "page",
     "external_id": "external_id",
     "date": "bucket",
+    "country_code": "country",
+    "device": "platform",
+    "folder_name": "folder_id",
+    "project_name": "project_id",
+    "city": None,  # no stored city yet: always null (docs/kinescope-compat.md)
+    "workspace_id": None,  # one workspace per server: a constant
 }
+#: Groups whose value is computed from another's, many to one: rows are merged here.
+MERGED_GROUPS = {"folder_name", "project_name"}
+#: Kinescope lists ``watch_time`` among ``group_entities``; it is a metric, so grouping by it is a no-op.
+GROUP_NO_OPS = frozenset({"watch_time"})
+#: The one workspace a server holds, as ``workspace_id`` rows name it.
+WORKSPACE_ID = "default"
+#: METRICS.md §6 platform class -> Kinescope's device name.
+DEVICE_NAMES = {"smartphone": "mobile"}
+#: The devices overview's ``top.devices`` always lists, zeros included.
+DEVICES = ("desktop", "mobile", "tablet", "tv")
 TOP_DIMENSIONS = {"countries": "country", "devices": "platform", "oses": "os", "browsers": "browser"}
+#: Kinescope's singular metric names -> the metric they name.
+SINGULAR = {"view": "views", "unique_view": "unique_views", "player_load": "player_loads", "watch_time": "watch_time",
+            "play": "play", "pause": "pause", "seek": "seek", "replay": "replay", "player_init": "player_init"}
+#: The event counts (METRICS.md §4): stored sums once the store keeps them (``SUMS``).
+EVENT_COUNTS = ("play", "pause", "seek", "replay", "player_init")
+#: Known to the parser, answered by the quality-of-experience work (issue 16): 400400 until then.
+LATER_FIELDS = ("buffering_time", "buffering_count")
+#: Fields of a custom-form request that names no metric.
+CUSTOM_DEFAULT_FIELDS = ("view", "unique_view", "player_load", "watch_time")
+#: Rows per answer at most (``per_page``; the custom form's "all rows").
+MAX_PER_PAGE = 1000
+#: Groups read into memory at most, when the store cannot sort and page them itself.
+MAX_SORTED_GROUPS = 100_000
+
+
+def metric_of(name: str) -> str | None:
+    """The metric a field name means (plural or singular), or None if it names none."""
+    if name in metrics.METRIC_FIELDS:
+        return name
+    return SINGULAR.get(name)
+
+
+def available_metrics() -> set[str]:
+    """Metrics this server can answer: the derived fields and the event counts the store sums."""
+    return set(metrics.METRIC_FIELDS) | {c for c in EVENT_COUNTS if c in SUMS}
 
 
 @dataclass(frozen=True)
@@ -53,6 +95,8 @@ class Scope:
 
 @dataclass(frozen=True)
 class TableRequest:
+    """A grouped table; ``group_by``, ``fields`` and ``order`` keep the names the request used."""
+
     group_by: tuple[str, ...]
     group_time: str = "day"
     order: tuple[tuple[str, bool], ...] = ()
@@ -95,14 +139,17 @@ def overview(store: Store, scope: Scope, group_time: str, online: int,
         by_bucket = {r[0]: _sums(r, 1) for r in got["timeline"].rows}
         series = []
         for b in buckets(scope.period, group_time):
-            m = metrics.derive(by_bucket.get(b, _ZERO))
-            series.append({"date": iso(b), **{k: m[k] for k in ("views", "unique_views", "player_loads", "watch_time", "view_rate")}})
+            sums = by_bucket.get(b, _ZERO)
+            m = metrics.derive(sums)
+            series.append({"date": iso(b), **{k: m[k] for k in ("views", "unique_views", "player_loads", "watch_time", "view_rate")},
+                           "duration": metrics.duration_total(sums)})
         out["timeline"] = series
     if "top" in parts:
         rows = got.get("top")  # None: the store could not answer them together
         if rows is None:
             rows = {dim: got[dim] if got[dim] is not None else _top_rows(store, scope, dim) for dim in dims}
         out["top"] = {name: _top(dim, rows[dim]) for name, dim in TOP_DIMENSIONS.items()}
+        out["top"]["devices"] = _devices(out["top"]["devices"])
     return out
 
 
@@ -121,36 +168,104 @@ def _top(dim: str, rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def _devices(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Kinescope's device names, and every one of ``DEVICES`` listed, zeros included."""
+    named = [{**i, "name": DEVICE_NAMES.get(i["name"], i["name"])} for i in items]
+    seen = {i["name"] for i in named}
+    return named + [{"name": d, "views": 0, "player_loads": 0} for d in DEVICES if d not in seen]
+
+
 def table(store: Store, catalog: Catalog, scope: Scope, req: TableRequest) -> tuple[list[dict[str, Any]], int]:
-    """Rows grouped by ``req.group_by``, sorted and paginated, and the number of groups."""
-    dims = tuple(GROUPS[g] for g in req.group_by if g != "date")
+    """Rows grouped by ``req.group_by``, sorted and paginated, and the number of groups.
+
+    The store sorts and pages when every order key is a stored sum or a stored dimension
+    and no group merges rows (``MERGED_GROUPS``); otherwise all groups are read, merged,
+    sorted and cut here.
+    """
+    dims = tuple(dict.fromkeys(d for g in req.group_by if (d := GROUPS[g]) not in (None, "bucket")))
     bucket = req.group_time if "date" in req.group_by else None
-    pushdown = all(f in metrics.SUM_FIELDS or f in req.group_by for f, _ in req.order)
-    store_order = tuple((GROUPS.get(f, f), d) for f, d in req.order)
     offset = (req.page - 1) * req.per_page
-    q = scope.aggregate(dims=dims, bucket=bucket, order=store_order if pushdown else ())
-    if pushdown:
+    store_order = _store_order(req)
+    if store_order is not None:
         q = scope.aggregate(dims=dims, bucket=bucket, order=store_order, limit=req.per_page, offset=offset)
-    got = store.aggregate(q)
-    rows = [_row(catalog, req, got.columns, r) for r in got.rows]
-    if not pushdown:
-        rows = sort_rows(rows, req.order)[offset : offset + req.per_page]
-    return rows, got.total
+        got = store.aggregate(q)
+        return _rows(catalog, req, got.columns, got.rows), got.total
+    got = store.aggregate(scope.aggregate(dims=dims, bucket=bucket, limit=MAX_SORTED_GROUPS))
+    if got.total > MAX_SORTED_GROUPS:
+        name = next((f for f, _ in req.order if _store_key(f) is None), "group_by")
+        raise ValidationFailed("parameters did not validate", invalid_params=[InvalidParam(
+            name, "too_many", f"{got.total} groups: sorting by {name} or grouping by a catalog name reads every group, "
+            f"at most {MAX_SORTED_GROUPS}; sort by a sum or a group, or narrow the period or the filters")])
+    rows = _rows(catalog, req, got.columns, got.rows)
+    return sort_rows(rows, req.order)[offset : offset + req.per_page], len(rows)
 
 
-def _row(catalog: Catalog, req: TableRequest, columns: list[str], r: Sequence[Any]) -> dict[str, Any]:
-    values = dict(zip(columns, r))
+def _store_order(req: TableRequest) -> tuple[tuple[str, bool], ...] | None:
+    """The order in store names, or None when the store cannot sort it (see ``table``)."""
+    if any(g in MERGED_GROUPS for g in req.group_by):
+        return None
+    keys = [(_store_key(name), desc) for name, desc in req.order]
+    return tuple((k, d) for k, d in keys if k is not None) if all(k is not None for k, _ in keys) else None
+
+
+def _store_key(name: str) -> str | None:
+    """The store's name for an order key, or None when only this module can sort by it."""
+    if name in GROUPS:
+        return None if name in ("device", "city", "workspace_id") else GROUPS[name]
+    metric = metric_of(name)
+    if metric is not None and (metric in metrics.SUM_FIELDS or (metric in EVENT_COUNTS and metric in SUMS)):
+        return metric
+    return None
+
+
+def _rows(catalog: Catalog, req: TableRequest, columns: list[str], rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+    """Named rows, one per distinct group value (store rows that name the same group are summed)."""
+    merged: dict[tuple[Any, ...], tuple[dict[str, Any], dict[str, float]]] = {}
+    for r in rows:
+        values = dict(zip(columns, r))
+        groups = _group_values(catalog, req.group_by, values)
+        key = tuple(groups[g] for g in req.group_by)
+        sums = {k: values[k] for k in SUMS}
+        if key in merged:
+            prior = merged[key][1]
+            sums = {k: prior[k] + sums[k] for k in SUMS}
+        merged[key] = (groups, sums)
+    out = []
+    for groups, sums in merged.values():
+        derived = metrics.derive(sums)
+        out.append({**groups, **{f: _metric(f, derived, sums) for f in req.fields}})
+    return out
+
+
+def _group_values(catalog: Catalog, names: Sequence[str], values: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for g in req.group_by:
-        v = values[GROUPS[g]]
-        out[g] = iso(v) if g == "date" else v
+    for g in names:
+        dim = GROUPS[g]
+        v: Any = values.get(dim) if dim is not None else None
+        if g == "date":
+            v = iso(v)
+        elif g == "device":
+            v = DEVICE_NAMES.get(v, v)
+        elif g == "folder_name":
+            v = catalog.folder_path(v)
+        elif g == "project_name":
+            v = catalog.projects.get(v, {}).get("name") if v is not None else None
+        elif g == "workspace_id":
+            v = WORKSPACE_ID
+        out[g] = v
         if g == "video_id":
             info = catalog.content.get(v)
             out["title"] = info.title if info else None
             out["duration"] = info.duration if info else None
-    derived = metrics.derive(values)
-    out.update({f: derived[f] for f in req.fields})
     return out
+
+
+def _metric(name: str, derived: dict[str, Any], sums: dict[str, float]) -> Any:
+    metric = metric_of(name)
+    assert metric is not None
+    if metric in derived:
+        return derived[metric]
+    return int(sums[metric])
 
 
 def sort_rows(rows: list[dict[str, Any]], order: Sequence[tuple[str, bool]]) -> list[dict[str, Any]]:
@@ -172,10 +287,10 @@ def parse_order(text: str | None, allowed: Sequence[str]) -> tuple[tuple[str, bo
         direction = direction or "asc"
         if name not in allowed:
             raise BadOrder("order names a field that cannot be sorted", invalid_params=[
-                InvalidParam("order", "unsortable", f"cannot sort by {name!r}; sortable: {', '.join(allowed)}")])
+                InvalidParam("order", "unsortable", f"cannot sort by {name[:64]!r}; sortable: {', '.join(allowed)}")])
         if direction not in ("asc", "desc"):
             raise ValidationFailed("parameters did not validate", invalid_params=[
-                InvalidParam("order", "invalid", f"direction must be asc or desc, got {direction!r}")])
+                InvalidParam("order", "invalid", f"direction must be asc or desc, got {direction[:64]!r}")])
         out.append((name, direction == "desc"))
     return tuple(out)
 

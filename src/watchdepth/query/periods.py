@@ -2,7 +2,10 @@
 
 Input: the API's strings (API.md "Dates") and the current time. Output: a ``Period``
 (``[start_ms, end_ms)`` and the zone), and the buckets of a timeline (every bucket,
-zeros included). It does not query anything.
+zeros included). A bare-date ``to`` is the start of that day, exclusive, as in Kinescope's
+API (``from=2020-08-30&to=2020-09-01`` is two days). Times outside ``EARLIEST`` .. now + one
+year are refused (400400 naming the parameter), and ``bucket_count`` bounds a timeline
+before anything is built. It does not query anything.
 """
 
 from __future__ import annotations
@@ -26,6 +29,14 @@ PERIODS = (
     "all_time",
 )
 GROUP_TIMES = ("hour", "day", "week", "month")
+#: The earliest instant a request may name (no event can be older: imports start there too).
+EARLIEST = date(2000, 1, 1)
+#: How far past now a request may reach.
+AHEAD = timedelta(days=366)
+#: The most buckets one timeline answer may hold (hours of 416 days, days of 27 years).
+MAX_BUCKETS = 10_000
+#: The shortest length of each bucket size (ms): bucket_count over-estimates, never under.
+_BUCKET_MS = {"hour": 3_600_000, "day": 82_800_000, "week": 604_800_000 - 3_600_000, "month": 28 * 86_400_000 - 3_600_000}
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 UTC = timezone.utc
 
@@ -49,9 +60,11 @@ class Period:
 def zone(name: str | None, default: str = "UTC") -> str:
     name = name or default
     try:
+        if len(name) > 64:
+            raise ValueError(name)
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise _bad("timezone", f"unknown time zone {name!r}; use an IANA name such as Europe/Berlin") from None
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory such as "America"
+        raise _bad("timezone", f"unknown time zone {name[:64]!r}; use an IANA name such as Europe/Berlin") from None
     return name
 
 
@@ -78,8 +91,8 @@ def parse_period(
     if problems:
         raise ValidationFailed("parameters did not validate", invalid_params=problems)
     assert from_ is not None and to is not None
-    start = _instant("from", from_, z, end_of_day=False)
-    end = _instant("to", to, z, end_of_day=True)
+    start = _instant("from", from_, z, now_ms)
+    end = _instant("to", to, z, now_ms)
     if end <= start:
         raise _bad("to", "to must be after from")
     return Period(start, end, tz)
@@ -106,6 +119,11 @@ def named_period(name: str, z: ZoneInfo, tz: str, now_ms: int, first_ms: int | N
         raise _bad("period", f"unknown period {name!r}; one of {', '.join(PERIODS)}")
     a, b = spans[name]
     return Period(_ms(_midnight(a, z)), _ms(_midnight(b, z)), tz)
+
+
+def bucket_count(p: Period, group_time: str) -> int:
+    """At least the number of buckets ``buckets`` gives, without building them."""
+    return (p.end_ms - p.start_ms) // _BUCKET_MS[group_time] + 2
 
 
 def buckets(p: Period, group_time: str) -> list[int]:
@@ -140,17 +158,28 @@ def _next(t: datetime, group_time: str, z: ZoneInfo) -> datetime:
     return _midnight(step, z)
 
 
-def _instant(name: str, value: str, z: ZoneInfo, *, end_of_day: bool) -> int:
+def _instant(name: str, value: str, z: ZoneInfo, now_ms: int) -> int:
+    """A date (midnight in ``z``) or an RFC 3339 time, in ms, within EARLIEST .. now + AHEAD."""
+    latest = datetime.fromtimestamp(now_ms / 1000, UTC) + AHEAD
+    window = f"{name} must lie between {EARLIEST.isoformat()} and {latest.date().isoformat()} (one year from now)"
     try:
         if _DATE.match(value):
             d = date.fromisoformat(value)
-            return _ms(_midnight(d + timedelta(days=1) if end_of_day else d, z))
+            if not EARLIEST <= d <= latest.date():
+                raise _bad(name, window)
+            return _ms(_midnight(d, z))
         t = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise _bad(name, f"{name} must be YYYY-MM-DD or an RFC 3339 time, got {value!r}") from None
+        raise _bad(name, f"{name} must be YYYY-MM-DD or an RFC 3339 time, got {value[:40]!r}") from None
     if t.tzinfo is None:
         raise _bad(name, f"{name} must carry a UTC offset (e.g. 2024-01-01T00:00:00Z)")
-    return _ms(t)
+    try:
+        ms = _ms(t)
+    except (OverflowError, ValueError, OSError):
+        raise _bad(name, window) from None
+    if not _ms(datetime(EARLIEST.year, 1, 1, tzinfo=UTC)) - 86_400_000 <= ms <= _ms(latest):
+        raise _bad(name, window)
+    return ms
 
 
 def _midnight(d: date, z: ZoneInfo) -> datetime:

@@ -137,7 +137,7 @@ function buildDialog() {
     if (!form.reportValidity()) return;
     const data = new FormData(form);
     const body = data.get("period") === "custom"
-      ? { from: data.get("from"), to: data.get("to") } : { period: data.get("period") };
+      ? { from: data.get("from"), to: addDays(data.get("to"), 1) } : { period: data.get("period") };  // `to` exclusive
     const folderIds = data.getAll("folder");
     if (folderIds.length) body.folder_ids = folderIds;
     body.fields = data.getAll("field");
