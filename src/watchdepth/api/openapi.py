@@ -197,7 +197,7 @@ def _error_schema() -> Schema:
 
 
 def _components() -> Schema:
-    structs = [*SCHEMAS.values(), NestedFolderIn]
+    structs: list[type[msgspec.Struct]] = [*SCHEMAS.values(), NestedFolderIn]
     _, schemas = msgspec.json.schema_components(structs, ref_template="#/components/schemas/{name}")
     for struct in structs:
         whole = schemas[struct.__name__]
