@@ -12,7 +12,6 @@ import inspect
 import json
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -123,7 +122,7 @@ def test_docs_page_lists_every_route(served: Starlette, document: dict[str, Any]
         assert f"<code>{method}</code></td><td><code>{path}</code>" in page.text
 
 
-def test_a_route_without_metadata_still_appears(tmp_path: Path) -> None:
+def test_a_route_without_metadata_still_appears() -> None:
     async def hello(request: Any) -> Any:
         """Say hello."""
 
