@@ -109,12 +109,12 @@ def test_every_setting_is_documented() -> None:
 
 
 def _paths_in(text: str) -> Iterator[tuple[str, str]]:
-    """Every ``/path`` written in backticks, without its query string, and its line."""
+    """Every ``/path`` written in backticks, without its query string (``?…`` or ``[?…]``), and its line."""
     for line in text.splitlines():
         for code in re.findall(r"`([^`]+)`", line):
             for word in code.split():
                 if word.startswith("/"):
-                    yield word.split("?")[0].rstrip(","), line
+                    yield re.split(r"[?\[]", word)[0].rstrip(","), line
 
 
 def test_api_md_names_exactly_the_served_paths(svc: services.Services) -> None:
