@@ -45,7 +45,9 @@ class Server:
         self.store = store
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, **(env or {})}
+        # Tests poll the API as fast as they can: no per-token rate limit here unless a test
+        # asks for one (the limits have their own tests, tests/api/test_limits.py).
+        self.env = {"WATCHDEPTH_RATE_LIMIT_API": "off", **os.environ, **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
         self.token = ""
         self.client = httpx.Client(base_url=self.url, timeout=30)

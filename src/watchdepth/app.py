@@ -15,8 +15,9 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
 from watchdepth import cluster
-from watchdepth.api import admin, analytics, catalog, intake, live, ops
-from watchdepth.api.errors import EXCEPTION_HANDLERS, RequestID
+from watchdepth.api import admin, analytics, catalog, intake, live, ops, ratelimit
+from watchdepth.api.errors import EXCEPTION_HANDLERS, CatchAll, RequestID
+from watchdepth.api.ratelimit import RateLimit
 from watchdepth.services import Services
 
 
@@ -40,9 +41,16 @@ def create_app(services: Services, *, extra_routes: list[BaseRoute] | None = Non
                 await anyio.to_thread.run_sync(services.exports.stop)
             await services.ingest.stop()
 
+    settings = services.settings
+    limits = Middleware(
+        RateLimit,
+        api=ratelimit.buckets(settings.rate_limit_api, "WATCHDEPTH_RATE_LIMIT_API"),
+        collect=ratelimit.buckets(settings.rate_limit_collect, "WATCHDEPTH_RATE_LIMIT_COLLECT"),
+        trusted_proxies=settings.trusted_proxies,
+    )
     app = Starlette(
-        routes=cluster.routes_for(services.settings.role, public_routes(services) + list(extra_routes or [])),
-        middleware=[Middleware(RequestID)],
+        routes=cluster.routes_for(settings.role, public_routes(services) + list(extra_routes or [])),
+        middleware=[Middleware(RequestID), Middleware(CatchAll), limits],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=lifespan,
     )
@@ -54,34 +62,27 @@ def create_admin_app(services: Services) -> Starlette:
     """Commands for the CLI while ``serve`` holds the data dir (a Unix socket, owner only)."""
     app = Starlette(
         routes=admin.routes(),
-        middleware=[Middleware(RequestID)],
+        middleware=[Middleware(RequestID), Middleware(CatchAll)],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
     )
     app.state.services = services
     return app
 
 
-def optional_routes(services: Services) -> list[BaseRoute]:
-    """Tracker pages, dashboard and exports: wired when their packages are importable."""
-    out: list[BaseRoute] = []
-    try:
-        from watchdepth.tracker.routes import routes as tracker_routes
+def feature_routes(services: Services) -> list[BaseRoute]:
+    """Tracker pages, dashboard and exports, which ``serve`` adds to ``public_routes``.
 
-        out += tracker_routes(services.catalog.content.get)
-    except ImportError:
-        pass
-    try:
-        from watchdepth.web.routes import routes as web_routes
+    Imported unconditionally: they need no optional package, and a broken import must stop
+    ``serve`` with its traceback rather than remove routes silently. (Only the ClickHouse
+    backend is optional; ``store`` imports it when a DSN asks for it.)
+    """
+    from watchdepth.export.service import build_worker, http_routes
+    from watchdepth.tracker.routes import routes as tracker_routes
+    from watchdepth.web.routes import routes as web_routes
 
-        out += web_routes(lambda secret: services.tokens.check(secret) is not None)
-    except ImportError:
-        pass
-    try:
-        from watchdepth.export.service import build_worker, http_routes
-
-        if services.settings.role != "collector":  # a collector serves no report routes: no worker either
-            services.exports = build_worker(services)
-            out += http_routes(services, services.exports)
-    except ImportError:
-        pass
+    out: list[BaseRoute] = [*tracker_routes(services.catalog.content.get)]
+    out += web_routes(lambda secret: services.tokens.check(secret) is not None)
+    if services.settings.role != "collector":  # a collector serves no report routes: no worker either
+        services.exports = build_worker(services)
+        out += http_routes(services, services.exports)
     return out

@@ -16,12 +16,14 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import msgspec
 from tqdm import tqdm
 
 from watchdepth import __version__, config
+from watchdepth.api.auth import check_projects
 from watchdepth.config import Settings
 from watchdepth.errors import InvalidInput, WatchdepthError
 
@@ -61,6 +63,11 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--name", default="cli", help="a label for the token")
     create.add_argument("--project", action="append", default=[], help="limit to this project (repeatable)")
     create.add_argument("--read-only", action="store_true", help="allow reading only")
+    listing = tsub.add_parser("list", help="list the tokens (id, name, projects, read-only, created; never the secret)")
+    _data(listing)
+    revoke = tsub.add_parser("revoke", help="revoke a token: the API and dashboard sessions refuse it at once")
+    _data(revoke)
+    revoke.add_argument("id", help="the token's id (see 'token list')")
 
     imp = sub.add_parser("import", help="import NDJSON events (ts, ip, user_agent per event)")
     _data(imp)
@@ -85,6 +92,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             return _serve(settings, demo=args.demo)
         if args.command == "token":
+            if args.token_command == "list":
+                return _token_list(settings)
+            if args.token_command == "revoke":
+                return _token_revoke(settings, args.id)
             return _token_create(settings, args.name, args.project, args.read_only)
         if args.command == "import":
             return _import(settings, args.file)
@@ -149,10 +160,10 @@ def _port_taken(host: str, port: int) -> str | None:
 
 
 def _extra_routes(services: Any) -> list[Any]:
-    """Routes of the tracker, dashboard and exports, when those packages are present."""
-    from watchdepth.app import optional_routes
+    """Routes of the tracker, dashboard and exports."""
+    from watchdepth.app import feature_routes
 
-    return optional_routes(services)
+    return feature_routes(services)
 
 
 def _seed_demo(services: Any) -> None:
@@ -174,7 +185,7 @@ def _seed_demo(services: Any) -> None:
     print(f"demo token (also for the dashboard): {secret} (saved in {path})", file=sys.stderr)
 
 
-# -- token create -------------------------------------------------------------------------
+# -- token create | list | revoke ------------------------------------------------------------
 
 
 def _token_create(settings: Settings, name: str, projects: list[str], read_only: bool) -> int:
@@ -188,14 +199,52 @@ def _token_create(settings: Settings, name: str, projects: list[str], read_only:
 
         services = svc.build(settings)
         try:
-            for pid in projects:
-                services.catalog.get("projects", pid)
+            check_projects(services.catalog.projects, projects)
             secret, _ = services.tokens.create(name, projects, read_only)
         finally:
             services.close()
     print(f"created token {name!r}" + (f" for projects {', '.join(projects)}" if projects else "") +
           (" (read-only)" if read_only else ""))
     print(secret)
+    return 0
+
+
+def _token_list(settings: Settings) -> int:
+    client = _admin(settings)
+    if client is not None:
+        r = client.get("/admin/tokens")
+        _raise_for(r)
+        rows = r.json()["data"]
+    else:
+        from watchdepth import services as svc
+
+        services = svc.build(settings)
+        try:
+            rows = services.tokens.list_all()
+        finally:
+            services.close()
+    print(f"{'ID':<14}{'NAME':<20}{'PROJECTS':<24}{'READ-ONLY':<11}CREATED")
+    for t in rows:
+        projects = ",".join(t["projects"]) or "(all)"
+        print(f"{t['id']:<14}{t['name']:<20}{projects:<24}{'yes' if t['read_only'] else 'no':<11}{t['created_at']}")
+    return 0
+
+
+def _token_revoke(settings: Settings, token_id: str) -> int:
+    client = _admin(settings)
+    if client is not None:
+        r = client.delete("/admin/tokens/" + quote(token_id, safe=""))
+        _raise_for(r)
+        name = r.json()["data"]["name"]
+    else:
+        from watchdepth import services as svc
+
+        services = svc.build(settings)
+        try:
+            name = services.tokens.revoke(token_id).name
+        finally:
+            services.close()
+    print(f"revoked token {token_id} ({name!r})")
     return 0
 
 

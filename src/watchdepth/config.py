@@ -53,6 +53,16 @@ class Settings:
     #: Live analytics (SSE /v1/analytics/realtime/stream): push interval (ms) and most open streams.
     live_interval_ms: int = 2000
     live_max_subscribers: int = 100
+    #: Limits (README "Limits"). Seconds from a connection (or a request's first byte) to the
+    #: end of its headers; seconds without a byte while a body is read; idle keep-alive seconds.
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    keep_alive_timeout: float = 5.0
+    #: Most open connections (lowered to fit the process's file limit); past it, 503 + Retry-After.
+    max_connections: int = 1000
+    #: Requests per second and burst ("RATE:BURST", or "off"): per token on /v1, per client IP on /collect.
+    rate_limit_api: str = "100:1000"
+    rate_limit_collect: str = "off"
     #: Free space (MB) the journal leaves in the data dir: below it, writes get 503 until space is back.
     disk_reserve_mb: int = 64
     extra: dict[str, Any] = field(default_factory=dict)

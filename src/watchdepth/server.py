@@ -2,7 +2,8 @@
 
 Input: ``Settings``. Output: a process serving until SIGINT/SIGTERM, then flushing the
 ingest loop. A second server on the same data dir is refused with a clear message (one
-process holds the DuckDB file).
+process holds the DuckDB file). The public server runs uvicorn's httptools protocol with
+the header/body timeouts and connection cap of ``api.connections`` (``public_config``).
 """
 
 from __future__ import annotations
@@ -11,15 +12,18 @@ import asyncio
 import contextlib
 import logging
 import os
+import resource
 from collections.abc import Iterator
 from types import FrameType
+from typing import Any
 
 import uvicorn
 
 from watchdepth import cluster, gc_tuning
-from watchdepth.api import live
+from watchdepth.api import connections, live
 from watchdepth.api.collect_fast import FastCollect
 from watchdepth.app import create_admin_app, create_app
+from watchdepth.config import Settings
 from watchdepth.services import Services
 
 log = logging.getLogger("watchdepth.server")
@@ -56,6 +60,41 @@ def run(services: Services, extra_routes: list | None = None) -> None:  # type: 
         runner.run(serve(services, extra_routes))
 
 
+def public_config(app: Any, settings: Settings) -> uvicorn.Config:
+    """uvicorn's configuration for the public app: keep-alive, timeouts, the connection cap."""
+    cap = connection_cap(settings.max_connections)
+    common: dict[str, Any] = dict(
+        host=settings.host, port=settings.port, log_level="warning", access_log=False, proxy_headers=False,
+        lifespan="on", timeout_graceful_shutdown=10, timeout_keep_alive=settings.keep_alive_timeout,
+    )
+    if not connections.internals_usable():
+        log.warning("uvicorn %s is not a version watchdepth was tested with (%s): no header timeout, and the "
+                    "connection cap answers 503 without Retry-After", uvicorn.__version__,
+                    connections.UVICORN_TESTED)
+        return uvicorn.Config(app, limit_concurrency=cap, **common)
+    limits = connections.Limits(settings.header_timeout, settings.body_timeout, cap)
+    return uvicorn.Config(app, http=connections.protocol_class(limits), **common)
+
+
+#: File descriptors kept for the store, the journal, exports and the admin socket.
+FD_RESERVE = 128
+
+
+def connection_cap(wanted: int) -> int:
+    """``wanted``, lowered when the process may not open that many files (after raising its
+    soft limit to the hard one): past the file limit, accept() fails and nobody is served."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or hard > soft):
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+    if soft == resource.RLIM_INFINITY or wanted + FD_RESERVE <= soft:
+        return wanted
+    cap = max(1, soft - FD_RESERVE)
+    log.warning("at most %d connections (the file limit is %d; raise it with ulimit -n)", cap, soft)
+    return cap
+
+
 async def serve(services: Services, extra_routes: list | None = None) -> None:  # type: ignore[type-arg]
     settings = services.settings
     cluster.check(settings)
@@ -64,10 +103,7 @@ async def serve(services: Services, extra_routes: list | None = None) -> None:  
     app = create_app(services, extra_routes=extra_routes)
     if settings.role != "api":  # POST /collect below the framework on its happy path
         app = FastCollect(app, services)  # type: ignore[assignment]
-    public = _PublicServer(uvicorn.Config(
-        app, host=settings.host, port=settings.port, log_level="warning", access_log=False,
-        proxy_headers=False, lifespan="on", timeout_graceful_shutdown=10,
-    ))
+    public = _PublicServer(public_config(app, settings))
     sock = settings.admin_socket
     with contextlib.suppress(FileNotFoundError):
         sock.unlink()
@@ -76,7 +112,7 @@ async def serve(services: Services, extra_routes: list | None = None) -> None:  
     ))
     admin_task = asyncio.create_task(admin.serve())
     gc_tuning.tune()
-    freezer = asyncio.create_task(gc_tuning.freeze_survivors())
+    freezer = asyncio.create_task(gc_tuning.freeze_after_warm_up())
     try:
         await asyncio.sleep(0)
         while not admin.started and not admin_task.done():

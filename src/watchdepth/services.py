@@ -32,7 +32,7 @@ class Services:
     tokens: Tokens
     collector: Collector
     ingest: Ingest
-    #: The report export worker (``export.jobs.ExportWorker``) once ``app.optional_routes`` wired it.
+    #: The report export worker (``export.jobs.ExportWorker``) once ``app.feature_routes`` wired it.
     exports: Any = None
 
     def close(self) -> None:

@@ -1,7 +1,7 @@
 """Admin commands over the data dir's Unix socket: what the CLI asks a running server to do.
 
-Input: requests from ``watchdepth token create`` / ``import`` on the same machine (the
-socket file is owner-only: being able to connect is the credential). Output: JSON.
+Input: requests from ``watchdepth token create|list|revoke`` / ``import`` on the same
+machine (the socket file is owner-only: being able to connect is the credential). Output: JSON.
 It exists because one process holds the DuckDB file; it adds no other power.
 """
 
@@ -12,8 +12,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from watchdepth.api.auth import check_projects
 from watchdepth.api.context import services as _services
 from watchdepth.api.intake import import_ndjson, read_body
+from watchdepth.errors import BadJSON, WrongType
 from watchdepth.export.service import admin_routes as export_admin_routes
 
 
@@ -29,9 +31,24 @@ async def ping(request: Request) -> JSONResponse:
 
 async def create_token(request: Request) -> JSONResponse:
     s = _services(request)
-    req = msgspec.json.decode(await request.body(), type=TokenRequest)
+    try:
+        req = msgspec.json.decode(await request.body(), type=TokenRequest)
+    except msgspec.ValidationError as exc:
+        raise WrongType(str(exc)) from None
+    except msgspec.DecodeError:
+        raise BadJSON("body is not valid JSON") from None
+    check_projects(s.catalog.projects, req.projects)
     secret, token = s.tokens.create(req.name, req.projects, req.read_only)
     return JSONResponse({"token": secret, "id": token.id}, status_code=201)
+
+
+async def list_tokens(request: Request) -> JSONResponse:
+    return JSONResponse({"data": _services(request).tokens.list_all()})
+
+
+async def revoke_token(request: Request) -> JSONResponse:
+    token = _services(request).tokens.revoke(request.path_params["id"])
+    return JSONResponse({"data": {"id": token.id, "name": token.name}})
 
 
 async def import_file(request: Request) -> JSONResponse:
@@ -44,6 +61,8 @@ def routes() -> list[Route]:
     return [
         Route("/admin/ping", ping, methods=["GET"]),
         Route("/admin/tokens", create_token, methods=["POST"]),
+        Route("/admin/tokens", list_tokens, methods=["GET"]),
+        Route("/admin/tokens/{id}", revoke_token, methods=["DELETE"]),
         Route("/admin/import", import_file, methods=["POST"]),
         *export_admin_routes(),
     ]

@@ -2,7 +2,9 @@
 
 Input: the ``Authorization: Bearer`` header (or the dashboard's ``wd_token`` cookie).
 Output: the ``Token`` with its project scope and read-only flag, or an error of
-API.md (100101, 100102, 100103). Only a SHA-256 of each token is stored.
+API.md (100101, 100102, 100103). Only a SHA-256 of each token is stored. Tokens are
+listed (never their secret) and revoked here; a revoked token is unknown at once to
+every check, the dashboard's cookie included.
 It does not know which endpoints need what: each route says so.
 """
 
@@ -12,13 +14,20 @@ import hashlib
 import json
 import secrets
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timezone
 from typing import NamedTuple
 
 from starlette.requests import Request
 
-from watchdepth.errors import BadToken, Forbidden, NotAuthenticated
+from watchdepth.errors import (
+    BadToken,
+    Forbidden,
+    InvalidParam,
+    NotAuthenticated,
+    NotFound,
+    ValidationFailed,
+)
 from watchdepth.store.base import Store
 
 COOKIE = "wd_token"
@@ -58,6 +67,28 @@ class Tokens:
             self._by_hash[row["hash"]] = row
         return secret, _token(row)
 
+    def list_all(self) -> list[dict[str, object]]:
+        """The tokens not revoked, oldest first: id, name, projects, read_only, created_at."""
+        with self._lock:
+            rows = list(self._by_hash.values())
+        rows.sort(key=lambda r: (str(r["created_at"]), str(r["id"])))
+        return [{"id": t.id, "name": t.name, "projects": list(t.projects or ()), "read_only": t.read_only,
+                 "created_at": _iso(r["created_at"])} for r, t in ((r, _token(r)) for r in rows)]
+
+    def revoke(self, token_id: str) -> Token:
+        """Revoke the token with that id (NotFound when there is none, or it is revoked already)."""
+        with self._lock:
+            row = next((r for r in self._by_hash.values() if r["id"] == token_id), None)
+            if row is None:
+                raise NotFound(f"no token with id {token_id!r} (see 'watchdepth token list')")
+            self.store.catalog_put("tokens", {**row, "revoked": True}, create=False)
+            del self._by_hash[row["hash"]]
+        return _token(row)
+
+    def active(self, token_id: str) -> bool:
+        """Whether the token with that id is still valid (a long-lived stream asks now and then)."""
+        return any(r["id"] == token_id for r in list(self._by_hash.values()))
+
     def check(self, secret: str) -> Token | None:
         row = self._by_hash.get(_hash(secret))
         return _token(row) if row is not None else None
@@ -83,6 +114,17 @@ class Tokens:
         return token
 
 
+def check_projects(known: Collection[str], projects: Sequence[str]) -> None:
+    """A token's scope names existing projects only (400400 naming each unknown one)."""
+    unknown = [p for p in projects if p not in known]
+    if unknown:
+        raise ValidationFailed(
+            f"no project with id {', '.join(map(repr, unknown))}; create it first, or leave --project out "
+            "for a token of every project",
+            invalid_params=[InvalidParam("projects", "unknown", f"no project with id {p!r}") for p in unknown],
+        )
+
+
 def require_project(token: Token, project_id: str | None) -> None:
     if not token.allows(project_id):
         raise Forbidden(f"this token may not touch project {project_id!r}")
@@ -90,6 +132,12 @@ def require_project(token: Token, project_id: str | None) -> None:
 
 def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _iso(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return str(value)
 
 
 def _token(row: dict[str, object]) -> Token:

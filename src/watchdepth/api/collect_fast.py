@@ -22,8 +22,11 @@ from urllib.parse import parse_qs
 
 import msgspec
 
-from watchdepth.api.errors import choose_request_id, error_body
+from watchdepth.api import ratelimit
+from watchdepth.api.connections import internals_usable
+from watchdepth.api.errors import INTERNAL, choose_request_id, error_body
 from watchdepth.api.intake import bots, check_session_param, cors_for, encode_answer, media_type_ok
+from watchdepth.collect.geo import client_ip
 from watchdepth.errors import ServiceError, WatchdepthError
 from watchdepth.services import Services
 
@@ -33,6 +36,10 @@ try:  # uvicorn's httptools protocol, which ``serve`` runs on (see ``_whole_resp
     from uvicorn.protocols.http.httptools_impl import STATUS_LINE, RequestResponseCycle
 except ImportError:  # pragma: no cover - uvicorn without httptools: two ASGI messages it is
     RequestResponseCycle = None  # type: ignore[assignment,misc]
+
+#: Whether a 202 may go in one write through uvicorn's request cycle: only on the uvicorn
+#: versions whose internals were tested; on any other, the ordinary two ASGI messages.
+WHOLE_WRITES = RequestResponseCycle is not None and internals_usable()
 
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -50,6 +57,8 @@ class FastCollect:
     def __init__(self, app: ASGIApp, services: Services) -> None:
         self.app = app
         self.services = services
+        #: The per-IP limit of /collect (None, the default: off, and it costs one test here).
+        self.limit = ratelimit.buckets(services.settings.rate_limit_collect, "WATCHDEPTH_RATE_LIMIT_COLLECT")
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.app, name)
@@ -58,6 +67,10 @@ class FastCollect:
         if scope["type"] != "http" or scope["path"] != "/collect" or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
+        if self.limit is not None:
+            scope[ratelimit.CHECKED] = True  # counted here, not again by the app's middleware
+            if await self._limited(scope, send):
+                return
         raw_query = scope["query_string"]
         query = parse_qs(raw_query.decode("latin-1")) if raw_query else {}  # the tracker sends none, or ?s=
         if set(query) - {"s"} or len(query.get("s", ())) > 1:
@@ -110,17 +123,34 @@ class FastCollect:
         try:
             result = await s.ingest.submit(events, "collect")
         except Exception as exc:  # noqa: BLE001 - answered like api.errors does, never a stack trace
-            failure = exc if isinstance(exc, WatchdepthError) else ServiceError(f"internal error; request id {rid}")
-            log.error("request %s failed: %s", rid, exc)
+            failure = exc if isinstance(exc, WatchdepthError) else ServiceError(INTERNAL)
+            log.error("request %s failed: %s", rid, exc, exc_info=None if isinstance(exc, WatchdepthError) else exc)
             cors = {**cors, **getattr(failure, "headers", {})}  # a 503's Retry-After
-            await _answer(send, failure.status, _encode_error(failure), rid, cors)
+            await _answer(send, failure.status, _encode_error(failure, rid), rid, cors)
             return
         await _answer(send, 202, encode_answer(result, bots(events)), rid, cors)
 
+    async def _limited(self, scope: MutableMapping[str, Any], send: Send) -> bool:
+        """Whether the client IP is past its /collect rate (then it has its 429)."""
+        assert self.limit is not None
+        headers: dict[bytes, bytes] = {}
+        for name, value in scope["headers"]:
+            headers.setdefault(name, value)
+        client = scope.get("client")
+        ip = client_ip(client[0] if client else "", _text(headers.get(b"x-forwarded-for")),
+                       self.services.settings.trusted_proxies)
+        wait = self.limit.take(ip)
+        if not wait:
+            return False
+        body, extra = ratelimit.refusal(wait)
+        cors = cors_for(_text(headers.get(b"origin")), self.services.settings.cors_origins)
+        await _answer(send, 429, msgspec.json.encode(body), _request_id(headers.get(b"x-request-id")), {**cors, **extra})
+        return True
 
-async def _answer(send: Send, status: int, body: bytes, rid: str, cors: dict[str, str]) -> None:
+
+async def _answer(send: Send, status: int, body: bytes, rid: str, extra: dict[str, str]) -> None:
     raw = [_JSON, (b"content-length", str(len(body)).encode()), (b"x-request-id", rid.encode())]
-    raw += [(k.encode(), v.encode("latin-1")) for k, v in cors.items()]
+    raw += [(k.encode(), v.encode("latin-1")) for k, v in extra.items()]
     await respond(send, status, raw, body)
 
 
@@ -145,8 +175,10 @@ def _whole_response_cycle(send: Send) -> RequestResponseCycle | None:
     calls each delivering a packet on the GIL-holding thread; at one event per request, one
     write instead answered +19 % requests/s (median of five 12-15 s runs each, docs/benchmarks.md).
     """
+    if not WHOLE_WRITES:
+        return None
     cycle = getattr(send, "__self__", None)
-    if RequestResponseCycle is None or type(cycle) is not RequestResponseCycle:
+    if type(cycle) is not RequestResponseCycle:
         return None
     if cycle.response_started or not cycle.keep_alive or cycle.disconnected or cycle.flow.write_paused:
         return None
@@ -166,8 +198,8 @@ def _write_whole(cycle: RequestResponseCycle, status: int, headers: list[tuple[b
     cycle.on_response()  # the connection goes on to its next request
 
 
-def _encode_error(exc: WatchdepthError) -> bytes:
-    return msgspec.json.encode(error_body(exc))
+def _encode_error(exc: WatchdepthError, rid: str) -> bytes:
+    return msgspec.json.encode(error_body(exc, rid))
 
 
 def _replay(chunks: list[bytes], more: bool, receive: Receive) -> Receive:

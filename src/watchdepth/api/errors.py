@@ -1,7 +1,10 @@
 """The one place errors become responses, and the request id every response carries.
 
 Input: exceptions from anywhere in a request. Output: ``{"error": {...}}`` with the
-status of API.md; a 500 logs the request id and shows no stack trace.
+status of API.md. A 500 shows only ``{"code": 500500, "message": "internal error",
+"request_id"}`` (never an engine message, a path or a stack trace) and logs the rest with
+the request id. An unexpected exception is answered here (``CatchAll``) and not re-raised,
+so the server keeps the keep-alive connection, as it does after any 4xx.
 It does not decide what is an error (``errors.py`` and the raisers do).
 """
 
@@ -13,7 +16,7 @@ import secrets
 from typing import Any
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -28,7 +31,14 @@ from watchdepth.errors import (
 log = logging.getLogger("watchdepth.api")
 
 
-def error_body(exc: WatchdepthError) -> dict[str, Any]:
+#: The whole message of every 500: what failed is in the log, under the request id.
+INTERNAL = "internal error"
+
+
+def error_body(exc: WatchdepthError, rid: str = "-") -> dict[str, Any]:
+    """The error envelope; a 500 carries the request id only, never the exception's text."""
+    if exc.status == 500:
+        return {"error": {"code": exc.code, "message": INTERNAL, "request_id": rid}}
     err: dict[str, Any] = {"code": exc.code, "message": exc.message}
     if exc.detail:
         err["detail"] = exc.detail
@@ -40,9 +50,11 @@ def error_body(exc: WatchdepthError) -> dict[str, Any]:
 async def handle_watchdepth(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, WatchdepthError)
     headers = dict(exc.headers) if isinstance(exc, InvalidInput) else {}
+    rid = request_id(request)
     if not isinstance(exc, InvalidInput):
-        log.error("request %s failed: %s", request_id(request), exc.message)
-    return JSONResponse(error_body(exc), status_code=exc.status, headers=headers)
+        cause = exc.__cause__ if exc.status == 500 else None  # an engine's failure: its traceback
+        log.error("request %s failed: %s", rid, exc.message, exc_info=cause)
+    return JSONResponse(error_body(exc, rid), status_code=exc.status, headers=headers)
 
 
 async def handle_http(request: Request, exc: Exception) -> Response:
@@ -57,12 +69,9 @@ async def handle_http(request: Request, exc: Exception) -> Response:
     return await handle_watchdepth(request, mapped)
 
 
-async def handle_unexpected(request: Request, exc: Exception) -> Response:
-    log.exception("request %s failed", request_id(request))
-    return await handle_watchdepth(request, ServiceError(f"internal error; request id {request_id(request)}"))
-
-
-EXCEPTION_HANDLERS = {WatchdepthError: handle_watchdepth, HTTPException: handle_http, Exception: handle_unexpected}
+#: No handler for ``Exception`` here: Starlette would run it in ``ServerErrorMiddleware``,
+#: which re-raises after answering, and uvicorn then closes the connection. ``CatchAll`` answers it.
+EXCEPTION_HANDLERS = {WatchdepthError: handle_watchdepth, HTTPException: handle_http}
 
 
 def request_id(request: Request) -> str:
@@ -102,3 +111,39 @@ class RequestID:
             await send(message)
 
         await self.app(scope, receive, send_with_id)
+
+
+class CatchAll:
+    """Answers an exception no handler took with a 500500 and logs it with its traceback.
+
+    It does not re-raise: the response is complete, so the connection stays open for the
+    client's next request. An exception after the response began cannot be answered; it is
+    logged, and the server closes that connection (the response is cut short).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except ClientDisconnect:
+            log.info("request %s: the client went away", scope.get("request_id", "-"))
+        except Exception:  # noqa: BLE001 - the one place an unexpected failure becomes a 500
+            rid = str(scope.get("request_id", "-"))
+            log.exception("request %s failed (%s %s)", rid, scope.get("method"), scope.get("path"))
+            if started:
+                return
+            body = error_body(ServiceError(INTERNAL), rid)
+            await JSONResponse(body, status_code=500)(scope, receive, send)

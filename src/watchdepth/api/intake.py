@@ -16,11 +16,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from watchdepth.api.auth import Token
 from watchdepth.api.bodies import read_body
 from watchdepth.api.context import services as _services
 from watchdepth.collect.event import Event
 from watchdepth.collect.wire import decode_import_lines_partly
-from watchdepth.errors import InvalidInput, InvalidParam, ValidationFailed
+from watchdepth.errors import Forbidden, InvalidInput, InvalidParam, ValidationFailed
 from watchdepth.ingest import Accepted
 from watchdepth.services import Services
 
@@ -137,21 +138,32 @@ def check_session_param(s: str | None, events: list[Event]) -> None:
 async def import_events(request: Request) -> Response:
     """Bulk import of past events as NDJSON (ts, ip, user_agent per line): all lines or none."""
     s = _services(request)
-    s.tokens.authorize(request, write=True)
+    token = s.tokens.authorize(request, write=True)
     body = await read_body(request, s.settings.max_import_body)
-    return JSONResponse(await import_ndjson(s, body), status_code=202)
+    return JSONResponse(await import_ndjson(s, body, token), status_code=202)
 
 
-async def import_ndjson(s: Services, body: bytes) -> dict[str, int]:
-    """Validate every line, then apply them all (each load in seq order) as one write."""
+async def import_ndjson(s: Services, body: bytes, token: Token | None = None) -> dict[str, int]:
+    """Validate every line, then apply them all (each load in seq order) as one write.
+
+    With a ``token`` limited to some projects, every event must be of one of them, else the
+    whole batch is refused (100103) and nothing of it is stored."""
     try:
         wire, lines, errors = decode_import_lines_partly(body.splitlines(), 0)
         events = s.collector.from_import(wire, received_at=int(time.time() * 1000), index=lines, errors=errors)
+        if token is not None and token.projects is not None:
+            _check_scope(token, events)
     except InvalidInput:
         s.ingest.stats.rejected += 1
         raise
     result = await s.ingest.submit(events, "import")
     return {"accepted": result.accepted, "duplicates": result.duplicates}
+
+
+def _check_scope(token: Token, events: list[Event]) -> None:
+    outside = sorted({e.project_id for e in events if not token.allows(e.project_id)})
+    if outside:
+        raise Forbidden(f"this token may not touch project {', '.join(map(repr, outside))}; nothing was accepted")
 
 
 def routes() -> list[Route]:

@@ -118,7 +118,7 @@ async def realtime_stream(request: Request) -> StreamingResponse:
     h = hub(request.app)
     h.join()
     first_id = _last_event_id(request) + 1
-    return _EventStream(h, _events(s, sc.filters, h, first_id))
+    return _EventStream(h, _events(s, sc.filters, h, first_id, token.id))
 
 
 class _EventStream(StreamingResponse):
@@ -136,11 +136,13 @@ class _EventStream(StreamingResponse):
             self.hub.leave()
 
 
-async def _events(s: Services, filters: dict[str, tuple[str, ...]], h: Hub, first_id: int) -> AsyncIterator[str]:
+async def _events(s: Services, filters: dict[str, tuple[str, ...]], h: Hub, first_id: int,
+                  token_id: str) -> AsyncIterator[str]:
+    """Snapshots until the server closes or the token is revoked."""
     interval = max(s.settings.live_interval_ms, 10) / 1000
     yield f"retry: {RETRY_MS}\n\n"
     n = first_id
-    while not h.closing.is_set():
+    while not h.closing.is_set() and s.tokens.active(token_id):
         body = json.dumps({"data": realtime_data(s, filters)}, separators=(",", ":"))
         yield f"id: {n}\ndata: {body}\n\n"
         n += 1

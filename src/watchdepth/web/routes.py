@@ -3,7 +3,8 @@
 Input: a token checker (``api_auth``). Output: Starlette routes for ``/``, ``/login``,
 ``/logout`` and ``/static/...``. The token is kept in the ``wd_token`` cookie
 (HttpOnly, SameSite=Strict); the API reads the same cookie, so the app's ``fetch``
-calls carry no token. This module computes no metric and reads no data: every
+calls carry no token. The cookie lives 30 days, but every request checks the token
+(an in-memory lookup): once it is revoked, the page and the API refuse it at once. This module computes no metric and reads no data: every
 number on the pages comes from ``/v1/...`` in the browser.
 """
 
@@ -69,7 +70,10 @@ def routes(api_auth: Callable[[str], bool]) -> list[BaseRoute]:
     async def index(request: Request) -> Response:
         """The dashboard, or its sign-in page."""
         if not signed_in(request):
-            return _page(assets.signin(error=None))
+            page = _page(assets.signin(error=None))
+            if COOKIE in request.cookies:  # a revoked (or unknown) token: the session ends here
+                page.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+            return page
         return _page(assets.shell())
 
     async def login(request: Request) -> Response:
