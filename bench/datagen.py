@@ -208,6 +208,9 @@ def chunk(world: World, rng: np.random.Generator, first_load: int, n_loads: int,
     piece_end = np.where(fj >= 2, position[keep], np.nan)
     wt = np.where(fj >= 2, piece_end - piece_start, 0.0)
     first_piece = fj == 2
+    piece = fj >= 2
+    imp_t = load_t[li[keep]] + 2 * 10_000  # the load's pair: its impression is its first piece
+    last_type = etype[keep]
     facts = pa.table({
         "t": pa.array(t[keep], pa.int64()).cast(_TS),
         **{name: col(name, keep) for name in ("content_id", "session_id", "load_id")},
@@ -219,6 +222,15 @@ def chunk(world: World, rng: np.random.Generator, first_load: int, n_loads: int,
         "seg_end": pa.array(piece_end, mask=fj < 2),
         **{name: col(name, keep) for name in ("country", "platform", "os", "browser", "domain", "page")},
         "external_id": pa.nulls(len(keep), pa.string()),
+        # the cohort (METRICS.md §5): each piece's pair's impression time; its watch time
+        "imp_t": pa.array(imp_t, pa.int64(), mask=~piece).cast(_TS),
+        "cohort_wt": pa.array(wt),
+        # event counts: player_init at the load; the play at the first piece (10 s late); a last pause
+        "play": pa.array(first_piece.astype(np.uint8)),
+        "pause": pa.array((piece & (last_type == 3)).astype(np.uint8)),
+        "seek": pa.array(np.zeros(len(keep), np.uint8)),
+        "replay": pa.array(np.zeros(len(keep), np.uint8)),
+        "player_init": pa.array((fj == 0).astype(np.uint8)),
     })
     return events, facts
 
@@ -305,7 +317,7 @@ def replicate(target: Path, source: Path, times: int) -> dict[str, float]:
         con.execute(f"""CREATE OR REPLACE TEMP TABLE vmap AS SELECT 'v' || lpad(r::VARCHAR, 5, '0') AS old,
             'v' || lpad(((r * 7919 + {i} * 1237) % 10000)::VARCHAR, 5, '0') AS new FROM range(10000) t(r)""")
         con.execute(f"""INSERT INTO facts BY NAME SELECT f.* REPLACE (f.t + INTERVAL '{i * 6} minutes' AS t,
-            coalesce(m.new, f.content_id) AS content_id)
+            f.imp_t + INTERVAL '{i * 6} minutes' AS imp_t, coalesce(m.new, f.content_id) AS content_id)
             FROM src.facts f LEFT JOIN vmap m ON m.old = f.content_id""")
         print(f"copy {i + 1}/{times}: {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
     con.close()

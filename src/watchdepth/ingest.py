@@ -30,7 +30,7 @@ from watchdepth.sessionize import (
     collect_order,
     import_order,
 )
-from watchdepth.sessionize.sessionizer import SESSION_TTL_MS
+from watchdepth.sessionize.sessionizer import RECENT_IDS, SESSION_TTL_MS
 from watchdepth.store.base import Store, WriteBatch
 
 log = logging.getLogger("watchdepth.ingest")
@@ -278,6 +278,7 @@ class Ingest:
             for events, kind in jobs:
                 if not self.lazy_rebuild:
                     self._hydrate(events, kind)
+                self._known_ids(events)
                 order = import_order(events) if kind == "import" else collect_order(events)
                 out = self.sessionizer.apply(events, order, live=kind == "collect")
                 numbers: list[int | None] = [None] * len(events)
@@ -302,6 +303,22 @@ class Ingest:
             raise
         self.stats.status.update(status)
         return results
+
+    def _known_ids(self, events: Sequence[Event]) -> None:
+        """Ids the sessionizer does not hold (not the tracker's "load:seq" form, not seen lately)
+        are looked up in the log: an event whose id is stored is a duplicate, workspace-wide.
+
+        The first time one is needed, a sole writer reads every stored such id (one scan): if
+        there are at most RECENT_IDS, the sessionizer then holds them all and never asks again."""
+        s = self.sessionizer
+        unknown = s.unknown_ids(events)
+        if unknown and s.ids_complete is None and not self.lazy_rebuild:
+            stored = self.store.foreign_ids(RECENT_IDS + 1)
+            s.know_ids(stored)
+            s.ids_complete = len(stored) <= RECENT_IDS
+            unknown = s.unknown_ids(events)
+        if unknown:
+            s.know_ids(self.store.ids_stored(unknown))
 
     def _hydrate(self, events: Sequence[Event], kind: str) -> None:
         """Bring back forgotten sessions from the log before applying their events.

@@ -64,20 +64,23 @@ def get(s: Server, path: str, **params: Any) -> Any:
 def test_overview_totals_timeline_and_top(loaded: Server) -> None:
     body = get(loaded, "/v1/analytics/overview", **{"from": "2026-01-05", "to": "2026-01-07", "project_id": "p1"})
     # loads: A1, A2, B1, D1 = 4; impressions: (A,v1), (B,v1), (D,v2) = 3; views: A, D = 2
-    # watch time: 10 + 5 + 4.9 + 10.5 = 30.4 -> 30; rate 2/4 = 50; avg 30.4/2 = 15.2 -> 15
-    # depth 30.4 / (1*100 + 1*10.5) = 27.5% -> 28; duration 110.5 -> 111 (half up)
+    # watch time: 10 + 5 + 4.9 + 10.5 = 30.4 -> 30; rate 2/4 = 50; duration 110.5 -> 111 (half up)
+    # the cohort (METRICS.md §5): the 3 impressions' whole watched sets, A 15 + B 4.9 + D 10.5 = 30.4:
+    # avg 30.4 / 3 = 10.13 -> 10; depth 30.4 / (100 + 100 + 10.5) = 14.4% -> 14
     assert body["data"]["total"] == {
         "views": 2, "unique_views": 3, "player_loads": 4, "watch_time": 30, "view_rate": 50,
-        "avg_watch_time": 15, "watch_depth": 28, "duration": 111, "online": 0,
+        "avg_watch_time": 10, "watch_depth": 14, "duration": 111, "online": 0,
     }
     assert body["meta"]["time"] == {"from": "2026-01-05T00:00:00Z", "to": "2026-01-07T00:00:00Z", "timezone": "UTC"}
     day1, day2 = body["data"]["timeline"]
-    # day 1: A1 + B1 loads, (A,v1) (B,v1) impressions, A's view; 10 + 4.9 = 14.9 -> 15
-    assert day1 == {"date": "2026-01-05T00:00:00Z", "views": 1, "unique_views": 2, "player_loads": 2, "watch_time": 15, "view_rate": 50,
-                    "duration": 100}
-    # day 2: A2 and D1 loads; (D,v2) impression and view; 5 + 10.5 = 15.5 -> 16
-    assert day2 == {"date": "2026-01-06T00:00:00Z", "views": 1, "unique_views": 1, "player_loads": 2, "watch_time": 16, "view_rate": 50,
-                    "duration": 11}
+    # day 1: A1 + B1 loads, (A,v1) (B,v1) impressions, A's view; 10 + 4.9 = 14.9 -> 15; duration 100.
+    # Its cohort (A,v1) (B,v1) with A's 5 s of day 2: (15 + 4.9) / 2 = 9.95 -> 10 s; 19.9 / 200 -> 10 %
+    assert day1 == {"date": "2026-01-05T00:00:00Z", "views": 1, "unique_views": 2, "player_loads": 2, "watch_time": 15,
+                    "view_rate": 50, "avg_watch_time": 10, "watch_depth": 10, "duration": 100}
+    # day 2: A2 and D1 loads; (D,v2) impression and view; 5 + 10.5 = 15.5 -> 16; duration 10.5 -> 11.
+    # Its cohort (D,v2) alone: 10.5 s -> 11; 10.5 / 10.5 = 100 %
+    assert day2 == {"date": "2026-01-06T00:00:00Z", "views": 1, "unique_views": 1, "player_loads": 2, "watch_time": 16,
+                    "view_rate": 50, "avg_watch_time": 11, "watch_depth": 100, "duration": 11}
     top = body["data"]["top"]
     assert top["countries"] == [
         {"name": "Russian Federation", "code": "RU", "views": 1, "player_loads": 2},
@@ -103,8 +106,9 @@ def test_group_by_video_with_order_and_pagination(loaded: Server) -> None:
     body = get(loaded, "/v1/analytics", **{"from": "2026-01-05", "to": "2026-01-07", "group_by": "video_id", "order": "watch_time.desc"})
     rows = body["data"]
     assert [r["video_id"] for r in rows] == ["e1", "v1", "v2"]  # 30 s, 19.9 s, 10.5 s
+    # v1's cohort: (A,v1) 15 s and (B,v1) 4.9 s: 19.9 / 2 = 9.95 -> 10 s; 19.9 / (2 × 100) -> 10 %
     assert rows[1] == {"video_id": "v1", "title": "One", "duration": 100.0, "views": 1, "unique_views": 2, "player_loads": 3,
-                       "watch_time": 20, "view_rate": 33, "avg_watch_time": 20, "watch_depth": 20}
+                       "watch_time": 20, "view_rate": 33, "avg_watch_time": 10, "watch_depth": 10}
     assert body["meta"]["pagination"] == {"page": 1, "per_page": 10, "total": 3}
     page2 = get(loaded, "/v1/analytics", **{"from": "2026-01-05", "to": "2026-01-07", "group_by": "video_id",
                                             "order": "view_rate.desc,video_id.asc", "per_page": 1, "page": 2})
@@ -130,8 +134,8 @@ def test_per_viewer_report(loaded: Server) -> None:
     assert body["data"][:2] == [
         # alice watched [0,15] of v1: 15 s, one view, depth 15/100 = 15%
         {"external_id": "alice", "video_id": "v1", "title": "One", "duration": 100.0, "views": 1, "watch_time": 15, "watch_depth": 15},
-        # bob: 4.9 s -> 5, no view, depth 0 (no views)
-        {"external_id": "bob", "video_id": "v1", "title": "One", "duration": 100.0, "views": 0, "watch_time": 5, "watch_depth": 0},
+        # bob: 4.9 s -> 5, no view; his impression is in the cohort all the same: 4.9 / 100 -> 5 %
+        {"external_id": "bob", "video_id": "v1", "title": "One", "duration": 100.0, "views": 0, "watch_time": 5, "watch_depth": 5},
     ]
 
 

@@ -44,7 +44,7 @@ from watchdepth.export.jobs import ExportWorker
 from watchdepth.export.routes import referrer_routes
 from watchdepth.export.routes import routes as export_routes
 from watchdepth.export.source import ExportSpec
-from watchdepth.query.metrics import watch_depth
+from watchdepth.query.metrics import avg_watch_time, watch_depth
 
 # project id -> name
 PROJECTS = {"p1": "Школа", "p2": "Media"}
@@ -113,7 +113,9 @@ def fake_row(content_id: str) -> dict[str, object]:
         "unique_views": uniques,
         "views": views,
         "total_watch_time": watch_time,
-        "watch_depth": watch_depth(watch_time, views, views * (duration or 0)),
+        # as if every impression were in the period's cohort
+        "avg_watch_time": avg_watch_time(watch_time, uniques),
+        "watch_depth": watch_depth(watch_time, uniques * (duration or 0)),
         "peak_concurrent_viewers": (peak or 0) if live else None,
     }
 
@@ -154,7 +156,8 @@ def synthetic_row(i: int) -> dict[str, object]:
         "unique_views": i % 11,
         "views": views,
         "total_watch_time": views * 45,
-        "watch_depth": 0 if live or not views else watch_depth(views * 45, views, views * (60.0 + i % 600)),
+        "avg_watch_time": avg_watch_time(views * 45, i % 11),
+        "watch_depth": 0 if live or not views else watch_depth(views * 45, views * (60.0 + i % 600)),
         "peak_concurrent_viewers": i % 5 if live else None,
     }
 

@@ -45,17 +45,19 @@ def live_events() -> list[dict[str, Any]]:
 #: Fields in EXPORT_FIELDS order.
 EXPECTED = [
     # s2 covers s2 and its event e2: loads G1 + H1 = 2, impressions 1 + 1, views 1 + 1, watch time 10 + 10;
-    # no duration: depth 0; G and H overlap during [t+6, t+11]: peak 2.
-    ["p1", "Project one", None, "s2", None, "-live", None, "a", "fa", 2, 2, 2, 20, 0, 2],
+    # average over the 2 impressions 20 / 2 = 10; no duration: depth 0; G and H overlap during [t+6, t+11]: peak 2.
+    ["p1", "Project one", None, "s2", None, "-live", None, "a", "fa", 2, 2, 2, 20, 10, 0, 2],
     # v1: loads A1, A2, B1 (the bot counts nowhere) = 3; impressions (A,v1), (B,v1) = 2; views: A = 1;
-    # watch time 10 + 5 + 4.9 = 19.9 -> 20; depth 19.9 / (1 × 100) = 19.9 % -> 20.
-    ["p1", "Project one", "v1", None, None, "One", 100.0, "a", "fa", 3, 2, 1, 20, 20, None],
-    # e2: H alone: peak 1.
-    ["p1", "Project one", None, "s2", "e2", "Ep 2", None, "a/b", "fb", 1, 1, 1, 10, 0, 1],
-    # v2: D1 only; 10.5 s clipped at the end: watch time 10.5 -> 11 (half up); depth 100.
-    ["p1", "Project one", "v2", None, None, "Two", 10.5, "a/b", "fb", 1, 1, 1, 11, 100, None],
+    # watch time 10 + 5 + 4.9 = 19.9 -> 20; the cohort (A,v1) (B,v1): average 19.9 / 2 = 9.95 -> 10,
+    # depth 19.9 / (2 × 100) = 9.95 % -> 10.
+    ["p1", "Project one", "v1", None, None, "One", 100.0, "a", "fa", 3, 2, 1, 20, 10, 10, None],
+    # e2: H alone: 10 s, average 10; peak 1.
+    ["p1", "Project one", None, "s2", "e2", "Ep 2", None, "a/b", "fb", 1, 1, 1, 10, 10, 0, 1],
+    # v2: D1 only; 10.5 s clipped at the end: watch time and average 10.5 -> 11 (half up); depth 100.
+    ["p1", "Project one", "v2", None, None, "Two", 10.5, "a/b", "fb", 1, 1, 1, 11, 11, 100, None],
     # v4: never watched: a row of zeros.
-    ["p1", "Project one", "v4", None, None, '=HYPERLINK("http://evil.example","x")', 30.0, "a/b", "fb", 0, 0, 0, 0, 0, None],
+    ["p1", "Project one", "v4", None, None, '=HYPERLINK("http://evil.example","x")', 30.0, "a/b", "fb", 0, 0, 0, 0, 0, 0,
+     None],
 ]
 #: What the CSV holds for EXPECTED: text, numbers as written, injection neutralised with a leading quote.
 CSV_EXPECTED = [
@@ -207,8 +209,9 @@ def test_the_mailed_report_has_the_apis_numbers_for_nested_folders(shared: Serve
         cid = row[col("video_id")] or row[col("event_id")]
         if cid is None:
             continue
-        a = by_api.get(cid, {"views": 0, "unique_views": 0, "player_loads": 0, "watch_time": 0, "watch_depth": 0})
-        assert [a["player_loads"], a["unique_views"], a["views"], a["watch_time"], a["watch_depth"]] == \
+        a = by_api.get(cid, {"views": 0, "unique_views": 0, "player_loads": 0, "watch_time": 0, "avg_watch_time": 0,
+                             "watch_depth": 0})
+        assert [a["player_loads"], a["unique_views"], a["views"], a["watch_time"], a["avg_watch_time"], a["watch_depth"]] == \
             row[col("player_loads"):col("watch_depth") + 1], cid
     # … and a stream row as the API's stream_id scope, with the peak of the concurrency figure.
     total = s.ok("GET", "/v1/analytics/overview", params={**PERIOD, "stream_id": "s2"})["data"]["total"]

@@ -27,4 +27,5 @@ def test_a_sum_a_hair_either_side_of_a_half_rounds_the_same() -> None:
 def test_derived_metrics() -> None:
     assert view_rate(1, 3) == 33 and view_rate(2, 3) == 67 and view_rate(1, 0) == 0
     assert avg_watch_time(25, 2) == 13 and avg_watch_time(5, 0) == 0
-    assert watch_depth(150, 2, 200) == 75 and watch_depth(1, 3, 200) == 1 and watch_depth(9, 0, 0) == 0
+    # cohort watch time of content with a duration ÷ Σ its pairs' durations (METRICS.md §4)
+    assert watch_depth(150, 200) == 75 and watch_depth(1, 200) == 1 and watch_depth(9, 0) == 0

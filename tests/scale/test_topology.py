@@ -90,8 +90,10 @@ def figures(get: Any) -> dict[str, Any]:
     return {"total": total, "top": overview["top"], "videos": by_video, "countries": by_country}
 
 
+#: v1's cohort (METRICS.md §5): 12 impressions, 8 × 20 s + 4 × 3 s = 172 s: 172 / 12 = 14.3 -> 14 s,
+#: 172 / (12 × 100) = 14.3 % -> 14. v2: 6 × 10 s: 10 s; 60 / (6 × 10.5) = 95.2 % -> 95.
 V1 = {"video_id": "v1", "title": "One", "duration": 100.0, "views": 8, "unique_views": 12, "player_loads": 16,
-      "watch_time": 172, "view_rate": 50, "avg_watch_time": 22, "watch_depth": 22}
+      "watch_time": 172, "view_rate": 50, "avg_watch_time": 14, "watch_depth": 14}
 V2 = {"video_id": "v2", "title": "Two", "duration": 10.5, "views": 6, "unique_views": 6, "player_loads": 6,
       "watch_time": 60, "view_rate": 100, "avg_watch_time": 10, "watch_depth": 95}
 

@@ -33,10 +33,10 @@ def client(chdb_engine: Path) -> Any:
 
 def test_apply_is_versioned_and_idempotent(client: Any) -> None:
     db = f"m{next(_ids)}"
-    assert migrate.apply(client, db) == [1, 2]
+    assert migrate.apply(client, db) == [1, 2, 3]
     assert migrate.apply(client, db) == []  # nothing left to do, nothing fails
     assert sorted(client.query(f"SELECT version, name FROM {db}.schema_migrations").result_rows) == [
-        (1, "initial"), (2, "commit_markers")]
+        (1, "initial"), (2, "commit_markers"), (3, "cohort_and_counts")]
     tables = {r[0] for r in client.query(f"SELECT name FROM system.tables WHERE database = '{db}'").result_rows}
     assert {"events", "facts", "agg_hour", "agg_day", "batches", "projects", "folders", "content",
             "tokens", "settings", "schema_migrations"} == tables
@@ -45,7 +45,7 @@ def test_apply_is_versioned_and_idempotent(client: Any) -> None:
     assert indexes == [("events", "batch_minmax"), ("facts", "batch_minmax")]
     # a half-applied version (the row missing) is applied again without error
     client.command(f"TRUNCATE TABLE {db}.schema_migrations")
-    assert migrate.apply(client, db) == [1, 2]
+    assert migrate.apply(client, db) == [1, 2, 3]
 
 
 def test_version_2_upgrades_a_version_1_database(client: Any) -> None:
@@ -55,8 +55,11 @@ def test_version_2_upgrades_a_version_1_database(client: Any) -> None:
     for sql in migrate.render(db)[0][1]:  # version 1 only, as an older release left it
         client.command(sql)
     client.insert(f"{db}.schema_migrations", [[1, "initial"]], column_names=["version", "name"])
-    assert migrate.apply(client, db) == [2]
+    assert migrate.apply(client, db) == [2, 3]
     assert int(client.command(f"EXISTS TABLE {db}.batches"))
+    columns = {r[0] for r in client.query(f"SELECT name FROM system.columns WHERE database = '{db}' "
+                                          "AND table = 'facts'").result_rows}
+    assert {"imp_t", "cohort_wt", "play", "pause", "seek", "replay", "player_init"} <= columns
 
 
 def test_an_unmigrated_server_database_is_a_clear_error(chdb_engine: Path) -> None:
@@ -72,6 +75,9 @@ def test_cluster_rendering(client: Any) -> None:
     text = "\n".join(sqls)
     assert ("ALTER TABLE wd.events_local ON CLUSTER main ADD INDEX IF NOT EXISTS batch_minmax ingest_batch "
             "TYPE minmax GRANULARITY 1") in text  # an @alter changes the local table
+    for table in ("wd.facts_local", "wd.facts"):  # a column added: to the Distributed table too
+        assert f"ALTER TABLE {table} ON CLUSTER main ADD COLUMN IF NOT EXISTS imp_t" in text
+    assert "ALTER TABLE wd.facts ON CLUSTER main ADD INDEX" not in text
     assert "ENGINE = Distributed('main', 'wd', 'batches_local', cityHash64(ingest_batch))" in text
     for big in ("events", "facts"):  # sharded by session, so a session's rows stay on one shard
         assert f"CREATE TABLE IF NOT EXISTS wd.{big}_local ON CLUSTER main" in text
@@ -97,7 +103,7 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
 def test_cli(tmp_path: Path) -> None:
     dsn = f"chdb://{tmp_path / 'ch'}?database=prod"
     r = cli("--store", dsn)
-    assert r.returncode == 0 and "applied 0001_initial" in r.stderr and "(2 applied now)" in r.stderr, r.stderr
+    assert r.returncode == 0 and "applied 0001_initial" in r.stderr and "(3 applied now)" in r.stderr, r.stderr
     r = cli("--store", dsn)
     assert r.returncode == 0 and "(0 applied now)" in r.stderr, r.stderr
     r = cli("--print", "--cluster", "main", "--store", "clickhouse://u:p@db:8123/prod")

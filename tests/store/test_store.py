@@ -14,7 +14,7 @@ import pytest
 from watchdepth.collect.event import Event
 from watchdepth.errors import StoreError
 from watchdepth.sessionize import DUPLICATE, Credit
-from watchdepth.store.base import Aggregate, WriteBatch
+from watchdepth.store.base import SUMS, Aggregate, WriteBatch
 
 T0 = 1_767_571_200_000  # 2026-01-05T00:00:00Z, a Monday
 H = 3_600_000
@@ -75,11 +75,14 @@ def loaded(store: Any) -> Any:
     return store
 
 
-def agg(store: Any, **kw: Any) -> tuple[list[tuple[Any, ...]], int]:
+def agg(store: Any, sums: tuple[str, ...] = SUMS[:5], **kw: Any) -> tuple[list[tuple[Any, ...]], int]:
+    """Rows (group keys, then the ``sums`` asked: by default loads … view_duration) and the total."""
     kw.setdefault("start_ms", T0)
     kw.setdefault("end_ms", END)
     got = store.aggregate(Aggregate(**kw))
-    return [tuple(round(x, 6) if isinstance(x, float) else x for x in r) for r in got.rows], got.total
+    keys = len(got.columns) - len(SUMS)
+    pick = [*range(keys), *(keys + SUMS.index(s) for s in sums)]
+    return [tuple(round(r[i], 6) if isinstance(r[i], float) else r[i] for i in pick) for r in got.rows], got.total
 
 
 def test_totals_and_view_duration(loaded: Any) -> None:

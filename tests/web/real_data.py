@@ -76,34 +76,37 @@ def events() -> list[dict[str, Any]]:
 # ---- the figures, by hand (METRICS.md §4; rates and averages rounded half up) ----
 
 #: Workspace, 5–6 Jan. Loads A1 A2 B1 D1 = 4; impressions (A,v1) (B,v1) (D,v2) = 3; views A, D = 2;
-#: watch 10 + 5 + 4.9 + 10.5 = 30.4 -> 30; rate 2/4 = 50; avg 30.4/2 = 15.2 -> 15;
-#: depth 30.4 / (100 + 10.5) = 27.5% -> 28.
+#: watch 10 + 5 + 4.9 + 10.5 = 30.4 -> 30; rate 2/4 = 50; the cohort (METRICS.md §5) is the 3
+#: impressions' whole watched sets, 15 + 4.9 + 10.5 = 30.4: avg 30.4/3 = 10.1 -> 10;
+#: depth 30.4 / (100 + 100 + 10.5) = 14.4% -> 14.
 WORKSPACE = {"views": 2, "player_loads": 4, "view_rate": 50, "unique_views": 3, "watch_time": 30,
-             "avg_watch_time": 15, "watch_depth": 28}
+             "avg_watch_time": 10, "watch_depth": 14}
 #: Workspace, 3–4 Jan: loads P1 Q1 = 2; impression and view (P,v1); 20 s; rate 50; avg 20; depth 20/100.
 WORKSPACE_PREVIOUS = {"views": 1, "player_loads": 2, "view_rate": 50, "unique_views": 1, "watch_time": 20,
                       "avg_watch_time": 20, "watch_depth": 20}
 #: Changes as the cards word them: counts relative, rates in points.
-#: views 2 vs 1, loads 4 vs 2, rate 50 vs 50, impressions 3 vs 1, watch 30 vs 20, avg 15 vs 20, depth 28 vs 20.
+#: views 2 vs 1, loads 4 vs 2, rate 50 vs 50, impressions 3 vs 1, watch 30 vs 20, avg 10 vs 20, depth 14 vs 20.
 WORKSPACE_CHANGES = {"views": "+100%", "player_loads": "+100%", "view_rate": "0 pp", "unique_views": "+200%",
-                     "watch_time": "+50%", "avg_watch_time": "−25%", "watch_depth": "+8 pp"}
+                     "watch_time": "+50%", "avg_watch_time": "−50%", "watch_depth": "−6 pp"}
 #: Per day, 5 Jan: loads A1 B1, impressions (A,v1) (B,v1), A's view, 10 + 4.9 = 14.9 -> 15;
 #: 6 Jan: loads A2 D1, impression and view (D,v2), 5 + 10.5 = 15.5 -> 16.
 TIMELINE = {"views": [1, 1], "player_loads": [2, 2], "unique_views": [2, 1], "watch_time": [15, 16],
             "view_rate": [50, 50]}
 
 #: v1, 5–6 Jan: loads A1 A2 B1 = 3; impressions 2; a view (A); 10 + 5 + 4.9 = 19.9 -> 20; rate 1/3 -> 33;
-#: avg 19.9 -> 20; depth 19.9/100 -> 20. Previous: P1 Q1, one impression and view, 20 s, rate 50.
+#: cohort (A,v1) (B,v1): avg 19.9/2 = 9.95 -> 10; depth 19.9/200 -> 10.
+#: Previous: P1 Q1, one impression and view, 20 s, rate 50, avg 20, depth 20.
 VIDEO_V1 = {"views": 1, "player_loads": 3, "view_rate": 33, "unique_views": 2, "watch_time": 20,
-            "avg_watch_time": 20, "watch_depth": 20}
+            "avg_watch_time": 10, "watch_depth": 10}
 VIDEO_V1_CHANGES = {"views": "0%", "player_loads": "+50%", "view_rate": "−17 pp", "unique_views": "+100%",
-                    "watch_time": "0%", "avg_watch_time": "0%", "watch_depth": "0 pp"}
+                    "watch_time": "0%", "avg_watch_time": "−50%", "watch_depth": "−10 pp"}
 #: Retention of v1, 5–6 Jan: two impressions; A's watched set [0,15], B's [0,4.9].
 #: Seconds 0–3 both (100%), 4–14 A only (50%), 15–99 nobody.
 RETENTION_V1 = [(k, 2 if k < 4 else 1 if k < 15 else 0) for k in range(100)]
 
-#: Top videos, 5–6 Jan. v2: a load, a view, 10.5 s -> 11 (half up), rate 100, depth 10.5/10.5 = 100.
-TOP = {"v1": {"title": "One", "views": 1, "player_loads": 3, "view_rate": 33, "watch_time": 20, "watch_depth": 20},
+#: Top videos, 5–6 Jan. v2: a load, a view, 10.5 s -> 11 (half up), rate 100, depth 10.5/10.5 = 100;
+#: v1: depth of its cohort (A,v1) (B,v1), 19.9/200 -> 10.
+TOP = {"v1": {"title": "One", "views": 1, "player_loads": 3, "view_rate": 33, "watch_time": 20, "watch_depth": 10},
        "v2": {"title": "Two", "views": 1, "player_loads": 1, "view_rate": 100, "watch_time": 11, "watch_depth": 100}}
 
 #: Breakdowns, 5–6 Jan (loads, views): RU A1 A2 (A's view), US B1, DE D1 (D's view).

@@ -34,6 +34,7 @@ EXPORT_FIELDS = (
     "unique_views",
     "views",
     "total_watch_time",
+    "avg_watch_time",
     "watch_depth",
     "peak_concurrent_viewers",
 )

@@ -52,6 +52,9 @@ DEVICE_NAMES = {"smartphone": "mobile"}
 #: The devices overview's ``top.devices`` always lists, zeros included.
 DEVICES = ("desktop", "mobile", "tablet", "tv")
 TOP_DIMENSIONS = {"countries": "country", "devices": "platform", "oses": "os", "browsers": "browser"}
+#: A timeline bucket's metric fields (and ``duration``); avg_watch_time and watch_depth of the
+#: bucket's cohort (METRICS.md §5).
+_TIMELINE = ("views", "unique_views", "player_loads", "watch_time", "view_rate", "avg_watch_time", "watch_depth")
 #: Kinescope's singular metric names -> the metric they name.
 SINGULAR = {"view": "views", "unique_view": "unique_views", "player_load": "player_loads", "watch_time": "watch_time",
             "play": "play", "pause": "pause", "seek": "seek", "replay": "replay", "player_init": "player_init"}
@@ -134,15 +137,15 @@ def overview(store: Store, scope: Scope, group_time: str, online: int,
     if "total" in parts:
         rows = got["total"].rows
         total = _sums(rows[0] if rows else None, 0)
-        out["total"] = {**metrics.derive(total), "duration": metrics.duration_total(total), "online": online}
+        m = metrics.derive(total)
+        out["total"] = {**{k: m[k] for k in metrics.METRIC_FIELDS}, "duration": metrics.duration_total(total), "online": online}
     if "timeline" in parts:
         by_bucket = {r[0]: _sums(r, 1) for r in got["timeline"].rows}
         series = []
         for b in buckets(scope.period, group_time):
             sums = by_bucket.get(b, _ZERO)
             m = metrics.derive(sums)
-            series.append({"date": iso(b), **{k: m[k] for k in ("views", "unique_views", "player_loads", "watch_time", "view_rate")},
-                           "duration": metrics.duration_total(sums)})
+            series.append({"date": iso(b), **{k: m[k] for k in _TIMELINE}, "duration": metrics.duration_total(sums)})
         out["timeline"] = series
     if "top" in parts:
         rows = got.get("top")  # None: the store could not answer them together

@@ -1,8 +1,11 @@
 """Every derived figure, defined once: view rate, average watch time, watch depth, rounding.
 
 Input: the additive sums of a group (``store.base.SUMS``: player loads, unique
-impressions, views, watch time, Σ views × duration). Output: the API's metric fields
-(METRICS.md §4, API.md). The API, the dashboard and the exports all call ``derive``.
+impressions, views, watch time, Σ views × duration, the cohort's watch time and, for depth,
+its watch time and Σ duration over content with a duration, event counts). Output: the
+API's metric fields (METRICS.md §4, API.md). The API, the dashboard and the exports all
+call ``derive``. Average watch time and watch depth are cohort numbers (METRICS.md §5):
+over the pairs whose unique impression falls in the group's period, their whole watched sets.
 It does not count anything: counts are credited in ``sessionize``.
 """
 
@@ -11,10 +14,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+from watchdepth.store.base import EVENT_COUNTS as EVENT_COUNT_SUMS
+
 #: The metric fields of an analytics row, in API order.
 METRIC_FIELDS = ("views", "unique_views", "player_loads", "watch_time", "view_rate", "avg_watch_time", "watch_depth")
+#: Event counts (METRICS.md §4), plain sums: ``derive`` passes them through (ask for them by name).
+EVENT_COUNTS = EVENT_COUNT_SUMS
 #: Fields a store can sort by itself (plain sums); the rest sort after ``derive``.
-SUM_FIELDS = {"views": "views", "unique_views": "unique_views", "player_loads": "player_loads", "watch_time": "watch_time"}
+SUM_FIELDS = {"views": "views", "unique_views": "unique_views", "player_loads": "player_loads", "watch_time": "watch_time",
+              **{c: c for c in EVENT_COUNTS}}
 
 
 def round_half_up(x: float) -> int:
@@ -32,31 +40,36 @@ def view_rate(views: int, player_loads: int) -> int:
     return round_half_up(views * 100 / player_loads) if player_loads else 0
 
 
-def avg_watch_time(watch_time: float, views: int) -> int:
-    """watch_time / views in seconds, rounded half up; 0 without views."""
-    return round_half_up(watch_time / views) if views else 0
+def avg_watch_time(cohort_watch_time: float, pairs: int) -> int:
+    """Σ watched-set length of the cohort's pairs ÷ their number (its unique impressions), in
+    seconds, rounded half up; 0 without pairs."""
+    return round_half_up(cohort_watch_time / pairs) if pairs else 0
 
 
-def watch_depth(watch_time: float, views: int, view_duration: float) -> int:
-    """Σ watch time / Σ (views × duration) × 100, rounded half up; 0 without views."""
-    if not views or view_duration <= 0:
+def watch_depth(depth_watch_time: float, depth_duration: float) -> int:
+    """Σ watched-set length ÷ Σ duration × 100 over the cohort's pairs of content with a
+    duration, rounded half up; 0 without such pairs. Within [0, 100]: a watched set lies
+    inside [0, duration]."""
+    if depth_duration <= 0:
         return 0
-    return round_half_up(watch_time * 100 / view_duration)
+    return round_half_up(depth_watch_time * 100 / depth_duration)
 
 
 def derive(sums: Mapping[str, float]) -> dict[str, int]:
-    """All metric fields of one group from its sums. ``watch_time`` is rounded after summing."""
+    """All metric fields of one group from its sums, and its event counts. ``watch_time`` is
+    rounded after summing."""
     views = int(sums["views"])
     loads = int(sums["player_loads"])
-    wt = float(sums["watch_time"])
+    pairs = int(sums["unique_views"])
     return {
         "views": views,
-        "unique_views": int(sums["unique_views"]),
+        "unique_views": pairs,
         "player_loads": loads,
-        "watch_time": round_half_up(wt),
+        "watch_time": round_half_up(float(sums["watch_time"])),
         "view_rate": view_rate(views, loads),
-        "avg_watch_time": avg_watch_time(wt, views),
-        "watch_depth": watch_depth(wt, views, float(sums["view_duration"])),
+        "avg_watch_time": avg_watch_time(float(sums["cohort_watch_time"]), pairs),
+        "watch_depth": watch_depth(float(sums["depth_watch_time"]), float(sums["depth_duration"])),
+        **{c: int(sums[c]) for c in EVENT_COUNTS},
     }
 
 

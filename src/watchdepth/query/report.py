@@ -117,6 +117,7 @@ class StoreReportSource:
             "unique_views": m["unique_views"],
             "views": m["views"],
             "total_watch_time": m["watch_time"],
+            "avg_watch_time": m["avg_watch_time"],
             "watch_depth": m["watch_depth"],
             "peak_concurrent_viewers": peak if live else None,
         }

@@ -2,14 +2,20 @@
 
 Input: enriched ``Event``s, a batch at a time. Output: an ``Outcome`` with each event's
 status (applied, duplicate, late, bot) and run number, and the ``Credit``s it produced:
-a player load, a unique impression, a view, or a piece of watch time, each credited at
-the time of the event that produced it, with the dimensions of its load.
-This is the only place where those four numbers are counted. It does no I/O: the store
-keeps the log it can be rebuilt from (``replay``), and the writer decides when.
+a player load, a unique impression, a view, a piece of watch time, or an event count
+(play, pause, seek, replay, player_init), each credited at the time of the event that
+produced it, with the dimensions of its load. A piece of watch time also carries its
+pair's impression time and dimensions (the cohort of METRICS.md §5, for average watch
+time and watch depth).
+This is the only place where those numbers are counted. It does no I/O: the store
+keeps the log it can be rebuilt from (``replay``), and the writer decides when; ids
+of other forms than the tracker's, not seen here, are looked up by the caller in the
+store (``unknown_ids`` / ``know_ids``), so that an ``id`` counts once per workspace.
 """
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -19,7 +25,7 @@ import msgspec
 
 from watchdepth.collect.event import POSITIONED_TYPES, Event
 from watchdepth.sessionize.live import WatchingNow
-from watchdepth.sessionize.rules import FUZZ, step
+from watchdepth.sessionize.rules import EPSILON, FUZZ, step
 from watchdepth.sessionize.state import Dims, LoadState, PairState, SessionState
 
 #: Continuous playback that makes a view (METRICS.md §4).
@@ -28,6 +34,10 @@ VIEW_SECONDS = 5.0
 WATCHING_WINDOW_MS = 30_000
 #: A session idle this long is forgotten (it expired after 30 min; the rest is margin).
 SESSION_TTL_MS = 90 * 60_000
+#: Event ids (not of the tracker's "load:seq" form) held in memory; older ones are looked up in the store.
+RECENT_IDS = 1_000_000
+#: Event types counted as such (METRICS.md §4 "Event counts"); ``load`` counts as ``player_init``.
+EVENT_COUNTS = {"play": "play", "pause": "pause", "seek": "seek", "load": "player_init"}
 
 APPLIED, DUPLICATE, LATE, BOT = "applied", "duplicate", "late", "bot"
 
@@ -35,6 +45,11 @@ APPLIED, DUPLICATE, LATE, BOT = "applied", "duplicate", "late", "bot"
 class Credit(msgspec.Struct, frozen=True, gc=False):
     """One credited fact. Counts are 0 or 1; a watch-time piece is [seg_start, seg_end].
 
+    ``cohort_wt`` is watch time of the pair whose unique impression was credited at
+    ``imp_t`` with these ``dims`` (METRICS.md §5's cohort): equal to ``watch_time`` on a
+    piece, unless the pair's impression came with other dimensions (another load of the
+    session, on another page say): then the piece is two credits, ``watch_time`` with this
+    load's dimensions and ``cohort_wt`` with the impression's. Event counts are 0 or 1.
     A struct (not a tuple) so that the journal writes it as a JSON object (``store.rows``).
     """
 
@@ -49,6 +64,13 @@ class Credit(msgspec.Struct, frozen=True, gc=False):
     seg_start: float | None
     seg_end: float | None
     dims: Dims
+    imp_t: int | None = None
+    cohort_wt: float = 0.0
+    play: int = 0
+    pause: int = 0
+    seek: int = 0
+    replay: int = 0
+    player_init: int = 0
 
 
 class Outcome(NamedTuple):
@@ -99,6 +121,10 @@ class Sessionizer:
         self.sessions: dict[str, SessionState] = {}
         self.clock = clock  # seconds since the epoch; tests inject their own
         self.live = WatchingNow(WATCHING_WINDOW_MS)  # read from other threads; it has its own lock
+        #: Ids (not "load:seq") known to be stored, or applied in this batch: oldest first.
+        self.ids: dict[str, None] = {}
+        #: True: ``ids`` holds every stored one (no look-up needed); None: not known yet.
+        self.ids_complete: bool | None = None
 
     # -- public -------------------------------------------------------------------------
 
@@ -117,17 +143,46 @@ class Sessionizer:
         sink: list[Credit] = []
         wall = time.monotonic()
         for e in events:
-            self._apply_one(e, sink, wall, live=True)
+            self._apply_one(e, sink, wall, live=True, stored=True)
             sink.clear()
+
+    def unknown_ids(self, events: Iterable[Event]) -> list[str]:
+        """The ids of ``events`` that need a look-up in the store before ``apply``: those not
+        of the tracker's "load:seq" form (covered by ``seq``) and not held here."""
+        self._trim_ids()
+        if self.ids_complete:
+            return []
+        ids = self.ids
+        return sorted({e.id for e in events if e.id is not None and e.id not in ids and not _tracker_id(e)})
+
+    def know_ids(self, ids: Iterable[str]) -> None:
+        """These ids are stored already: an event carrying one is a duplicate."""
+        for i in ids:
+            self._hold_id(i)
+
+    def _hold_id(self, event_id: str) -> None:
+        self.ids[event_id] = None
+
+    def _trim_ids(self) -> None:
+        """Past RECENT_IDS, forget the oldest (down to 90 %, so the work is amortised): the store
+        answers for them. Between batches only, so a batch's looked-up ids stay until applied."""
+        ids = self.ids
+        if len(ids) > RECENT_IDS:
+            self.ids = dict.fromkeys(itertools.islice(ids, len(ids) - RECENT_IDS * 9 // 10, None))
+            self.ids_complete = False
 
     def knows(self, session_id: str) -> bool:
         return session_id in self.sessions
 
-    def forget(self, session_ids: Iterable[str]) -> None:
-        """Drop sessions (after a failed write, so they are rebuilt from the log)."""
+    def forget(self, session_ids: Iterable[str], *, unstored: bool = True) -> None:
+        """Drop sessions (after a failed write, so they are rebuilt from the log). ``unstored``:
+        their ids may not be stored either, so they are forgotten too (an idle session's are kept)."""
         for sid in session_ids:
-            self.sessions.pop(sid, None)
+            session = self.sessions.pop(sid, None)
             self.live.drop(sid)
+            if unstored and session is not None and session.ids:
+                for i in session.ids:
+                    self.ids.pop(i, None)
 
     def evict_idle(self, now_ms: int, ttl_ms: int = SESSION_TTL_MS, quiet_s: float = 60.0) -> int:
         """Forget sessions idle for ``ttl_ms`` of event time and untouched for ``quiet_s``."""
@@ -137,7 +192,7 @@ class Sessionizer:
             for sid, s in self.sessions.items()
             if s.last_t < now_ms - ttl_ms and s.touched < wall - quiet_s
         ]
-        self.forget(stale)
+        self.forget(stale, unstored=False)
         return len(stale)
 
     def watching_now(self, now_ms: int | None = None) -> Counter[str]:
@@ -146,11 +201,34 @@ class Sessionizer:
 
     # -- one event ----------------------------------------------------------------------
 
-    def _apply_one(self, e: Event, credits: list[Credit], wall: float, live: bool) -> tuple[str, int | None]:
+    def _apply_one(self, e: Event, credits: list[Credit], wall: float, live: bool,
+                   stored: bool = False) -> tuple[str, int | None]:
+        """``stored``: the event comes from the log (``replay``), so its id is no duplicate."""
+        before = len(credits)
+        status, run_no = self._apply_event(e, credits, wall, live, stored)
+        if status == APPLIED and e.type in EVENT_COUNTS:
+            self._count(e, credits, before)
+        return status, run_no
+
+    def _count(self, e: Event, credits: list[Credit], before: int) -> None:
+        """Credit the event's count (METRICS.md §4 "Event counts") on its first credit, or a new one."""
+        load = self.sessions[e.session_id].loads[e.load_id]
+        counts = {EVENT_COUNTS[e.type]: 1}
+        if e.type == "play" and load.replaying:
+            counts["replay"] = 1
+        load.replaying = False
+        if len(credits) > before:
+            credits[before] = msgspec.structs.replace(credits[before], **counts)
+        else:
+            credits.append(Credit(e.t, e.content_id, e.session_id, e.load_id, 0, 0, 0, 0.0, None, None, load.dims,
+                                  **counts))
+
+    def _apply_event(self, e: Event, credits: list[Credit], wall: float, live: bool,
+                     stored: bool) -> tuple[str, int | None]:
         session = self.sessions.get(e.session_id)
         if session is None:
             session = self.sessions[e.session_id] = SessionState()
-        if e.id is not None and self._seen_id(session, e):
+        if not stored and e.id is not None and e.id in self.ids and not _tracker_id(e):
             return DUPLICATE, None
         load = session.loads.get(e.load_id)
         if load is None:
@@ -167,6 +245,11 @@ class Sessionizer:
         session.touched = wall
         if live and (e.type == "load" or e.type in POSITIONED_TYPES):
             self.live.note(e.session_id, e.t, e.content_id, e.type in ("play", "progress"))  # counted types only
+        if e.type == "play":  # a play after the end was reached restarts the content: a replay
+            load.replaying = load.ended is not None and load.ended == e.content_id
+            load.ended = None
+        elif e.type == "ended":
+            load.ended = e.content_id
         if e.type == "load":
             if load.loaded:  # a load counts once, however often it says so
                 return APPLIED, None
@@ -180,18 +263,16 @@ class Sessionizer:
             pair = session.pairs[e.content_id] = PairState()
         return APPLIED, self._move(e, load, pair, credits)
 
-    @staticmethod
-    def _seen_id(session: SessionState, e: Event) -> bool:
-        """Idempotency by ``id``. The tracker's ids ("load:seq") are covered by seq already."""
-        return session.ids is not None and e.id in session.ids
-
-    @staticmethod
-    def _remember_id(session: SessionState, e: Event) -> None:
-        if e.id is None or e.id == f"{e.load_id}:{e.seq}":
+    def _remember_id(self, session: SessionState, e: Event) -> None:
+        """Idempotency by ``id``, workspace-wide (METRICS.md §2). The tracker's ids ("load:seq")
+        are covered by ``seq`` already; others are held here and by their session (to forget them
+        with it if its write fails)."""
+        if e.id is None or _tracker_id(e):
             return
         if session.ids is None:
             session.ids = set()
         session.ids.add(e.id)
+        self._hold_id(e.id)
 
     def _move(self, e: Event, load: LoadState, pair: PairState, credits: list[Credit]) -> int | None:
         """Apply the run rules to the load's open run; credit what the event produced."""
@@ -214,6 +295,7 @@ class Sessionizer:
             load.run_start = load.run_end = s.open_at
             if not pair.impression:
                 pair.impression = True
+                pair.imp_t, pair.imp_dims = e.t, load.dims
                 credits.append(self._credit(e, load, impressions=1))
         if s.close_after:
             load.run_start = load.run_end = None
@@ -223,7 +305,15 @@ class Sessionizer:
         assert load.run_start is not None and load.run_end is not None
         old_end, load.run_end = load.run_end, to
         for a, b in pair.watched.add(load.run_start, to) if to > old_end else ():
-            credits.append(self._credit(e, load, watch_time=b - a, seg=(a, b)))
+            if pair.imp_dims == load.dims:
+                credits.append(self._credit(e, load, watch_time=b - a, seg=(a, b), imp_t=pair.imp_t, cohort=b - a))
+            else:  # the cohort's share goes with the impression's dimensions
+                credits.append(self._credit(e, load, watch_time=b - a, seg=(a, b)))
+                credits.append(Credit(e.t, e.content_id, e.session_id, e.load_id, 0, 0, 0, 0.0, None, None,
+                                      pair.imp_dims or load.dims, pair.imp_t, b - a))
+        d = e.content_duration
+        if d is not None and to >= d - EPSILON - FUZZ:  # the end was reached (within ε)
+            load.ended = e.content_id
         if not pair.view and to - load.run_start >= VIEW_SECONDS - FUZZ:
             pair.view = True
             credits.append(self._credit(e, load, views=1))
@@ -237,9 +327,17 @@ class Sessionizer:
         views: int = 0,
         watch_time: float = 0.0,
         seg: tuple[float, float] | None = None,
+        imp_t: int | None = None,
+        cohort: float = 0.0,
     ) -> Credit:
         a, b = seg if seg is not None else (None, None)
-        return Credit(e.t, e.content_id, e.session_id, e.load_id, 0, impressions, views, watch_time, a, b, load.dims)
+        return Credit(e.t, e.content_id, e.session_id, e.load_id, 0, impressions, views, watch_time, a, b, load.dims,
+                      imp_t, cohort)
+
+
+def _tracker_id(e: Event) -> bool:
+    """An id of the tracker's "load:seq" form: unique per load, so ``seq`` de-duplicates it."""
+    return e.id == f"{e.load_id}:{e.seq}"
 
 
 def _clip(position: float, duration: float | None) -> float:

@@ -16,18 +16,21 @@ Dims = tuple[str | None, str | None, str | None, str | None, str | None, str | N
 class PairState:
     """One (session, content): its watched set and what was already credited once."""
 
-    __slots__ = ("watched", "impression", "view")
+    __slots__ = ("watched", "impression", "view", "imp_t", "imp_dims")
 
     def __init__(self) -> None:
         self.watched = WatchedSet()
         self.impression = False
         self.view = False
+        self.imp_t: int | None = None  # when its unique impression was credited (the cohort it belongs to)
+        self.imp_dims: Dims | None = None  # the dimensions it was credited with
 
 
 class LoadState:
     """One player load: its sequence bookkeeping and its open run."""
 
-    __slots__ = ("max_seq", "gaps", "run_start", "run_end", "run_no", "run_content", "dims", "loaded")
+    __slots__ = ("max_seq", "gaps", "run_start", "run_end", "run_no", "run_content", "dims", "loaded", "ended",
+                 "replaying")
 
     def __init__(self, dims: Dims) -> None:
         self.max_seq = -1
@@ -38,6 +41,8 @@ class LoadState:
         self.run_content: str | None = None  # what the open run plays (a playlist load moves on)
         self.dims = dims
         self.loaded = False  # a ``load`` event was credited
+        self.ended: str | None = None  # the content whose end this load reached (a next play is a replay)
+        self.replaying = False  # the play being applied is a replay
 
     def classify(self, seq: int) -> str:
         """'new', 'late' (a skipped seq arriving after a higher one) or 'duplicate'."""
@@ -69,6 +74,6 @@ class SessionState:
     def __init__(self) -> None:
         self.loads: dict[str, LoadState] = {}
         self.pairs: dict[str, PairState] = {}
-        self.ids: set[str] | None = None  # event ids not of the tracker's "load:seq" form
+        self.ids: set[str] | None = None  # its event ids not of the tracker's "load:seq" form (see ``Sessionizer.ids``)
         self.last_t = 0  # time of the latest event (ms), for expiry
         self.touched = 0.0  # wall clock of the latest change (s), so an import is not evicted mid-way

@@ -18,8 +18,15 @@ import msgspec
 from watchdepth.collect.event import Event
 from watchdepth.sessionize import Credit
 
-#: The additive sums every analytics row carries, in this order.
-SUMS = ("player_loads", "unique_views", "views", "watch_time", "view_duration")
+#: Event counts (METRICS.md §4): applied events of each type, credited at themselves.
+EVENT_COUNTS = ("play", "pause", "seek", "replay", "player_init")
+#: The additive sums every analytics row carries, in this order. ``view_duration``: Σ views ×
+#: duration. The cohort of METRICS.md §5 (pairs whose unique impression falls in the period,
+#: their whole watched sets): ``cohort_watch_time`` (their watch time, all content; its pairs
+#: are ``unique_views``), and for watch depth, of content with a duration only,
+#: ``depth_watch_time`` and ``depth_duration`` (Σ duration over those pairs). Then the event counts.
+SUMS = ("player_loads", "unique_views", "views", "watch_time", "view_duration",
+        "cohort_watch_time", "depth_watch_time", "depth_duration", *EVENT_COUNTS)
 #: Dimensions a query may group or filter by.
 DIMENSIONS = (
     "content_id",
@@ -89,6 +96,8 @@ class Store(Protocol):
     def recent_sessions(self, since_ms: int) -> list[str]: ...
     def session_log(self, session_ids: Sequence[str]) -> Iterator[Event]: ...
     def maintain(self) -> None: ...
+    def ids_stored(self, ids: Sequence[str]) -> set[str]: ...
+    def foreign_ids(self, limit: int) -> list[str]: ...
 
     # analytics
     def aggregate(self, q: Aggregate) -> AggregateResult: ...

@@ -72,7 +72,7 @@ from watchdepth.store.base import (
     AggregateResult,
     WriteBatch,
 )
-from watchdepth.store.clickhouse_plan import plan_aggregate
+from watchdepth.store.clickhouse_plan import STORED, plan_aggregate
 
 log = logging.getLogger(__name__)
 
@@ -313,7 +313,7 @@ class ClickHouseStore:
         if not tried:
             return
         try:
-            ms = facts.column("t").cast(_TS).cast(pa.int64()).to_pylist() if "agg_hour" in tried else []
+            ms = _credit_ms(facts) if "agg_hour" in tried else []
             self._discard([tag], _keys(ms, facts.column("content_id").to_pylist() if ms else []))
         except StoreError:
             log.exception("could not take back a failed write batch")
@@ -370,8 +370,9 @@ class ClickHouseStore:
         if not dead:
             return []
         got = self._run(
-            "SELECT groupUniqArray(toInt64(toUnixTimestamp64Milli(t))), groupUniqArray(content_id) FROM facts "
-            "WHERE ingest_batch IN {b:Array(UInt64)}", {"b": dead})
+            "SELECT arrayConcat(groupUniqArray(toInt64(toUnixTimestamp64Milli(t))), "
+            "groupUniqArrayIf(toInt64(toUnixTimestamp64Milli(assumeNotNull(imp_t))), imp_t IS NOT NULL)), "
+            "groupUniqArray(content_id) FROM facts WHERE ingest_batch IN {b:Array(UInt64)}", {"b": dead})
         ms, contents = (list(got[0][0]), list(got[0][1])) if got else ([], [])
         with self._write_lock:
             self._discard(dead, _keys(ms, contents))
@@ -415,6 +416,21 @@ class ClickHouseStore:
             marked.update(int(r[0]) for r in self._run(
                 "SELECT DISTINCT ingest_batch FROM batches WHERE ingest_batch IN {b:Array(UInt64)}", {"b": tags[i:i + CHUNK]}))
         return [r for r in got if r[-1] < MARKED or r[-1] in marked]
+
+    def ids_stored(self, ids: Sequence[str]) -> set[str]:
+        """Which of these event ids committed batches hold already (idempotency by ``id``)."""
+        got: list[tuple[Any, ...]] = []
+        unique = sorted(set(ids))
+        for i in range(0, len(unique), CHUNK):
+            got += self._run("SELECT DISTINCT id, ingest_batch FROM events WHERE id IN {ids:Array(String)}",
+                             {"ids": unique[i:i + CHUNK]})
+        return {r[0] for r in self._committed(got)}
+
+    def foreign_ids(self, limit: int) -> list[str]:
+        """Up to ``limit`` stored event ids not of the tracker's "load:seq" form (committed batches)."""
+        got = self._run("SELECT DISTINCT assumeNotNull(id), ingest_batch FROM events WHERE id IS NOT NULL "
+                        "AND id != concat(load_id, ':', toString(seq)) LIMIT {n:UInt64}", {"n": limit})
+        return sorted({r[0] for r in self._committed(got)})
 
     def loads_stored(self, load_ids: Sequence[str]) -> set[str]:
         """Which of these loads already have events in the log."""
@@ -529,17 +545,40 @@ class ClickHouseStore:
             raise StoreError(f"write to {table} failed: {exc}") from exc
 
 
-_SUM_AGGS = [("player_loads", "sum"), ("unique_views", "sum"), ("views", "sum"), ("watch_time", "sum")]
-_SUM_NAMES = ["player_loads", "unique_views", "views", "watch_time"]
+_SUM_NAMES = list(STORED)
+_SUM_AGGS = [(name, "sum") for name in _SUM_NAMES]
 _TS = pa.timestamp("ms", tz="UTC")
+
+
+def _credited(facts: pa.Table) -> tuple[pa.Table, pa.Array]:
+    """Facts as credits, with their times in ms: each row at ``t`` with its sums, then the rows
+    with cohort watch time at ``imp_t`` with that alone (METRICS.md §5: the cohort's unit)."""
+    cols = ["content_id", *_SUM_NAMES, *ROLLUP_DIMENSIONS]
+    at_t = facts.select(cols)
+    at_t = at_t.set_column(at_t.schema.get_field_index("cohort_wt"), "cohort_wt",
+                           pa.repeat(pa.scalar(0.0), at_t.num_rows))
+    imp = facts.filter(pc.not_equal(facts.column("cohort_wt"), 0.0))
+    at_imp = imp.select(cols)
+    for name in _SUM_NAMES:
+        if name != "cohort_wt":
+            i = at_imp.schema.get_field_index(name)
+            at_imp = at_imp.set_column(i, name, pa.repeat(pa.scalar(0, at_imp.schema.field(i).type), at_imp.num_rows))
+    ms = pa.concat_arrays([facts.column("t").cast(_TS).cast(pa.int64()).combine_chunks(),
+                           imp.column("imp_t").cast(_TS).cast(pa.int64()).combine_chunks()])
+    return pa.concat_tables([at_t, at_imp.cast(at_t.schema)]), ms
+
+
+def _credit_ms(facts: pa.Table) -> list[int]:
+    """The times (ms) at which a batch's facts are rolled up (their ``t`` and ``imp_t``)."""
+    return [m for m in _credited(facts)[1].to_pylist() if m is not None]
 
 
 def rollups(facts: pa.Table) -> tuple[pa.Table, pa.Table]:
     """Facts summed per (UTC hour, content) and per (UTC day, content, one dimension), with Arrow."""
-    ms = facts.column("t").cast(_TS).cast(pa.int64())
+    base, ms = _credited(facts)
     hour = pc.cast(pc.multiply(pc.divide(ms, 3_600_000), 3_600_000), _TS)
     day = pc.cast(pc.multiply(pc.divide(ms, 86_400_000), 86_400_000), _TS)
-    base = facts.select(["content_id", *_SUM_NAMES, *ROLLUP_DIMENSIONS]).append_column("hour", hour).append_column("day", day)
+    base = base.append_column("hour", hour).append_column("day", day)
     by_hour = base.group_by(["hour", "content_id"], use_threads=False).aggregate(_SUM_AGGS)
     by_hour = by_hour.rename_columns(["hour", "content_id", *_SUM_NAMES])
     parts = []
@@ -551,7 +590,7 @@ def rollups(facts: pa.Table) -> tuple[pa.Table, pa.Table]:
 
 
 def _signed(t: pa.Table) -> pa.Table:
-    for name in ("player_loads", "unique_views", "views"):
+    for name in ("player_loads", "unique_views", "views", "play", "pause", "seek", "replay", "player_init"):
         i = t.schema.get_field_index(name)
         t = t.set_column(i, name, t.column(name).cast(pa.int64()))
     return t
@@ -577,23 +616,36 @@ def _tagged(t: pa.Table, tag: int) -> pa.Table:
     return t.append_column("ingest_batch", pa.repeat(pa.scalar(tag, pa.uint64()), t.num_rows))
 
 
-_SUMS_SQL = ("toInt64(sum(player_loads)) AS player_loads, toInt64(sum(unique_views)) AS unique_views, "
-             "toInt64(sum(views)) AS views, sum(watch_time) AS watch_time")
-_HOUR = "toStartOfHour(toDateTime(t, 'UTC'))"
-_DAY = "toStartOfDay(toDateTime(t, 'UTC'))"
+_SUMS_SQL = ", ".join(f"sum({c}) AS {c}" if c in ("watch_time", "cohort_wt") else f"toInt64(sum({c})) AS {c}"
+                      for c in STORED)
+_AT_T = ", ".join("toFloat64(0) AS cohort_wt" if c == "cohort_wt" else c for c in STORED)
+_AT_IMP = ", ".join("cohort_wt" if c == "cohort_wt" else f"0 AS {c}" for c in STORED)
+_DIMS = "country, platform, os, browser, domain, page"
+
+
+def _credited_sql(unit: str, key: str) -> str:
+    """Facts (but those of the batches being taken back) as credits at ``t`` and, for cohort
+    watch time, at ``imp_t``, keyed by their UTC ``unit`` (hour or day) when in ``{key}``."""
+    start = {"hour": "toStartOfHour", "day": "toStartOfDay"}[unit]
+    rest = "content_id IN {c:Array(String)} AND ingest_batch NOT IN {b:Array(UInt64)}"
+    at = {x: f"{start}(toDateTime({x}, 'UTC'))" for x in ("t", "assumeNotNull(imp_t)")}
+    return (f"(SELECT {at['t']} AS {unit}, content_id, {_DIMS}, {_AT_T} FROM facts "
+            f"WHERE toUnixTimestamp({at['t']}) IN {{{key}:Array(Int64)}} AND {rest} UNION ALL "
+            f"SELECT {at['assumeNotNull(imp_t)']} AS {unit}, content_id, {_DIMS}, {_AT_IMP} FROM facts "
+            f"WHERE cohort_wt != 0 AND toUnixTimestamp({at['assumeNotNull(imp_t)']}) IN {{{key}:Array(Int64)}} AND {rest})")
+
+
 #: The rollup rows of some hours / days and contents, summed again from the facts (but those of
 #: the batches being taken back).
 _RESUM_HOURS = [
     "DELETE FROM agg_hour WHERE toUnixTimestamp(hour) IN {h:Array(Int64)} AND content_id IN {c:Array(String)}",
-    f"INSERT INTO agg_hour SELECT {_HOUR} AS hour, content_id, {_SUMS_SQL} FROM facts "
-    f"WHERE toUnixTimestamp({_HOUR}) IN {{h:Array(Int64)}} AND content_id IN {{c:Array(String)}} "
-    "AND ingest_batch NOT IN {b:Array(UInt64)} GROUP BY hour, content_id",
+    f"INSERT INTO agg_hour (hour, content_id, {', '.join(STORED)}) SELECT hour, content_id, {_SUMS_SQL} "
+    f"FROM {_credited_sql('hour', 'h')} GROUP BY hour, content_id",
 ]
 _RESUM_DAYS = [
     "DELETE FROM agg_day WHERE toUnixTimestamp(day) IN {d:Array(Int64)} AND content_id IN {c:Array(String)}",
-    f"INSERT INTO agg_day SELECT {_DAY} AS day, content_id, kv.1 AS dim, kv.2 AS value, {_SUMS_SQL} FROM facts "
+    f"INSERT INTO agg_day (day, content_id, dim, value, {', '.join(STORED)}) "
+    f"SELECT day, content_id, kv.1 AS dim, kv.2 AS value, {_SUMS_SQL} FROM {_credited_sql('day', 'd')} "
     "ARRAY JOIN [('country', country), ('platform', platform), ('os', os), ('browser', browser), ('domain', domain), "
-    "('page', page)] AS kv "
-    f"WHERE toUnixTimestamp({_DAY}) IN {{d:Array(Int64)}} AND content_id IN {{c:Array(String)}} "
-    "AND ingest_batch NOT IN {b:Array(UInt64)} GROUP BY day, content_id, dim, value",
+    "('page', page)] AS kv GROUP BY day, content_id, dim, value",
 ]

@@ -6,6 +6,9 @@ parameters, the parameters, the output columns). Sources, smallest first: ``agg_
 UTC days), else ``facts``: the same choice as the DuckDB backend, so both give the same
 numbers. Time buckets are computed in the query's time zone; the result carries
 ``count() OVER ()`` so the total number of groups costs no second query.
+Cohort watch time (METRICS.md §5) is keyed by the pair's impression time: the rollups keep it
+by ``imp_t``'s unit, and facts are read as ``credited`` (each row at ``t``, and again at
+``imp_t`` with its cohort watch time alone), as on DuckDB.
 It does not run anything (``store.clickhouse`` does) nor derive metrics.
 """
 
@@ -17,6 +20,9 @@ from zoneinfo import ZoneInfo
 
 from watchdepth.store.base import ROLLUP_DIMENSIONS, SUMS, Aggregate
 
+#: Sums of facts and rollups (``store.rows``): the cohort's watch time and the event counts too.
+STORED = ("player_loads", "unique_views", "views", "watch_time", "cohort_wt", "play", "pause", "seek", "replay",
+          "player_init")
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
 FACT_DIMS = frozenset({"country", "platform", "os", "browser", "domain", "page", "external_id"})
@@ -49,18 +55,20 @@ def plan_aggregate(q: Aggregate) -> Plan:
     src = choose_source(q)
     params: dict[str, Any] = {"start": q.start_ms, "end": q.end_ms, "tz": q.timezone}
     if src.table == "facts":
-        where = ["t >= fromUnixTimestamp64Milli({start:Int64}, 'UTC')", "t < fromUnixTimestamp64Milli({end:Int64}, 'UTC')"]
+        where: list[str] = []
+        table = credited(tuple(d for d in FACT_DIMS if d in set(q.dims) | set(q.filters)))
     else:  # rollups hold whole UTC hours/days and the period is aligned to them
         where = [f"{src.tcol} >= toDateTime(intDiv({{start:Int64}}, 1000), 'UTC')",
                  f"{src.tcol} < toDateTime(intDiv({{end:Int64}}, 1000), 'UTC')"]
+        table = src.table
     if src.dim is not None:
         params["dim"] = src.dim
         where.append("dim = {dim:String}")
     where += _filters(q, src, params)
     inner_cols, outer_cols, names = _columns(q, src)
+    sums = ", ".join(f"sum({c}) AS s_{c}" for c in STORED)
     inner = (
-        f"SELECT {', '.join(inner_cols)}, sum(player_loads) AS pl, sum(unique_views) AS uv, sum(views) AS v, "
-        f"sum(watch_time) AS wt FROM {src.table} WHERE {' AND '.join(where)} "
+        f"SELECT {', '.join(inner_cols)}, {sums} FROM {table} WHERE {' AND '.join(where) or '1'} "
         f"GROUP BY {', '.join(str(i + 1) for i in range(len(inner_cols)))}"
     )
     body = f"SELECT {', '.join(outer_cols + _SUM_EXPRS)}{{window}} FROM ({inner}) AS g LEFT JOIN {CONTENT} AS c ON c.id = g.content_id"
@@ -72,13 +80,34 @@ def plan_aggregate(q: Aggregate) -> Plan:
     return Plan(sql, count_sql, params, names + list(SUMS))
 
 
+def credited(dims: tuple[str, ...]) -> str:
+    """Facts of the period ``[{start}, {end})`` as credits: each row at ``t`` with its sums, and
+    the rows whose pair's impression ``imp_t`` falls in the period at ``imp_t``, with their
+    ``cohort_wt`` alone (found through the minmax index on ``imp_t``)."""
+    keep = ", ".join(("content_id", *dims))
+    at_t = ", ".join("toFloat64(0) AS cohort_wt" if c == "cohort_wt" else c for c in STORED)
+    at_imp = ", ".join("cohort_wt" if c == "cohort_wt" else f"0 AS {c}" for c in STORED)
+    start, end = "fromUnixTimestamp64Milli({start:Int64}, 'UTC')", "fromUnixTimestamp64Milli({end:Int64}, 'UTC')"
+    return (f"(SELECT t, {keep}, {at_t} FROM facts WHERE t >= {start} AND t < {end} UNION ALL "
+            f"SELECT assumeNotNull(imp_t) AS t, {keep}, {at_imp} FROM facts "
+            f"WHERE imp_t >= {start} AND imp_t < {end} AND cohort_wt != 0)")
+
+
+_DURATION = "ifNull(c.duration, 0)"
+#: ``SUMS`` from the per-content sums ``g.s_…`` and the catalog's duration ``c.duration``.
 _SUM_EXPRS = [
-    "toInt64(sum(g.pl)) AS player_loads",
-    "toInt64(sum(g.uv)) AS unique_views",
-    "toInt64(sum(g.v)) AS views",
-    "toFloat64(sum(g.wt)) AS watch_time",
-    "toFloat64(sum(g.v * ifNull(c.duration, 0))) AS view_duration",
+    "toInt64(sum(g.s_player_loads)) AS player_loads",
+    "toInt64(sum(g.s_unique_views)) AS unique_views",
+    "toInt64(sum(g.s_views)) AS views",
+    "toFloat64(sum(g.s_watch_time)) AS watch_time",
+    f"toFloat64(sum(g.s_views * {_DURATION})) AS view_duration",
+    "toFloat64(sum(g.s_cohort_wt)) AS cohort_watch_time",
+    f"toFloat64(sum(if({_DURATION} > 0, g.s_cohort_wt, 0))) AS depth_watch_time",
+    f"toFloat64(sum(if({_DURATION} > 0, g.s_unique_views * {_DURATION}, 0))) AS depth_duration",
+    *(f"toInt64(sum(g.s_{c})) AS {c}" for c in ("play", "pause", "seek", "replay", "player_init")),
 ]
+if [e.rsplit(" AS ", 1)[1] for e in _SUM_EXPRS] != list(SUMS):
+    raise RuntimeError("_SUM_EXPRS and SUMS disagree")
 
 
 def _columns(q: Aggregate, src: Source) -> tuple[list[str], list[str], list[str]]:

@@ -58,7 +58,8 @@ def copy(source: Path, dsn: str, *, force: bool = False, batch_rows: int = BATCH
     db_file = Settings(data_dir=source).db_path
     if not db_file.exists():
         raise StoreError(f"no embedded database at {db_file}")
-    if any(Path(str(db_file) + ".journal").glob("*.wal")):  # a crash left acknowledged events there
+    if any(Path(str(db_file) + ".journal").glob("*.wal")) or _old_schema(db_file):
+        # a crash left acknowledged events there, or the file is from before the cohort columns
         from watchdepth.store.duckdb import DuckDBStore
 
         try:
@@ -92,6 +93,21 @@ def copy(source: Path, dsn: str, *, force: bool = False, batch_rows: int = BATCH
     finally:
         src.close()
         dst.close()
+
+
+def _old_schema(db_file: Path) -> bool:
+    """Is the file from before ``facts.imp_t`` (opening it through ``DuckDBStore`` upgrades it)?"""
+    import duckdb
+
+    try:
+        con = duckdb.connect(str(db_file), read_only=True)
+    except duckdb.Error:
+        return False  # held by a server: said below
+    try:
+        return not con.execute("SELECT count(*) FROM duckdb_columns() WHERE table_name = 'facts' "
+                               "AND column_name = 'imp_t'").fetchone()[0]  # type: ignore[index]
+    finally:
+        con.close()
 
 
 def _copy_table(src: Any, dst: Any, table: str, batch_rows: int, bar: Any) -> None:

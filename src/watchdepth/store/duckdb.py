@@ -98,7 +98,9 @@ class DuckDBStore:
             self._con = duckdb.connect(self.path)
             self._con.execute("SET checkpoint_threshold = ?", [checkpoint_threshold])
             had = duckdb_rollup.tables(self._con)
-            self._con.execute(resources.files("watchdepth.store").joinpath("duckdb_schema.sql").read_text())
+            schema = resources.files("watchdepth.store").joinpath("duckdb_schema.sql").read_text()
+            self._con.execute(schema)
+            duckdb_rollup.upgrade(self._con, schema)
             duckdb_rollup.ensure_state(self._con, had)
         except duckdb.IOException as exc:
             raise StoreError(f"cannot open {self.path}: {exc}") from exc
@@ -267,6 +269,21 @@ class DuckDBStore:
             raise StoreError(f"query failed: {exc}") from exc
         n = len(rows.EVENT_COLUMNS)
         return (Event(*r[:n], bot=r[n]) for r in zip(*(c.to_pylist() for c in got.columns)))  # type: ignore[misc]
+
+    @_fresh
+    def ids_stored(self, ids: Sequence[str]) -> set[str]:
+        """Which of these event ids the log holds already (idempotency by ``id``, METRICS.md §2)."""
+        if not ids:
+            return set()
+        got = self._run("SELECT DISTINCT id FROM events WHERE id IN (SELECT unnest(?::VARCHAR[]))", [list(ids)])
+        return {r[0] for r in got}
+
+    @_fresh
+    def foreign_ids(self, limit: int) -> list[str]:
+        """Up to ``limit`` stored event ids not of the tracker's "load:seq" form (one scan)."""
+        got = self._run("SELECT DISTINCT id FROM events WHERE id IS NOT NULL AND id <> load_id || ':' || seq::VARCHAR "
+                        "LIMIT ?", [limit])
+        return [r[0] for r in got]
 
     @_fresh
     def loads_stored(self, load_ids: Sequence[str]) -> set[str]:

@@ -13,6 +13,9 @@ units over the period). Sources, smallest first: ``ws_hour`` / ``ws_day`` / ``ws
 ``agg_day`` (per content), else ``facts``. With ``ws_day``, the whole UTC hours of the edges
 come from ``ws_hour_dim`` (its per-hour twin for HOUR_DIMS) and only sub-hour rests from facts.
 ``plan_tops`` answers several one-dimension top-N lists in one scan.
+Cohort watch time (METRICS.md §5) is summed by the pair's impression time: rollups keep it by
+``imp_t``'s unit, and a facts part reads each row at ``t`` and again at ``imp_t``
+(``duckdb_rollup.credited``), so the cohort costs what the edges already cost.
 It does not run anything (``store.duckdb`` does) nor derive metrics.
 """
 
@@ -26,13 +29,23 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from watchdepth.store.base import ROLLUP_DIMENSIONS, SUMS, Aggregate
+from watchdepth.store.duckdb_rollup import SUMS4, credited
 
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
 FACT_DIMS = frozenset({"country", "platform", "os", "browser", "domain", "page", "external_id"})
 CATALOG_DIMS = {"project_id": "c.project_id", "folder_id": "c.folder_id"}
 INTERVALS = {"hour": "1 hour", "day": "1 day", "week": "7 days", "month": "1 month"}
-_SUMS_SQL = ("sum(player_loads) AS pl, sum(unique_views) AS uv, sum(views) AS v, sum(watch_time) AS wt")
+#: Each part's columns after its keys: s_<stored sum>, then the three the catalog's duration gives.
+_SUMS_SQL = ", ".join(f"sum({c}) AS s_{c}" for c in SUMS4)
+_PART = [f"s_{c}" for c in SUMS4] + ["s_vd", "s_dw", "s_dd"]
+_RESUM = ", ".join(f"sum({c}) AS {c}" for c in _PART)
+#: ws_* columns holding s_vd, s_dw, s_dd.
+_WS_SUMS = "sum(view_duration) AS s_vd, sum(depth_wt) AS s_dw, sum(depth_duration) AS s_dd"
+#: s_vd, s_dw, s_dd of per-content rows ``g`` joined to the catalog as ``c``.
+_JOINED = ("g.s_views * coalesce(c.duration, 0) AS s_vd, CASE WHEN c.duration > 0 THEN g.s_cohort_wt ELSE 0 END AS s_dw, "
+           "CASE WHEN c.duration > 0 THEN g.s_unique_views * c.duration ELSE 0 END AS s_dd")
+_G = ", ".join(f"g.s_{c}" for c in SUMS4)
 
 
 class Plan(NamedTuple):
@@ -62,7 +75,7 @@ def plan_aggregate(q: Aggregate, wm: int | None = None, ws_valid: bool = True, t
     params: dict[str, Any] = {"start": q.start_ms * 1000, "end": q.end_ms * 1000, "tz": q.timezone}
     filters = _filters(q, params)
     if src.table == "facts":
-        parts = [_part(q, FACTS, "t >= make_timestamptz($start) AND t < make_timestamptz($end)", filters)]
+        parts = [_part(q, FACTS, "{t} >= make_timestamptz($start) AND {t} < make_timestamptz($end)", filters)]
     else:
         u = src.unit_ms
         cs, ce = -(-q.start_ms // u) * u, q.end_ms // u * u
@@ -80,11 +93,11 @@ def plan_aggregate(q: Aggregate, wm: int | None = None, ws_valid: bool = True, t
                     parts.append(_part(q, hsrc, f"hour >= make_timestamptz(${a}) AND hour < make_timestamptz(${b}) "
                                                 f"AND dim = '{hsrc.dim}'", filters))
         if params[lo] > params["start"]:
-            parts.append(_part(q, FACTS, f"t >= make_timestamptz($start) AND t < make_timestamptz(${lo})", filters))
+            parts.append(_part(q, FACTS, f"{{t}} >= make_timestamptz($start) AND {{t}} < make_timestamptz(${lo})", filters))
         if params[hi] < params["end"]:
-            parts.append(_part(q, FACTS, f"t >= make_timestamptz(${hi}) AND t < make_timestamptz($end)", filters))
+            parts.append(_part(q, FACTS, f"{{t}} >= make_timestamptz(${hi}) AND {{t}} < make_timestamptz($end)", filters))
         if tail:
-            parts.append(_part(q, FACTS, f"rowid >= $wm AND t >= make_timestamptz(${lo}) AND t < make_timestamptz(${hi})",
+            parts.append(_part(q, FACTS, f"rowid >= $wm AND {{t}} >= make_timestamptz(${lo}) AND {{t}} < make_timestamptz(${hi})",
                                filters))
     names = (["bucket"] if q.bucket else []) + list(q.dims)
     outer = (["epoch_ms(bucket) AS bucket"] if q.bucket else []) + [f"d_{d} AS {d}" for d in q.dims]
@@ -116,30 +129,45 @@ def _hour_span(q: Aggregate, cs: int, ce: int, params: dict[str, Any]) -> tuple[
     return "hs", "he"
 
 
-_SUM_EXPRS = [
-    "coalesce(sum(pl), 0)::BIGINT AS player_loads",
-    "coalesce(sum(uv), 0)::BIGINT AS unique_views",
-    "coalesce(sum(v), 0)::BIGINT AS views",
-    "coalesce(sum(wt), 0)::DOUBLE AS watch_time",
-    "coalesce(sum(vd), 0)::DOUBLE AS view_duration",
-]
+#: Store column (s_… of a part) -> the ``SUMS`` name it answers, and its SQL type.
+_OUT = {
+    "player_loads": ("s_player_loads", "BIGINT"),
+    "unique_views": ("s_unique_views", "BIGINT"),
+    "views": ("s_views", "BIGINT"),
+    "watch_time": ("s_watch_time", "DOUBLE"),
+    "view_duration": ("s_vd", "DOUBLE"),
+    "cohort_watch_time": ("s_cohort_wt", "DOUBLE"),
+    "depth_watch_time": ("s_dw", "DOUBLE"),
+    "depth_duration": ("s_dd", "DOUBLE"),
+    **{c: (f"s_{c}", "BIGINT") for c in ("play", "pause", "seek", "replay", "player_init")},
+}
+_SUM_EXPRS = [f"coalesce(sum({_OUT[name][0]}), 0)::{_OUT[name][1]} AS {name}" for name in SUMS]
+
+
+def _from(src: Source, where: str, dims: tuple[str, ...]) -> str:
+    """``FROM … WHERE`` of a part: a rollup's rows, or facts as credits (``where`` written with {t})."""
+    if src.table != "facts":
+        return f"FROM {src.table} WHERE {where}"
+    cols = ("content_id", *(d for d in FACT_DIMS if d in dims))
+    return f"FROM {credited(where, cols)} WHERE true"
 
 
 def _part(q: Aggregate, src: Source, where: str, filters: list[tuple[str, str]]) -> str:
-    """One source's rows grouped to (bucket, d_<dim>…, pl, uv, v, wt, vd)."""
-    conds = [where] + [_filter_sql(src, name, param) for name, param in filters]
+    """One source's rows grouped to (bucket, d_<dim>…, s_<sum>…)."""
+    used = tuple(q.dims) + tuple(name for name, _ in filters)
+    conds = [_filter_sql(src, name, param) for name, param in filters]
+    source = _from(src, where, used) + "".join(f" AND {c}" for c in conds)
     keys: list[str] = []
     bucket = f"time_bucket(INTERVAL '{INTERVALS[q.bucket]}', {{}}, $tz) AS bucket" if q.bucket else ""
     if not src.per_content:
         dims = [f"{'value' if src.dim == d else d} AS d_{d}" for d in q.dims]
-        sums = [_SUMS_SQL, "sum(view_duration) AS vd"]
+        sums = [_SUMS_SQL, _WS_SUMS]
         if not bucket:
-            return (f"SELECT {', '.join(dims + sums)} FROM {src.table} WHERE {' AND '.join(conds)}"
-                    + (" GROUP BY ALL" if dims else ""))
+            return f"SELECT {', '.join(dims + sums)} {source}" + (" GROUP BY ALL" if dims else "")
         # sum per unit first: the zone-aware bucketing then runs once per unit, not per row
-        inner = f"SELECT {', '.join([f'{src.tcol} AS tb'] + dims + sums)} FROM {src.table} WHERE {' AND '.join(conds)} GROUP BY ALL"
+        inner = f"SELECT {', '.join([f'{src.tcol} AS tb'] + dims + sums)} {source} GROUP BY ALL"
         outer = [bucket.format("tb")] + [f"d_{d}" for d in q.dims]
-        return f"SELECT {', '.join(outer)}, sum(pl) AS pl, sum(uv) AS uv, sum(v) AS v, sum(wt) AS wt, sum(vd) AS vd FROM ({inner}) GROUP BY ALL"
+        return f"SELECT {', '.join(outer)}, {_RESUM} FROM ({inner}) GROUP BY ALL"
     if bucket:
         # group by a grain that lies inside one bucket first; zone-aware bucketing is per group
         grain = src.unit_ms or _grain(q)
@@ -147,14 +175,14 @@ def _part(q: Aggregate, src: Source, where: str, filters: list[tuple[str, str]])
     inner_keys = keys + ["content_id"] + [
         f"{'value' if src.dim == d else d} AS d_{d}" for d in q.dims if d in FACT_DIMS
     ]
-    inner = f"SELECT {', '.join(inner_keys + [_SUMS_SQL])} FROM {src.table} WHERE {' AND '.join(conds)} GROUP BY ALL"
+    inner = f"SELECT {', '.join(inner_keys + [_SUMS_SQL])} {source} GROUP BY ALL"
     tb = "g.tb" if src.unit_ms else f"make_timestamptz(g.tb * {_grain(q) * 1000})"
     cols = ([bucket.format(tb)] if q.bucket else []) + [
         f"{CATALOG_DIMS[d]} AS d_{d}" if d in CATALOG_DIMS else
         ("g.content_id AS d_content_id" if d == "content_id" else f"g.d_{d}")
         for d in q.dims
     ]
-    cols += ["g.pl", "g.uv", "g.v", "g.wt", "g.v * coalesce(c.duration, 0) AS vd"]
+    cols += [_G, _JOINED]
     return f"SELECT {', '.join(cols)} FROM ({inner}) g LEFT JOIN content c ON c.id = g.content_id"
 
 
@@ -270,7 +298,7 @@ def plan_tops(q: Aggregate, dims: tuple[str, ...], limit: int, wm: int | None = 
     names = ", ".join(f"'{d}'" for d in dims)
     source = src.table
     if src.table == "facts":
-        parts = [_tops_facts(dims, "t >= make_timestamptz($start) AND t < make_timestamptz($end)", filters)]
+        parts = [_tops_facts(dims, "{t} >= make_timestamptz($start) AND {t} < make_timestamptz($end)", filters)]
     else:
         u = src.unit_ms
         cs, ce = -(-q.start_ms // u) * u, q.end_ms // u * u
@@ -279,10 +307,10 @@ def plan_tops(q: Aggregate, dims: tuple[str, ...], limit: int, wm: int | None = 
         conds += [_filter_sql(src, name, param) for name, param in filters]
         if src.per_content:
             inner = f"SELECT content_id, dim, value, {_SUMS_SQL} FROM {src.table} WHERE {' AND '.join(conds)} GROUP BY ALL"
-            parts = [f"SELECT g.dim AS d, g.value AS x, g.pl, g.uv, g.v, g.wt, g.v * coalesce(c.duration, 0) AS vd "
+            parts = [f"SELECT g.dim AS d, g.value AS x, {_G}, {_JOINED} "
                      f"FROM ({inner}) g LEFT JOIN content c ON c.id = g.content_id"]
         else:
-            parts = [f"SELECT dim AS d, value AS x, {_SUMS_SQL}, sum(view_duration) AS vd FROM {src.table} "
+            parts = [f"SELECT dim AS d, value AS x, {_SUMS_SQL}, {_WS_SUMS} FROM {src.table} "
                      f"WHERE {' AND '.join(conds)} GROUP BY ALL"]
         lo, hi = "cs", "ce"
         if src.table == "ws_day" and set(dims) <= HOUR_DIMS:
@@ -292,14 +320,14 @@ def plan_tops(q: Aggregate, dims: tuple[str, ...], limit: int, wm: int | None = 
                     source = "ws_day+ws_hour_dim"
                     hconds = [f"hour >= make_timestamptz(${a}) AND hour < make_timestamptz(${b}) AND dim IN ({names})"]
                     hconds += [_filter_sql(src, name, param) for name, param in filters]
-                    parts.append(f"SELECT dim AS d, value AS x, {_SUMS_SQL}, sum(view_duration) AS vd FROM ws_hour_dim "
+                    parts.append(f"SELECT dim AS d, value AS x, {_SUMS_SQL}, {_WS_SUMS} FROM ws_hour_dim "
                                  f"WHERE {' AND '.join(hconds)} GROUP BY ALL")
         if params[lo] > params["start"]:
-            parts.append(_tops_facts(dims, f"t >= make_timestamptz($start) AND t < make_timestamptz(${lo})", filters))
+            parts.append(_tops_facts(dims, f"{{t}} >= make_timestamptz($start) AND {{t}} < make_timestamptz(${lo})", filters))
         if params[hi] < params["end"]:
-            parts.append(_tops_facts(dims, f"t >= make_timestamptz(${hi}) AND t < make_timestamptz($end)", filters))
+            parts.append(_tops_facts(dims, f"{{t}} >= make_timestamptz(${hi}) AND {{t}} < make_timestamptz($end)", filters))
         if tail:
-            parts.append(_tops_facts(dims, f"rowid >= $wm AND t >= make_timestamptz(${lo}) AND t < make_timestamptz(${hi})",
+            parts.append(_tops_facts(dims, f"rowid >= $wm AND {{t}} >= make_timestamptz(${lo}) AND {{t}} < make_timestamptz(${hi})",
                                      filters))
     rank = "row_number() OVER (PARTITION BY d ORDER BY views DESC, player_loads DESC, x ASC NULLS LAST)"
     sql = (f"SELECT d, x, {', '.join(_SUM_EXPRS)}, {rank} AS rank FROM ({' UNION ALL '.join(parts)}) "
@@ -309,13 +337,16 @@ def plan_tops(q: Aggregate, dims: tuple[str, ...], limit: int, wm: int | None = 
 
 
 def _tops_facts(dims: tuple[str, ...], where: str, filters: list[tuple[str, str]]) -> str:
-    """Facts rows of one window, one row per (dim, its value), summed (NULL values kept)."""
-    conds = [where] + [_filter_sql(FACTS, name, param) for name, param in filters]
+    """Facts rows of one window (``where`` written with {t}), one row per (dim, its value), summed (NULL values kept)."""
+    conds = "".join(f" AND {_filter_sql(FACTS, name, param)}" for name, param in filters)
     value = "CASE k.d " + " ".join(f"WHEN '{d}' THEN f.d_{d}" for d in dims) + " END"
-    inner = (f"SELECT content_id, {', '.join(f'{d} AS d_{d}' for d in dims)}, {_SUMS_SQL} FROM facts "
-             f"WHERE {' AND '.join(conds)} GROUP BY ALL")
-    keyed = (f"SELECT k.d, {value} AS x, f.content_id, f.pl, f.uv, f.v, f.wt FROM ({inner}) f, "
+    used = dims + tuple(name for name, _ in filters)
+    inner = (f"SELECT content_id, {', '.join(f'{d} AS d_{d}' for d in dims)}, {_SUMS_SQL} "
+             f"{_from(FACTS, where, used)}{conds} GROUP BY ALL")
+    f_sums = ", ".join(f"f.s_{c}" for c in SUMS4)
+    keyed = (f"SELECT k.d, {value} AS x, f.content_id, {f_sums} FROM ({inner}) f, "
              f"(VALUES {', '.join(f'({chr(39)}{d}{chr(39)})' for d in dims)}) k(d)")
-    grouped = f"SELECT d, x, content_id, sum(pl) AS pl, sum(uv) AS uv, sum(v) AS v, sum(wt) AS wt FROM ({keyed}) GROUP BY ALL"
-    return (f"SELECT g.d, g.x, g.pl, g.uv, g.v, g.wt, g.v * coalesce(c.duration, 0) AS vd FROM ({grouped}) g "
+    resum = ", ".join(f"sum(s_{c}) AS s_{c}" for c in SUMS4)
+    grouped = f"SELECT d, x, content_id, {resum} FROM ({keyed}) GROUP BY ALL"
+    return (f"SELECT g.d, g.x, {_G}, {_JOINED} FROM ({grouped}) g "
             "LEFT JOIN content c ON c.id = g.content_id")

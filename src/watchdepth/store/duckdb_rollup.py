@@ -5,6 +5,9 @@ rollup tables of ``duckdb_schema.sql`` updated so that facts rows ``[0, wm)`` ar
 them, and ``rollup_state.wm`` moved on. ``facts`` is append-only, so its ``rowid`` numbers
 rows in commit order and ``rowid >= wm`` is the tail not rolled up yet (queries read it from
 facts, so lagging rollups never make a number wrong).
+Every sum goes to the unit of its fact's time ``t``, except ``cohort_wt`` (a pair's watch
+time, METRICS.md §5's cohort), which goes to the unit of the pair's impression ``imp_t``:
+``credited`` gives each facts row twice, once per time.
 It does not plan queries (``duckdb_plan``) and is not called on the commit path.
 """
 
@@ -18,16 +21,79 @@ DAY_MS = 86_400_000
 #: The dimensions ws_hour_dim keeps per hour (the overview's top lists).
 HOUR_DIMS = ("country", "platform", "os", "browser")
 SLICE_ROWS = 5_000_000  # a tail longer than this is folded a week at a time
-SUMS4 = ("player_loads", "unique_views", "views", "watch_time")
-SUMS5 = (*SUMS4, "view_duration")
+#: Event-count columns of facts and rollups (``store.rows.FACT_COUNTS``).
+COUNTS = ("play", "pause", "seek", "replay", "player_init")
+#: The sums of facts and of the per-content rollups.
+SUMS4 = ("player_loads", "unique_views", "views", "watch_time", "cohort_wt", *COUNTS)
+#: The ws_* rollups add what the catalog's duration gives (view_duration, watch depth's two).
+SUMS5 = (*SUMS4, "view_duration", "depth_wt", "depth_duration")
 _S4 = ", ".join(f"sum({c}) AS {c}" for c in SUMS4)
-_VD = "sum(r.views * coalesce(c.duration, 0)) AS view_duration"
+_VD = ("sum(r.views * coalesce(c.duration, 0)) AS view_duration, "
+       "sum(CASE WHEN c.duration > 0 THEN r.cohort_wt ELSE 0 END) AS depth_wt, "
+       "sum(CASE WHEN c.duration > 0 THEN r.unique_views * c.duration ELSE 0 END) AS depth_duration")
 _R4 = ", ".join(f"sum(r.{c}) AS {c}" for c in SUMS4)
+#: Facts columns a rollup keeps (its keys).
+_KEPT = ("content_id", "country", "platform", "os", "browser", "domain", "page")
+
+
+def credited(where: str, cols: tuple[str, ...] = _KEPT) -> str:
+    """A relation of facts rows (selected by ``where``, written with ``{t}`` for the time
+    column) as credits: each row at ``t`` with its sums, and again at ``imp_t`` with its
+    ``cohort_wt`` alone. Columns: t, ``cols``, SUMS4."""
+    keep = ", ".join(cols)
+    at_t = ", ".join("0.0 AS cohort_wt" if c == "cohort_wt" else c for c in SUMS4)
+    at_imp = ", ".join("cohort_wt" if c == "cohort_wt" else f"0 AS {c}" for c in SUMS4)
+    return (f"(SELECT t, {keep}, {at_t} FROM facts WHERE {where.format(t='t')} UNION ALL "
+            f"SELECT imp_t AS t, {keep}, {at_imp} FROM facts WHERE {where.format(t='imp_t')} AND cohort_wt <> 0)")
 
 
 def tables(cur: duckdb.DuckDBPyConnection) -> set[str]:
     """The tables the file has (before the schema script runs: to spot new rollups)."""
     return {r[0] for r in cur.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+
+
+def upgrade(cur: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
+    """Bring a file made by an older version to ``schema`` (the script just run, whose
+    ``CREATE TABLE IF NOT EXISTS`` left old tables as they were): add the columns it lacks.
+
+    Facts without ``imp_t`` are given their pair's impression time and ``cohort_wt`` (= their
+    watch time, with the row's own dimensions: a pair seen on two pages is credited where it
+    was watched), and every rollup is emptied so that the next ``roll`` rebuilds them with the
+    new sums. Event counts cannot be recovered from facts: they start at the upgrade (the
+    events log holds them; ``watchdepth copy`` into a fresh store does not replay it either).
+    Returns the columns added (``table.column``)."""
+    want = duckdb.connect(":memory:")
+    try:
+        want.execute(schema)
+        wanted = want.execute("SELECT table_name, column_name, data_type FROM duckdb_columns() ORDER BY column_index").fetchall()
+    finally:
+        want.close()
+    have = {(t, c) for t, c in cur.execute("SELECT table_name, column_name FROM duckdb_columns()").fetchall()}
+    added = []
+    for table, column, typ in wanted:
+        if (table, column) not in have:
+            default = " DEFAULT 0" if typ in ("DOUBLE", "BIGINT", "UTINYINT", "INTEGER") else ""
+            cur.execute(f"ALTER TABLE {table} ADD COLUMN {column} {typ}{default}")
+            added.append(f"{table}.{column}")
+    if "facts.imp_t" in added:
+        cur.execute("BEGIN")
+        try:
+            cur.execute(
+                "UPDATE facts SET imp_t = p.imp, cohort_wt = facts.watch_time FROM (SELECT session_id, content_id, "
+                "min(t) AS imp FROM facts WHERE unique_views = 1 GROUP BY ALL) p "
+                "WHERE facts.session_id = p.session_id AND facts.content_id = p.content_id AND facts.watch_time <> 0")
+            for table in ROLLUPS:
+                cur.execute(f"DELETE FROM {table}")
+            cur.execute("UPDATE rollup_state SET wm = 0, ws_valid = true")
+            cur.execute("COMMIT")
+        except duckdb.Error:
+            cur.execute("ROLLBACK")
+            raise
+    return added
+
+
+#: Every rollup table.
+ROLLUPS = ("agg_hour", "agg_day", "agg_cday", "ws_hour", "ws_day", "ws_page", "ws_hour_dim")
 
 
 def ensure_state(cur: duckdb.DuckDBPyConnection, had: set[str] | None = None) -> None:
@@ -42,7 +108,7 @@ def ensure_state(cur: duckdb.DuckDBPyConnection, had: set[str] | None = None) ->
     cur.execute("BEGIN")
     try:
         if cur.execute("SELECT count(*) FROM facts").fetchone()[0]:  # type: ignore[index]
-            for table in ("agg_hour", "agg_day", "agg_cday", "ws_hour", "ws_day", "ws_page", "ws_hour_dim"):
+            for table in ROLLUPS:
                 cur.execute(f"DELETE FROM {table}")
         cur.execute("INSERT INTO rollup_state VALUES (1, 0, true)")
         cur.execute("COMMIT")
@@ -65,14 +131,15 @@ def roll(cur: duckdb.DuckDBPyConnection) -> int:
     wm, ws_valid = state(cur)
     n = int(cur.execute("SELECT count(*) FROM facts").fetchone()[0])  # type: ignore[index]
     if n > wm:
-        tail = f"facts WHERE rowid >= {wm} AND rowid < {n}"
+        tail = f"rowid >= {wm} AND rowid < {n}"
         if n - wm <= SLICE_ROWS:
             _fold(cur, tail, ws_valid)
         else:  # a big tail (a copy, an old data dir): a week of UTC days at a time bounds memory
-            lo, hi = cur.execute(f"SELECT epoch_ms(min(t)), epoch_ms(max(t)) FROM {tail}").fetchone()  # type: ignore[misc]
+            lo, hi = cur.execute(f"SELECT epoch_ms(min(t)), epoch_ms(max(t)) FROM facts WHERE {tail}").fetchone()  # type: ignore[misc]
             for a in range(lo // DAY_MS * DAY_MS, hi + 1, 7 * DAY_MS):
-                _fold(cur, f"{tail} AND t >= make_timestamptz({a * 1000}) AND t < make_timestamptz({(a + 7 * DAY_MS) * 1000})",
-                      ws_valid)
+                # the week is the rows' own time t (each row once), also in the half keyed by imp_t
+                _fold(cur, f"{tail} AND t >= make_timestamptz({a * 1000}) AND t < make_timestamptz({(a + 7 * DAY_MS) * 1000})"
+                      .replace("{", "{{").replace("}", "}}"), ws_valid)
         cur.execute(f"UPDATE rollup_state SET wm = {n} WHERE id = 1")
     if not ws_valid:
         rebuild_ws(cur, n)
@@ -80,15 +147,16 @@ def roll(cur: duckdb.DuckDBPyConnection) -> int:
 
 
 def _fold(cur: duckdb.DuckDBPyConnection, tail: str, ws_valid: bool) -> None:
-    """Fold the facts rows selected by ``tail`` (a FROM … WHERE clause) into every rollup."""
+    """Fold the facts rows selected by ``tail`` (a WHERE condition, ``credited``'s form) into every rollup."""
     dims = ", ".join(ROLLUP_DIMENSIONS)
+    src = credited(tail)
     cur.execute(
         "CREATE OR REPLACE TEMP TABLE tail_hour AS SELECT time_bucket(INTERVAL '1 hour', t, 'UTC') AS hour, "
-        f"content_id, {_S4} FROM {tail} GROUP BY ALL"
+        f"content_id, {_S4} FROM {src} GROUP BY ALL"
     )
     cur.execute(
         "CREATE OR REPLACE TEMP TABLE tail_full AS SELECT time_bucket(INTERVAL '1 day', t, 'UTC') AS day, "
-        f"content_id, {dims}, {_S4} FROM {tail} GROUP BY ALL"
+        f"content_id, {dims}, {_S4} FROM {src} GROUP BY ALL"
     )
     by_dim = " UNION ALL ".join(
         f"SELECT day, content_id, '{d}' AS dim, {d} AS value, {_S4} FROM tail_full GROUP BY ALL"
@@ -96,7 +164,7 @@ def _fold(cur: duckdb.DuckDBPyConnection, tail: str, ws_valid: bool) -> None:
     )
     cur.execute(f"CREATE OR REPLACE TEMP TABLE tail_day AS {by_dim}")
     if ws_valid:
-        _hour_dims(cur, tail, "tail_hdim")
+        _hour_dims(cur, src, "tail_hdim")
     _merge(cur, "agg_hour", "hour", ("hour", "content_id"), SUMS4, "SELECT * FROM tail_hour")
     _merge(cur, "agg_cday", "day", ("day", "content_id"), SUMS4,
            f"SELECT time_bucket(INTERVAL '1 day', hour, 'UTC') AS day, content_id, {_S4} FROM tail_hour GROUP BY ALL")
@@ -109,7 +177,7 @@ def _fold(cur: duckdb.DuckDBPyConnection, tail: str, ws_valid: bool) -> None:
 
 
 def _hour_dims(cur: duckdb.DuckDBPyConnection, src: str, into: str) -> None:
-    """``into``: facts of ``src`` (a FROM … WHERE clause) per UTC hour, content, HOUR_DIMS dim and value."""
+    """``into``: credits of ``src`` (a ``credited`` relation) per UTC hour, content, HOUR_DIMS dim and value."""
     dims = ", ".join(HOUR_DIMS)
     value = "CASE k.d " + " ".join(f"WHEN '{d}' THEN f.{d}" for d in HOUR_DIMS) + " END"
     keys = ", ".join(f"('{d}')" for d in HOUR_DIMS)
@@ -142,15 +210,15 @@ def rebuild_ws(cur: duckdb.DuckDBPyConnection, n: int) -> None:
         cur.execute(f"DELETE FROM {table}")
     cur.execute(
         "CREATE OR REPLACE TEMP TABLE all_pages AS SELECT time_bucket(INTERVAL '1 day', t, 'UTC') AS day, "
-        f"content_id, domain, page, {_S4} FROM facts WHERE rowid < {n} GROUP BY ALL"
+        f"content_id, domain, page, {_S4} FROM {credited(f'rowid < {n}')} GROUP BY ALL"
     )
     _fold_ws(cur, "agg_hour", "agg_day", "all_pages")
     cur.execute("DROP TABLE all_pages")
     if n:  # a week of UTC days at a time bounds memory
         lo, hi = cur.execute(f"SELECT epoch_ms(min(t)), epoch_ms(max(t)) FROM facts WHERE rowid < {n}").fetchone()  # type: ignore[misc]
         for a in range(lo // DAY_MS * DAY_MS, hi + 1, 7 * DAY_MS):
-            _hour_dims(cur, f"facts WHERE rowid < {n} AND t >= make_timestamptz({a * 1000}) "
-                            f"AND t < make_timestamptz({(a + 7 * DAY_MS) * 1000})", "all_hdim")
+            week = f"rowid < {n} AND t >= make_timestamptz({a * 1000}) AND t < make_timestamptz({(a + 7 * DAY_MS) * 1000})"
+            _hour_dims(cur, credited(week.replace("{", "{{").replace("}", "}}")), "all_hdim")
             _fold_hour_dims(cur, "all_hdim")
             cur.execute("DROP TABLE all_hdim")
     cur.execute("UPDATE rollup_state SET ws_valid = true WHERE id = 1")

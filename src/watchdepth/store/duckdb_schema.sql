@@ -47,9 +47,17 @@ CREATE TABLE IF NOT EXISTS facts (
     browser VARCHAR,
     domain VARCHAR,
     page VARCHAR,
-    external_id VARCHAR
+    external_id VARCHAR,
+    imp_t TIMESTAMPTZ,                -- a watch-time piece: its pair's unique impression (METRICS.md §5 cohort)
+    cohort_wt DOUBLE NOT NULL DEFAULT 0,  -- watch time of the pair impressed at imp_t with these dimensions
+    play UTINYINT NOT NULL DEFAULT 0,      -- event counts (METRICS.md §4), each at its event
+    pause UTINYINT NOT NULL DEFAULT 0,
+    seek UTINYINT NOT NULL DEFAULT 0,
+    replay UTINYINT NOT NULL DEFAULT 0,
+    player_init UTINYINT NOT NULL DEFAULT 0
 );
 -- Rollups are built by maintain() from the facts tail (see rollup_state), never per commit.
+-- Every sum is keyed by the time of its fact (t), but cohort_wt by its impression time (imp_t).
 -- agg_hour: facts summed per UTC hour and content (timelines, totals, top videos).
 CREATE TABLE IF NOT EXISTS agg_hour (
     hour TIMESTAMPTZ NOT NULL,
@@ -57,7 +65,13 @@ CREATE TABLE IF NOT EXISTS agg_hour (
     player_loads BIGINT NOT NULL,
     unique_views BIGINT NOT NULL,
     views BIGINT NOT NULL,
-    watch_time DOUBLE NOT NULL
+    watch_time DOUBLE NOT NULL,
+    cohort_wt DOUBLE NOT NULL,
+    play BIGINT NOT NULL,
+    pause BIGINT NOT NULL,
+    seek BIGINT NOT NULL,
+    replay BIGINT NOT NULL,
+    player_init BIGINT NOT NULL
 );
 -- agg_day: facts summed per UTC day, content and one dimension (breakdowns, referrers).
 CREATE TABLE IF NOT EXISTS agg_day (
@@ -68,7 +82,13 @@ CREATE TABLE IF NOT EXISTS agg_day (
     player_loads BIGINT NOT NULL,
     unique_views BIGINT NOT NULL,
     views BIGINT NOT NULL,
-    watch_time DOUBLE NOT NULL
+    watch_time DOUBLE NOT NULL,
+    cohort_wt DOUBLE NOT NULL,
+    play BIGINT NOT NULL,
+    pause BIGINT NOT NULL,
+    seek BIGINT NOT NULL,
+    replay BIGINT NOT NULL,
+    player_init BIGINT NOT NULL
 );
 -- agg_cday: facts summed per UTC day and content (top videos over long periods).
 CREATE TABLE IF NOT EXISTS agg_cday (
@@ -77,10 +97,18 @@ CREATE TABLE IF NOT EXISTS agg_cday (
     player_loads BIGINT NOT NULL,
     unique_views BIGINT NOT NULL,
     views BIGINT NOT NULL,
-    watch_time DOUBLE NOT NULL
+    watch_time DOUBLE NOT NULL,
+    cohort_wt DOUBLE NOT NULL,
+    play BIGINT NOT NULL,
+    pause BIGINT NOT NULL,
+    seek BIGINT NOT NULL,
+    replay BIGINT NOT NULL,
+    player_init BIGINT NOT NULL
 );
 -- ws_*: workspace-level rollups without content_id, per project (the content's project at
--- rollup time) with view_duration = Σ views × the catalog duration at rollup time. A change to
+-- rollup time) with view_duration = Σ views × the catalog duration at rollup time, and for
+-- watch depth depth_wt = Σ cohort_wt and depth_duration = Σ unique_views × duration, both
+-- of content with a duration. A change to
 -- a content's project or duration marks them invalid (rollup_state.ws_valid) until rebuilt.
 CREATE TABLE IF NOT EXISTS ws_hour (
     hour TIMESTAMPTZ NOT NULL,
@@ -89,7 +117,15 @@ CREATE TABLE IF NOT EXISTS ws_hour (
     unique_views BIGINT NOT NULL,
     views BIGINT NOT NULL,
     watch_time DOUBLE NOT NULL,
-    view_duration DOUBLE NOT NULL
+    view_duration DOUBLE NOT NULL,
+    cohort_wt DOUBLE NOT NULL,
+    depth_wt DOUBLE NOT NULL,
+    depth_duration DOUBLE NOT NULL,
+    play BIGINT NOT NULL,
+    pause BIGINT NOT NULL,
+    seek BIGINT NOT NULL,
+    replay BIGINT NOT NULL,
+    player_init BIGINT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS ws_day (
     day TIMESTAMPTZ NOT NULL,
@@ -100,7 +136,15 @@ CREATE TABLE IF NOT EXISTS ws_day (
     unique_views BIGINT NOT NULL,
     views BIGINT NOT NULL,
     watch_time DOUBLE NOT NULL,
-    view_duration DOUBLE NOT NULL
+    view_duration DOUBLE NOT NULL,
+    cohort_wt DOUBLE NOT NULL,
+    depth_wt DOUBLE NOT NULL,
+    depth_duration DOUBLE NOT NULL,
+    play BIGINT NOT NULL,
+    pause BIGINT NOT NULL,
+    seek BIGINT NOT NULL,
+    replay BIGINT NOT NULL,
+    player_init BIGINT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS ws_page (
     day TIMESTAMPTZ NOT NULL,
@@ -111,7 +155,15 @@ CREATE TABLE IF NOT EXISTS ws_page (
     unique_views BIGINT NOT NULL,
     views BIGINT NOT NULL,
     watch_time DOUBLE NOT NULL,
-    view_duration DOUBLE NOT NULL
+    view_duration DOUBLE NOT NULL,
+    cohort_wt DOUBLE NOT NULL,
+    depth_wt DOUBLE NOT NULL,
+    depth_duration DOUBLE NOT NULL,
+    play BIGINT NOT NULL,
+    pause BIGINT NOT NULL,
+    seek BIGINT NOT NULL,
+    replay BIGINT NOT NULL,
+    player_init BIGINT NOT NULL
 );
 -- ws_hour_dim: ws_day per UTC hour, for the top-list dimensions only (HOUR_DIMS: country,
 -- platform, os, browser): the partial UTC days at the ends of a non-UTC period.
@@ -124,7 +176,15 @@ CREATE TABLE IF NOT EXISTS ws_hour_dim (
     unique_views BIGINT NOT NULL,
     views BIGINT NOT NULL,
     watch_time DOUBLE NOT NULL,
-    view_duration DOUBLE NOT NULL
+    view_duration DOUBLE NOT NULL,
+    cohort_wt DOUBLE NOT NULL,
+    depth_wt DOUBLE NOT NULL,
+    depth_duration DOUBLE NOT NULL,
+    play BIGINT NOT NULL,
+    pause BIGINT NOT NULL,
+    seek BIGINT NOT NULL,
+    replay BIGINT NOT NULL,
+    player_init BIGINT NOT NULL
 );
 -- rollup_state: facts rows [0, wm) (by rowid; facts is append-only) are in every rollup; the
 -- rest (the tail) is answered from facts. ws_valid: the ws_* tables match the catalog.

@@ -11,7 +11,8 @@ On a cluster (``--cluster NAME``) each big table becomes ``NAME_local`` on a
 ``Distributed`` table of the plain name, sharded by ``cityHash64(session_id)`` so that a
 session's events and facts stay on one shard. Small tables (catalog, tokens) are one
 replicated copy on every node. Materialized views live on every node, between local tables.
-An ``@alter NAME`` statement changes a table created earlier (on a cluster: its local table).
+An ``@alter NAME`` statement changes a table created earlier (on a cluster: its local table,
+and for ``ADD COLUMN`` its Distributed table too).
 """
 
 from __future__ import annotations
@@ -97,6 +98,9 @@ def render(database: str, cluster: str | None = None, ms: list[Migration] | None
             if cluster is not None:
                 sql = _ENGINE.sub(lambda g: _replicated(g, database, s), sql)
             sqls.append(sql)
+            if cluster is not None and s.kind == "alter" and kinds.get(s.name) == "sharded" and "ADD COLUMN" in sql:
+                # the Distributed table reads the columns it declares: it gets them too
+                sqls.append(sql.replace(f"{database}.{s.name}_local", f"{database}.{s.name}", 1))
             if cluster is not None and s.kind == "sharded":
                 sqls.append(
                     f"CREATE TABLE IF NOT EXISTS {database}.{s.name}{on} AS {database}.{s.name}_local "

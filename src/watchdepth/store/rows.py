@@ -113,21 +113,39 @@ _FACT_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
     ("seg_start", _F64),
     ("seg_end", _F64),
 )
+#: Credit fields after ``dims`` -> facts column: the cohort (METRICS.md §5) and event counts.
+_FACT_EXTRA: tuple[tuple[str, pa.DataType], ...] = (
+    ("imp_t", _TS),
+    ("cohort_wt", _F64),
+    ("play", pa.uint8()),
+    ("pause", pa.uint8()),
+    ("seek", pa.uint8()),
+    ("replay", pa.uint8()),
+    ("player_init", pa.uint8()),
+)
+#: The facts columns in table order.
+FACT_ORDER = [*(name for name, _ in _FACT_COLUMNS), *FACT_DIMS, *(name for name, _ in _FACT_EXTRA)]
+#: The event-count columns of facts and of every rollup (``store.base.EVENT_COUNTS``).
+FACT_COUNTS = tuple(name for name, _ in _FACT_EXTRA[2:])
 
 
 if Credit.__struct_fields__ != ("t", "content_id", "session_id", "load_id", "loads", "impressions", "views", "watch_time",
-                      "seg_start", "seg_end", "dims"):
+                      "seg_start", "seg_end", "dims", *(name for name, _ in _FACT_EXTRA)):
     raise RuntimeError("Credit fields and _FACT_COLUMNS disagree in order")
 
 
 def facts_table(credits: Sequence[Credit]) -> pa.Table:
     """One row per credit; the load's dimensions spread into columns (transposed in C, as above)."""
     if not credits:
-        return pa.table({name: pa.array([], typ) for name, typ in _FACT_COLUMNS} | {d: pa.array([], _STR) for d in FACT_DIMS})
+        return pa.table({name: pa.array([], typ) for name, typ in _FACT_COLUMNS} | {d: pa.array([], _STR) for d in FACT_DIMS}
+                        | {name: pa.array([], typ) for name, typ in _FACT_EXTRA})
     columns = list(zip(*map(astuple, credits)))
+    n = len(_FACT_COLUMNS)
     cols: dict[str, pa.Array] = {name: pa.array(values, typ) for (name, typ), values in zip(_FACT_COLUMNS, columns)}
-    for name, values in zip(FACT_DIMS, zip(*columns[len(_FACT_COLUMNS)])):
+    for name, values in zip(FACT_DIMS, zip(*columns[n])):
         cols[name] = pa.array(values, _STR)
+    for (name, typ), values in zip(_FACT_EXTRA, columns[n + 1:]):
+        cols[name] = pa.array(values, pa.int64()).cast(typ) if typ == _TS else pa.array(values, typ)
     return pa.table(cols)
 
 
@@ -162,11 +180,12 @@ _EVENT_JSON = pa_json.ParseOptions(
 )
 _FACT_JSON = pa_json.ParseOptions(explicit_schema=pa.schema(
     [(field, pa.int64() if typ == _TS else typ) for field, (_, typ) in zip(Credit.__struct_fields__, _FACT_COLUMNS)]
-    + [("dims", pa.list_(_STR))]))
+    + [("dims", pa.list_(_STR))] + [(name, pa.int64() if typ == _TS else typ) for name, typ in _FACT_EXTRA]))
 _ONE_THREAD = pa_json.ReadOptions(use_threads=False)
 #: JSON field -> column, where they differ.
 _EVENT_RENAMES = {attr: col for attr, col, _ in EVENT_COLUMNS if attr != col}
 _FACT_RENAMES = dict(zip(Credit.__struct_fields__, (name for name, _ in _FACT_COLUMNS)))
+_FACT_RENAMES.update({name: name for name, _ in _FACT_EXTRA})
 
 
 def _read_json(data: bytes, options: pa_json.ParseOptions) -> pa.Table:
@@ -196,12 +215,16 @@ def journal_tables(parts: Sequence[JournalBatch]) -> tuple[pa.Table, pa.Table]:
     head = [pa.array([x for p in parts for x in getattr(p, name)], typ)
             for name, typ in (("log_seq", pa.int64()), ("status", _STR), ("run", pa.int32()))]
     events = pa.Table.from_arrays([*head, *events.columns], ["log_seq", "status", "run", *events.column_names])
-    facts = _as_timestamps(_read_json(b"".join(p.facts for p in parts), _FACT_JSON), ["t"])
+    facts = _as_timestamps(_read_json(b"".join(p.facts for p in parts), _FACT_JSON), ["t", "imp_t"])
+    for name, typ in _FACT_EXTRA[1:]:  # a journal written before these fields: zeros
+        i = facts.column_names.index(name)
+        facts = facts.set_column(i, name, pc.fill_null(facts.column(i), pa.scalar(0, typ)))
     dims = facts.column("dims")
-    facts = facts.drop_columns(["dims"]).rename_columns([_FACT_RENAMES[name] for name in facts.column_names[:-1]])
+    facts = facts.drop_columns(["dims"])
+    facts = facts.rename_columns([_FACT_RENAMES[name] for name in facts.column_names])
     for i, name in enumerate(FACT_DIMS):
         facts = facts.append_column(name, pc.list_element(dims, i))
-    return events, facts
+    return events, facts.select(FACT_ORDER)
 
 
 def event_from_row(row: Sequence[Any]) -> Event:
