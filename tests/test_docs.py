@@ -23,7 +23,7 @@ from watchdepth import cli, config, services
 from watchdepth.api import openapi
 from watchdepth.app import create_app
 from watchdepth.export.source import EXPORT_FIELDS
-from watchdepth.query import analytics
+from watchdepth.query import analytics, metrics
 from watchdepth.query.analytics import GROUPS, Scope
 from watchdepth.query.metrics import METRIC_FIELDS
 from watchdepth.query.periods import Period
@@ -65,7 +65,14 @@ def test_api_md_lists_exactly_kinescopes_singular_names() -> None:
     """The singular names a request may ask and get an answer for (the rest are 400400)."""
     answered = analytics.available_metrics()
     singular = {name for name, metric in analytics.SINGULAR.items() if metric in answered} - set(METRIC_FIELDS)
-    check_names(table(API, "Kinescope's name"), singular, "Kinescope's metric names")
+    rows = table(API, "Kinescope's name")
+    check_names(rows, singular, "Kinescope's metric names")
+    ahead = [n for names, line in rows if NOT_YET in line for n in names]
+    assert [n for n in ahead if analytics.metric_of(n) in answered] == [], f"answered now: remove the {NOT_YET} mark"
+
+
+def test_api_md_lists_exactly_the_quality_fields() -> None:
+    check_names(table(API, "quality field"), set(getattr(metrics, "QUALITY_FIELDS", ())), "quality fields")
 
 
 def test_api_md_lists_exactly_the_groups() -> None:
