@@ -105,6 +105,18 @@ def test_operations_carry_their_parameters(document: dict[str, Any]) -> None:
     assert set(codes) == set(openapi.error_codes())
 
 
+def test_the_quality_fields_are_documented(document: dict[str, Any]) -> None:
+    """METRICS.md §7: asked by name in /v1/analytics, always in the overview, offered by the export."""
+    from watchdepth.query.metrics import QUALITY_FIELDS
+
+    paths = document["paths"]
+    fields = next(p for p in paths["/v1/analytics"]["get"]["parameters"] if p["name"] == "fields")
+    overview = paths["/v1/analytics/overview"]["get"]["description"]
+    export = paths["/v1/analytics/exports"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    for name in QUALITY_FIELDS:
+        assert name in fields["description"] and name in overview and name in export["description"], name
+
+
 def test_document_is_valid_openapi_3_1(document: dict[str, Any]) -> None:
     validate(document)  # the OpenAPI 3.1 schema and its rules: refs resolve, path parameters declared, ...
 

@@ -30,7 +30,12 @@ async def _in_thread(fn: Any, *args: Any) -> Any:
 
 
 async def overview(request: Request) -> JSONResponse:
-    """Totals, a timeline with every bucket, and the top countries, devices, OSes and browsers."""
+    """Totals, a timeline with every bucket, and the top countries, devices, OSes and browsers.
+
+    The total and each bucket carry the metrics and the quality-of-experience fields of
+    METRICS.md §7 (startup_time, startup_time_p90, buffering_count, buffering_time,
+    rebuffer_ratio, playback_failures, failure_rate, exits_before_start).
+    """
     s = _services(request)
     token = s.tokens.authorize(request)
     p = params.period(request, s.settings.timezone, s.store)

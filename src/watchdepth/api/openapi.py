@@ -23,8 +23,9 @@ from starlette.schemas import BaseSchemaGenerator
 from watchdepth import __version__
 from watchdepth.api.catalog import EXTRA_PARAMS, FILTERS, SCHEMAS, NestedFolderIn
 from watchdepth.errors import WatchdepthError
+from watchdepth.export.source import EXPORT_FIELDS
 from watchdepth.query.analytics import GROUPS, OVERVIEW_PARTS, SINGULAR
-from watchdepth.query.metrics import METRIC_FIELDS
+from watchdepth.query.metrics import METRIC_FIELDS, QUALITY_FIELDS
 from watchdepth.query.periods import GROUP_TIMES, PERIODS
 
 Schema = dict[str, Any]
@@ -106,7 +107,8 @@ OPERATIONS: dict[str, Operation] = {
         _q("group_entities", "Kinescope's name of group_by (its custom form's groups included)"),
         _q("group_time", "Size of the date group (default day)", _enum(GROUP_TIMES)),
         _q("group", "Kinescope's custom form: group by date of this size", _enum(GROUP_TIMES)),
-        _q("fields", "Comma-separated metrics to answer: " + ", ".join(METRIC_FIELDS) + ", or Kinescope's singular "
+        _q("fields", "Comma-separated metrics to answer: " + ", ".join(METRIC_FIELDS) + "; quality of experience "
+           "(METRICS.md §7, by name only): " + ", ".join(QUALITY_FIELDS) + "; or Kinescope's singular "
            + ", ".join(SINGULAR) + " (rows use the names given); without per_page, the custom form answers "
            "all rows (at most 1000)"),
     )),
@@ -121,7 +123,8 @@ OPERATIONS: dict[str, Operation] = {
         _q("step", "Bucket in seconds (default 60)", {"type": "integer", "minimum": 1}),
     )),
     "POST /v1/analytics/exports": Operation(body={"type": "object", "description": (
-        "period or from/to, folder_ids, fields, format (csv or xlsx), email")}, status=202),
+        "period or from/to, folder_ids, fields (default all: " + ", ".join(EXPORT_FIELDS) + "), format (csv or "
+        "xlsx), email")}, status=202),
     "POST /v1/analytics/exports/{id}/retry": Operation(status=202),
     "GET /exports/download/{token}": Operation(media_type="application/zip"),
     "GET /metrics": Operation(media_type="text/plain"),
