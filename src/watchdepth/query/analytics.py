@@ -127,7 +127,7 @@ def overview(store: Store, scope: Scope, group_time: str, online: int,
         jobs["timeline"] = _POOL.submit(store.aggregate, scope.aggregate(bucket=group_time))
     for part, bucket in (("total", None), ("timeline", group_time)):
         if part in parts:  # startup counts per bin, for the startup time percentiles (METRICS.md §7)
-            jobs[f"{part}_bins"] = _POOL.submit(store.aggregate, scope.aggregate(dims=(BIN,), bucket=bucket))
+            jobs[f"{part}_bins"] = _POOL.submit(store.aggregate, scope.aggregate(dims=(BIN,), bucket=bucket, sums=STARTUPS))
     dims = tuple(TOP_DIMENSIONS.values())
     together = getattr(store, "top_lists", None)  # DuckDB: the four lists in one scan
     if "top" in parts:
@@ -164,6 +164,8 @@ def overview(store: Store, scope: Scope, group_time: str, online: int,
 
 #: The store dimension holding a startup's 10 ms bin (``sessionize.startup_bin``).
 BIN = "startup_bin"
+#: The one sum the histogram reads (``Aggregate.sums``): stores may leave the rest out.
+STARTUPS = ("startups",)
 
 
 def _bins(got: Any, keys: int) -> dict[tuple[Any, ...], dict[int, int]]:
@@ -213,7 +215,7 @@ def table(store: Store, catalog: Catalog, scope: Scope, req: TableRequest) -> tu
     bins = None
     if any(metric_of(f) in metrics.STARTUP_FIELDS for f in req.fields):
         keys = len(dims) + (1 if bucket else 0)
-        bins = _bins(store.aggregate(scope.aggregate(dims=(*dims, BIN), bucket=bucket)), keys)
+        bins = _bins(store.aggregate(scope.aggregate(dims=(*dims, BIN), bucket=bucket, sums=STARTUPS)), keys)
     if store_order is not None:
         q = scope.aggregate(dims=dims, bucket=bucket, order=store_order, limit=req.per_page, offset=offset)
         got = store.aggregate(q)

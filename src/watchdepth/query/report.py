@@ -140,7 +140,8 @@ class StoreReportSource:
         if not ids:
             return {}
         got = self.store.aggregate(Aggregate(start_ms=p.start_ms, end_ms=p.end_ms, timezone=p.timezone,
-                                             dims=("content_id", "startup_bin"), filters={"content_id": tuple(sorted(ids))}))
+                                             dims=("content_id", "startup_bin"), filters={"content_id": tuple(sorted(ids))},
+                                             sums=("startups",)))
         at = 2 + SUMS.index("startups")
         out: dict[str, dict[int, int]] = {}
         for r in got.rows:

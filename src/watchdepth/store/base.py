@@ -81,6 +81,9 @@ class Aggregate(msgspec.Struct, frozen=True):
     order: tuple[tuple[str, bool], ...] = ()  # (field, descending)
     limit: int | None = None
     offset: int = 0
+    #: The SUMS the caller reads; empty: all. A store may answer the others as 0 (DuckDB reads
+    #: only ``startups`` for the startup histogram, dims with ``startup_bin``).
+    sums: tuple[str, ...] = ()
 
 
 class AggregateResult(NamedTuple):

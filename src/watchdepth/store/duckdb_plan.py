@@ -70,6 +70,9 @@ FACTS = Source("facts", "t", 0, None, True)
 def plan_aggregate(q: Aggregate, wm: int | None = None, ws_valid: bool = True, tail: bool = True) -> Plan:
     """``wm`` None: no rollups are trusted (facts only). ``tail`` False: facts hold no row past
     ``wm`` (the caller counted them in the same snapshot), so the tail part is left out."""
+    narrow = _plan_startups(q, wm, ws_valid, tail)
+    if narrow is not None:
+        return narrow
     src = choose_source(q, ws_valid) if wm is not None else FACTS
     src_table = src.table
     params: dict[str, Any] = {"start": q.start_ms * 1000, "end": q.end_ms * 1000, "tz": q.timezone}
@@ -109,6 +112,70 @@ def plan_aggregate(q: Aggregate, wm: int | None = None, ws_valid: bool = True, t
     count_sql = f"SELECT count(*) FROM ({body.format(window='')})"
     params = {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}
     return Plan(sql, count_sql, params, names + list(SUMS), src_table)
+
+
+#: The startup histogram's dims beside startup_bin that need no catalog join.
+_STARTUP_DIMS = FACT_DIMS | {"content_id"}
+AGG_STARTUP = Source("agg_startup", "hour", HOUR_MS, None, True)
+
+
+def _plan_startups(q: Aggregate, wm: int | None, ws_valid: bool, tail: bool) -> Plan | None:
+    """``startups`` alone by ``startup_bin`` (``q.sums``; the others answered as 0): the startup
+    histogram read from ``startups`` alone, without the catalog join or the cohort's second read
+    (startups are credited at ``t``). Core from the ``startup_bin`` rows of ws_day (per project,
+    without a content-level filter) or agg_day (UTC days), or from agg_startup (UTC hours), when
+    the bucket allows; else facts' startup rows. None: not this question."""
+    orderable = set(q.dims) | {"bucket", "startups"}
+    if (q.sums != ("startups",) or "startup_bin" not in q.dims or not set(q.dims) <= _STARTUP_DIMS
+            or any(f not in orderable for f, _ in q.order)):
+        return None
+    params: dict[str, Any] = {"start": q.start_ms * 1000, "end": q.end_ms * 1000, "tz": q.timezone}
+    filters = _filters(q, params)
+    other = set(q.dims) - {"startup_bin", "content_id"}
+    src = FACTS
+    if wm is not None and not other and not set(q.filters) & FACT_DIMS:
+        ws = [Source("ws_day", "day", DAY_MS, "startup_bin", False)] if ws_valid and not (set(q.dims) | set(q.filters)) & {
+            "content_id", "folder_id"} else []
+        day = Source("agg_day", "day", DAY_MS, "startup_bin", True)
+        src = next((s for s in (*ws, day, AGG_STARTUP) if _fits(q, s.unit_ms)), FACTS)
+    if src.table == "facts":
+        parts = [_startup_part(q, FACTS, "{t} >= make_timestamptz($start) AND {t} < make_timestamptz($end)", filters)]
+    else:
+        u = src.unit_ms
+        cs, ce = -(-q.start_ms // u) * u, q.end_ms // u * u
+        params.update(cs=cs * 1000, ce=ce * 1000, wm=wm)
+        core = f"{src.tcol} >= make_timestamptz($cs) AND {src.tcol} < make_timestamptz($ce)"
+        parts = [_startup_part(q, src, core + (" AND dim = 'startup_bin'" if src.dim else ""), filters)]
+        if params["cs"] > params["start"]:
+            parts.append(_startup_part(q, FACTS, "{t} >= make_timestamptz($start) AND {t} < make_timestamptz($cs)", filters))
+        if params["ce"] < params["end"]:
+            parts.append(_startup_part(q, FACTS, "{t} >= make_timestamptz($ce) AND {t} < make_timestamptz($end)", filters))
+        if tail:
+            parts.append(_startup_part(q, FACTS, "rowid >= $wm AND {t} >= make_timestamptz($cs) AND {t} < make_timestamptz($ce)",
+                                       filters))
+    names = (["bucket"] if q.bucket else []) + list(q.dims)
+    outer = ([f"epoch_ms(time_bucket(INTERVAL '{INTERVALS[q.bucket]}', tb, $tz)) AS bucket"] if q.bucket else []) + [
+        f"d_{d} AS {d}" for d in q.dims]
+    sums = [f"coalesce(sum(s_startups), 0)::BIGINT AS {n}" if n == "startups" else f"0::{_OUT[n][1]} AS {n}" for n in SUMS]
+    body = (f"SELECT {', '.join(outer + sums)}{{window}} FROM ({' UNION ALL '.join(parts)}) "
+            f"GROUP BY {', '.join(str(i + 1) for i in range(len(outer)))}")
+    sql = body.format(window=", count(*) OVER () AS total") + _order(q, names) + _page(q)
+    count_sql = f"SELECT count(*) FROM ({body.format(window='')})"
+    params = {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}
+    return Plan(sql, count_sql, params, names + list(SUMS), src.table)
+
+
+def _startup_part(q: Aggregate, src: Source, where: str, filters: list[tuple[str, str]]) -> str:
+    """One source's startups grouped to ([tb,] d_<dim>…, s_startups); facts ``where`` written with {t}."""
+    conds = "".join(f" AND {_filter_sql(src, name, param)}" for name, param in filters)
+    dims = [f"{'value' if src.dim == d else d} AS d_{d}" for d in q.dims]
+    if src.table == "facts":
+        grain = _grain(q) if q.bucket else 0
+        keys = ([f"make_timestamptz(epoch_ms(t) // {grain} * {grain * 1000}) AS tb"] if grain else []) + dims
+        return (f"SELECT {', '.join(keys)}, sum(startups) AS s_startups FROM facts "
+                f"WHERE {where.format(t='t')} AND startups <> 0{conds} GROUP BY ALL")
+    keys = ([f"{src.tcol} AS tb"] if q.bucket else []) + dims
+    return f"SELECT {', '.join(keys)}, sum(startups) AS s_startups FROM {src.table} WHERE {where}{conds} GROUP BY ALL"
 
 
 #: ``ws_hour_dim`` (duckdb_rollup): ws_day per UTC hour for these dimensions.

@@ -103,7 +103,15 @@ def upgrade(cur: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
 
 
 #: Every rollup table.
-ROLLUPS = ("agg_hour", "agg_day", "agg_cday", "ws_hour", "ws_day", "ws_page", "ws_hour_dim")
+ROLLUPS = ("agg_hour", "agg_day", "agg_cday", "agg_startup", "ws_hour", "ws_day", "ws_page", "ws_hour_dim")
+#: agg_startup's keys: startups alone per UTC hour, content and 10 ms bin (the §7 percentiles).
+STARTUP_KEYS = ("hour", "content_id", "startup_bin")
+
+
+def startups_select(where: str) -> str:
+    """agg_startup rows of the facts rows ``where`` selects (startups are credited at ``t``)."""
+    return ("SELECT time_bucket(INTERVAL '1 hour', t, 'UTC') AS hour, content_id, startup_bin, sum(startups) AS startups "
+            f"FROM facts WHERE ({where}) AND startups <> 0 GROUP BY ALL")
 
 
 def ensure_state(cur: duckdb.DuckDBPyConnection, had: set[str] | None = None) -> None:
@@ -114,6 +122,8 @@ def ensure_state(cur: duckdb.DuckDBPyConnection, had: set[str] | None = None) ->
     if cur.execute("SELECT count(*) FROM rollup_state").fetchone()[0]:  # type: ignore[index]
         if had is not None and "ws_hour_dim" not in had:
             invalidate_ws(cur)
+        if had is not None and "agg_startup" not in had:
+            _backfill_startups(cur)
         return
     cur.execute("BEGIN")
     try:
@@ -121,6 +131,18 @@ def ensure_state(cur: duckdb.DuckDBPyConnection, had: set[str] | None = None) ->
             for table in ROLLUPS:
                 cur.execute(f"DELETE FROM {table}")
         cur.execute("INSERT INTO rollup_state VALUES (1, 0, true)")
+        cur.execute("COMMIT")
+    except duckdb.Error:
+        cur.execute("ROLLBACK")
+        raise
+
+
+def _backfill_startups(cur: duckdb.DuckDBPyConnection) -> None:
+    """A file from before agg_startup: fill it from the facts already rolled up (``[0, wm)``)."""
+    cur.execute("BEGIN")
+    try:
+        wm = state(cur)[0]
+        cur.execute(f"INSERT INTO agg_startup BY NAME SELECT * FROM ({startups_select(f'rowid < {wm}')}) ORDER BY hour")
         cur.execute("COMMIT")
     except duckdb.Error:
         cur.execute("ROLLBACK")
@@ -179,6 +201,7 @@ def _fold(cur: duckdb.DuckDBPyConnection, tail: str, ws_valid: bool) -> None:
     _merge(cur, "agg_cday", "day", ("day", "content_id"), SUMS4,
            f"SELECT time_bucket(INTERVAL '1 day', hour, 'UTC') AS day, content_id, {_S4} FROM tail_hour GROUP BY ALL")
     _merge(cur, "agg_day", "day", ("day", "content_id", "dim", "value"), SUMS4, "SELECT * FROM tail_day")
+    _merge(cur, "agg_startup", "hour", STARTUP_KEYS, ("startups",), startups_select(tail.format(t="t")))
     if ws_valid:
         _fold_ws(cur, "tail_hour", "tail_day", "tail_full")
         _fold_hour_dims(cur, "tail_hdim")

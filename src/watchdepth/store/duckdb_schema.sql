@@ -114,6 +114,14 @@ CREATE TABLE IF NOT EXISTS agg_day (
     failures BIGINT NOT NULL DEFAULT 0,
     exits BIGINT NOT NULL DEFAULT 0
 );
+-- agg_startup: startups per UTC hour, content and 10 ms startup bin (METRICS.md §7 percentiles
+-- per time bucket, read alone: no other sum, no catalog join).
+CREATE TABLE IF NOT EXISTS agg_startup (
+    hour TIMESTAMPTZ NOT NULL,
+    content_id VARCHAR NOT NULL,
+    startup_bin VARCHAR,
+    startups BIGINT NOT NULL
+);
 -- agg_cday: facts summed per UTC day and content (top videos over long periods).
 CREATE TABLE IF NOT EXISTS agg_cday (
     day TIMESTAMPTZ NOT NULL,
