@@ -23,7 +23,7 @@ def quality(store: Any, start: int, end: int, dims: tuple[str, ...] = (), bucket
     q: dict[str, Any] = {"start_ms": start, "end_ms": end, "dims": dims, "bucket": bucket}
     got = store.aggregate(Aggregate(**q))
     keys = len(got.columns) - len(SUMS)
-    bins_got = store.aggregate(Aggregate(**{**q, "dims": (*dims, "startup_bin")}))
+    bins_got = store.aggregate(Aggregate(**{**q, "dims": (*dims, "startup_bin"), "sums": ("startups",)}))
     at = keys + 1 + SUMS.index("startups")
     bins: dict[tuple, dict[int, int]] = {}
     for r in bins_got.rows:

@@ -50,7 +50,7 @@ def narrow(store: DuckDBStore, q: Aggregate) -> dict[tuple[Any, ...], int]:
     return histogram(got.rows, len(got.columns) - len(SUMS))
 
 
-BERLIN = dict(start_ms=T0 - HOUR, end_ms=T0 + 2 * DAY - HOUR, timezone="Europe/Berlin")
+BERLIN: dict[str, Any] = {"start_ms": T0 - HOUR, "end_ms": T0 + 2 * DAY - HOUR, "timezone": "Europe/Berlin"}
 QUESTIONS = {  # name -> (question, the core's source once rolled up)
     "utc days": (Aggregate(T0, T0 + 2 * DAY, dims=("startup_bin",), bucket="day", sums=ONLY), "ws_day"),
     "total": (Aggregate(T0, T0 + 2 * DAY, dims=("startup_bin",), sums=ONLY), "ws_day"),

@@ -58,7 +58,8 @@ def plan_aggregate(q: Aggregate) -> Plan:
     params: dict[str, Any] = {"start": q.start_ms, "end": q.end_ms, "tz": q.timezone}
     if src.table == "facts":
         where: list[str] = []
-        table = credited(tuple(d for d in FACT_DIMS if d in set(q.dims) | set(q.filters)))
+        dims = tuple(d for d in FACT_DIMS if d in set(q.dims) | set(q.filters))
+        table = startups_only(dims) if q.sums == ("startups",) and "startup_bin" in q.dims else credited(dims)
     else:  # rollups hold whole UTC hours/days and the period is aligned to them
         where = [f"{src.tcol} >= toDateTime(intDiv({{start:Int64}}, 1000), 'UTC')",
                  f"{src.tcol} < toDateTime(intDiv({{end:Int64}}, 1000), 'UTC')"]
@@ -93,6 +94,16 @@ def credited(dims: tuple[str, ...]) -> str:
     return (f"(SELECT t, {keep}, {at_t} FROM facts WHERE t >= {start} AND t < {end} UNION ALL "
             f"SELECT assumeNotNull(imp_t) AS t, {keep}, {at_imp} FROM facts "
             f"WHERE imp_t >= {start} AND imp_t < {end} AND (cohort_wt != 0 OR exits != 0))")
+
+
+def startups_only(dims: tuple[str, ...]) -> str:
+    """The startup histogram's facts (``Aggregate.sums`` is startups alone, by startup_bin): the
+    period's startup rows at ``t`` with ``startups`` and every other sum 0, as on DuckDB; no
+    second read by ``imp_t`` (startups are credited at ``t``)."""
+    keep = ", ".join(("content_id", *dims))
+    cols = ", ".join(c if c == "startups" else zero_sql(c) for c in STORED)
+    start, end = "fromUnixTimestamp64Milli({start:Int64}, 'UTC')", "fromUnixTimestamp64Milli({end:Int64}, 'UTC')"
+    return f"(SELECT t, {keep}, {cols} FROM facts WHERE t >= {start} AND t < {end} AND startups != 0)"
 
 
 def zero_sql(c: str) -> str:
