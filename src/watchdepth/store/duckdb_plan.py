@@ -13,6 +13,9 @@ units over the period). Sources, smallest first: ``ws_hour`` / ``ws_day`` / ``ws
 ``agg_day`` (per content), else ``facts``. With ``ws_day``, the whole UTC hours of the edges
 come from ``ws_hour_dim`` (its per-hour twin for HOUR_DIMS) and only sub-hour rests from facts.
 ``plan_tops`` answers several one-dimension top-N lists in one scan.
+The startup histogram (``startups`` alone by ``startup_bin``, ``Aggregate.sums``) reads that one
+column: from ws_day / agg_day's startup_bin rows (UTC days), ``agg_startup`` (UTC hours) or
+facts' startup rows, with no catalog join and no read by ``imp_t`` (``_plan_startups``).
 Cohort watch time (METRICS.md §5) is summed by the pair's impression time: rollups keep it by
 ``imp_t``'s unit, and a facts part reads each row at ``t`` and again at ``imp_t``
 (``duckdb_rollup.credited``), so the cohort costs what the edges already cost.

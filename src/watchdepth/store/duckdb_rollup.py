@@ -8,6 +8,8 @@ facts, so lagging rollups never make a number wrong).
 Every sum goes to the unit of its fact's time ``t``, except ``cohort_wt`` (a pair's watch
 time, METRICS.md §5's cohort), which goes to the unit of the pair's impression ``imp_t``:
 ``credited`` gives each facts row twice, once per time.
+``agg_startup`` keeps startups alone per UTC hour, content and 10 ms bin (METRICS.md §7's
+percentiles in any zone's buckets); a file from before it gets it filled on open.
 It does not plan queries (``duckdb_plan``) and is not called on the commit path.
 """
 
