@@ -39,9 +39,9 @@ class CountingGeo(GeoLookup):
         super().__init__()
         self.asked: list[str | None] = []
 
-    def country(self, ip: str | None) -> str | None:
+    def locate(self, ip: str | None) -> tuple[str | None, str | None]:
         self.asked.append(ip)
-        return super().country(ip)
+        return super().locate(ip)
 
 
 class CountingDevices(DeviceParser):

@@ -38,7 +38,7 @@ GROUPS: dict[str, str | None] = {
     "device": "platform",
     "folder_name": "folder_id",
     "project_name": "project_id",
-    "city": None,  # no stored city yet: always null (docs/kinescope-compat.md)
+    "city": "city",  # null unless the GeoIP file has cities (docs/kinescope-compat.md)
     "workspace_id": None,  # one workspace per server: a constant
 }
 #: Groups whose value is computed from another's, many to one: rows are merged here.
@@ -239,7 +239,7 @@ def _store_order(req: TableRequest) -> tuple[tuple[str, bool], ...] | None:
 def _store_key(name: str) -> str | None:
     """The store's name for an order key, or None when only this module can sort by it."""
     if name in GROUPS:
-        return None if name in ("device", "city", "workspace_id") else GROUPS[name]
+        return None if name in ("device", "workspace_id") else GROUPS[name]
     metric = metric_of(name)
     if metric is not None and (metric in metrics.SUM_FIELDS or (metric in EVENT_COUNTS and metric in SUMS)):
         return metric
