@@ -22,8 +22,8 @@ D = 24 * H
 S = 1000
 END = T0 + 2 * D
 
-DE = ("DE", "desktop", "Windows", "Chrome", "example.com", "/a", "alice")
-US = ("US", "phone", "iOS", "Safari", "example.org", "/b", None)
+DE = ("DE", "desktop", "Windows", "Chrome", "example.com", "/a", "alice", "Berlin")
+US = ("US", "phone", "iOS", "Safari", "example.org", "/b", None, None)  # a country file: no city
 
 CREDITS = [
     # t, content, session, load, loads, impressions, views, watch_time, seg, dims
@@ -131,6 +131,11 @@ def test_group_by_dimension_order_and_nulls(loaded: Any) -> None:
     # external_id: bob is NULL and sorts last
     rows, _ = agg(loaded, dims=("external_id",))
     assert rows == [("alice", 2, 2, 2, 18.0, 110.5), (None, 1, 1, 0, 4.0, 0.0)]
+    # city: grouped and filtered like country, unknown is NULL
+    assert agg(loaded, dims=("city",))[0] == [("Berlin", 2, 2, 2, 18.0, 110.5), (None, 1, 1, 0, 4.0, 0.0)]
+    assert agg(loaded, dims=("city",), bucket="day")[0] == [(T0, "Berlin", 1, 1, 1, 10.0, 100.0), (T0, None, 1, 1, 0, 4.0, 0.0),
+                                                           (T0 + D, "Berlin", 1, 1, 1, 8.0, 10.5)]
+    assert agg(loaded, dims=("country",), filters={"city": ("Berlin",)})[0] == [("DE", 2, 2, 2, 18.0, 110.5)]
     # two dimensions, bucketed by day (UTC): DE on both days, US on day 1
     rows, _ = agg(loaded, dims=("country", "platform"), bucket="day", order=(("watch_time", True),))
     assert rows == [(T0, "DE", "desktop", 1, 1, 1, 10.0, 100.0), (T0 + D, "DE", "desktop", 1, 1, 1, 8.0, 10.5),
