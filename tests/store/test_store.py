@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+import msgspec
 import pytest
 
 from watchdepth.collect.event import Event
@@ -230,3 +231,33 @@ def test_run_spans_by_content_is_run_spans_split_by_content(loaded: Any) -> None
         assert sorted(by_content.get(cid, [])) == sorted(loaded.run_spans([cid], T0, END))
     assert sorted(s for spans in by_content.values() for s in spans) == sorted(loaded.run_spans(["v1", "v2", "v3"], T0, END))
     assert loaded.run_spans_by_content([], T0, END) == {}
+
+
+def test_a_duckdb_file_from_before_city_is_upgraded_on_open(tmp_path: Any) -> None:
+    """Old facts have no city: on open the per-day rollups gain one NULL city per key, summed
+    from their country rows, without refolding the facts (the watermark stays)."""
+    from watchdepth.store.duckdb import DuckDBStore
+
+    path = tmp_path / "old.duckdb"
+    store = DuckDBStore(path)
+    content(store)
+    evs, status, run, seq = (list(x) for x in zip(*EVENTS))
+    old = [msgspec.structs.replace(c, dims=(*c.dims[:7], None)) for c in CREDITS]
+    store.write_batch(WriteBatch(evs, status, run, seq, old))
+    store.maintain()
+    cur = store._cur()
+    for table in ("events", "facts"):
+        cur.execute(f"ALTER TABLE {table} DROP COLUMN city")  # as the previous release left it
+    for table in ("agg_day", "ws_day"):
+        cur.execute(f"DELETE FROM {table} WHERE dim = 'city'")
+    wm = cur.execute("SELECT wm FROM rollup_state").fetchone()[0]
+    store.close()
+    store = DuckDBStore(path)
+    try:
+        assert store._cur().execute("SELECT wm FROM rollup_state").fetchone()[0] == wm > 0
+        everything = agg(store)[0][0]
+        assert agg(store, dims=("city",))[0] == [(None, *everything)]
+        assert agg(store, dims=("city",), bucket="day")[0] == [(T0, None, 2, 2, 1, 14.0, 100.0), (T0 + D, None, 1, 1, 1, 8.0, 10.5)]
+        assert agg(store, dims=("city",), bucket="day", timezone="Europe/Berlin")[0][0][1] is None  # the facts agree
+    finally:
+        store.close()
