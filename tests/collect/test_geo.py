@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from watchdepth.collect.geo import GeoLookup, city_name, client_ip, iso_code, proxy_networks
+from watchdepth.collect.geo import (
+    GeoLookup,
+    city_name,
+    client_ip,
+    iso_code,
+    proxy_networks,
+)
 
 from .mmdb import write_mmdb
 
