@@ -6,10 +6,15 @@ Input: a store with a ``bulk_load(events, facts)`` method (Arrow tables whose co
 ending ``END`` (time-ordered, ~8 events per player load, ~2.5 loads per session, 200 countries and
 1,000 domains with pages, both skewed, a few platforms / OSes / browsers), with their facts
 (one load credit per load, then one watch-time piece of up to 10 s per later event, the first
-carrying the impression and the view). Then ``store.maintain()`` (or ``rebuild_rollups``) rolls up.
+carrying the impression and the view), and the quality events of METRICS.md §7 with their
+facts: a ``startup`` per load that plays (log-normal around 700 ms, slower on Safari), a
+``stall`` in about one load in five, a fatal ``error`` in about 1 % (no startup then) and
+another 2 % that leave before the first frame (the exits before start). Then
+``store.maintain()`` (or ``rebuild_rollups``) rolls up.
 
 It does not go through HTTP or the sessionizer (the facts follow METRICS.md's shapes, not
-its rules): it is for measuring queries, not for checking numbers.
+its rules; the quality events' ``seq`` follow the load's others rather than their times): it
+is for measuring queries, not for checking numbers.
 
     python bench/datagen.py /work/benchdata/10M 10000000 [--seed 1]
 
@@ -29,6 +34,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from watchdepth.sessionize.sessionizer import COARSE_BIN_MS, FINE_BIN_MS, FINE_UNTIL_MS
+
 DAY_MS = 86_400_000
 END_MS = int(datetime(2026, 11, 1, tzinfo=timezone.utc).timestamp() * 1000)
 START_MS = END_MS - 365 * DAY_MS
@@ -41,7 +48,10 @@ CHUNK_EVENTS = 1_000_000
 ROLL_EVERY = 10_000_000  # events between two maintain() calls
 EVENTS_PER_LOAD = 8
 NO_PLAY = 0.15  # share of loads that never play
-MEAN_K = NO_PLAY + (1 - NO_PLAY) * (2 + EVENTS_PER_LOAD - 1.7)  # events per load
+STALL_P = 0.2  # share of playing loads with a stall
+FAIL_P = 0.01  # share of playing loads with a fatal error before the first frame
+LEAVE_P = 0.02  # share of playing loads that leave before the first frame
+MEAN_K = NO_PLAY + (1 - NO_PLAY) * (2 + EVENTS_PER_LOAD - 1.7 + 1 - LEAVE_P + STALL_P)  # events per load
 
 _TS = pa.timestamp("ms", tz="UTC")
 PLATFORMS = ["desktop", "smartphone", "tablet", "tv"]
@@ -232,7 +242,105 @@ def chunk(world: World, rng: np.random.Generator, first_load: int, n_loads: int,
         "replay": pa.array(np.zeros(len(keep), np.uint8)),
         "player_init": pa.array((fj == 0).astype(np.uint8)),
     })
+    nf = facts.num_rows
+    for name, typ in (("startups", pa.uint8()), ("stalls", pa.uint8()), ("stall_ms", pa.uint32()),
+                      ("failures", pa.uint8()), ("exits", pa.int8())):
+        facts = facts.append_column(name, pa.array(np.zeros(nf), typ))
+    facts = facts.append_column("startup_bin", pa.nulls(nf, pa.string()))
+    q_events, q_facts = _quality(rng, k, load_t, browser, idx, first_seq + n, facts.schema)
+    events = pa.concat_tables([events, q_events], promote_options="default")
+    order = pc.sort_indices(events, [("t", "ascending"), ("log_seq", "ascending")])
+    events = events.take(order).set_column(0, "log_seq", pa.array(np.arange(first_seq, first_seq + events.num_rows)))
+    facts = pa.concat_tables([facts, q_facts], promote_options="default")
+    facts = facts.take(pc.sort_indices(facts, [("t", "ascending")]))
     return events, facts
+
+
+def _quality(rng: np.random.Generator, k: np.ndarray, load_t: np.ndarray, browser: np.ndarray,
+             idx: dict[str, tuple[np.ndarray, pa.Array, np.ndarray | None]], first_seq: int,
+             schema: pa.Schema) -> tuple[pa.Table, pa.Table]:
+    """The §7 events and facts of the loads that play (``k`` events each, the play 10 s after
+    the load): a first-play credit (exits +1 at its time), then a startup (exits -1), a
+    fatal error, or nothing; stalls at a random heartbeat."""
+    played = np.flatnonzero(k >= 2)
+    play_t = load_t[played] + 10_000
+    roll = rng.random(len(played))
+    failed, left = roll < FAIL_P, (roll >= FAIL_P) & (roll < FAIL_P + LEAVE_P)
+    started = ~(failed | left)
+    slow = np.where(browser[played] == BROWSERS.index("Safari"), 1.4, 1.0)
+    ms = np.minimum(rng.lognormal(np.log(700 * slow), 0.5), 9_000).astype(np.int64)
+    width = np.where(ms < FINE_UNTIL_MS, FINE_BIN_MS, COARSE_BIN_MS)
+    bins = (ms // width * width).astype(str)
+    stalled = started & (k[played] >= 4) & (rng.random(len(played)) < STALL_P)
+    stall_ms = np.minimum(rng.lognormal(np.log(1200), 0.8, len(played)), 60_000).astype(np.int64)
+    beat = 2 + (rng.random(len(played)) * np.maximum(k[played] - 3, 1)).astype(np.int64)  # a heartbeat's j
+    # one row per quality event: (load index, type code, t, ms); types: startup, stall, error
+    parts = [(played[started], 0, play_t[started] + ms[started], ms[started]),
+             (played[stalled], 1, load_t[played[stalled]] + beat[stalled] * 10_000 + stall_ms[stalled], stall_ms[stalled]),
+             (played[failed], 2, play_t[failed] + 1_000, np.zeros(int(failed.sum()), np.int64))]
+    li = np.concatenate([p[0] for p in parts])
+    typ = np.concatenate([np.full(len(p[0]), p[1]) for p in parts])
+    t = np.concatenate([p[2] for p in parts])
+    q_ms = np.concatenate([p[3] for p in parts])
+    nq = len(li)
+    seq = k[li] + (typ == 1)  # after the load's other events (a stalled load has a startup before)
+
+    def col(name: str, rows: np.ndarray) -> pa.Array:
+        ind, dictionary, mask = idx[name]
+        first = _first_rows(idx["load_id"][0])
+        ind, mask = ind[first][rows], (mask[first][rows] if mask is not None else None)
+        return pa.DictionaryArray.from_arrays(pa.array(ind.astype(np.int32), mask=mask), dictionary)
+
+    dims = ("country", "platform", "os", "browser", "domain", "page")
+    ts = pa.array(t, pa.int64()).cast(_TS)
+    is_error = typ == 2
+    events = pa.table({
+        "log_seq": pa.array(np.arange(first_seq, first_seq + nq)),
+        "status": pa.repeat(pa.scalar("applied"), nq),
+        "type": pa.DictionaryArray.from_arrays(pa.array(typ.astype(np.int32)), pa.array(["startup", "stall", "error"])),
+        **{name: col(name, li) for name in ("content_id", "project_id", "session_id", "load_id", "url", *dims)},
+        "kind": pa.repeat(pa.scalar("video"), nq),
+        "seq": pa.array(seq),
+        "t": ts, "received_at": ts, "ts": pa.array(t),
+        "ms": pa.array(q_ms.astype(np.int32), mask=is_error),
+        "code": pa.array(np.where(is_error, "MEDIA_ERR_NETWORK", None), pa.string()),
+        "fatal": pa.array(np.where(is_error, True, None), pa.bool_()),
+    })
+    # facts: the first play (exits +1 at its imp_t), and one credit per quality event
+    f_li = np.concatenate([played, li])
+    f_t = np.concatenate([play_t, t])
+    f_typ = np.concatenate([np.full(len(played), -1), typ])
+    f_ms = np.concatenate([np.zeros(len(played), np.int64), q_ms])
+    f_imp = np.concatenate([play_t, play_t[np.searchsorted(played, li)]])
+    cohort = (f_typ == -1) | (f_typ == 0)
+    start_bins = np.concatenate([np.full(len(played), None), np.where(typ == 0, np.concatenate(
+        [bins[started], np.full(nq - int(started.sum()), "")]), None)])
+    nf = len(f_li)
+    zeros = np.zeros(nf, np.uint8)
+    facts = pa.table({
+        "t": pa.array(f_t, pa.int64()).cast(_TS),
+        **{name: col(name, f_li) for name in ("content_id", "session_id", "load_id", *dims)},
+        **{name: pa.array(zeros) for name in ("player_loads", "unique_views", "views", "play", "pause", "seek",
+                                              "replay", "player_init")},
+        "watch_time": pa.array(np.zeros(nf)), "cohort_wt": pa.array(np.zeros(nf)),
+        "seg_start": pa.nulls(nf, pa.float64()), "seg_end": pa.nulls(nf, pa.float64()),
+        "external_id": pa.nulls(nf, pa.string()),
+        "imp_t": pa.array(f_imp, pa.int64(), mask=~cohort).cast(_TS),
+        "startups": pa.array((f_typ == 0).astype(np.uint8)),
+        "startup_bin": pa.array(start_bins, pa.string()),
+        "stalls": pa.array((f_typ == 1).astype(np.uint8)),
+        "stall_ms": pa.array(np.where(f_typ == 1, f_ms, 0).astype(np.uint32)),
+        "failures": pa.array((f_typ == 2).astype(np.uint8)),
+        "exits": pa.array(np.where(f_typ == -1, 1, np.where(f_typ == 0, -1, 0)).astype(np.int8)),
+    })
+    return events, facts.select([name for name in schema.names if name in facts.column_names]
+                                + [name for name in facts.column_names if name not in schema.names])
+
+
+def _first_rows(load_index: np.ndarray) -> np.ndarray:
+    """Row of each load's first event, by load index (rows are grouped by load, in order)."""
+    starts = np.flatnonzero(np.concatenate([[True], load_index[1:] != load_index[:-1]]))
+    return starts
 
 
 def _broadcast(n: int, cols: dict[str, Any]) -> pa.Table:

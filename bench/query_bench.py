@@ -2,7 +2,8 @@
 
 Input: data dirs made by ``bench/datagen.py`` (1M, 10M, 100M events over a year ending
 2026-11-01), or ``--build N`` to generate into a temporary dir first. For each dir, each
-dashboard question over October 2026 is asked through ``query.analytics`` (what the API
+dashboard question over October 2026 (and the quality-of-experience ones: the overview's
+total and days with startup median / p90 and rebuffer ratio, and browsers by startup time) is asked through ``query.analytics`` (what the API
 serves: rollups, edges and tail from facts) and as raw SQL over the ``facts`` table of the
 same DuckDB file (one GROUP BY per figure, joined to content for durations); p50 / p95 of
 ``--runs`` runs after one warm-up, the rollup tables each answer used, and the growth of
@@ -67,6 +68,24 @@ RAW: dict[str, list[str]] = {
 }
 
 
+# quality of experience (METRICS.md §7): the startup percentiles over the startup rows, the
+# sums at t, the exits at the first play's time (imp_t)
+_QS = "sum(stalls), sum(stall_ms), sum(failures), sum(player_loads), sum(watch_time)"
+_QP = "quantile_cont(startup_bin::INTEGER, [0.5, 0.9]) FILTER (WHERE startups > 0)"
+_QE = "sum(exits) FROM facts WHERE imp_t >= make_timestamptz({s}::BIGINT * 1000) AND imp_t < make_timestamptz({e}::BIGINT * 1000)"
+RAW["quality: overview of a month"] = _raw_overview(START, END, "UTC") + [
+    f"SELECT {_QP}, {_QS} FROM facts WHERE {_M}",
+    f"SELECT time_bucket(INTERVAL '1 day', t, 'UTC') b, {_QP}, {_QS} FROM facts WHERE {_M} GROUP BY 1",
+    "SELECT " + _QE.format(s=START, e=END),
+]
+RAW["quality: by browser (startup time)"] = [
+    f"SELECT browser, {_QP}, {_QS} FROM facts WHERE {_M} GROUP BY 1",
+    "SELECT browser, " + _QE.format(s=START, e=END) + " GROUP BY 1",
+]
+QUALITY_ASKED = ("startup_time", "startup_time_p90", "rebuffer_ratio", "buffering_count", "failure_rate",
+                 "exits_before_start")
+
+
 def questions(store: DuckDBStore, catalog: Catalog) -> dict[str, Callable[[], Any]]:
     month = analytics.Scope(Period(START, END, "UTC"))
     berlin = analytics.Scope(Period(BERLIN_START, BERLIN_END, "Europe/Berlin"))
@@ -78,6 +97,10 @@ def questions(store: DuckDBStore, catalog: Catalog) -> dict[str, Callable[[], An
         "by day": lambda: analytics.table(store, catalog, month, tr(("date",), group_time="day", per_page=31)),
         "by country": lambda: analytics.table(store, catalog, month, tr(("country",), order=(("views", True),), per_page=25)),
         "referrers (domains, pages)": lambda: analytics.referrers(store, month, (), 1, 25),
+        # the overview's total and each day carry the §7 fields (with the views and watch time)
+        "quality: overview of a month": lambda: analytics.overview(store, month, "day", 0, ("total", "timeline")),
+        "quality: by browser (startup time)": lambda: analytics.table(store, catalog, month, tr(
+            ("browser",), order=(("startup_time", True),), per_page=25, fields=QUALITY_ASKED)),
     }
 
 

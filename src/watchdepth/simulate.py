@@ -3,9 +3,10 @@
 Input: the server's URL, the content to watch (videos, or a stream and optionally one of
 its broadcast events), the number of viewers, how long, the heartbeat and the ramp-up.
 Output: tracker events sent as the tracker sends them (one load per viewer: ``load``,
-``play``, a ``progress`` every ``--heartbeat`` seconds, now and then a ``pause`` and a
-resume or a ``seek``, and a leave: ``ended`` at the end of a video, else a last
-``pause``), and a progress line each second; exit 0 when every request was accepted.
+``play``, a ``startup`` at the first frame, a ``progress`` every ``--heartbeat`` seconds,
+now and then a ``pause`` and a resume, a ``seek`` or a ``stall`` (sent on resume), and a
+leave: ``ended`` at the end of a video, else a last ``pause``; about one viewer in a hundred
+gets a fatal ``error`` instead of a first frame, and leaves), and a progress line each second; exit 0 when every request was accepted.
 Viewers join spread over ``--ramp-up`` seconds and some leave early, so "watching now"
 rises, holds and falls. Each viewer has a realistic User-Agent; client IPs go in
 ``X-Forwarded-For`` only with ``--forwarded-for`` (the server must list this machine in
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import random
 import sys
 import time
@@ -28,7 +30,7 @@ import httpx
 import msgspec
 
 from watchdepth.config import Settings
-from watchdepth.demo import AGENTS
+from watchdepth.demo import AGENTS, FAIL_BEFORE_START, FATAL_CODES, STALL_P, STARTUP_MS
 
 #: Real browsers' user agents (desktop, phone, tablet), the demo history's.
 USER_AGENTS = tuple(AGENTS)
@@ -83,7 +85,7 @@ class Viewer:
 
     async def send(self, type: str, **extra: Any) -> None:
         event = {"type": type, "session_id": self.session, "load_id": self.load, "seq": self.seq, **self.content}
-        if type != "load":
+        if type not in ("load", "startup"):  # the tracker's startup has no position
             event["position"] = round(self.pos, 3)
         event.update(extra)
         self.seq += 1
@@ -108,12 +110,23 @@ class Viewer:
         self.tally.joined += 1
         await self.send("load")
         await self.send("play")
+        startup = min(10_000, int(rnd.lognormvariate(math.log(STARTUP_MS), 0.5)))
+        await asyncio.sleep(min(startup / 1000, max(0.0, leave_at - time.monotonic())))
+        if rnd.random() < FAIL_BEFORE_START:  # no first frame: the player reports it, the viewer leaves
+            await self.send("error", code=rnd.choice(FATAL_CODES), fatal=True)
+            self.tally.left += 1
+            return
+        await self.send("startup", ms=startup)
         await asyncio.sleep(rnd.uniform(0, p.heartbeat))  # spread the heartbeats
         while time.monotonic() + p.heartbeat <= leave_at:
             await asyncio.sleep(p.heartbeat)
             self.pos += p.heartbeat
             roll = rnd.random()
-            if roll < 0.04:  # pause a little, then play on from there
+            if roll < STALL_P * 3:  # rebuffering, sent on resume (its time is not played: pos stays)
+                stall = min(p.heartbeat, rnd.lognormvariate(math.log(1.2), 0.8))
+                await asyncio.sleep(stall)
+                await self.send("stall", ms=int(stall * 1000))
+            elif roll < 0.04:  # pause a little, then play on from there
                 await self.send("pause")
                 await asyncio.sleep(min(rnd.uniform(1, 2 * p.heartbeat), max(0.0, leave_at - time.monotonic())))
                 await self.send("play")

@@ -249,6 +249,9 @@ def test_simulate_plays_viewers_against_the_server(srv: Server) -> None:
     assert "viewers" in err and "events" in err  # the progress line
     assert 1 <= seen <= 6
     assert _loads(srv, "e2") - before == 6  # each viewer is one load of the broadcast event
+    # ... that sends its first frame's time as the tracker does (none failed with this seed)
+    total = srv.ok("GET", "/v1/analytics/overview", params={"period": "today", "event_id": "e2"})["data"]["total"]
+    assert total["exits_before_start"] == 0 and 0.1 < total["startup_time"] < 3, total
     # every viewer left with a last pause (streams never end): nobody is watching any more
     assert srv.ok("GET", "/v1/analytics/realtime", params={"event_id": "e2"})["data"]["online"] == 0
 

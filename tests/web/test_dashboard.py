@@ -17,6 +17,8 @@ import pytest
 from page_helpers import expect_cards, goto, overview_requests
 from playwright.sync_api import expect
 
+from watchdepth.export.source import EXPORT_FIELDS
+
 FakeServer = Any  # conftest.FakeServer, reached through the `fake` fixture
 pytestmark = pytest.mark.browser
 
@@ -101,6 +103,8 @@ def test_export_report_dialog(page: Any, fake: FakeServer, screenshot: Any) -> N
     assert body["period"] == "last_month" and body["folder_ids"] == ["f-python"]
     assert body["format"] == "xlsx" and body["email"] == "ops@example.com" and body["timezone"] == "Europe/Berlin"
     assert "peak_concurrent_viewers" not in body["fields"] and "watch_depth" in body["fields"]
+    # every field the export accepts is offered, in its column order, ticked unless unticked
+    assert body["fields"] == [f for f in EXPORT_FIELDS if f != "peak_concurrent_viewers"]
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
     expect(opener).to_be_focused()

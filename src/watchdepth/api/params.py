@@ -206,7 +206,7 @@ def _fields(request: Request, custom: bool) -> tuple[str, ...]:
     asked = [f for f in dict.fromkeys(listed(request, "fields")) if f not in GROUPS]
     unknown = sorted(f for f in asked if metric_of(f) is None and f not in LATER_FIELDS)
     if unknown:
-        known = ", ".join([*metrics.METRIC_FIELDS, *SINGULAR])
+        known = ", ".join([*metrics.METRIC_FIELDS, *metrics.QUALITY_FIELDS, *SINGULAR])
         raise bad("fields", f"unknown fields {', '.join(unknown)[:200]}; metrics are {known}")
     missing = [f for f in asked if f in LATER_FIELDS or metric_of(f) not in available_metrics()]
     if missing:

@@ -1,7 +1,7 @@
 """The Store protocol: what every backend (DuckDB embedded, ClickHouse) provides.
 
 Input: write batches from the ingest loop, catalog changes, and logical queries
-(``Aggregate``, ``RetentionQuery``, ``ConcurrencyQuery``) from ``query/``.
+(``Aggregate``; watched sets and run spans by content and period) from ``query/``.
 Output: plain Python rows, never engine objects. Engine SQL and DDL stay inside each
 backend, and an engine's exceptions leave as ``errors.StoreError``.
 It does not compute derived metrics (``query.metrics`` does) nor decide crediting
@@ -93,7 +93,7 @@ class AggregateResult(NamedTuple):
 
 
 class Store(Protocol):
-    """A handful of methods; ``store.fake`` keeps them in memory for tests."""
+    """A handful of methods; the DuckDB and ClickHouse backends implement them, one test suite runs both."""
 
     # ingest log
     def write_batch(self, batch: WriteBatch) -> None: ...

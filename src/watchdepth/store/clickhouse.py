@@ -29,7 +29,7 @@ Design (see docs/scale-out.md):
   tables, which ClickHouse merges in the background (``maintain`` only runs ``recover``).
   Queries always ``sum`` over them (unmerged parts are summed at read time). Materialized
   views would do the same inside ClickHouse, but measured on chDB they made every insert
-  of a small batch ~10x slower (query analysis per insert), see docs/benchmarks.md.
+  of a small batch ~10x slower (query analysis per insert), measured when the backend was built (history of docs/benchmarks.md, "ClickHouse").
 * The catalog tables are ``ReplacingMergeTree(version, deleted)``: an update or a delete
   is an insert with a newer version; reads use ``FINAL``.
 * ``log_seq`` only orders events within a session (a session lives on one collector).

@@ -12,7 +12,15 @@ export const EXPORT_FIELDS = [
   ["stream_id", "Stream ID"], ["event_id", "Broadcast ID"], ["title", "Title"], ["duration", "Duration"],
   ["folder_name", "Folder path"], ["folder_id", "Folder ID"], ["player_loads", "Player loads"],
   ["unique_views", "Unique impressions"], ["views", "Views"], ["total_watch_time", "Total watch time"],
-  ["watch_depth", "Watch depth"], ["peak_concurrent_viewers", "Peak concurrent viewers"],
+  ["avg_watch_time", "Average watch time"], ["watch_depth", "Watch depth"],
+  ["peak_concurrent_viewers", "Peak concurrent viewers"],
+];
+// METRICS.md §7, after the fields above in the export's column order (export/source.py)
+export const QUALITY_FIELDS = [
+  ["startup_time", "Startup time (median)"], ["startup_time_p90", "Startup time (p90)"],
+  ["buffering_count", "Rebuffering count"], ["buffering_time", "Rebuffering time"], ["rebuffer_ratio", "Rebuffering ratio"],
+  ["playback_failures", "Playback failures"], ["failure_rate", "Failure rate"],
+  ["exits_before_start", "Exits before start"],
 ];
 const POLL_MS = 1500;
 
@@ -96,6 +104,8 @@ function buildDialog() {
     h("div", { class: "field" }, h("label", { for: "export-period" }, "Period"), periodSel), range,
     fieldset("Folders (none ticked: all content)", folders),
     fieldset("Fields", h("div", { class: "check-grid" }, EXPORT_FIELDS.map(([v, label]) => checkbox("field", v, label)))),
+    fieldset("Quality of experience",
+      h("div", { class: "check-grid" }, QUALITY_FIELDS.map(([v, label]) => checkbox("field", v, label)))),
     fieldset("Format",
       h("div", { class: "check" }, h("input", { type: "radio", id: "export-csv", name: "format", value: "csv", checked: true }),
         h("label", { for: "export-csv" }, "CSV")),
