@@ -26,7 +26,7 @@ import re
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -227,8 +227,8 @@ def sigkill_a_collector_mid_traffic(topo: Topology, embedded: Server) -> None:
     # The D sessions (watching now) first, then a pause so that each collector has
     # listed them as its own (every 2 s). The victim is the collector holding most of them.
     watching = [b for b in batches if "D" in b[0]["session_id"]]
+    d_sent = time.monotonic()  # before sending: their last events are received after this
     _send_all(topo.url, watching)
-    d_sent = time.monotonic()
     time.sleep(2.5)
     counts = [_own_watching(c) for c in topo.collectors]
     assert sum(counts) == 6, counts
@@ -266,12 +266,14 @@ def sigkill_a_collector_mid_traffic(topo: Topology, embedded: Server) -> None:
     killed_at = sent[0]
     time.sleep(0.5)  # requests hashed to it now get 502 and are retried
     victim.start()
-    # It rebuilt the sessions it had listed, among them its D sessions (still watching
-    # if their last event is under 30 s old: not guaranteed when start-up is slow).
+    # It rebuilt the sessions it had listed, among them its D sessions, which count as
+    # watching again while their last event is under 30 s old (WATCHING_WINDOW_MS).
     rebuilt = [int(n) for n in re.findall(r"rebuilt (\d+) recent sessions", victim.log.read_text())]
     assert rebuilt and rebuilt[-1] >= max(counts), (rebuilt, counts)
-    if time.monotonic() - d_sent < 25:
-        assert _own_watching(victim) == max(counts)
+    watching_until = d_sent + 29
+    assert wait_for(lambda: _own_watching(victim) == max(counts), watching_until - time.monotonic()), (
+        f"the restarted collector did not count its {max(counts)} watching sessions within their 30 s "
+        f"(back {time.monotonic() - d_sent:.1f} s after they were sent; it has {_own_watching(victim)})")
     for t in threads:
         t.join(timeout=120)
     assert not errors, errors
@@ -299,6 +301,16 @@ def split_sessions(topo: Topology, prefix: str, per_collector: int) -> list[str]
         if all(len(c) == per_collector for c in chosen):
             return [sid for c in chosen for sid in c]
     raise AssertionError(f"nginx sent no session to some collector: {chosen}")
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
+    """Poll ``condition`` until it holds (True) or ``timeout`` seconds pass (its last answer)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return condition()
+        time.sleep(interval)
+    return True
 
 
 def _own_watching(node: Any) -> int:
