@@ -11,10 +11,13 @@ One fresh data dir, one server on loopback, and for ``--minutes``:
 - **one SSE client per second**: opens ``/v1/analytics/realtime/stream``, reads its first
   event, closes.
 
-Every minute it prints the server's RSS (``/proc/PID/status`` VmRSS), the requests and
-errors of each kind so far, and p50/p99 latency of the minute. At the end: RSS growth after
-warm-up (the first ``--warmup`` minutes), errors (any non-2xx, timeout or dropped
-connection), and the exact-count check: every acknowledged event applied, none lost.
+RSS (``/proc/PID/status`` VmRSS) is sampled every 5 s; every minute it prints the last
+sample, the requests and errors of each kind so far, and p50/p99 latency of the minute. At
+the end: RSS after warm-up (the first ``--warmup`` minutes) as the median of the first
+minute after it against the median of the last minute, and the least-squares slope of all
+samples after it (a leak grows steadily; DuckDB's and Arrow's buffers swing by tens of MB
+either way, so one sample against another says little), errors (any non-2xx, timeout or
+dropped connection), and the exact-count check: every acknowledged event applied, none lost.
 
     python bench/soak.py [--minutes 10] [--rate 16000] [--viewers 400] [--batch 20] [--warmup 2]
 
@@ -177,13 +180,22 @@ def setup(base: str, data: Path) -> str:
     return token
 
 
-async def run(soak: Soak, pid: int, minutes: float) -> list[float]:
+async def sample_rss(pid: int, stop: float, out: list[tuple[float, float]]) -> None:
+    start = time.monotonic()
+    while time.monotonic() < stop:
+        out.append(((time.monotonic() - start) / 60, rss_mb(pid)))
+        await asyncio.sleep(5)
+
+
+async def run(soak: Soak, pid: int, minutes: float) -> list[tuple[float, float]]:
+    """The soak itself; returns the RSS samples as (minute, MB)."""
     stop = time.monotonic() + minutes * 60
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    rss: list[float] = []
+    rss: list[tuple[float, float]] = []
     async with httpx.AsyncClient(timeout=10, limits=limits) as client:
         tasks = [asyncio.create_task(soak.viewer(client, n, stop)) for n in range(soak.viewers)]
-        tasks += [asyncio.create_task(soak.reader(client, stop)), asyncio.create_task(soak.sse_clients(stop))]
+        tasks += [asyncio.create_task(soak.reader(client, stop)), asyncio.create_task(soak.sse_clients(stop)),
+                  asyncio.create_task(sample_rss(pid, stop, rss))]
         print(f"{'min':>4} {'RSS MB':>7} {'events':>9} {'ev/s':>7} {'trk p50':>7} {'p99':>7} "
               f"{'api p50':>7} {'p99':>7} {'sse p50':>7} {'p99':>7} {'errors':>6} {'load':>5}")
         last_ack, last_t, minute = 0, time.monotonic(), 0
@@ -191,9 +203,8 @@ async def run(soak: Soak, pid: int, minutes: float) -> list[float]:
             await asyncio.sleep(min(60.0, max(0.0, stop - time.monotonic())))
             minute += 1
             now = time.monotonic()
-            rss.append(rss_mb(pid))
             errors = soak.tracker.errors + soak.api.errors + soak.sse.errors
-            print(f"{minute:4d} {rss[-1]:7.1f} {soak.acknowledged:9d} {(soak.acknowledged - last_ack) / (now - last_t):7.0f} "
+            print(f"{minute:4d} {rss_mb(pid):7.1f} {soak.acknowledged:9d} {(soak.acknowledged - last_ack) / (now - last_t):7.0f} "
                   f"{soak.tracker.minute()} {soak.api.minute()} {soak.sse.minute()} {errors:6d} "
                   f"{os.getloadavg()[0]:5.1f}", flush=True)
             last_ack, last_t = soak.acknowledged, now
@@ -221,13 +232,15 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait()
-    warm = int(args.warmup)
-    after = rss[warm:] or rss
-    base_rss = rss[warm - 1] if 0 < warm <= len(rss) else rss[0]
-    growth = (max(after) - base_rss) / base_rss * 100
+    after = [(t, mb) for t, mb in rss if t >= args.warmup] or rss
+    first = statistics.median(mb for t, mb in after if t < after[0][0] + 1)
+    last = statistics.median(mb for t, mb in after if t > after[-1][0] - 1)
+    slope = statistics.linear_regression([t for t, _ in after], [mb for _, mb in after]).slope if len(after) > 1 else 0.0
     print(f"\noffered {args.rate:.0f} events/s for {args.minutes:g} min; achieved "
           f"{soak.acknowledged / (args.minutes * 60):.0f} events/s")
-    print(f"RSS after warm-up ({args.warmup:g} min): {base_rss:.1f} MB -> max {max(after):.1f} MB ({growth:+.1f} %)")
+    print(f"RSS after warm-up ({args.warmup:g} min), median of its first minute -> of the last: {first:.1f} -> "
+          f"{last:.1f} MB ({(last - first) / first * 100:+.1f} %); range {min(mb for _, mb in after):.1f}-"
+          f"{max(mb for _, mb in after):.1f} MB; slope {slope:+.2f} MB/min")
     print(f"requests: tracker {soak.tracker.requests}, api {soak.api.requests}, sse {soak.sse.requests}; "
           f"errors {len(soak.failures)}" + (f" (first: {soak.failures[0]})" if soak.failures else ""))
     print(f"acknowledged {soak.acknowledged} events, applied {stored}: "

@@ -4,7 +4,7 @@ Input: nothing. Output: ``tune()`` for the process, and a task that freezes, onc
 alive after warm-up.
 The sessionizer keeps a few objects per active session for 90 minutes. Python's full
 collections walk every one of them, over and over: at 20k events/s that measured 13 pauses
-of ~100 ms in 12 s, the whole process stopped, the p99 of /collect with it (``docs/benchmarks.md``).
+of ~100 ms in 12 s, the whole process stopped, the p99 of /collect with it (commit 0a0d2bf; history of ``docs/benchmarks.md``).
 A larger young generation makes collections rarer. Freezing moves the objects alive after
 warm-up (modules, catalog, the sessions rebuilt at start) out of the collector's sight for
 good, after one collection so that no garbage is frozen with them. It happens once: freezing

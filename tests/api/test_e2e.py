@@ -61,6 +61,13 @@ def get(s: Server, path: str, **params: Any) -> Any:
     return r.json()
 
 
+def no_quality(exits: int) -> dict[str, Any]:
+    """The quality fields (METRICS.md §7) of data without startup, stall or error events: every load
+    that played is an exit before start (it never sent a startup)."""
+    return {"startup_time": None, "startup_time_p90": None, "buffering_count": 0, "buffering_time": 0.0,
+            "rebuffer_ratio": 0.0, "playback_failures": 0, "failure_rate": 0.0, "exits_before_start": exits}
+
+
 def test_overview_totals_timeline_and_top(loaded: Server) -> None:
     body = get(loaded, "/v1/analytics/overview", **{"from": "2026-01-05", "to": "2026-01-07", "project_id": "p1"})
     # loads: A1, A2, B1, D1 = 4; impressions: (A,v1), (B,v1), (D,v2) = 3; views: A, D = 2
@@ -69,18 +76,18 @@ def test_overview_totals_timeline_and_top(loaded: Server) -> None:
     # avg 30.4 / 3 = 10.13 -> 10; depth 30.4 / (100 + 100 + 10.5) = 14.4% -> 14
     assert body["data"]["total"] == {
         "views": 2, "unique_views": 3, "player_loads": 4, "watch_time": 30, "view_rate": 50,
-        "avg_watch_time": 10, "watch_depth": 14, "duration": 111, "online": 0,
+        "avg_watch_time": 10, "watch_depth": 14, "duration": 111, "online": 0, **no_quality(4),
     }
     assert body["meta"]["time"] == {"from": "2026-01-05T00:00:00Z", "to": "2026-01-07T00:00:00Z", "timezone": "UTC"}
     day1, day2 = body["data"]["timeline"]
     # day 1: A1 + B1 loads, (A,v1) (B,v1) impressions, A's view; 10 + 4.9 = 14.9 -> 15; duration 100.
     # Its cohort (A,v1) (B,v1) with A's 5 s of day 2: (15 + 4.9) / 2 = 9.95 -> 10 s; 19.9 / 200 -> 10 %
     assert day1 == {"date": "2026-01-05T00:00:00Z", "views": 1, "unique_views": 2, "player_loads": 2, "watch_time": 15,
-                    "view_rate": 50, "avg_watch_time": 10, "watch_depth": 10, "duration": 100}
+                    "view_rate": 50, "avg_watch_time": 10, "watch_depth": 10, "duration": 100, **no_quality(2)}
     # day 2: A2 and D1 loads; (D,v2) impression and view; 5 + 10.5 = 15.5 -> 16; duration 10.5 -> 11.
     # Its cohort (D,v2) alone: 10.5 s -> 11; 10.5 / 10.5 = 100 %
     assert day2 == {"date": "2026-01-06T00:00:00Z", "views": 1, "unique_views": 1, "player_loads": 2, "watch_time": 16,
-                    "view_rate": 50, "avg_watch_time": 11, "watch_depth": 100, "duration": 11}
+                    "view_rate": 50, "avg_watch_time": 11, "watch_depth": 100, "duration": 11, **no_quality(2)}
     top = body["data"]["top"]
     assert top["countries"] == [
         {"name": "Russian Federation", "code": "RU", "views": 1, "player_loads": 2},

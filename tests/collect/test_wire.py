@@ -93,6 +93,18 @@ FIELD_RULES: list[tuple[dict[str, Any], tuple[str, str]]] = [
     ({"ts": 1.5}, ("ts", "wrong_type")),
     ({"ts": -1}, ("ts", "out_of_range")),
     ({"ts": "1718000000000"}, ("ts", "wrong_type")),
+    # quality fields (METRICS.md §7): bounded on any type, ms required on startup and stall
+    ({"type": "startup", "position": MISSING}, ("ms", "required")),
+    ({"type": "stall", "ms": None}, ("ms", "required")),
+    ({"type": "stall", "ms": -1}, ("ms", "out_of_range")),
+    ({"type": "startup", "ms": 3_600_001}, ("ms", "out_of_range")),
+    ({"type": "startup", "ms": 12.5}, ("ms", "wrong_type")),
+    ({"ms": "5"}, ("ms", "wrong_type")),
+    ({"type": "error", "code": "c" * 65}, ("code", "too_long")),
+    ({"type": "error", "code": 4}, ("code", "wrong_type")),
+    ({"type": "error", "message": "m" * 257}, ("message", "too_long")),
+    ({"type": "error", "fatal": 1}, ("fatal", "wrong_type")),
+    ({"type": "error", "fatal": "true"}, ("fatal", "wrong_type")),
 ]
 
 
@@ -226,3 +238,15 @@ def test_import_lists_at_most_a_thousand_problems() -> None:
         decode_import_lines([b"{}"] * 400)
     assert len(info.value.invalid_params) == wire.MAX_IMPORT_ERRORS
     assert info.value.detail is not None and "the first 1000" in info.value.detail
+
+
+def test_quality_fields_at_their_bounds_decode() -> None:
+    got = decode_batch(encode([
+        event(type="startup", position=MISSING, ms=0),
+        event(type="stall", ms=3_600_000, position=4.5),
+        event(type="error", position=MISSING, code="c" * 64, message="m" * 256, fatal=True),
+        event(type="error", position=MISSING),  # a tracker older than §7: no code, no fatal
+    ]))
+    assert [(e.type, e.ms, e.fatal) for e in got] == [("startup", 0, None), ("stall", 3_600_000, None),
+                                                      ("error", None, True), ("error", None, None)]
+    assert len(got[2].code or "") == 64 and len(got[2].message or "") == 256

@@ -44,20 +44,26 @@ def live_events() -> list[dict[str, Any]]:
 #: folder path, then by video or stream id (an event sorts under its stream's id, after it).
 #: Fields in EXPORT_FIELDS order.
 EXPECTED = [
+    # Quality (METRICS.md §7), after the peak: no startup, stall or error events here, so no startup
+    # time, no rebuffering, no failure; every load that played never sent a startup: an exit before start.
     # s2 covers s2 and its event e2: loads G1 + H1 = 2, impressions 1 + 1, views 1 + 1, watch time 10 + 10;
     # average over the 2 impressions 20 / 2 = 10; no duration: depth 0; G and H overlap during [t+6, t+11]: peak 2.
-    ["p1", "Project one", None, "s2", None, "-live", None, "a", "fa", 2, 2, 2, 20, 10, 0, 2],
+    ["p1", "Project one", None, "s2", None, "-live", None, "a", "fa", 2, 2, 2, 20, 10, 0, 2,
+     None, None, 0, 0.0, 0.0, 0, 0.0, 2],
     # v1: loads A1, A2, B1 (the bot counts nowhere) = 3; impressions (A,v1), (B,v1) = 2; views: A = 1;
     # watch time 10 + 5 + 4.9 = 19.9 -> 20; the cohort (A,v1) (B,v1): average 19.9 / 2 = 9.95 -> 10,
     # depth 19.9 / (2 × 100) = 9.95 % -> 10.
-    ["p1", "Project one", "v1", None, None, "One", 100.0, "a", "fa", 3, 2, 1, 20, 10, 10, None],
+    ["p1", "Project one", "v1", None, None, "One", 100.0, "a", "fa", 3, 2, 1, 20, 10, 10, None,
+     None, None, 0, 0.0, 0.0, 0, 0.0, 3],
     # e2: H alone: 10 s, average 10; peak 1.
-    ["p1", "Project one", None, "s2", "e2", "Ep 2", None, "a/b", "fb", 1, 1, 1, 10, 10, 0, 1],
+    ["p1", "Project one", None, "s2", "e2", "Ep 2", None, "a/b", "fb", 1, 1, 1, 10, 10, 0, 1,
+     None, None, 0, 0.0, 0.0, 0, 0.0, 1],
     # v2: D1 only; 10.5 s clipped at the end: watch time and average 10.5 -> 11 (half up); depth 100.
-    ["p1", "Project one", "v2", None, None, "Two", 10.5, "a/b", "fb", 1, 1, 1, 11, 11, 100, None],
+    ["p1", "Project one", "v2", None, None, "Two", 10.5, "a/b", "fb", 1, 1, 1, 11, 11, 100, None,
+     None, None, 0, 0.0, 0.0, 0, 0.0, 1],
     # v4: never watched: a row of zeros.
-    ["p1", "Project one", "v4", None, None, '=HYPERLINK("http://evil.example","x")', 30.0, "a/b", "fb", 0, 0, 0, 0, 0, 0,
-     None],
+    ["p1", "Project one", "v4", None, None, '=HYPERLINK("http://evil.example","x")', 30.0, "a/b", "fb", 0, 0, 0, 0, 0, 0, None,
+     None, None, 0, 0.0, 0.0, 0, 0.0, 0],
 ]
 #: What the CSV holds for EXPECTED: text, numbers as written, injection neutralised with a leading quote.
 CSV_EXPECTED = [

@@ -187,7 +187,7 @@ def test_an_old_data_dir_is_rolled_up_again(tmp_path: Path) -> None:
     write(store, ROWS)
     cur = store._cur()
     cur.execute("DELETE FROM rollup_state")  # as before the watermark existed
-    cur.execute("INSERT INTO agg_hour VALUES (now(), 'v9', 5, 5, 5, 5, 5, 5, 5, 5, 5, 5)")  # per-commit rollups of old
+    cur.execute("INSERT INTO agg_hour VALUES (now(), 'v9', 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 0, 0, 0, 0, 0)")  # per-commit rollups of old
     store.close()
     store = DuckDBStore(tmp_path / "old.duckdb")
     q = Aggregate(MAR10, MAR10 + DAY)

@@ -28,11 +28,14 @@ events = st.builds(
     t=millis, received_at=millis, stream_id=maybe_text, position=maybe_number, from_=maybe_number,
     duration=maybe_number, content_duration=maybe_number, url=maybe_text, external_id=maybe_text, id=maybe_text,
     ts=st.none() | int64, country=maybe_text, platform=maybe_text, os=maybe_text, browser=maybe_text,
-    domain=maybe_text, page=maybe_text, bot=st.booleans(),
+    domain=maybe_text, page=maybe_text, ms=st.none() | st.integers(0, 3_600_000), code=maybe_text,
+    message=maybe_text, fatal=st.none() | st.booleans(), bot=st.booleans(),
 )
 credits = st.builds(
     Credit, millis, text, text, text, st.integers(0, 1), st.integers(0, 1), st.integers(0, 1), number,
-    maybe_number, maybe_number, st.tuples(*[maybe_text] * 7),
+    maybe_number, maybe_number, st.tuples(*[maybe_text] * 7), st.none() | millis, number,
+    *[st.integers(0, 1)] * 5, st.integers(0, 1), maybe_text, st.integers(0, 1), st.integers(0, 3_600_000),
+    st.integers(0, 1), st.integers(-1, 1),
 )
 
 

@@ -123,8 +123,13 @@ class FakeVideo extends EventTarget {
   }
   play() {
     this.paused = false;
-    this.fire('play');
+    this.fire('play'); // 'playing' and frames: see start() below (quality tests)
+  }
+  // playback really starts: 'playing', then a timeupdate that advances
+  start(step = 0.25) {
     this.fire('playing');
+    this.currentTime += step;
+    this.fire('timeupdate');
   }
   pause() {
     this.paused = true;
@@ -771,4 +776,188 @@ test('scale-out: each request carries one session, named in the URL (?s=) for th
     assert.equal(url.searchParams.get('x'), '1');
     assert.ok(p.events.every((e) => e.session_id === url.searchParams.get('s')), p.url);
   }
+});
+
+// ---- quality of experience (METRICS.md §7): startup, stall, error ----
+
+const qoe = (h) => h.sent().filter((e) => ['startup', 'stall', 'error'].includes(e.type));
+
+test('startup: ms from the first play to playing + a timeupdate that advances, once per load', async () => {
+  const h = harness();
+  const { v } = ready(h);
+  await h.advance(3000); // idle before the play: not part of it
+  v.play();
+  await h.advance(700);
+  v.fire('playing'); // playing alone is not a frame
+  v.fire('timeupdate'); // nor a timeupdate that does not move
+  await h.advance(50);
+  v.currentTime = 0.05;
+  v.fire('timeupdate');
+  await playFor(h, v, 2);
+  v.pause();
+  v.play();
+  v.start();
+  await h.advance(1000);
+  const q = qoe(h);
+  assert.deepEqual(q.map((e) => [e.type, e.ms, e.position]), [['startup', 750, undefined]]);
+  assert.equal(q[0].load_id, h.sent()[0].load_id);
+});
+
+test('startup: requestVideoFrameCallback, where present, marks the first frame', async () => {
+  const h = harness();
+  const v = new FakeVideo({ 'data-video-id': 'lesson-1' });
+  const asked = [];
+  v.requestVideoFrameCallback = (f) => asked.push(f);
+  h.wd.track(v);
+  v.loadMetadata();
+  v.play();
+  v.fire('waiting');
+  await h.advance(420);
+  asked[0](performance.now(), {});
+  v.start();
+  v.pause();
+  v.play(); // a second play asks nothing more
+  await h.advance(1000);
+  assert.equal(asked.length, 1);
+  assert.deepEqual(qoe(h).map((e) => [e.type, e.ms]), [['startup', 420]]);
+});
+
+test('stall: waiting → playing after the first frame, sent on resume with ms and position', async () => {
+  const h = harness();
+  const { v } = ready(h);
+  v.play();
+  v.fire('waiting'); // before the first frame: part of startup, not a stall
+  await h.advance(300);
+  v.start();
+  await playFor(h, v, 2);
+  v.fire('waiting');
+  await playFor(h, v, 1.5, { stalled: true });
+  v.fire('playing');
+  await playFor(h, v, 1);
+  v.pause();
+  await h.advance(1000);
+  const q = qoe(h);
+  assert.deepEqual(q.map((e) => [e.type, e.ms]), [['startup', 300], ['stall', 1500]]);
+  near(q[1].position, 2.25, 0.01);
+});
+
+test('stall: a seek\'s waiting does not count, before or after seeked', async () => {
+  const h = harness();
+  const { v } = ready(h);
+  v.play();
+  v.start();
+  await playFor(h, v, 1);
+  v.currentTime = 30;
+  v.fire('seeking');
+  v.fire('waiting');
+  await h.advance(800);
+  v.fire('seeked');
+  v.fire('waiting'); // Chrome may say it again once seeked
+  await h.advance(500);
+  v.fire('playing');
+  await playFor(h, v, 2);
+  v.pause();
+  await h.advance(1000);
+  assert.deepEqual(qoe(h).map((e) => e.type), ['startup']);
+  assert.ok(h.types().includes('seek'));
+});
+
+test('stall: a seek or a pause in the middle of a stall ends it with the time so far', async () => {
+  const h = harness();
+  const { v } = ready(h);
+  v.play();
+  v.start();
+  await playFor(h, v, 1);
+  v.fire('waiting');
+  await h.advance(600);
+  v.seek(20);
+  v.fire('playing');
+  await playFor(h, v, 1);
+  v.fire('waiting');
+  await h.advance(900);
+  v.pause();
+  await h.advance(1000);
+  assert.deepEqual(qoe(h).map((e) => [e.type, e.ms]), [['startup', 0], ['stall', 600], ['stall', 900]]);
+});
+
+test('stall: still open when the page hides, it goes by beacon with the time so far, once', async () => {
+  const h = harness();
+  const { v } = ready(h);
+  v.play();
+  v.start();
+  await playFor(h, v, 1);
+  v.fire('waiting');
+  await h.advance(2500);
+  h.wd.hide();
+  h.wd.hide();
+  const stalls = h.sent().filter((e) => e.type === 'stall');
+  assert.deepEqual(stalls.map((e) => e.ms), [2500]);
+  assert.ok(h.beacons[0].events.some((e) => e.type === 'stall'));
+});
+
+test('error: a media error is fatal, named by its MediaError code, sent once per code and load', async () => {
+  const h = harness();
+  const v = new FakeVideo({ 'data-video-id': 'lesson-1' });
+  h.wd.track(v);
+  v.play();
+  v.error = { code: 4, message: 'MEDIA_ELEMENT_ERROR: Format error ' + 'x'.repeat(400) };
+  v.fire('error');
+  v.fire('error');
+  await h.advance(1000);
+  const q = qoe(h);
+  assert.equal(q.length, 1);
+  assert.equal(q[0].code, 'MEDIA_ERR_SRC_NOT_SUPPORTED');
+  assert.equal(q[0].fatal, true);
+  assert.equal(q[0].message.length, 256);
+  assert.deepEqual(h.types(), ['load', 'play', 'error']);
+});
+
+test('error: hls.js ERROR (fatal or not) and video.js error reach the same load', async () => {
+  const h = harness();
+  const a = new FakeVideo({ 'data-video-id': 'a' });
+  const hlsHandlers = [];
+  const hls = { media: a, loadSource() {}, on: (name, fn) => hlsHandlers.push([name, fn]) };
+  h.wd.track(hls);
+  const b = new FakeVideo({ 'data-video-id': 'b' });
+  let vjsError;
+  const vjs = { el: () => b, error: () => ({ code: 2, message: 'net down' }), on: (n, fn) => n === 'error' && (vjsError = fn) };
+  h.wd.track(vjs);
+  assert.equal(hlsHandlers[0][0], 'hlsError');
+  hlsHandlers[0][1]('hlsError', { type: 'mediaError', details: 'bufferStalledError', fatal: false });
+  hlsHandlers[0][1]('hlsError', { type: 'networkError', details: 'manifestLoadError', fatal: true });
+  vjsError();
+  await h.advance(1000);
+  assert.deepEqual(
+    qoe(h).map((e) => [e.video_id, e.code, e.message, e.fatal]),
+    [
+      ['a', 'bufferStalledError', 'mediaError', false],
+      ['a', 'manifestLoadError', 'networkError', true],
+      ['b', 'MEDIA_ERR_NETWORK', 'net down', true],
+    ],
+  );
+});
+
+test('Kinescope IFrame Player: Playing, Waiting and Error give startup, stall and a fatal error', async () => {
+  const h = harness();
+  const p = fakeKinescope();
+  p.Events.Waiting = 'waiting';
+  const handlers = {};
+  p.on = (ev, fn) => (handlers[ev] = fn);
+  p.emit = (name, data) => handlers[p.Events[name]] && handlers[p.Events[name]]({ data });
+  h.wd.track(p, { videoId: 'kin-1' });
+  p.emit('Play');
+  await h.advance(900);
+  p.emit('Playing');
+  p.emit('TimeUpdate', { currentTime: 0.25 });
+  await h.advance(250);
+  p.emit('TimeUpdate', { currentTime: 0.5 });
+  p.emit('Waiting');
+  await h.advance(1200);
+  p.emit('Playing');
+  p.emit('Error', { error: { code: 'manifest', message: 'no manifest' } });
+  await h.advance(1000);
+  assert.deepEqual(
+    qoe(h).map((e) => [e.type, e.ms, e.code, e.fatal]),
+    [['startup', 900, undefined, undefined], ['stall', 1200, undefined, undefined], ['error', undefined, 'manifest', true]],
+  );
 });

@@ -30,6 +30,7 @@ async def _in_thread(fn: Any, *args: Any) -> Any:
 
 
 async def overview(request: Request) -> JSONResponse:
+    """Totals, a timeline with every bucket, and the top countries, devices, OSes and browsers."""
     s = _services(request)
     token = s.tokens.authorize(request)
     p = params.period(request, s.settings.timezone, s.store)
@@ -54,6 +55,7 @@ def _overview_parts(request: Request) -> tuple[str, ...]:
 
 
 async def grouped(request: Request) -> JSONResponse:
+    """Metrics grouped by one or more dimensions (Kinescope's table, and its custom form)."""
     s = _services(request)
     token = s.tokens.authorize(request)
     p = params.period(request, s.settings.timezone, s.store)
@@ -69,6 +71,7 @@ async def grouped(request: Request) -> JSONResponse:
 
 
 async def referrers(request: Request) -> JSONResponse:
+    """Referrer domains with their totals and their pages."""
     s = _services(request)
     token = s.tokens.authorize(request)
     p = params.period(request, s.settings.timezone, s.store)
@@ -82,6 +85,7 @@ async def referrers(request: Request) -> JSONResponse:
 
 
 async def retention(request: Request) -> JSONResponse:
+    """Retention of one video: the share of its viewers who watched each second."""
     s = _services(request)
     token = s.tokens.authorize(request)
     video_id = request.query_params.get("video_id")

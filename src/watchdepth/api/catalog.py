@@ -155,6 +155,7 @@ def _visible(token: Token) -> list[str] | None:
 
 def _handlers(entity: str) -> tuple[Any, Any, Any, Any, Any]:
     async def list_(request: Request) -> JSONResponse:
+        """List, filtered, sorted by order and paginated."""
         s = _services(request)
         token = s.tokens.authorize(request)
         match = _list_filters(request, entity)
@@ -172,6 +173,7 @@ def _handlers(entity: str) -> tuple[Any, Any, Any, Any, Any]:
         return JSONResponse({"meta": meta, "data": rows[(pg - 1) * per : pg * per]})
 
     async def get(request: Request) -> JSONResponse:
+        """Get one by id."""
         s = _services(request)
         token = s.tokens.authorize(request)
         key = _key(request, s, entity)
@@ -179,6 +181,7 @@ def _handlers(entity: str) -> tuple[Any, Any, Any, Any, Any]:
         return JSONResponse({"data": s.catalog.get(entity, key)})
 
     async def create(request: Request) -> JSONResponse:
+        """Create one (the id may be chosen by the caller); a write."""
         s = _services(request)
         token = s.tokens.authorize(request, write=True)
         nested = entity == "folders" and "project_id" in request.path_params
@@ -199,6 +202,7 @@ def _handlers(entity: str) -> tuple[Any, Any, Any, Any, Any]:
         return JSONResponse({"data": s.catalog.create(entity, row)}, status_code=201)
 
     async def update(request: Request) -> JSONResponse:
+        """Change the fields given (PATCH and PUT alike); the id cannot change."""
         s = _services(request)
         token = s.tokens.authorize(request, write=True)
         key = _key(request, s, entity)
@@ -211,6 +215,7 @@ def _handlers(entity: str) -> tuple[Any, Any, Any, Any, Any]:
         return JSONResponse({"data": s.catalog.update(entity, key, changes)})
 
     async def delete(request: Request) -> Response:
+        """Delete one."""
         s = _services(request)
         token = s.tokens.authorize(request, write=True)
         key = _key(request, s, entity)

@@ -173,7 +173,7 @@ def _whole_response_cycle(send: Send) -> RequestResponseCycle | None:
 
     Why: uvicorn writes the head and the body of a response separately, two ``send`` system
     calls each delivering a packet on the GIL-holding thread; at one event per request, one
-    write instead answered +19 % requests/s (median of five 12-15 s runs each, docs/benchmarks.md).
+    write instead answered +19 % requests/s (median of five 12-15 s runs each, commit 9fa6379; history of docs/benchmarks.md).
     """
     if not WHOLE_WRITES:
         return None

@@ -44,6 +44,7 @@ def cors_for(origin: str | None, allowed: tuple[str, ...]) -> dict[str, str]:
 
 
 async def collect(request: Request) -> Response:
+    """Tracker events, one or a batch (public, CORS): 202 once they are durable."""
     s = _services(request)
     cors = _cors_headers(request, s)
     if request.method == "OPTIONS":
@@ -135,6 +136,7 @@ def check_session_param(s: str | None, events: list[Event]) -> None:
 
 
 async def import_events(request: Request) -> Response:
+    """Bulk import of past events as NDJSON (ts, ip, user_agent per line): all lines or none."""
     s = _services(request)
     token = s.tokens.authorize(request, write=True)
     body = await read_body(request, s.settings.max_import_body)

@@ -13,8 +13,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from watchdepth.api import openapi as _openapi
 from watchdepth.api.context import services as _services
-from watchdepth.api.openapi import spec
 from watchdepth.errors import InvalidInput
 from watchdepth.ingest import WRITE_BUCKETS
 
@@ -57,6 +57,7 @@ def _journal_stats(request: Request) -> Any:
 
 
 async def metrics(request: Request) -> Response:
+    """Counters and latencies in the Prometheus text format."""
     s = _services(request)
     st = s.ingest.stats
     lines = [
@@ -111,11 +112,23 @@ async def metrics(request: Request) -> Response:
 
 
 async def openapi(request: Request) -> Response:
-    return JSONResponse(spec())
+    """The OpenAPI 3.1 description of every route this server answers."""
+    return JSONResponse(spec_of(request))
+
+
+def spec_of(request: Request) -> dict[str, Any]:
+    """The app's document, built from its route table once (``api.openapi``)."""
+    state = request.app.state
+    doc: dict[str, Any] | None = getattr(state, "openapi", None)
+    if doc is None:
+        doc = _openapi.spec(request.app.routes)
+        state.openapi = doc
+    return doc
 
 
 async def docs(request: Request) -> Response:
-    doc = spec()
+    """The routes as a page for people: method, path and summary of each."""
+    doc = spec_of(request)
     rows = []
     for path, ops in doc["paths"].items():
         for method, op in ops.items():

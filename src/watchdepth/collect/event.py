@@ -11,6 +11,9 @@ import msgspec
 
 #: Event types that carry a playback position (METRICS.md §2).
 POSITIONED_TYPES = frozenset({"play", "progress", "pause", "seek", "ended"})
+#: Quality-of-experience events (METRICS.md §7): ``ms`` belongs to startup and stall, ``code``,
+#: ``message`` and ``fatal`` to error; on other types those fields are dropped (``QOE_FIELDS``).
+QOE_FIELDS = {"startup": ("ms",), "stall": ("ms",), "error": ("code", "message", "fatal")}
 
 
 class Event(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
@@ -44,4 +47,8 @@ class Event(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     browser: str | None = None
     domain: str | None = None
     page: str | None = None
+    ms: int | None = None  # startup, stall: milliseconds (METRICS.md §7)
+    code: str | None = None  # error
+    message: str | None = None  # error
+    fatal: bool | None = None  # error: stored as sent; absent counts as not fatal
     bot: bool = False

@@ -20,7 +20,7 @@ from typing import Any, Final, NamedTuple, TypeVar
 
 from watchdepth.catalog.model import ContentInfo
 from watchdepth.collect.device import Device, DeviceParser
-from watchdepth.collect.event import Event
+from watchdepth.collect.event import QOE_FIELDS, Event
 from watchdepth.collect.geo import GeoLookup, client_ip, proxy_networks
 from watchdepth.collect.referrer import MAX_URL_CHARS, page_dims
 from watchdepth.collect.wire import (
@@ -216,12 +216,23 @@ def build(b: Batch) -> list[Event]:
             e.type, ct.content_id, ct.kind, ct.project_id, e.session_id, e.load_id, e.seq, t, received,
             ct.stream_id, e.position, e.from_, e.duration, ct.content_duration, url, e.external_id, e.id,
             e.ts if e.ts is None or low <= e.ts <= high else None,
-            country, d.platform, d.os, d.browser, domain, page, d.bot,
+            country, d.platform, d.os, d.browser, domain, page,
+            *(_qoe(e) if e.type in QOE_FIELDS else _NO_QOE), d.bot,
         )
         for e, ct, t, country, d, url, (domain, page) in zip(
             b.wire, b.content, times, b.countries, b.devices, b.urls, b.pages
         )
     ]  # fmt: skip
+
+
+_NO_QOE: Final = (None, None, None, None)
+
+
+def _qoe(e: WireEvent) -> tuple[int | None, str | None, str | None, bool | None]:
+    """ms, code, message, fatal of a §7 event, each kept only on the type it belongs to."""
+    if e.type == "error":
+        return None, e.code, e.message, e.fatal
+    return e.ms, None, None, None
 
 
 def ts_errors(events: Sequence[ImportEvent], index: Sequence[int] | None, received_at: int) -> list[InvalidParam]:

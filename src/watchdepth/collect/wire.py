@@ -25,6 +25,13 @@ the caller (413). Nesting is bounded by msgspec's recursion guard: a body nested
 than Python's recursion limit (about 1,000 levels) is refused as not valid JSON
 (400101) before any of it is used; no event nests at all, so nothing legitimate is near it.
 The time window of ``ts`` depends on the receive time and is ``collect.pipeline``'s.
+
+Quality fields (METRICS.md §7): ``ms`` an integer 0..``MAX_MS`` (an hour), required on
+``startup`` and ``stall``; ``code`` ≤ 64 and ``message`` ≤ 256 characters and ``fatal`` a
+boolean, for ``error`` (all optional there: a tracker older than §7 sends a bare ``error``,
+taken as not fatal). They are checked on every event that sends them (a bad value is a bad
+event whatever its type), and kept only on their own types: ``collect.pipeline`` drops them
+elsewhere, so a ``play`` with an ``ms`` stores no ``ms``.
 """
 
 from __future__ import annotations
@@ -44,9 +51,11 @@ MAX_SECONDS: Final = 10**10  # the largest position, from or duration accepted, 
 MAX_IMPORT_ERRORS: Final = 1000  # errors listed per import call; the rest are counted
 MAX_IP: Final = 64  # an IPv6 address with a zone fits
 MAX_USER_AGENT: Final = 4096
+MAX_MS: Final = 3_600_000  # the largest startup or stall duration accepted, ms
 _I64: Final = 2**63 - 1
 _TYPE_RE: Final = re.compile(r"[a-z_]{1,32}")
-_KNOWN_TYPES: Final = POSITIONED_TYPES | {"load", "error"}
+_KNOWN_TYPES: Final = POSITIONED_TYPES | {"load", "error", "startup", "stall"}
+_MS_TYPES: Final = frozenset({"startup", "stall"})
 
 Id = Annotated[str, Meta(min_length=1, max_length=64)]
 Position = Annotated[float, Meta(ge=0, le=MAX_SECONDS)]
@@ -70,6 +79,10 @@ class WireEvent(msgspec.Struct, frozen=True, gc=False):
     external_id: Annotated[str, Meta(max_length=256)] | None = None
     id: Id | None = None
     ts: Count | None = None
+    ms: Annotated[int, Meta(ge=0, le=MAX_MS)] | None = None
+    code: Annotated[str, Meta(max_length=64)] | None = None
+    message: Annotated[str, Meta(max_length=256)] | None = None
+    fatal: bool | None = None
 
 
 class ImportEvent(WireEvent, frozen=True, gc=False, kw_only=True):
@@ -83,7 +96,7 @@ class ImportEvent(WireEvent, frozen=True, gc=False, kw_only=True):
 # Field rules for naming errors on the slow path; they mirror the annotations above
 # (tests/collect/test_wire.py checks by fuzzing that both paths agree).
 # kind, limit: "id" non-empty str ≤ limit; "str" str ≤ limit; "int" 0 ≤ int ≤ limit;
-# "ge0" / "gt0" number ≥ 0 / > 0, and ≤ limit.
+# "ge0" / "gt0" number ≥ 0 / > 0, and ≤ limit; "bool" true or false.
 _WIRE_RULES: Final[Mapping[str, tuple[str, int]]] = {
     "type": ("type", 32),
     "session_id": ("id", 64),
@@ -99,6 +112,10 @@ _WIRE_RULES: Final[Mapping[str, tuple[str, int]]] = {
     "external_id": ("str", 256),
     "id": ("id", 64),
     "ts": ("int", _I64),
+    "ms": ("int", MAX_MS),
+    "code": ("str", 64),
+    "message": ("str", 256),
+    "fatal": ("bool", 0),
 }
 _IMPORT_RULES: Final = {**_WIRE_RULES, "ip": ("str", MAX_IP), "user_agent": ("str", MAX_USER_AGENT)}
 _WIRE_REQUIRED: Final = ("type", "session_id", "load_id", "seq")
@@ -269,12 +286,16 @@ def _check_field(kind: str, limit: int, value: object) -> tuple[str, str] | None
         return None
     if kind in ("id", "str", "type"):
         return _check_str(kind, limit, value)
+    if kind == "bool":
+        return None if isinstance(value, bool) else ("wrong_type", "must be true or false")
     if isinstance(value, bool) or not isinstance(value, int | float):
         return ("wrong_type", "must be an integer" if kind == "int" else "must be a number")
     if kind == "int":
         if not isinstance(value, int):
             return ("wrong_type", "must be an integer")
-        return None if 0 <= value <= limit else ("out_of_range", "must be a non-negative 64-bit integer")
+        if 0 <= value <= limit:
+            return None
+        return ("out_of_range", "must be a non-negative 64-bit integer" if limit == _I64 else f"must be 0 to {limit}")
     if not value <= limit:  # also true for NaN
         return ("out_of_range", f"must be at most {limit}")
     if kind == "gt0":
@@ -302,17 +323,18 @@ def _cross_params(events: list[WireEvent]) -> list[InvalidParam]:
 
 
 def _cross_problems(e: WireEvent) -> list[Problem]:
-    return _cross(e.type, e.video_id, e.stream_id, e.event_id, e.position, e.from_)
+    return _cross(e.type, e.video_id, e.stream_id, e.event_id, e.position, e.from_, e.ms)
 
 
 def _cross_problems_of(v: Mapping[str, object]) -> list[Problem]:
     get = v.get
     ids = get("video_id"), get("stream_id"), get("event_id")
-    return _cross(get("type"), *ids, get("position"), get("from"))
+    return _cross(get("type"), *ids, get("position"), get("from"), get("ms"))
 
 
 def _cross(
-    type_: object, video_id: object, stream_id: object, event_id: object, position: object, from_: object
+    type_: object, video_id: object, stream_id: object, event_id: object, position: object, from_: object,
+    ms: object = None,
 ) -> list[Problem]:
     """Rules that span fields, plus the ``type`` pattern; values may be of any JSON type."""
     out: list[Problem] = []
@@ -329,6 +351,8 @@ def _cross(
         out.append(("position", "required", f"position is required for {type_}"))
     if from_ is None and type_ == "seek":
         out.append(("from", "required", "from is required for seek"))
+    if ms is None and type_ in _MS_TYPES:
+        out.append(("ms", "required", f"ms is required for {type_}"))
     return out
 
 

@@ -48,6 +48,7 @@ def routes(worker: ExportWorker, auth: Auth, scope: Scope | None = None, may_see
         return job
 
     async def create(request: Request) -> Response:
+        """Queue a report export; a write."""
         token = auth(request, True)
         spec = parse_spec(await _json_object(request))
         if scope is not None:
@@ -56,17 +57,20 @@ def routes(worker: ExportWorker, auth: Auth, scope: Scope | None = None, may_see
         return JSONResponse({"data": {"id": job.id, "status": job.status}}, status_code=202)
 
     async def status(request: Request) -> Response:
+        """A report's status, progress, reason and, when done, its signed download_url."""
         token = auth(request, False)
         job = await run_in_threadpool(visible, request.path_params["id"], token)
         return JSONResponse({"data": job_view(worker, job)})
 
     async def retry(request: Request) -> Response:
+        """Retry a failed report, or mail one again."""
         token = auth(request, True)
         await run_in_threadpool(visible, request.path_params["id"], token)
         job = await run_in_threadpool(worker.retry, request.path_params["id"])
         return JSONResponse({"data": job_view(worker, job)}, status_code=202)
 
     async def download(request: Request) -> Response:
+        """The report's ZIP behind a signed link (no token; 404 tampered, 410 expired)."""
         path, name = await run_in_threadpool(worker.open_download, request.path_params["token"])
         return FileResponse(path, media_type=MEDIA_TYPES["zip"], filename=name, headers={"Cache-Control": "no-store"})
 
@@ -83,6 +87,7 @@ def referrer_routes(rows: ReferrerRows, auth: Auth) -> list[Route]:
 
     def endpoint(fmt: str) -> Callable[[Request], Response]:
         def table(request: Request) -> Response:  # sync: Starlette runs it in the thread pool
+            """The referrers table as a file: one line per domain, then one per page."""
             auth(request, False)
             return table_response(referrer_table(rows(request)), REFERRER_COLUMNS, fmt, "referrers")
 

@@ -17,6 +17,7 @@ from typing import Protocol
 import msgspec
 
 from watchdepth.errors import InvalidParam, ValidationFailed, WrongType
+from watchdepth.query.metrics import QUALITY_FIELDS
 from watchdepth.query.periods import PERIODS, parse_period, zone
 
 #: The export list of API.md, in its order (the default choice and column order).
@@ -37,6 +38,7 @@ EXPORT_FIELDS = (
     "avg_watch_time",
     "watch_depth",
     "peak_concurrent_viewers",
+    *QUALITY_FIELDS,  # METRICS.md §7
 )
 #: Fields that only stream and broadcast-event rows fill; a video row leaves them empty.
 LIVE_ONLY_FIELDS = frozenset({"stream_id", "event_id", "peak_concurrent_viewers"})

@@ -60,8 +60,8 @@ SINGULAR = {"view": "views", "unique_view": "unique_views", "player_load": "play
             "play": "play", "pause": "pause", "seek": "seek", "replay": "replay", "player_init": "player_init"}
 #: The event counts (METRICS.md §4): stored sums once the store keeps them (``SUMS``).
 EVENT_COUNTS = ("play", "pause", "seek", "replay", "player_init")
-#: Known to the parser, answered by the quality-of-experience work (issue 16): 400400 until then.
-LATER_FIELDS = ("buffering_time", "buffering_count")
+#: Known to the parser, not answered yet (400400 naming them): none since the quality fields (issue 16).
+LATER_FIELDS: tuple[str, ...] = ()
 #: Fields of a custom-form request that names no metric.
 CUSTOM_DEFAULT_FIELDS = ("view", "unique_view", "player_load", "watch_time")
 #: Rows per answer at most (``per_page``; the custom form's "all rows").
@@ -72,14 +72,14 @@ MAX_SORTED_GROUPS = 100_000
 
 def metric_of(name: str) -> str | None:
     """The metric a field name means (plural or singular), or None if it names none."""
-    if name in metrics.METRIC_FIELDS:
+    if name in metrics.METRIC_FIELDS or name in metrics.QUALITY_FIELDS:
         return name
     return SINGULAR.get(name)
 
 
 def available_metrics() -> set[str]:
     """Metrics this server can answer: the derived fields and the event counts the store sums."""
-    return set(metrics.METRIC_FIELDS) | {c for c in EVENT_COUNTS if c in SUMS}
+    return set(metrics.METRIC_FIELDS) | set(metrics.QUALITY_FIELDS) | {c for c in EVENT_COUNTS if c in SUMS}
 
 
 @dataclass(frozen=True)
@@ -125,6 +125,9 @@ def overview(store: Store, scope: Scope, group_time: str, online: int,
         jobs["total"] = _POOL.submit(store.aggregate, scope.aggregate())
     if "timeline" in parts:
         jobs["timeline"] = _POOL.submit(store.aggregate, scope.aggregate(bucket=group_time))
+    for part, bucket in (("total", None), ("timeline", group_time)):
+        if part in parts:  # startup counts per bin, for the startup time percentiles (METRICS.md §7)
+            jobs[f"{part}_bins"] = _POOL.submit(store.aggregate, scope.aggregate(dims=(BIN,), bucket=bucket))
     dims = tuple(TOP_DIMENSIONS.values())
     together = getattr(store, "top_lists", None)  # DuckDB: the four lists in one scan
     if "top" in parts:
@@ -137,15 +140,18 @@ def overview(store: Store, scope: Scope, group_time: str, online: int,
     if "total" in parts:
         rows = got["total"].rows
         total = _sums(rows[0] if rows else None, 0)
-        m = metrics.derive(total)
-        out["total"] = {**{k: m[k] for k in metrics.METRIC_FIELDS}, "duration": metrics.duration_total(total), "online": online}
+        m = metrics.derive(total, _bins(got["total_bins"], 0).get((), {}))
+        out["total"] = {**{k: m[k] for k in metrics.METRIC_FIELDS}, "duration": metrics.duration_total(total), "online": online,
+                        **{k: m[k] for k in metrics.QUALITY_FIELDS}}
     if "timeline" in parts:
         by_bucket = {r[0]: _sums(r, 1) for r in got["timeline"].rows}
+        bins = _bins(got["timeline_bins"], 1)
         series = []
         for b in buckets(scope.period, group_time):
             sums = by_bucket.get(b, _ZERO)
-            m = metrics.derive(sums)
-            series.append({"date": iso(b), **{k: m[k] for k in _TIMELINE}, "duration": metrics.duration_total(sums)})
+            m = metrics.derive(sums, bins.get((b,), {}))
+            series.append({"date": iso(b), **{k: m[k] for k in _TIMELINE}, "duration": metrics.duration_total(sums),
+                           **{k: m[k] for k in metrics.QUALITY_FIELDS}})
         out["timeline"] = series
     if "top" in parts:
         rows = got.get("top")  # None: the store could not answer them together
@@ -153,6 +159,21 @@ def overview(store: Store, scope: Scope, group_time: str, online: int,
             rows = {dim: got[dim] if got[dim] is not None else _top_rows(store, scope, dim) for dim in dims}
         out["top"] = {name: _top(dim, rows[dim]) for name, dim in TOP_DIMENSIONS.items()}
         out["top"]["devices"] = _devices(out["top"]["devices"])
+    return out
+
+
+#: The store dimension holding a startup's 10 ms bin (``sessionize.startup_bin``).
+BIN = "startup_bin"
+
+
+def _bins(got: Any, keys: int) -> dict[tuple[Any, ...], dict[int, int]]:
+    """Rows of (``keys`` group columns, startup_bin, SUMS…) -> group key -> {bin ms: startups}."""
+    at = keys + 1 + SUMS.index("startups")
+    out: dict[tuple[Any, ...], dict[int, int]] = {}
+    for r in got.rows:
+        if r[keys] is not None and r[at]:
+            b = out.setdefault(tuple(r[:keys]), {})
+            b[int(r[keys])] = b.get(int(r[keys]), 0) + int(r[at])
     return out
 
 
@@ -189,17 +210,21 @@ def table(store: Store, catalog: Catalog, scope: Scope, req: TableRequest) -> tu
     bucket = req.group_time if "date" in req.group_by else None
     offset = (req.page - 1) * req.per_page
     store_order = _store_order(req)
+    bins = None
+    if any(metric_of(f) in metrics.STARTUP_FIELDS for f in req.fields):
+        keys = len(dims) + (1 if bucket else 0)
+        bins = _bins(store.aggregate(scope.aggregate(dims=(*dims, BIN), bucket=bucket)), keys)
     if store_order is not None:
         q = scope.aggregate(dims=dims, bucket=bucket, order=store_order, limit=req.per_page, offset=offset)
         got = store.aggregate(q)
-        return _rows(catalog, req, got.columns, got.rows), got.total
+        return _rows(catalog, req, got.columns, got.rows, bins), got.total
     got = store.aggregate(scope.aggregate(dims=dims, bucket=bucket, limit=MAX_SORTED_GROUPS))
     if got.total > MAX_SORTED_GROUPS:
         name = next((f for f, _ in req.order if _store_key(f) is None), "group_by")
         raise ValidationFailed("parameters did not validate", invalid_params=[InvalidParam(
             name, "too_many", f"{got.total} groups: sorting by {name} or grouping by a catalog name reads every group, "
             f"at most {MAX_SORTED_GROUPS}; sort by a sum or a group, or narrow the period or the filters")])
-    rows = _rows(catalog, req, got.columns, got.rows)
+    rows = _rows(catalog, req, got.columns, got.rows, bins)
     return sort_rows(rows, req.order)[offset : offset + req.per_page], len(rows)
 
 
@@ -221,21 +246,26 @@ def _store_key(name: str) -> str | None:
     return None
 
 
-def _rows(catalog: Catalog, req: TableRequest, columns: list[str], rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
-    """Named rows, one per distinct group value (store rows that name the same group are summed)."""
-    merged: dict[tuple[Any, ...], tuple[dict[str, Any], dict[str, float]]] = {}
+def _rows(catalog: Catalog, req: TableRequest, columns: list[str], rows: Sequence[Sequence[Any]],
+          bins: dict[tuple[Any, ...], dict[int, int]] | None = None) -> list[dict[str, Any]]:
+    """Named rows, one per distinct group value (store rows that name the same group are summed,
+    and their startup bins merged). ``bins``: store group key -> startup counts per bin."""
+    merged: dict[tuple[Any, ...], tuple[dict[str, Any], dict[str, float], dict[int, int]]] = {}
+    nkeys = len(columns) - len(SUMS)
     for r in rows:
         values = dict(zip(columns, r))
         groups = _group_values(catalog, req.group_by, values)
         key = tuple(groups[g] for g in req.group_by)
         sums = {k: values[k] for k in SUMS}
+        own = (bins or {}).get(tuple(r[:nkeys]), {})
         if key in merged:
-            prior = merged[key][1]
+            prior, pbins = merged[key][1], merged[key][2]
             sums = {k: prior[k] + sums[k] for k in SUMS}
-        merged[key] = (groups, sums)
+            own = {b: pbins.get(b, 0) + own.get(b, 0) for b in pbins.keys() | own.keys()}
+        merged[key] = (groups, sums, own)
     out = []
-    for groups, sums in merged.values():
-        derived = metrics.derive(sums)
+    for groups, sums, own in merged.values():
+        derived = metrics.derive(sums, own if bins is not None else None)
         out.append({**groups, **{f: _metric(f, derived, sums) for f in req.fields}})
     return out
 

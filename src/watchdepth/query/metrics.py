@@ -6,13 +6,17 @@ its watch time and Σ duration over content with a duration, event counts). Outp
 API's metric fields (METRICS.md §4, API.md). The API, the dashboard and the exports all
 call ``derive``. Average watch time and watch depth are cohort numbers (METRICS.md §5):
 over the pairs whose unique impression falls in the group's period, their whole watched sets.
+Quality of experience (METRICS.md §7, ``quality``): startup time median and p90 from the
+startup counts per 10 ms bin (``startup_bin``), rebuffering count, time and ratio, playback
+failures and their rate, exits before start.
 It does not count anything: counts are credited in ``sessionize``.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from watchdepth.store.base import EVENT_COUNTS as EVENT_COUNT_SUMS
 
@@ -20,6 +24,11 @@ from watchdepth.store.base import EVENT_COUNTS as EVENT_COUNT_SUMS
 METRIC_FIELDS = ("views", "unique_views", "player_loads", "watch_time", "view_rate", "avg_watch_time", "watch_depth")
 #: Event counts (METRICS.md §4), plain sums: ``derive`` passes them through (ask for them by name).
 EVENT_COUNTS = EVENT_COUNT_SUMS
+#: Quality-of-experience fields (METRICS.md §7), asked by name in ``fields`` (the overview has them all).
+QUALITY_FIELDS = ("startup_time", "startup_time_p90", "buffering_count", "buffering_time", "rebuffer_ratio",
+                  "playback_failures", "failure_rate", "exits_before_start")
+#: Quality fields that need the startup histogram (a second store query per answer).
+STARTUP_FIELDS = ("startup_time", "startup_time_p90")
 #: Fields a store can sort by itself (plain sums); the rest sort after ``derive``.
 SUM_FIELDS = {"views": "views", "unique_views": "unique_views", "player_loads": "player_loads", "watch_time": "watch_time",
               **{c: c for c in EVENT_COUNTS}}
@@ -55,9 +64,9 @@ def watch_depth(depth_watch_time: float, depth_duration: float) -> int:
     return round_half_up(depth_watch_time * 100 / depth_duration)
 
 
-def derive(sums: Mapping[str, float]) -> dict[str, int]:
-    """All metric fields of one group from its sums, and its event counts. ``watch_time`` is
-    rounded after summing."""
+def derive(sums: Mapping[str, float], bins: Mapping[int, int] | None = None) -> dict[str, Any]:
+    """All metric fields of one group from its sums, its event counts and its quality fields
+    (startup times from ``bins``, see ``quality``). ``watch_time`` is rounded after summing."""
     views = int(sums["views"])
     loads = int(sums["player_loads"])
     pairs = int(sums["unique_views"])
@@ -70,6 +79,60 @@ def derive(sums: Mapping[str, float]) -> dict[str, int]:
         "avg_watch_time": avg_watch_time(float(sums["cohort_watch_time"]), pairs),
         "watch_depth": watch_depth(float(sums["depth_watch_time"]), float(sums["depth_duration"])),
         **{c: int(sums[c]) for c in EVENT_COUNTS},
+        **quality(sums, bins),
+    }
+
+
+def round_half_up_1(x: float) -> float:
+    """Rounded half up to one decimal."""
+    return math.floor(round(x * 10, 6) + 0.5) / 10
+
+
+def percentile_ms(bins: Mapping[int, int], p: float) -> int | None:
+    """The nearest-rank ``p`` percentile (the ⌈p·n⌉-th smallest) of startup times counted per bin
+    (bin lower bound in ms -> count), as its bin's lower bound; None without startups."""
+    n = sum(c for c in bins.values() if c > 0)
+    if n <= 0:
+        return None
+    rank = max(1, math.ceil(round(p * n, 9)))
+    seen = 0
+    for lower in sorted(bins):
+        seen += max(bins[lower], 0)
+        if seen >= rank:
+            return lower
+    return None  # not reached
+
+
+def startup_bins(rows: Iterable[tuple[str | None, float]]) -> dict[int, int]:
+    """(startup_bin, startups) rows -> {bin lower bound ms: count}; rows without a bin skipped."""
+    out: dict[int, int] = {}
+    for b, n in rows:
+        if b is not None and n:
+            out[int(b)] = out.get(int(b), 0) + int(n)
+    return out
+
+
+def quality(sums: Mapping[str, float], bins: Mapping[int, int] | None = None) -> dict[str, float | int | None]:
+    """The §7 fields of one group: startup time median and p90 in seconds with 2 decimals
+    (None without startups, or when ``bins`` were not read), buffering_count, buffering_time
+    (Σ stall ms ÷ 1000, exact), rebuffer_ratio (÷ (it + watch time) × 100, one decimal, 0 without
+    either), playback_failures, failure_rate (÷ player loads × 100, one decimal, 0 without loads),
+    exits_before_start."""
+    stall_s = int(sums["stall_ms"]) / 1000
+    played = stall_s + float(sums["watch_time"])
+    loads = int(sums["player_loads"])
+    failures = int(sums["failures"])
+    p50 = percentile_ms(bins, 0.5) if bins is not None else None
+    p90 = percentile_ms(bins, 0.9) if bins is not None else None
+    return {
+        "startup_time": None if p50 is None else round(p50 / 1000, 2),
+        "startup_time_p90": None if p90 is None else round(p90 / 1000, 2),
+        "buffering_count": int(sums["stalls"]),
+        "buffering_time": stall_s,
+        "rebuffer_ratio": round_half_up_1(stall_s * 100 / played) if played > 0 else 0.0,
+        "playback_failures": failures,
+        "failure_rate": round_half_up_1(failures * 100 / loads) if loads else 0.0,
+        "exits_before_start": int(sums["exits"]),
     }
 
 

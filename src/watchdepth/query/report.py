@@ -81,9 +81,10 @@ class StoreReportSource:
             chunk = items[start : start + CHUNK]
             own = {i.id: [i.id, *events_of.get(i.id, ())] if i.kind == "stream" else [i.id] for i in chunk}
             sums = self._sums(p, {c for cs in own.values() for c in cs})
+            bins = self._bins(p, {c for c in sums if sums[c].get("startups")})
             peaks = self._peaks(p, [i for i in chunk if i.kind != "video"], own)
             for info in chunk:
-                yield self._row(info, own[info.id], sums, peaks.get(info.id, 0), paths.get(info.folder_id))
+                yield self._row(info, own[info.id], sums, peaks.get(info.id, 0), paths.get(info.folder_id), bins)
 
     def _peaks(self, p: Period, live: list[ContentInfo], own: dict[str, list[str]]) -> dict[str, int]:
         """Peak concurrent viewers of these stream and event rows (absent: 0), in one store query.
@@ -98,9 +99,13 @@ class StoreReportSource:
         return {key: found.viewers for key, found in concurrency.peaks_many(self.store, asks, p.start_ms, p.end_ms).items()}
 
     def _row(self, info: ContentInfo, own: list[str], sums: dict[str, dict[str, float]], peak: int,
-             folder_name: str | None) -> dict[str, object]:
+             folder_name: str | None, bins: dict[str, dict[int, int]]) -> dict[str, object]:
         """One row; ``own``: the content ids it sums (a stream: itself and its events)."""
-        m = metrics.derive(_add([sums.get(c, _ZERO) for c in own]))
+        merged: dict[int, int] = {}
+        for c in own:
+            for b, n in bins.get(c, {}).items():
+                merged[b] = merged.get(b, 0) + n
+        m = metrics.derive(_add([sums.get(c, _ZERO) for c in own]), merged)
         live = info.kind != "video"
         project = self.catalog.projects.get(info.project_id)
         return {
@@ -120,6 +125,7 @@ class StoreReportSource:
             "avg_watch_time": m["avg_watch_time"],
             "watch_depth": m["watch_depth"],
             "peak_concurrent_viewers": peak if live else None,
+            **{k: m[k] for k in metrics.QUALITY_FIELDS},
         }
 
     def _events_of_streams(self) -> dict[str, list[str]]:
@@ -127,6 +133,19 @@ class StoreReportSource:
         for info in list(self.catalog.content.values()):
             if info.kind == "event" and info.stream_id is not None:
                 out.setdefault(info.stream_id, []).append(info.id)
+        return out
+
+    def _bins(self, p: Period, ids: set[str]) -> dict[str, dict[int, int]]:
+        """Startup counts per 10 ms bin per content id (METRICS.md §7 percentiles), of ids with startups."""
+        if not ids:
+            return {}
+        got = self.store.aggregate(Aggregate(start_ms=p.start_ms, end_ms=p.end_ms, timezone=p.timezone,
+                                             dims=("content_id", "startup_bin"), filters={"content_id": tuple(sorted(ids))}))
+        at = 2 + SUMS.index("startups")
+        out: dict[str, dict[int, int]] = {}
+        for r in got.rows:
+            if r[1] is not None and r[at]:
+                out.setdefault(r[0], {})[int(r[1])] = int(r[at])
         return out
 
     def _sums(self, p: Period, ids: set[str]) -> dict[str, dict[str, float]]:

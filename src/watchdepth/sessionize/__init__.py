@@ -10,6 +10,8 @@ from watchdepth.sessionize.sessionizer import (
     Sessionizer,
     collect_order,
     import_order,
+    startup_bin,
 )
 
-__all__ = ["APPLIED", "BOT", "DUPLICATE", "LATE", "Credit", "Outcome", "Sessionizer", "collect_order", "import_order"]
+__all__ = ["APPLIED", "BOT", "DUPLICATE", "LATE", "Credit", "Outcome", "Sessionizer", "collect_order", "import_order",
+           "startup_bin"]

@@ -7,6 +7,12 @@ a player load, a unique impression, a view, a piece of watch time, or an event c
 produced it, with the dimensions of its load. A piece of watch time also carries its
 pair's impression time and dimensions (the cohort of METRICS.md §5, for average watch
 time and watch depth).
+Quality of experience (METRICS.md §7), each at its event with its load's dimensions: a
+``startup`` (its 10 ms bin, ``startup_bin``, for the percentiles), a ``stall`` (count and
+ms), a load's first fatal ``error`` (a playback failure), and exits before start as a
+cohort of the load's first ``play``: +1 at that play and −1 when its ``startup`` comes,
+both with ``imp_t`` = the play's time, so that a sum by ``imp_t`` is the loads of the
+period that never started.
 This is the only place where those numbers are counted. It does no I/O: the store
 keeps the log it can be rebuilt from (``replay``), and the writer decides when; ids
 of other forms than the tracker's, not seen here, are looked up by the caller in the
@@ -19,7 +25,7 @@ import itertools
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import msgspec
 
@@ -38,6 +44,17 @@ SESSION_TTL_MS = 90 * 60_000
 RECENT_IDS = 1_000_000
 #: Event types counted as such (METRICS.md §4 "Event counts"); ``load`` counts as ``player_init``.
 EVENT_COUNTS = {"play": "play", "pause": "pause", "seek": "seek", "load": "player_init"}
+#: Event types that credit quality numbers (METRICS.md §7); a first play opens the exits cohort.
+QUALITY_TYPES = frozenset({"startup", "stall", "error", "play"})
+#: Startup bins: 10 ms up to a minute (the percentiles are exact to 10 ms there), then 10 s.
+FINE_BIN_MS, FINE_UNTIL_MS, COARSE_BIN_MS = 10, 60_000, 10_000
+
+
+def startup_bin(ms: int) -> str:
+    """The bin of a startup time, named by its lower bound in ms (a string: it is stored as a dimension)."""
+    width = FINE_BIN_MS if ms < FINE_UNTIL_MS else COARSE_BIN_MS
+    return str(ms // width * width)
+
 
 APPLIED, DUPLICATE, LATE, BOT = "applied", "duplicate", "late", "bot"
 
@@ -71,6 +88,12 @@ class Credit(msgspec.Struct, frozen=True, gc=False):
     seek: int = 0
     replay: int = 0
     player_init: int = 0
+    startups: int = 0
+    startup_bin: str | None = None
+    stalls: int = 0
+    stall_ms: int = 0
+    failures: int = 0
+    exits: int = 0  # +1 at a load's first play, −1 at its startup; both at imp_t (the first play)
 
 
 class Outcome(NamedTuple):
@@ -208,12 +231,38 @@ class Sessionizer:
         status, run_no = self._apply_event(e, credits, wall, live, stored)
         if status == APPLIED and e.type in EVENT_COUNTS:
             self._count(e, credits, before)
+        if status == APPLIED and e.type in QUALITY_TYPES:
+            self._quality(e, credits)
         return status, run_no
+
+    def _quality(self, e: Event, credits: list[Credit]) -> None:
+        """Credit the METRICS.md §7 numbers of a startup, stall, error or first play, each on a credit of its own."""
+        load = self.sessions[e.session_id].loads[e.load_id]
+        got: dict[str, Any] = {}
+        if e.type == "play":
+            if load.first_play is None:
+                load.first_play = e.t
+                got = {"imp_t": e.t, "exits": 1}
+        elif e.type == "startup":
+            if load.started or e.ms is None:  # once per load
+                return
+            load.started = True
+            got = {"startups": 1, "startup_bin": startup_bin(e.ms)}
+            if load.first_play is not None:
+                got.update(imp_t=load.first_play, exits=-1)
+        elif e.type == "stall":
+            if e.ms is not None:
+                got = {"stalls": 1, "stall_ms": e.ms}
+        elif e.fatal and not load.failed:  # error: the load's first fatal one
+            load.failed = True
+            got = {"failures": 1}
+        if got:
+            credits.append(Credit(e.t, e.content_id, e.session_id, e.load_id, 0, 0, 0, 0.0, None, None, load.dims, **got))
 
     def _count(self, e: Event, credits: list[Credit], before: int) -> None:
         """Credit the event's count (METRICS.md §4 "Event counts") on its first credit, or a new one."""
         load = self.sessions[e.session_id].loads[e.load_id]
-        counts = {EVENT_COUNTS[e.type]: 1}
+        counts: dict[str, Any] = {EVENT_COUNTS[e.type]: 1}
         if e.type == "play" and load.replaying:
             counts["replay"] = 1
         load.replaying = False

@@ -30,7 +30,7 @@ class LoadState:
     """One player load: its sequence bookkeeping and its open run."""
 
     __slots__ = ("max_seq", "gaps", "run_start", "run_end", "run_no", "run_content", "dims", "loaded", "ended",
-                 "replaying")
+                 "replaying", "first_play", "started", "failed")
 
     def __init__(self, dims: Dims) -> None:
         self.max_seq = -1
@@ -43,6 +43,9 @@ class LoadState:
         self.loaded = False  # a ``load`` event was credited
         self.ended: str | None = None  # the content whose end this load reached (a next play is a replay)
         self.replaying = False  # the play being applied is a replay
+        self.first_play: int | None = None  # the time of its first ``play`` (METRICS.md §7's cohort)
+        self.started = False  # a ``startup`` was credited
+        self.failed = False  # a fatal ``error`` was credited
 
     def classify(self, seq: int) -> str:
         """'new', 'late' (a skipped seq arriving after a higher one) or 'duplicate'."""

@@ -1,7 +1,7 @@
 """The Store protocol: what every backend (DuckDB embedded, ClickHouse) provides.
 
 Input: write batches from the ingest loop, catalog changes, and logical queries
-(``Aggregate``, ``RetentionQuery``, ``ConcurrencyQuery``) from ``query/``.
+(``Aggregate``; watched sets and run spans by content and period) from ``query/``.
 Output: plain Python rows, never engine objects. Engine SQL and DDL stay inside each
 backend, and an engine's exceptions leave as ``errors.StoreError``.
 It does not compute derived metrics (``query.metrics`` does) nor decide crediting
@@ -20,13 +20,16 @@ from watchdepth.sessionize import Credit
 
 #: Event counts (METRICS.md §4): applied events of each type, credited at themselves.
 EVENT_COUNTS = ("play", "pause", "seek", "replay", "player_init")
+#: Quality of experience (METRICS.md §7): startup events, stalls and their ms, playback failures
+#: (loads with a fatal error), exits before start (by the first play's time, like the cohort).
+QUALITY_SUMS = ("startups", "stalls", "stall_ms", "failures", "exits")
 #: The additive sums every analytics row carries, in this order. ``view_duration``: Σ views ×
 #: duration. The cohort of METRICS.md §5 (pairs whose unique impression falls in the period,
 #: their whole watched sets): ``cohort_watch_time`` (their watch time, all content; its pairs
 #: are ``unique_views``), and for watch depth, of content with a duration only,
 #: ``depth_watch_time`` and ``depth_duration`` (Σ duration over those pairs). Then the event counts.
 SUMS = ("player_loads", "unique_views", "views", "watch_time", "view_duration",
-        "cohort_watch_time", "depth_watch_time", "depth_duration", *EVENT_COUNTS)
+        "cohort_watch_time", "depth_watch_time", "depth_duration", *EVENT_COUNTS, *QUALITY_SUMS)
 #: Dimensions a query may group or filter by.
 DIMENSIONS = (
     "content_id",
@@ -39,9 +42,10 @@ DIMENSIONS = (
     "domain",
     "page",
     "external_id",
+    "startup_bin",  # internal: a startup's 10 ms bin (sessionize.startup_bin), for the percentiles of §7
 )
 #: Dimensions held in the per-day rollup (one at a time).
-ROLLUP_DIMENSIONS = ("country", "platform", "os", "browser", "domain", "page")
+ROLLUP_DIMENSIONS = ("country", "platform", "os", "browser", "domain", "page", "startup_bin")
 
 
 class WriteBatch(NamedTuple):
@@ -88,7 +92,7 @@ class AggregateResult(NamedTuple):
 
 
 class Store(Protocol):
-    """A handful of methods; ``store.fake`` keeps them in memory for tests."""
+    """A handful of methods; the DuckDB and ClickHouse backends implement them, one test suite runs both."""
 
     # ingest log
     def write_batch(self, batch: WriteBatch) -> None: ...

@@ -29,7 +29,7 @@ Design (see docs/scale-out.md):
   tables, which ClickHouse merges in the background (``maintain`` only runs ``recover``).
   Queries always ``sum`` over them (unmerged parts are summed at read time). Materialized
   views would do the same inside ClickHouse, but measured on chDB they made every insert
-  of a small batch ~10x slower (query analysis per insert), see docs/benchmarks.md.
+  of a small batch ~10x slower (query analysis per insert), measured when the backend was built (history of docs/benchmarks.md, "ClickHouse").
 * The catalog tables are ``ReplacingMergeTree(version, deleted)``: an update or a delete
   is an insert with a newer version; reads use ``FINAL``.
 * ``log_seq`` only orders events within a session (a session lives on one collector).
@@ -72,7 +72,7 @@ from watchdepth.store.base import (
     AggregateResult,
     WriteBatch,
 )
-from watchdepth.store.clickhouse_plan import STORED, plan_aggregate
+from watchdepth.store.clickhouse_plan import AT_IMP, STORED, plan_aggregate, zero_sql
 
 log = logging.getLogger(__name__)
 
@@ -555,12 +555,14 @@ def _credited(facts: pa.Table) -> tuple[pa.Table, pa.Array]:
     with cohort watch time at ``imp_t`` with that alone (METRICS.md §5: the cohort's unit)."""
     cols = ["content_id", *_SUM_NAMES, *ROLLUP_DIMENSIONS]
     at_t = facts.select(cols)
-    at_t = at_t.set_column(at_t.schema.get_field_index("cohort_wt"), "cohort_wt",
-                           pa.repeat(pa.scalar(0.0), at_t.num_rows))
-    imp = facts.filter(pc.not_equal(facts.column("cohort_wt"), 0.0))
+    for name in AT_IMP:
+        i = at_t.schema.get_field_index(name)
+        at_t = at_t.set_column(i, name, pa.repeat(pa.scalar(0, at_t.schema.field(i).type), at_t.num_rows))
+    imp = facts.filter(pc.and_(pc.or_(pc.not_equal(facts.column("cohort_wt"), 0.0), pc.not_equal(facts.column("exits"), 0)),
+                               pc.is_valid(facts.column("imp_t"))))
     at_imp = imp.select(cols)
     for name in _SUM_NAMES:
-        if name != "cohort_wt":
+        if name not in AT_IMP:
             i = at_imp.schema.get_field_index(name)
             at_imp = at_imp.set_column(i, name, pa.repeat(pa.scalar(0, at_imp.schema.field(i).type), at_imp.num_rows))
     ms = pa.concat_arrays([facts.column("t").cast(_TS).cast(pa.int64()).combine_chunks(),
@@ -590,7 +592,8 @@ def rollups(facts: pa.Table) -> tuple[pa.Table, pa.Table]:
 
 
 def _signed(t: pa.Table) -> pa.Table:
-    for name in ("player_loads", "unique_views", "views", "play", "pause", "seek", "replay", "player_init"):
+    for name in ("player_loads", "unique_views", "views", "play", "pause", "seek", "replay", "player_init",
+                 "startups", "stalls", "stall_ms", "failures", "exits"):
         i = t.schema.get_field_index(name)
         t = t.set_column(i, name, t.column(name).cast(pa.int64()))
     return t
@@ -618,9 +621,9 @@ def _tagged(t: pa.Table, tag: int) -> pa.Table:
 
 _SUMS_SQL = ", ".join(f"sum({c}) AS {c}" if c in ("watch_time", "cohort_wt") else f"toInt64(sum({c})) AS {c}"
                       for c in STORED)
-_AT_T = ", ".join("toFloat64(0) AS cohort_wt" if c == "cohort_wt" else c for c in STORED)
-_AT_IMP = ", ".join("cohort_wt" if c == "cohort_wt" else f"0 AS {c}" for c in STORED)
-_DIMS = "country, platform, os, browser, domain, page"
+_AT_T = ", ".join(zero_sql(c) if c in AT_IMP else c for c in STORED)
+_AT_IMP = ", ".join(c if c in AT_IMP else f"0 AS {c}" for c in STORED)
+_DIMS = ", ".join(ROLLUP_DIMENSIONS)
 
 
 def _credited_sql(unit: str, key: str) -> str:
@@ -632,7 +635,7 @@ def _credited_sql(unit: str, key: str) -> str:
     return (f"(SELECT {at['t']} AS {unit}, content_id, {_DIMS}, {_AT_T} FROM facts "
             f"WHERE toUnixTimestamp({at['t']}) IN {{{key}:Array(Int64)}} AND {rest} UNION ALL "
             f"SELECT {at['assumeNotNull(imp_t)']} AS {unit}, content_id, {_DIMS}, {_AT_IMP} FROM facts "
-            f"WHERE cohort_wt != 0 AND toUnixTimestamp({at['assumeNotNull(imp_t)']}) IN {{{key}:Array(Int64)}} AND {rest})")
+            f"WHERE (cohort_wt != 0 OR exits != 0) AND toUnixTimestamp({at['assumeNotNull(imp_t)']}) IN {{{key}:Array(Int64)}} AND {rest})")
 
 
 #: The rollup rows of some hours / days and contents, summed again from the facts (but those of
@@ -647,5 +650,5 @@ _RESUM_DAYS = [
     f"INSERT INTO agg_day (day, content_id, dim, value, {', '.join(STORED)}) "
     f"SELECT day, content_id, kv.1 AS dim, kv.2 AS value, {_SUMS_SQL} FROM {_credited_sql('day', 'd')} "
     "ARRAY JOIN [('country', country), ('platform', platform), ('os', os), ('browser', browser), ('domain', domain), "
-    "('page', page)] AS kv GROUP BY day, content_id, dim, value",
+    "('page', page), ('startup_bin', startup_bin)] AS kv GROUP BY day, content_id, dim, value",
 ]

@@ -18,14 +18,16 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from watchdepth.store.base import ROLLUP_DIMENSIONS, SUMS, Aggregate
+from watchdepth.store.base import QUALITY_SUMS, ROLLUP_DIMENSIONS, SUMS, Aggregate
 
 #: Sums of facts and rollups (``store.rows``): the cohort's watch time and the event counts too.
 STORED = ("player_loads", "unique_views", "views", "watch_time", "cohort_wt", "play", "pause", "seek", "replay",
-          "player_init")
+          "player_init", *QUALITY_SUMS)
+#: Sums credited at ``imp_t`` (the cohort's time: a pair's impression, a load's first play), not ``t``.
+AT_IMP = ("cohort_wt", "exits")
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
-FACT_DIMS = frozenset({"country", "platform", "os", "browser", "domain", "page", "external_id"})
+FACT_DIMS = frozenset({"country", "platform", "os", "browser", "domain", "page", "external_id", "startup_bin"})
 CATALOG_DIMS = ("project_id", "folder_id")
 #: The live catalog rows (ReplacingMergeTree with a deleted flag: FINAL drops replaced and deleted rows).
 CONTENT = "(SELECT id, project_id, folder_id, duration FROM content FINAL)"
@@ -83,14 +85,19 @@ def plan_aggregate(q: Aggregate) -> Plan:
 def credited(dims: tuple[str, ...]) -> str:
     """Facts of the period ``[{start}, {end})`` as credits: each row at ``t`` with its sums, and
     the rows whose pair's impression ``imp_t`` falls in the period at ``imp_t``, with their
-    ``cohort_wt`` alone (found through the minmax index on ``imp_t``)."""
+    ``cohort_wt`` and ``exits`` alone (found through the minmax index on ``imp_t``)."""
     keep = ", ".join(("content_id", *dims))
-    at_t = ", ".join("toFloat64(0) AS cohort_wt" if c == "cohort_wt" else c for c in STORED)
-    at_imp = ", ".join("cohort_wt" if c == "cohort_wt" else f"0 AS {c}" for c in STORED)
+    at_t = ", ".join(zero_sql(c) if c in AT_IMP else c for c in STORED)
+    at_imp = ", ".join(c if c in AT_IMP else f"0 AS {c}" for c in STORED)
     start, end = "fromUnixTimestamp64Milli({start:Int64}, 'UTC')", "fromUnixTimestamp64Milli({end:Int64}, 'UTC')"
     return (f"(SELECT t, {keep}, {at_t} FROM facts WHERE t >= {start} AND t < {end} UNION ALL "
             f"SELECT assumeNotNull(imp_t) AS t, {keep}, {at_imp} FROM facts "
-            f"WHERE imp_t >= {start} AND imp_t < {end} AND cohort_wt != 0)")
+            f"WHERE imp_t >= {start} AND imp_t < {end} AND (cohort_wt != 0 OR exits != 0))")
+
+
+def zero_sql(c: str) -> str:
+    """A zero of the column's type (Float64 for cohort_wt)."""
+    return "toFloat64(0) AS cohort_wt" if c == "cohort_wt" else f"0 AS {c}"
 
 
 _DURATION = "ifNull(c.duration, 0)"
@@ -105,6 +112,7 @@ _SUM_EXPRS = [
     f"toFloat64(sum(if({_DURATION} > 0, g.s_cohort_wt, 0))) AS depth_watch_time",
     f"toFloat64(sum(if({_DURATION} > 0, g.s_unique_views * {_DURATION}, 0))) AS depth_duration",
     *(f"toInt64(sum(g.s_{c})) AS {c}" for c in ("play", "pause", "seek", "replay", "player_init")),
+    *(f"toInt64(sum(g.s_{c})) AS {c}" for c in QUALITY_SUMS),
 ]
 if [e.rsplit(" AS ", 1)[1] for e in _SUM_EXPRS] != list(SUMS):
     raise RuntimeError("_SUM_EXPRS and SUMS disagree")

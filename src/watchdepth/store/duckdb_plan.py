@@ -28,12 +28,12 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from watchdepth.store.base import ROLLUP_DIMENSIONS, SUMS, Aggregate
+from watchdepth.store.base import QUALITY_SUMS, ROLLUP_DIMENSIONS, SUMS, Aggregate
 from watchdepth.store.duckdb_rollup import SUMS4, credited
 
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
-FACT_DIMS = frozenset({"country", "platform", "os", "browser", "domain", "page", "external_id"})
+FACT_DIMS = frozenset({"country", "platform", "os", "browser", "domain", "page", "external_id", "startup_bin"})
 CATALOG_DIMS = {"project_id": "c.project_id", "folder_id": "c.folder_id"}
 INTERVALS = {"hour": "1 hour", "day": "1 day", "week": "7 days", "month": "1 month"}
 #: Each part's columns after its keys: s_<stored sum>, then the three the catalog's duration gives.
@@ -140,6 +140,7 @@ _OUT = {
     "depth_watch_time": ("s_dw", "DOUBLE"),
     "depth_duration": ("s_dd", "DOUBLE"),
     **{c: (f"s_{c}", "BIGINT") for c in ("play", "pause", "seek", "replay", "player_init")},
+    **{c: (f"s_{c}", "BIGINT") for c in QUALITY_SUMS},
 }
 _SUM_EXPRS = [f"coalesce(sum({_OUT[name][0]}), 0)::{_OUT[name][1]} AS {name}" for name in SUMS]
 

@@ -23,8 +23,12 @@ HOUR_DIMS = ("country", "platform", "os", "browser")
 SLICE_ROWS = 5_000_000  # a tail longer than this is folded a week at a time
 #: Event-count columns of facts and rollups (``store.rows.FACT_COUNTS``).
 COUNTS = ("play", "pause", "seek", "replay", "player_init")
+#: Quality sums (METRICS.md §7; ``store.rows.FACT_QUALITY``); ``exits`` is keyed by imp_t, like cohort_wt.
+QUALITY = ("startups", "stalls", "stall_ms", "failures", "exits")
+#: Sums credited at ``imp_t`` (the cohort's time), not at ``t``.
+AT_IMP = ("cohort_wt", "exits")
 #: The sums of facts and of the per-content rollups.
-SUMS4 = ("player_loads", "unique_views", "views", "watch_time", "cohort_wt", *COUNTS)
+SUMS4 = ("player_loads", "unique_views", "views", "watch_time", "cohort_wt", *COUNTS, *QUALITY)
 #: The ws_* rollups add what the catalog's duration gives (view_duration, watch depth's two).
 SUMS5 = (*SUMS4, "view_duration", "depth_wt", "depth_duration")
 _S4 = ", ".join(f"sum({c}) AS {c}" for c in SUMS4)
@@ -33,18 +37,23 @@ _VD = ("sum(r.views * coalesce(c.duration, 0)) AS view_duration, "
        "sum(CASE WHEN c.duration > 0 THEN r.unique_views * c.duration ELSE 0 END) AS depth_duration")
 _R4 = ", ".join(f"sum(r.{c}) AS {c}" for c in SUMS4)
 #: Facts columns a rollup keeps (its keys).
-_KEPT = ("content_id", "country", "platform", "os", "browser", "domain", "page")
+_KEPT = ("content_id", "country", "platform", "os", "browser", "domain", "page", "startup_bin")
 
 
 def credited(where: str, cols: tuple[str, ...] = _KEPT) -> str:
     """A relation of facts rows (selected by ``where``, written with ``{t}`` for the time
     column) as credits: each row at ``t`` with its sums, and again at ``imp_t`` with its
-    ``cohort_wt`` alone. Columns: t, ``cols``, SUMS4."""
+    ``cohort_wt`` and ``exits`` alone (AT_IMP). Columns: t, ``cols``, SUMS4."""
     keep = ", ".join(cols)
-    at_t = ", ".join("0.0 AS cohort_wt" if c == "cohort_wt" else c for c in SUMS4)
-    at_imp = ", ".join("cohort_wt" if c == "cohort_wt" else f"0 AS {c}" for c in SUMS4)
+    at_t = ", ".join(_zero(c) if c in AT_IMP else c for c in SUMS4)
+    at_imp = ", ".join(c if c in AT_IMP else f"0 AS {c}" for c in SUMS4)
     return (f"(SELECT t, {keep}, {at_t} FROM facts WHERE {where.format(t='t')} UNION ALL "
-            f"SELECT imp_t AS t, {keep}, {at_imp} FROM facts WHERE {where.format(t='imp_t')} AND cohort_wt <> 0)")
+            f"SELECT imp_t AS t, {keep}, {at_imp} FROM facts WHERE {where.format(t='imp_t')} "
+            "AND (cohort_wt <> 0 OR exits <> 0) AND imp_t IS NOT NULL)")
+
+
+def _zero(c: str) -> str:
+    return f"0.0 AS {c}" if c == "cohort_wt" else f"0 AS {c}"
 
 
 def tables(cur: duckdb.DuckDBPyConnection) -> set[str]:
@@ -72,7 +81,8 @@ def upgrade(cur: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
     added = []
     for table, column, typ in wanted:
         if (table, column) not in have:
-            default = " DEFAULT 0" if typ in ("DOUBLE", "BIGINT", "UTINYINT", "INTEGER") else ""
+            numeric = typ in ("DOUBLE", "BIGINT", "UTINYINT", "INTEGER", "UINTEGER", "TINYINT")
+            default = " DEFAULT 0" if numeric and table != "events" else ""
             cur.execute(f"ALTER TABLE {table} ADD COLUMN {column} {typ}{default}")
             added.append(f"{table}.{column}")
     if "facts.imp_t" in added:

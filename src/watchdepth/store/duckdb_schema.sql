@@ -27,7 +27,11 @@ CREATE TABLE IF NOT EXISTS events (
     os VARCHAR,
     browser VARCHAR,
     domain VARCHAR,
-    page VARCHAR
+    page VARCHAR,
+    ms INTEGER,                       -- startup, stall (METRICS.md §7)
+    code VARCHAR,                     -- error
+    message VARCHAR,                  -- error
+    fatal BOOLEAN                     -- error
 );
 -- facts: every credited number, at the time of the event that produced it (METRICS.md §5).
 CREATE TABLE IF NOT EXISTS facts (
@@ -54,10 +58,20 @@ CREATE TABLE IF NOT EXISTS facts (
     pause UTINYINT NOT NULL DEFAULT 0,
     seek UTINYINT NOT NULL DEFAULT 0,
     replay UTINYINT NOT NULL DEFAULT 0,
-    player_init UTINYINT NOT NULL DEFAULT 0
+    player_init UTINYINT NOT NULL DEFAULT 0,
+    -- quality (METRICS.md §7), each at its event: a startup and its 10 ms bin (a key of agg_day/ws_day,
+    -- dim 'startup_bin', for the percentiles), a stall and its ms, a load's first fatal error,
+    -- exits before start (+1 at a load's first play, -1 at its startup; both keyed by imp_t = that play)
+    startups UTINYINT NOT NULL DEFAULT 0,
+    startup_bin VARCHAR,
+    stalls UTINYINT NOT NULL DEFAULT 0,
+    stall_ms UINTEGER NOT NULL DEFAULT 0,
+    failures UTINYINT NOT NULL DEFAULT 0,
+    exits TINYINT NOT NULL DEFAULT 0
 );
 -- Rollups are built by maintain() from the facts tail (see rollup_state), never per commit.
--- Every sum is keyed by the time of its fact (t), but cohort_wt by its impression time (imp_t).
+-- Every sum is keyed by the time of its fact (t), but cohort_wt by its impression time (imp_t)
+-- and exits by its load's first play (imp_t too).
 -- agg_hour: facts summed per UTC hour and content (timelines, totals, top videos).
 CREATE TABLE IF NOT EXISTS agg_hour (
     hour TIMESTAMPTZ NOT NULL,
@@ -71,7 +85,12 @@ CREATE TABLE IF NOT EXISTS agg_hour (
     pause BIGINT NOT NULL,
     seek BIGINT NOT NULL,
     replay BIGINT NOT NULL,
-    player_init BIGINT NOT NULL
+    player_init BIGINT NOT NULL,
+    startups BIGINT NOT NULL DEFAULT 0,
+    stalls BIGINT NOT NULL DEFAULT 0,
+    stall_ms BIGINT NOT NULL DEFAULT 0,
+    failures BIGINT NOT NULL DEFAULT 0,
+    exits BIGINT NOT NULL DEFAULT 0
 );
 -- agg_day: facts summed per UTC day, content and one dimension (breakdowns, referrers).
 CREATE TABLE IF NOT EXISTS agg_day (
@@ -88,7 +107,12 @@ CREATE TABLE IF NOT EXISTS agg_day (
     pause BIGINT NOT NULL,
     seek BIGINT NOT NULL,
     replay BIGINT NOT NULL,
-    player_init BIGINT NOT NULL
+    player_init BIGINT NOT NULL,
+    startups BIGINT NOT NULL DEFAULT 0,
+    stalls BIGINT NOT NULL DEFAULT 0,
+    stall_ms BIGINT NOT NULL DEFAULT 0,
+    failures BIGINT NOT NULL DEFAULT 0,
+    exits BIGINT NOT NULL DEFAULT 0
 );
 -- agg_cday: facts summed per UTC day and content (top videos over long periods).
 CREATE TABLE IF NOT EXISTS agg_cday (
@@ -103,7 +127,12 @@ CREATE TABLE IF NOT EXISTS agg_cday (
     pause BIGINT NOT NULL,
     seek BIGINT NOT NULL,
     replay BIGINT NOT NULL,
-    player_init BIGINT NOT NULL
+    player_init BIGINT NOT NULL,
+    startups BIGINT NOT NULL DEFAULT 0,
+    stalls BIGINT NOT NULL DEFAULT 0,
+    stall_ms BIGINT NOT NULL DEFAULT 0,
+    failures BIGINT NOT NULL DEFAULT 0,
+    exits BIGINT NOT NULL DEFAULT 0
 );
 -- ws_*: workspace-level rollups without content_id, per project (the content's project at
 -- rollup time) with view_duration = Σ views × the catalog duration at rollup time, and for
@@ -125,7 +154,12 @@ CREATE TABLE IF NOT EXISTS ws_hour (
     pause BIGINT NOT NULL,
     seek BIGINT NOT NULL,
     replay BIGINT NOT NULL,
-    player_init BIGINT NOT NULL
+    player_init BIGINT NOT NULL,
+    startups BIGINT NOT NULL DEFAULT 0,
+    stalls BIGINT NOT NULL DEFAULT 0,
+    stall_ms BIGINT NOT NULL DEFAULT 0,
+    failures BIGINT NOT NULL DEFAULT 0,
+    exits BIGINT NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS ws_day (
     day TIMESTAMPTZ NOT NULL,
@@ -144,7 +178,12 @@ CREATE TABLE IF NOT EXISTS ws_day (
     pause BIGINT NOT NULL,
     seek BIGINT NOT NULL,
     replay BIGINT NOT NULL,
-    player_init BIGINT NOT NULL
+    player_init BIGINT NOT NULL,
+    startups BIGINT NOT NULL DEFAULT 0,
+    stalls BIGINT NOT NULL DEFAULT 0,
+    stall_ms BIGINT NOT NULL DEFAULT 0,
+    failures BIGINT NOT NULL DEFAULT 0,
+    exits BIGINT NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS ws_page (
     day TIMESTAMPTZ NOT NULL,
@@ -163,7 +202,12 @@ CREATE TABLE IF NOT EXISTS ws_page (
     pause BIGINT NOT NULL,
     seek BIGINT NOT NULL,
     replay BIGINT NOT NULL,
-    player_init BIGINT NOT NULL
+    player_init BIGINT NOT NULL,
+    startups BIGINT NOT NULL DEFAULT 0,
+    stalls BIGINT NOT NULL DEFAULT 0,
+    stall_ms BIGINT NOT NULL DEFAULT 0,
+    failures BIGINT NOT NULL DEFAULT 0,
+    exits BIGINT NOT NULL DEFAULT 0
 );
 -- ws_hour_dim: ws_day per UTC hour, for the top-list dimensions only (HOUR_DIMS: country,
 -- platform, os, browser): the partial UTC days at the ends of a non-UTC period.
@@ -184,7 +228,12 @@ CREATE TABLE IF NOT EXISTS ws_hour_dim (
     pause BIGINT NOT NULL,
     seek BIGINT NOT NULL,
     replay BIGINT NOT NULL,
-    player_init BIGINT NOT NULL
+    player_init BIGINT NOT NULL,
+    startups BIGINT NOT NULL DEFAULT 0,
+    stalls BIGINT NOT NULL DEFAULT 0,
+    stall_ms BIGINT NOT NULL DEFAULT 0,
+    failures BIGINT NOT NULL DEFAULT 0,
+    exits BIGINT NOT NULL DEFAULT 0
 );
 -- rollup_state: facts rows [0, wm) (by rowid; facts is append-only) are in every rollup; the
 -- rest (the tail) is answered from facts. ws_valid: the ws_* tables match the catalog.

@@ -56,6 +56,10 @@ EVENT_COLUMNS: tuple[tuple[str, str, pa.DataType], ...] = (
     ("browser", "browser", _STR),
     ("domain", "domain", _STR),
     ("page", "page", _STR),
+    ("ms", "ms", pa.int32()),  # the quality fields (METRICS.md §7)
+    ("code", "code", _STR),
+    ("message", "message", _STR),
+    ("fatal", "fatal", pa.bool_()),
 )
 EVENT_SELECT = ", ".join(
     f"epoch_ms({col})" if typ == _TS else col for _, col, typ in EVENT_COLUMNS
@@ -122,11 +126,19 @@ _FACT_EXTRA: tuple[tuple[str, pa.DataType], ...] = (
     ("seek", pa.uint8()),
     ("replay", pa.uint8()),
     ("player_init", pa.uint8()),
+    ("startups", pa.uint8()),  # quality (METRICS.md §7)
+    ("startup_bin", _STR),
+    ("stalls", pa.uint8()),
+    ("stall_ms", pa.uint32()),
+    ("failures", pa.uint8()),
+    ("exits", pa.int8()),
 )
 #: The facts columns in table order.
 FACT_ORDER = [*(name for name, _ in _FACT_COLUMNS), *FACT_DIMS, *(name for name, _ in _FACT_EXTRA)]
 #: The event-count columns of facts and of every rollup (``store.base.EVENT_COUNTS``).
-FACT_COUNTS = tuple(name for name, _ in _FACT_EXTRA[2:])
+FACT_COUNTS = tuple(name for name, _ in _FACT_EXTRA[2:7])
+#: The quality sums of facts and of every rollup (``store.base.QUALITY_SUMS``); ``startup_bin`` is a key.
+FACT_QUALITY = ("startups", "stalls", "stall_ms", "failures", "exits")
 
 
 if Credit.__struct_fields__ != ("t", "content_id", "session_id", "load_id", "loads", "impressions", "views", "watch_time",
@@ -217,6 +229,8 @@ def journal_tables(parts: Sequence[JournalBatch]) -> tuple[pa.Table, pa.Table]:
     events = pa.Table.from_arrays([*head, *events.columns], ["log_seq", "status", "run", *events.column_names])
     facts = _as_timestamps(_read_json(b"".join(p.facts for p in parts), _FACT_JSON), ["t", "imp_t"])
     for name, typ in _FACT_EXTRA[1:]:  # a journal written before these fields: zeros
+        if name == "startup_bin":  # a key, null when absent
+            continue
         i = facts.column_names.index(name)
         facts = facts.set_column(i, name, pc.fill_null(facts.column(i), pa.scalar(0, typ)))
     dims = facts.column("dims")

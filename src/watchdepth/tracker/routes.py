@@ -60,6 +60,7 @@ class StaticScript:
         }
 
     async def respond(self, request: Request) -> Response:
+        """The tracker script (gzipped when accepted; ETag, long cache)."""
         if self.etag in request.headers.get("if-none-match", ""):
             return Response(status_code=304, headers=self.headers)
         headers = dict(self.headers)
@@ -76,10 +77,12 @@ def routes(catalog_lookup: ContentLookup) -> list[BaseRoute]:
     source = StaticScript(HERE / "tracker.js", SCRIPT_MAX_AGE)
 
     async def demo(request: Request) -> Response:
+        """A demo page: a player with the tracker."""
         prefix = request.scope.get("root_path", "")
         return _page("demo.html", media=f"{prefix}/media/{DEFAULT_MEDIA}", tracker=f"{prefix}/tracker.js")
 
     async def embed(request: Request) -> Response:
+        """An embeddable player page for a catalog video, with the tracker."""
         info = catalog_lookup(request.path_params["video_id"])
         if info is None:
             return _page("not_found.html", 404, message="This video does not exist or was removed.")
@@ -94,6 +97,7 @@ def routes(catalog_lookup: ContentLookup) -> list[BaseRoute]:
         )
 
     async def media(request: Request) -> Response:
+        """The sample media the demo and embed pages play."""
         path = _media_path(request.path_params["name"])
         if path is None:
             return Response("Not Found", status_code=404, media_type="text/plain")

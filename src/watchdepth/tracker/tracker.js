@@ -2,6 +2,11 @@
 // The player tracker: turns what a player does into watchdepth's wire events
 // (shared/METRICS.md §2) and delivers them to /collect.
 //
+// Quality of experience (§7): `startup` (ms from the first play to the first
+// frame), `stall` (a rebuffering no seek caused, sent on resume or when the page
+// hides) and `error` (code, message, fatal), from the element's events, hls.js's
+// ERROR, video.js's error and the Kinescope player's Playing/Waiting/Error.
+//
 // Input: HTML5 <video>/<audio> elements (found by data-video-id, data-stream-id,
 // data-event-id, data-external-id, or passed to watchdepth.track), players that
 // wrap one (hls.js, video.js, Plyr), and Kinescope IFrame Player objects.
@@ -209,6 +214,26 @@
       var beatPos = 0; // position of the latest positioned event
       var timer = 0;
       var stopped = false;
+      // quality (§7): first play's time, first frame shown, 'playing' seen since the
+      // latest waiting, a seek's waiting until playback moves, an open stall, errors sent
+      var playAt = 0;
+      var shown = false;
+      var moving = false;
+      var seekWait = false;
+      var stallAt = 0;
+      var stallPos = 0;
+      var errs = {};
+      function advanced() {
+        if (moving && playAt && !shown) c.frame();
+        seekWait = false;
+        endStall();
+      }
+      function endStall() {
+        if (!stallAt) return;
+        var ms = env.now() - stallAt;
+        stallAt = 0;
+        emit('stall', stallPos, undefined, { ms: ms });
+      }
       var c = {
         id: loadId,
         ready: function () {
@@ -220,19 +245,41 @@
         play: function (p) {
           if (playing) return;
           playing = started = true;
+          if (!playAt) playAt = env.now();
           emit('play', p);
         },
         time: function (p) {
           if (seekFrom !== null) return;
+          if (p > lastPos) advanced();
           lastPos = p;
           if (playing && p - beatPos >= BEAT_PLAYED_S) emit('progress', p);
         },
+        // the first rendered frame (requestVideoFrameCallback, or playing + time moving)
+        frame: function () {
+          if (!playAt || shown) return;
+          shown = true;
+          emit('startup', undefined, undefined, { ms: env.now() - playAt });
+        },
+        playing: function () {
+          moving = true;
+          if (shown) endStall();
+        },
+        waiting: function () {
+          moving = false;
+          if (shown && playing && !seekWait && !stallAt) {
+            stallAt = env.now();
+            stallPos = lastPos;
+          }
+        },
         pause: function (p) {
           if (!playing) return;
+          endStall();
           playing = false;
           emit('pause', p);
         },
         seeking: function () {
+          endStall();
+          seekWait = true;
           if (seekFrom === null) seekFrom = lastPos;
         },
         seeked: function (p) {
@@ -242,14 +289,23 @@
           if (started) emit('seek', p, from);
         },
         ended: function (p) {
+          endStall();
           playing = false;
           emit('ended', p);
         },
-        error: function () {
-          emit('error', pos());
+        // one event per code and load (a player and its element may both report it)
+        error: function (code, message, fatal) {
+          code = cut(code || 'error', 64);
+          if (errs[code]) return;
+          errs[code] = 1;
+          var x = { code: code, fatal: !!fatal };
+          if (message) x.message = cut(message, 256);
+          emit('error', pos(), undefined, x);
         },
         hide: function () {
           // (visibilitychange and pagehide both call this, a few ms apart: one heartbeat)
+          // A stall still open goes with the time so far (the page may never come back).
+          endStall();
           var p = pos();
           if (playing && Math.abs(p - beatPos) >= HIDE_MIN_S) emit('progress', p);
         },
@@ -265,7 +321,7 @@
       };
       cores.push(c);
 
-      function emit(type, p, from) {
+      function emit(type, p, from, x) {
         if (stopped) return;
         if (!loaded && type !== 'load') c.ready();
         var e = { type: type };
@@ -284,6 +340,7 @@
           if (seekFrom !== null && from === undefined) seekFrom = p;
         }
         if (from !== undefined) e.from = round(Math.max(0, from));
+        for (var k in x) e[k] = x[k];
         var d = dur();
         if (d > 0 && d < Infinity) e.duration = round(d);
         e.url = cut(o.url || env.href(), 2048);
@@ -329,13 +386,24 @@
       if (v.watchdepth) return v.watchdepth;
       var opts = options(v, o);
       if (!opts) return debug('no data-video-id or data-stream-id on', v);
-      return (v.watchdepth = video(v, o, opts));
+      var h = (v.watchdepth = video(v, o, opts));
+      // hls.js: Hls.Events.ERROR ('hlsError', data {type, details, fatal}); video.js: 'error', player.error()
+      if (x.loadSource && x.on) x.on('hlsError', function (n, d) { h.error(d.details, d.type, d.fatal); });
+      else if (x !== v && typeof x.error === 'function' && x.on) x.on('error', function () { var er = x.error() || {}; h.error(mediaCode(er.code), er.message, 1); });
+      return h;
+    }
+
+    function mediaCode(n) {
+      return 'MEDIA_ERR_' + (['ABORTED', 'NETWORK', 'DECODE', 'SRC_NOT_SUPPORTED'][n - 1] || n);
     }
 
     function video(v, o, opts) {
       var c;
       var at = function () { return v.currentTime; };
-      var handle = { stop: function () { unbind(); c.stop(); } };
+      var handle = {
+        stop: function () { unbind(); c.stop(); },
+        error: function (code, message, fatal) { c.error(code, message, fatal); },
+      };
       function start() {
         c = core(opts, at, function () { return v.duration; });
         handle.loadId = c.id;
@@ -344,13 +412,20 @@
       }
       var on = {
         loadedmetadata: function () { c.ready(); },
-        play: function () { c.play(v.currentTime); },
+        play: function () {
+          c.play(v.currentTime);
+          // the first frame presented after the first play, where the browser says so
+          if (v.requestVideoFrameCallback && !c.asked) c.asked = v.requestVideoFrameCallback(c.frame);
+        },
+        playing: function () { c.playing(); },
+        waiting: function () { c.waiting(); },
         pause: function () { if (!v.ended) c.pause(v.currentTime); },
         timeupdate: function () { c.time(v.currentTime); },
         seeking: function () { c.seeking(); },
         seeked: function () { c.seeked(v.currentTime); },
         ended: function () { c.ended(v.currentTime); },
-        error: function () { c.error(); },
+        // a media error on the element stops playback: fatal
+        error: function () { var er = v.error || {}; c.error(mediaCode(er.code), er.message, 1); },
         // a new source in the same element (a playlist, Plyr's player.source =) is a new load
         emptied: function () {
           if (!c.loaded()) return;
@@ -389,7 +464,9 @@
           c.seeked(t);
         } else c.time(t);
       });
-      on('Play', function () { c.play(t); });
+      on('Play', function () { c.play(t); if (E.Playing == null) c.playing(); });
+      on('Playing', function () { c.playing(); });
+      on('Waiting', function () { c.waiting(); });
       on('Pause', function () { c.pause(t); });
       on('Ended', function () { c.ended(d || t); });
       on('Seeking', function () { c.seeking(); if (E.Seeked == null) seekedByTime = true; });
@@ -397,7 +474,10 @@
         if (x.currentTime != null) c.seeked((t = x.currentTime));
         else seekedByTime = true;
       });
-      on('Error', function () { c.error(); });
+      on('Error', function (x) {
+        var er = x.error || x;
+        c.error(er.code || er.type || 'kinescope', er.message, 1);
+      });
       on('Destroy', function () { c.stop(); });
       if (p.getDuration) p.getDuration().then(function (x) { d = x || d; }, function () {});
       c.ready(); // create() resolves with a ready player

@@ -68,6 +68,7 @@ def routes(api_auth: Callable[[str], bool]) -> list[BaseRoute]:
         return bool(token) and api_auth(token)
 
     async def index(request: Request) -> Response:
+        """The dashboard, or its sign-in page."""
         if not signed_in(request):
             page = _page(assets.signin(error=None))
             if COOKIE in request.cookies:  # a revoked (or unknown) token: the session ends here
@@ -76,6 +77,7 @@ def routes(api_auth: Callable[[str], bool]) -> list[BaseRoute]:
         return _page(assets.shell())
 
     async def login(request: Request) -> Response:
+        """Sign in to the dashboard with an API token (a cookie)."""
         token = (await _form_field(request, "token")).strip()
         if not token or not api_auth(token):
             return _page(assets.signin(error="That token is not valid. Check it and try again."), 401)
@@ -92,14 +94,17 @@ def routes(api_auth: Callable[[str], bool]) -> list[BaseRoute]:
         return response
 
     async def login_get(request: Request) -> Response:
+        """Redirect to the dashboard."""
         return RedirectResponse("/", status_code=303)
 
     async def logout(request: Request) -> Response:
+        """Sign out of the dashboard."""
         response = RedirectResponse("/", status_code=303)
         response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
         return response
 
     async def static(request: Request) -> Response:
+        """The dashboard's static files."""
         return assets.serve(request.path_params["path"])
 
     return [

@@ -16,6 +16,7 @@ import { piecesRunner } from "../pieces.js";
 import { filters, href, parse, patch, shared } from "../route.js";
 import { audienceSection, topVideosSection } from "./breakdowns.js";
 import { concurrencySection, emptyState, retentionSection } from "./content.js";
+import { qualitySection } from "./quality.js";
 
 let workspaceZone = "";
 
@@ -261,6 +262,7 @@ export function createAnalytics(main, kind, id) {
   if (kind === "video") sections.push(retentionSection(id, charts, item));
   if (kind === "stream") sections.push(concurrencySection(id, charts));
   sections.push(audienceSection((route) => contentParams(route, kind, id)));
+  sections.push(qualitySection((route) => contentParams(route, kind, id), groupTime));
   for (const s of sections) {
     pieces.push(...s.pieces);
     extras.push(s.el);
