@@ -44,7 +44,7 @@ from watchdepth.export.jobs import ExportWorker
 from watchdepth.export.routes import referrer_routes
 from watchdepth.export.routes import routes as export_routes
 from watchdepth.export.source import ExportSpec
-from watchdepth.query.metrics import avg_watch_time, watch_depth
+from watchdepth.query.metrics import avg_watch_time, quality, watch_depth
 
 # project id -> name
 PROJECTS = {"p1": "Школа", "p2": "Media"}
@@ -117,6 +117,9 @@ def fake_row(content_id: str) -> dict[str, object]:
         "avg_watch_time": avg_watch_time(watch_time, uniques),
         "watch_depth": watch_depth(watch_time, uniques * (duration or 0)),
         "peak_concurrent_viewers": (peak or 0) if live else None,
+        # no quality events in this workspace: no startups, stalls nor failures
+        **quality({"stall_ms": 0, "watch_time": watch_time, "player_loads": loads, "failures": 0, "stalls": 0,
+                   "exits": 0}),
     }
 
 
@@ -159,6 +162,8 @@ def synthetic_row(i: int) -> dict[str, object]:
         "avg_watch_time": avg_watch_time(views * 45, i % 11),
         "watch_depth": 0 if live or not views else watch_depth(views * 45, views * (60.0 + i % 600)),
         "peak_concurrent_viewers": i % 5 if live else None,
+        **quality({"stall_ms": i % 3 * 750, "watch_time": views * 45, "player_loads": i % 13,
+                   "failures": int(i % 50 == 1), "stalls": i % 3, "exits": i % 4 // 3}, {600 + i % 7 * 10: 1}),
     }
 
 

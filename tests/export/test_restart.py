@@ -127,7 +127,9 @@ def test_a_stopped_worker_leaves_the_job_queued_for_the_next(tmp_path: Path, smt
     first = ExportWorker(SlowSource(2000, pause=0.02, every=20), tmp_path, mailer(smtp), BASE, progress_every=20)
     first.start()
     job_id = first.submit(spec()).id
-    while first.get(job_id).rows_done < 100:
+    deadline = time.monotonic() + 30
+    while first.get(job_id).rows_done < 100:  # polls a condition, with a deadline (a failed job never gets there)
+        assert first.get(job_id).status in ("queued", "running") and time.monotonic() < deadline, first.get(job_id)
         time.sleep(0.01)
     first.stop()
     assert first.get(job_id).status == "queued" and not first.store.part_path(job_id).exists()
