@@ -224,12 +224,22 @@ def test_catalog_crud(store: Any) -> None:
     assert store.catalog_rows("settings") == [{"key": "k", "value": "w"}]
 
 
-def test_run_spans_by_content_is_run_spans_split_by_content(loaded: Any) -> None:
+def test_run_spans_by_content(loaded: Any) -> None:
+    # applied events with a run, by hand from EVENTS: on v1, s1 (l1) 01:00:01..01:00:11 and
+    # s2 (l2) 23:30:01..23:30:05 on day 1; on v2, s1's play (l3) at 00:59:59 on day 2 (the late
+    # progress has no run); v3 has no event; the bot's load has no run
     by_content = loaded.run_spans_by_content(["v1", "v2", "v3"], T0, END)
-    assert set(by_content) <= {"v1", "v2", "v3"}
-    for cid in ("v1", "v2", "v3"):
-        assert sorted(by_content.get(cid, [])) == sorted(loaded.run_spans([cid], T0, END))
-    assert sorted(s for spans in by_content.values() for s in spans) == sorted(loaded.run_spans(["v1", "v2", "v3"], T0, END))
+    assert {cid: sorted(spans) for cid, spans in by_content.items()} == {
+        "v1": [(T0 + H + S, T0 + H + 11 * S, "s1"), (T0 + 23 * H + 1801 * S, T0 + 23 * H + 1805 * S, "s2")],
+        "v2": [(T0 + 25 * H - S, T0 + 25 * H - S, "s1")],
+    }
+    # a span is kept when it ends at or after the start, with the events before the end only
+    window = loaded.run_spans_by_content(["v1", "v2"], T0 + H + 11 * S, T0 + 25 * H - S)
+    assert {cid: sorted(spans) for cid, spans in window.items()} == {
+        "v1": [(T0 + H + S, T0 + H + 11 * S, "s1"), (T0 + 23 * H + 1801 * S, T0 + 23 * H + 1805 * S, "s2")]}
+    assert loaded.run_spans_by_content(["v1"], T0 + H + 12 * S, T0 + 23 * H + 1803 * S) == {
+        "v1": [(T0 + 23 * H + 1801 * S, T0 + 23 * H + 1801 * S, "s2")]}
+    assert loaded.run_spans_by_content(["v2"], T0, END) == {"v2": [(T0 + 25 * H - S, T0 + 25 * H - S, "s1")]}
     assert loaded.run_spans_by_content([], T0, END) == {}
 
 
