@@ -27,7 +27,7 @@ def credits() -> list[Credit]:
     out = []
     for i in range(DOMAINS):
         for j in range(i + 1):
-            dims = ("DE", "desktop", "Windows", "Chrome", f"d{i}.com", f"d{i}.com/p{j}", None)
+            dims = ("DE", "desktop", "Windows", "Chrome", f"d{i}.com", f"d{i}.com/p{j}", None, None)
             for k in range(j + 2):
                 load = f"l{i}-{j}-{k}"
                 out.append(Credit(T0 + 60_000, "v1", "s" + load, load, 1, 1, int(k <= j), 1.0, None, None, dims))  # type: ignore[arg-type]
