@@ -47,7 +47,7 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port (default 8000)")
     serve.add_argument("--demo", action="store_true", help="seed a demo workspace with weeks of history")
     serve.add_argument("--trusted-proxies", help="comma-separated IPs/CIDRs whose X-Forwarded-For is trusted")
-    serve.add_argument("--geoip", help="a GeoLite2/GeoIP2/DB-IP country .mmdb file")
+    serve.add_argument("--geoip", help="a GeoLite2/GeoIP2/DB-IP Country or City .mmdb file (a City file also fills city)")
     serve.add_argument("--cors-origins", help="comma-separated origins allowed to POST /collect ('*' for any)")
     serve.add_argument("--timezone", help="workspace time zone (IANA), default UTC")
     serve.add_argument("--base-url", help="public URL of this server, for links in e-mails")

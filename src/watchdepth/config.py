@@ -21,7 +21,7 @@ class Settings:
     port: int = 8000
     #: Proxies (IPs or CIDR networks) whose X-Forwarded-For is trusted.
     trusted_proxies: tuple[str, ...] = ()
-    #: A GeoLite2/GeoIP2 or DB-IP country .mmdb; default: the shipped DB-IP Country Lite.
+    #: A GeoLite2/GeoIP2 or DB-IP Country or City .mmdb; default: the shipped DB-IP Country Lite (no cities).
     geoip: str | None = None
     #: Origins allowed to POST /collect from a browser; "*" allows any.
     cors_origins: tuple[str, ...] = ("*",)

@@ -162,10 +162,10 @@ def test_referrers_grouped_by_domain(loaded: Server) -> None:
         {"domain": "example.com", "views": 2, "player_loads": 3, "view_rate": 67, "pages": [
             {"url": "example.com/other", "views": 1, "player_loads": 1, "view_rate": 100},
             {"url": "example.com/watch", "views": 1, "player_loads": 2, "view_rate": 50},
-        ]},
+        ], "pages_total": 2},
         {"domain": "blog.example.org", "views": 0, "player_loads": 1, "view_rate": 0, "pages": [
             {"url": "blog.example.org/p/1", "views": 0, "player_loads": 1, "view_rate": 0},
-        ]},
+        ], "pages_total": 1},
     ]
     # the whole workspace adds E1 (the broadcast, no page URL): one row without domain, whose
     # one page is itself, between the others by views then loads

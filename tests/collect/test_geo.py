@@ -1,4 +1,4 @@
-"""collect.geo: countries from the shipped DB-IP file and a MaxMind-shaped file; client IPs."""
+"""collect.geo: countries (and cities) from the shipped DB-IP file and MaxMind-shaped files; client IPs."""
 
 from __future__ import annotations
 
@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from watchdepth.collect.geo import GeoLookup, client_ip, iso_code, proxy_networks
+from watchdepth.collect.geo import (
+    GeoLookup,
+    city_name,
+    client_ip,
+    iso_code,
+    proxy_networks,
+)
 
 from .mmdb import write_mmdb
 
@@ -128,3 +134,51 @@ def test_client_ip_without_trusted_proxies_is_the_peer() -> None:
 def test_a_bad_proxy_entry_fails_loudly() -> None:
     with pytest.raises(ValueError):
         proxy_networks(("10.0.0.0/8", "not-a-network"))
+
+
+def test_a_city_file_names_the_city_beside_the_country(tmp_path: Path) -> None:
+    path = tmp_path / "GeoLite2-City.mmdb"
+    write_mmdb(
+        path,
+        {
+            "81.2.69.0/24": {"city": {"geoname_id": 2643743, "names": {"en": "London", "ru": "Лондон"}},
+                             "country": {"iso_code": "GB"}},
+            "89.160.20.112/28": {"country": {"iso_code": "SE"}},  # a City file's record without a city
+            "216.160.83.56/29": {"city": {"names": {"de": "Milton"}}, "country": {"iso_code": "US"}},
+        },
+        database_type="GeoLite2-City",
+    )
+    geo = GeoLookup(str(path))
+    assert geo.locate("81.2.69.142") == ("GB", "London")
+    assert geo.locate("89.160.20.120") == ("SE", None)
+    assert geo.locate("216.160.83.58") == ("US", None)  # no English name
+    assert geo.locate("8.8.8.8") == (None, None)
+    assert geo.locate("10.0.0.1") == (None, None)  # private
+    assert geo.locate(None) == (None, None)
+    before = geo.cache_info().misses
+    assert geo.country("81.2.69.142") == "GB"  # the country of the same cached lookup
+    assert geo.cache_info().misses == before
+    geo.close()
+
+
+def test_the_shipped_country_file_has_no_cities() -> None:
+    geo = GeoLookup()
+    country, city = geo.locate("46.4.0.1")
+    assert country == "DE" and city is None
+    geo.close()
+
+
+@pytest.mark.parametrize(
+    ("record", "city"),
+    [
+        ({"city": {"names": {"en": "Berlin"}}}, "Berlin"),
+        ({"city": {"names": {"en": ""}}}, None),
+        ({"city": {"names": {"en": 5}}}, None),
+        ({"city": {"geoname_id": 1}}, None),
+        ({"city": "Berlin"}, None),
+        ({"country_code": "DE"}, None),
+        ("Berlin", None),
+    ],
+)
+def test_city_name_of_records(record: object, city: str | None) -> None:
+    assert city_name(record) == city

@@ -12,7 +12,7 @@ from watchdepth.collect import pipeline
 from watchdepth.collect.device import Device, DeviceParser
 from watchdepth.collect.event import Event
 from watchdepth.collect.geo import GeoLookup
-from watchdepth.collect.pipeline import STEPS, Collector
+from watchdepth.collect.pipeline import Collector
 from watchdepth.collect.wire import ImportEvent
 from watchdepth.errors import ValidationFailed
 
@@ -39,9 +39,9 @@ class CountingGeo(GeoLookup):
         super().__init__()
         self.asked: list[str | None] = []
 
-    def country(self, ip: str | None) -> str | None:
+    def locate(self, ip: str | None) -> tuple[str | None, str | None]:
         self.asked.append(ip)
-        return super().country(ip)
+        return super().locate(ip)
 
 
 class CountingDevices(DeviceParser):
@@ -81,8 +81,11 @@ def refused(c: Collector, events: object) -> list[tuple[str, str, int | None]]:
     return [(p.name, p.reason, p.index) for p in info.value.invalid_params]
 
 
-def test_the_steps_are_a_literal_list_in_order() -> None:
-    assert [s.__name__ for s in STEPS] == ["put_content", "put_time", "put_geo", "put_device", "put_page"]
+def test_a_refused_id_stops_the_batch_before_any_lookup(collector: Collector) -> None:
+    # put_content runs first: a batch it refuses costs no geo or device look-up
+    assert refused(collector, [wire(), wire(seq=1, video_id="gone")]) == [("video_id", "unknown", 1)]
+    assert collector.geo.asked == [] and collector.devices.asked == []  # type: ignore[attr-defined]
+    assert {n: s.calls for n, s in collector.step_seconds.items() if s.calls} == {"decode": 1, "put_content": 1}
 
 
 def test_a_video_event_is_fully_enriched(collector: Collector) -> None:
@@ -200,7 +203,9 @@ def test_schema_errors_and_unknown_ids_are_named_together(collector: Collector) 
     ]
 
 
-def test_step_timings_are_kept_per_batch(collector: Collector) -> None:
+def test_step_timings_are_kept_per_batch(collector: Collector, monkeypatch: pytest.MonkeyPatch) -> None:
+    ticks = iter(range(1_000_000))  # a clock that moves half a second each time it is read
+    monkeypatch.setattr(pipeline, "time", type("Clock", (), {"perf_counter": staticmethod(lambda: next(ticks) / 2)}))
     collect(collector, [wire(seq=i) for i in range(5)])
     collect(collector, wire())
     with pytest.raises(ValidationFailed):
@@ -210,7 +215,8 @@ def test_step_timings_are_kept_per_batch(collector: Collector) -> None:
     calls = {name: stats.calls for name, stats in collector.step_seconds.items()}
     # the schema-invalid batch still has its ids checked (one answer names both kinds)
     assert calls == {"decode": 4, "put_content": 4, "put_time": 2, "put_geo": 2, "put_device": 2, "put_page": 2}
-    assert all(stats.seconds >= 0 for stats in collector.step_seconds.values())
+    # each call is timed by two consecutive reads: half a second per call, summed per step
+    assert {name: stats.seconds for name, stats in collector.step_seconds.items()} == {n: c / 2 for n, c in calls.items()}
 
 
 def imported(**changes: Any) -> ImportEvent:

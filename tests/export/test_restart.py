@@ -154,7 +154,9 @@ def test_a_second_process_resuming_leaves_a_running_job_to_its_owner(tmp_path: P
             time.sleep(0.01)
         second.start()  # resumes every unfinished job of the data dir: this one is running elsewhere
         assert first.wait(job_id, timeout=30).status == "done"
-        time.sleep(0.3)  # time enough for a second build to fail or a second mail to go, were one running
+        # An absence (no second build, no second mail): nothing to wait for, so a short look;
+        # time enough for a second build to fail or a second mail to go, were one running.
+        time.sleep(0.3)
     finally:
         first.stop()
         second.stop()

@@ -26,7 +26,7 @@ import re
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -224,12 +224,12 @@ def sigkill_a_collector_mid_traffic(topo: Topology, embedded: Server) -> None:
     single = figures(_get(embedded.client))
     check_hand_numbers(single, times=2)
 
-    # The D sessions (watching now) first, then a pause so that each collector has
-    # listed them as its own (every 2 s). The victim is the collector holding most of them.
+    # The D sessions (watching now) first, then wait until the collectors have listed them
+    # as their own (OwnSessions, every 2 s). The victim is the collector holding most of them.
     watching = [b for b in batches if "D" in b[0]["session_id"]]
+    d_sent = time.monotonic()  # before sending: their last events are received after this
     _send_all(topo.url, watching)
-    d_sent = time.monotonic()
-    time.sleep(2.5)
+    assert wait_for(lambda: {b[0]["session_id"] for b in watching} <= _listed(topo), 20), "not listed"
     counts = [_own_watching(c) for c in topo.collectors]
     assert sum(counts) == 6, counts
     victim = topo.collectors[counts.index(max(counts))]
@@ -244,15 +244,18 @@ def sigkill_a_collector_mid_traffic(topo: Topology, embedded: Server) -> None:
     for i, sid in enumerate(sorted(by_session)):
         lanes[i % 4] += by_session[sid]
     errors: list[BaseException] = []
-    sent = [0]
+    sent, refused = [0], [0]
+
+    def count_refused(r: httpx.Response) -> None:
+        refused[0] += r.status_code >= 500
 
     def run(lane: list[list[dict[str, Any]]]) -> None:
         try:
-            with httpx.Client(trust_env=False, timeout=10) as c:
+            with httpx.Client(trust_env=False, timeout=10, event_hooks={"response": [count_refused]}) as c:
                 for b in lane:
                     send(topo.url, b, ip=ip_of(b), client=c)
                     sent[0] += 1
-                    time.sleep(0.02)
+                    time.sleep(0.02)  # pacing like a tracker, not a wait: the kill must land mid-traffic
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
@@ -264,14 +267,17 @@ def sigkill_a_collector_mid_traffic(topo: Topology, embedded: Server) -> None:
         time.sleep(0.01)
     victim.stop(signal.SIGKILL)
     killed_at = sent[0]
-    time.sleep(0.5)  # requests hashed to it now get 502 and are retried
+    # Requests hashed to it now get 502 and are retried: wait for one (or the traffic's end).
+    wait_for(lambda: refused[0] > 0 or sent[0] == rest, 30)
     victim.start()
-    # It rebuilt the sessions it had listed, among them its D sessions (still watching
-    # if their last event is under 30 s old: not guaranteed when start-up is slow).
+    # It rebuilt the sessions it had listed, among them its D sessions, which count as
+    # watching again while their last event is under 30 s old (WATCHING_WINDOW_MS).
     rebuilt = [int(n) for n in re.findall(r"rebuilt (\d+) recent sessions", victim.log.read_text())]
     assert rebuilt and rebuilt[-1] >= max(counts), (rebuilt, counts)
-    if time.monotonic() - d_sent < 25:
-        assert _own_watching(victim) == max(counts)
+    watching_until = d_sent + 29
+    assert wait_for(lambda: _own_watching(victim) == max(counts), watching_until - time.monotonic()), (
+        f"the restarted collector did not count its {max(counts)} watching sessions within their 30 s "
+        f"(back {time.monotonic() - d_sent:.1f} s after they were sent; it has {_own_watching(victim)})")
     for t in threads:
         t.join(timeout=120)
     assert not errors, errors
@@ -299,6 +305,27 @@ def split_sessions(topo: Topology, prefix: str, per_collector: int) -> list[str]
         if all(len(c) == per_collector for c in chosen):
             return [sid for c in chosen for sid in c]
     raise AssertionError(f"nginx sent no session to some collector: {chosen}")
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
+    """Poll ``condition`` until it holds (True) or ``timeout`` seconds pass (its last answer)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return condition()
+        time.sleep(interval)
+    return True
+
+
+def _listed(topo: Topology) -> set[str]:
+    """The session ids the collectors listed as their own (read back by a restarted one)."""
+    out: set[str] = set()
+    for c in topo.collectors:
+        try:
+            out |= set((c.data / "collector-sessions.txt").read_text().split())
+        except FileNotFoundError:
+            pass
+    return out
 
 
 def _own_watching(node: Any) -> int:

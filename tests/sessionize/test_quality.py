@@ -75,7 +75,7 @@ def test_stalls_count_and_sum_their_ms_with_the_load_dimensions():
     assert (day["stalls"], day["stall_ms"]) == (2, 2200)
     stalls = [c for c in out.credits if c.stalls]
     assert [c.t for c in stalls] == [evs[3].t, evs[5].t]
-    assert all(c.dims == ("BR", None, "iOS", "Safari", None, "/lesson", None) for c in stalls)
+    assert all(c.dims == ("BR", None, "iOS", "Safari", None, "/lesson", None, None) for c in stalls)
     assert all(c.watch_time == 0 and c.views == 0 for c in stalls)  # a stall adds no playback
 
 

@@ -121,3 +121,20 @@ def test_copy_refuses_a_bad_target_a_missing_or_running_source(tmp_path: Path) -
     finally:
         running.stop()
         running.client.close()
+
+
+def test_a_file_from_before_city_is_upgraded_before_the_copy(tmp_path: Path) -> None:
+    """The copy selects ClickHouse's columns from the file: one without ``city`` must be opened
+    (upgraded) through ``DuckDBStore`` first, or the copy fails on the missing column."""
+    from watchdepth.store.copy import _old_schema
+    from watchdepth.store.duckdb import DuckDBStore
+
+    path = tmp_path / "old.duckdb"
+    store = DuckDBStore(path)
+    assert not _old_schema(path)
+    for table in ("events", "facts"):
+        store._cur().execute(f"ALTER TABLE {table} DROP COLUMN city")  # as the previous release left it
+    store.close()
+    assert _old_schema(path)
+    DuckDBStore(path).close()
+    assert not _old_schema(path)

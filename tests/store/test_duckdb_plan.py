@@ -37,7 +37,7 @@ NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
 def credit(t: int, content: str, loads: int, uv: int, views: int, wt: float, country: str, page: str) -> Credit:
-    dims = (country, "desktop", "Windows", "Chrome", page.split("/")[0], page, None)
+    dims = (country, "desktop", "Windows", "Chrome", page.split("/")[0], page, None, None)
     return Credit(t, content, "s-" + content, "l-" + content, loads, uv, views, wt, None, None, dims)  # type: ignore[arg-type]
 
 

@@ -33,7 +33,7 @@ events = st.builds(
 )
 credits = st.builds(
     Credit, millis, text, text, text, st.integers(0, 1), st.integers(0, 1), st.integers(0, 1), number,
-    maybe_number, maybe_number, st.tuples(*[maybe_text] * 7), st.none() | millis, number,
+    maybe_number, maybe_number, st.tuples(*[maybe_text] * 8), st.none() | millis, number,
     *[st.integers(0, 1)] * 5, st.integers(0, 1), maybe_text, st.integers(0, 1), st.integers(0, 3_600_000),
     st.integers(0, 1), st.integers(-1, 1),
 )

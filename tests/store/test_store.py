@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+import msgspec
 import pytest
 
 from watchdepth.collect.event import Event
@@ -22,8 +23,8 @@ D = 24 * H
 S = 1000
 END = T0 + 2 * D
 
-DE = ("DE", "desktop", "Windows", "Chrome", "example.com", "/a", "alice")
-US = ("US", "phone", "iOS", "Safari", "example.org", "/b", None)
+DE = ("DE", "desktop", "Windows", "Chrome", "example.com", "/a", "alice", "Berlin")
+US = ("US", "phone", "iOS", "Safari", "example.org", "/b", None, None)  # a country file: no city
 
 CREDITS = [
     # t, content, session, load, loads, impressions, views, watch_time, seg, dims
@@ -131,6 +132,11 @@ def test_group_by_dimension_order_and_nulls(loaded: Any) -> None:
     # external_id: bob is NULL and sorts last
     rows, _ = agg(loaded, dims=("external_id",))
     assert rows == [("alice", 2, 2, 2, 18.0, 110.5), (None, 1, 1, 0, 4.0, 0.0)]
+    # city: grouped and filtered like country, unknown is NULL
+    assert agg(loaded, dims=("city",))[0] == [("Berlin", 2, 2, 2, 18.0, 110.5), (None, 1, 1, 0, 4.0, 0.0)]
+    assert agg(loaded, dims=("city",), bucket="day")[0] == [(T0, "Berlin", 1, 1, 1, 10.0, 100.0), (T0, None, 1, 1, 0, 4.0, 0.0),
+                                                           (T0 + D, "Berlin", 1, 1, 1, 8.0, 10.5)]
+    assert agg(loaded, dims=("country",), filters={"city": ("Berlin",)})[0] == [("DE", 2, 2, 2, 18.0, 110.5)]
     # two dimensions, bucketed by day (UTC): DE on both days, US on day 1
     rows, _ = agg(loaded, dims=("country", "platform"), bucket="day", order=(("watch_time", True),))
     assert rows == [(T0, "DE", "desktop", 1, 1, 1, 10.0, 100.0), (T0 + D, "DE", "desktop", 1, 1, 1, 8.0, 10.5),
@@ -218,10 +224,50 @@ def test_catalog_crud(store: Any) -> None:
     assert store.catalog_rows("settings") == [{"key": "k", "value": "w"}]
 
 
-def test_run_spans_by_content_is_run_spans_split_by_content(loaded: Any) -> None:
+def test_run_spans_by_content(loaded: Any) -> None:
+    # applied events with a run, by hand from EVENTS: on v1, s1 (l1) 01:00:01..01:00:11 and
+    # s2 (l2) 23:30:01..23:30:05 on day 1; on v2, s1's play (l3) at 00:59:59 on day 2 (the late
+    # progress has no run); v3 has no event; the bot's load has no run
     by_content = loaded.run_spans_by_content(["v1", "v2", "v3"], T0, END)
-    assert set(by_content) <= {"v1", "v2", "v3"}
-    for cid in ("v1", "v2", "v3"):
-        assert sorted(by_content.get(cid, [])) == sorted(loaded.run_spans([cid], T0, END))
-    assert sorted(s for spans in by_content.values() for s in spans) == sorted(loaded.run_spans(["v1", "v2", "v3"], T0, END))
+    assert {cid: sorted(spans) for cid, spans in by_content.items()} == {
+        "v1": [(T0 + H + S, T0 + H + 11 * S, "s1"), (T0 + 23 * H + 1801 * S, T0 + 23 * H + 1805 * S, "s2")],
+        "v2": [(T0 + 25 * H - S, T0 + 25 * H - S, "s1")],
+    }
+    # a span is kept when it ends at or after the start, with the events before the end only
+    window = loaded.run_spans_by_content(["v1", "v2"], T0 + H + 11 * S, T0 + 25 * H - S)
+    assert {cid: sorted(spans) for cid, spans in window.items()} == {
+        "v1": [(T0 + H + S, T0 + H + 11 * S, "s1"), (T0 + 23 * H + 1801 * S, T0 + 23 * H + 1805 * S, "s2")]}
+    assert loaded.run_spans_by_content(["v1"], T0 + H + 12 * S, T0 + 23 * H + 1803 * S) == {
+        "v1": [(T0 + 23 * H + 1801 * S, T0 + 23 * H + 1801 * S, "s2")]}
+    assert loaded.run_spans_by_content(["v2"], T0, END) == {"v2": [(T0 + 25 * H - S, T0 + 25 * H - S, "s1")]}
     assert loaded.run_spans_by_content([], T0, END) == {}
+
+
+def test_a_duckdb_file_from_before_city_is_upgraded_on_open(tmp_path: Any) -> None:
+    """Old facts have no city: on open the per-day rollups gain one NULL city per key, summed
+    from their country rows, without refolding the facts (the watermark stays)."""
+    from watchdepth.store.duckdb import DuckDBStore
+
+    path = tmp_path / "old.duckdb"
+    store = DuckDBStore(path)
+    content(store)
+    evs, status, run, seq = (list(x) for x in zip(*EVENTS))
+    old = [msgspec.structs.replace(c, dims=(*c.dims[:7], None)) for c in CREDITS]
+    store.write_batch(WriteBatch(evs, status, run, seq, old))
+    store.maintain()
+    cur = store._cur()
+    for table in ("events", "facts"):
+        cur.execute(f"ALTER TABLE {table} DROP COLUMN city")  # as the previous release left it
+    for table in ("agg_day", "ws_day"):
+        cur.execute(f"DELETE FROM {table} WHERE dim = 'city'")
+    wm = cur.execute("SELECT wm FROM rollup_state").fetchone()[0]
+    store.close()
+    store = DuckDBStore(path)
+    try:
+        assert store._cur().execute("SELECT wm FROM rollup_state").fetchone()[0] == wm > 0
+        everything = agg(store)[0][0]
+        assert agg(store, dims=("city",))[0] == [(None, *everything)]
+        assert agg(store, dims=("city",), bucket="day")[0] == [(T0, None, 2, 2, 1, 14.0, 100.0), (T0 + D, None, 1, 1, 1, 8.0, 10.5)]
+        assert agg(store, dims=("city",), bucket="day", timezone="Europe/Berlin")[0][0][1] is None  # the facts agree
+    finally:
+        store.close()

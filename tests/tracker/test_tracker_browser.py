@@ -153,9 +153,10 @@ def test_play_7s(recorder: Recorder, context: Any) -> None:
     stopped_at = pause(page)
     events = recorder.wait_for(has("pause"))
 
-    assert [e["type"] for e in events[:2]] == ["load", "play"]
-    assert events[-1]["type"] == "pause"
-    assert {e["type"] for e in events[2:-1]} == {"progress"}
+    assert [e["type"] for e in events if e["type"] == "startup"] == ["startup"]  # once per load (METRICS.md §7)
+    kinds = [e["type"] for e in events if e["type"] != "startup"]
+    assert kinds[:2] == ["load", "play"] and kinds[-1] == "pause"
+    assert set(kinds[2:-1]) == {"progress"}
     assert [e["seq"] for e in events] == list(range(len(events)))
     assert len({e["load_id"] for e in events}) == 1 and len({e["session_id"] for e in events}) == 1
     beats = [e["position"] for e in events if e["type"] == "progress"]
@@ -230,7 +231,7 @@ def test_close_page_sends_last_events_by_beacon(recorder: Recorder, context: Any
     beacons = [p for p in recorder.posts if p.fetch_mode == "no-cors"]
     assert beacons and beacons[-1].events[-1]["id"] == last["id"]
     assert all(p.accepted for p in recorder.posts)
-    assert [e["type"] for e in events] == ["load", "play", "progress"]
+    assert [e["type"] for e in events] == ["load", "play", "startup", "progress"]
     (run,) = runs(events)
     assert run[1] - run[0] < 5, "no view"
 
@@ -284,7 +285,7 @@ def test_embed_in_an_iframe_carries_external_id_and_host_page(recorder: Recorder
     player.evaluate(f"{VIDEO}.pause()")
     events = recorder.wait_for(has("pause"))
 
-    assert [e["type"] for e in events] == ["load", "play", "pause"]
+    assert [e["type"] for e in events] == ["load", "play", "startup", "pause"]
     for e in events:
         assert e["video_id"] == "lesson-1"
         assert e["external_id"] == "alice@example.com"

@@ -231,13 +231,14 @@ def test_period_metric_and_interval_switches_change_the_url_and_the_content(page
 
 def test_breakdown_tabs_from_the_keyboard(page: Any, server: Server) -> None:
     goto(page, f"#/overview?{rd.CURRENT}")
-    tab = page.get_by_role("tab", name="Countries")
+    audience = page.get_by_role("tablist", name="Audience breakdown")  # the quality card has tabs of its own
+    tab = audience.get_by_role("tab", name="Countries")
     tab.focus()
     page.keyboard.press("ArrowRight")
     ready(page)
     assert hash_params(page)["breakdown"] == "platform"
-    expect(page.get_by_role("tab", name="Platforms")).to_be_focused()
-    expect(page.get_by_role("tab", name="Platforms")).to_have_attribute("aria-selected", "true")
+    expect(audience.get_by_role("tab", name="Platforms")).to_be_focused()
+    expect(audience.get_by_role("tab", name="Platforms")).to_have_attribute("aria-selected", "true")
     rows = page.locator(".table-breakdown tbody tr")
     expect(rows).to_have_count(2)
     seen = {rows.nth(i).locator(".bar-label").inner_text():

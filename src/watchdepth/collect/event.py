@@ -51,4 +51,5 @@ class Event(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     code: str | None = None  # error
     message: str | None = None  # error
     fatal: bool | None = None  # error: stored as sent; absent counts as not fatal
+    city: str | None = None  # English name, when the GeoIP file has cities
     bot: bool = False

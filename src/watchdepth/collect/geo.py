@@ -1,9 +1,11 @@
-"""Offline GeoIP: an IP string → its country (ISO 3166-1 alpha-2), and which IP is the client's.
+"""Offline GeoIP: an IP string → its country (ISO 3166-1 alpha-2) and city, and which IP is the client's.
 
 Input: an IP string, or a peer address plus ``X-Forwarded-For`` and the configured
-trusted proxies. Output: ``"DE"``-style codes or ``None`` (private, reserved, unknown,
-invalid). Reads a MaxMind-format database: the shipped DB-IP Country Lite by default,
-or a MaxMind GeoLite2/GeoIP2 Country file. It never stores or logs an IP.
+trusted proxies. Output: ``("DE", "Berlin")``-style pairs, either part ``None`` (private,
+reserved, unknown, invalid; the city also when the file has none). Reads a MaxMind-format
+database: the shipped DB-IP Country Lite by default (no cities), or a MaxMind
+GeoLite2/GeoIP2 Country or City file, or a DB-IP City Lite file (same record layout as
+MaxMind's: ``city.names.en``). It never stores or logs an IP.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 DEFAULT_DATABASE: Final = "dbip-country-lite.mmdb"
+#: Where a lookup found nothing.
+NOWHERE: Final[tuple[None, None]] = (None, None)
 _MAX_IP_CHARS: Final = 64  # longer strings are not IPs; keeps junk out of the cache
 
 
@@ -29,18 +33,24 @@ def default_database_path() -> str:
 
 
 class GeoLookup:
-    """Country of an IP, from a .mmdb file, with a bounded LRU cache keyed by the IP string."""
+    """Country and city of an IP, from a .mmdb file, with a bounded LRU cache keyed by the IP string."""
 
     def __init__(self, path: str | None = None, *, cache_size: int = 10_000) -> None:
         self.path = path or default_database_path()
         self._reader = maxminddb.open_database(self.path, maxminddb.MODE_AUTO)
         self._cached = functools.lru_cache(maxsize=cache_size)(self._lookup)
 
+    def locate(self, ip: str | None) -> tuple[str | None, str | None]:
+        """(ISO code in upper case, English city name) of ``ip``, one database lookup (then
+        cached); each ``None`` when unknown, private or not an IP; the city also when the
+        file has no cities."""
+        if not ip or len(ip) > _MAX_IP_CHARS:
+            return NOWHERE
+        return self._cached(ip)
+
     def country(self, ip: str | None) -> str | None:
         """ISO code (upper case) of ``ip``, or ``None`` when unknown, private or not an IP."""
-        if not ip or len(ip) > _MAX_IP_CHARS:
-            return None
-        return self._cached(ip)
+        return self.locate(ip)[0]
 
     def cache_info(self) -> functools._CacheInfo:
         return self._cached.cache_info()
@@ -48,15 +58,15 @@ class GeoLookup:
     def close(self) -> None:
         self._reader.close()
 
-    def _lookup(self, ip: str) -> str | None:
+    def _lookup(self, ip: str) -> tuple[str | None, str | None]:
         address = parse_ip(ip)
         if address is None or not address.is_global:
-            return None
+            return NOWHERE
         try:
             record = self._reader.get(address)
         except ValueError:  # an IPv6 address in an IPv4-only database
-            return None
-        return iso_code(record)
+            return NOWHERE
+        return iso_code(record), city_name(record)
 
 
 def iso_code(record: object) -> str | None:
@@ -71,6 +81,17 @@ def iso_code(record: object) -> str | None:
         return None
     code = code.upper()
     return None if code == "ZZ" else code  # ZZ: "unknown" in DB-IP
+
+
+def city_name(record: object) -> str | None:
+    """The English city name of a MaxMind GeoIP2/GeoLite2-City or DB-IP City record
+    (``city.names.en``), or ``None`` (a country file, a record without a city)."""
+    if not isinstance(record, dict):
+        return None
+    city = record.get("city")
+    names = city.get("names") if isinstance(city, dict) else None
+    name = names.get("en") if isinstance(names, dict) else None
+    return name if isinstance(name, str) and name.strip() else None
 
 
 def parse_ip(text: str) -> IPAddress | None:

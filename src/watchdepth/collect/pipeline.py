@@ -66,7 +66,7 @@ class Batch:
     errors: list[InvalidParam] = field(default_factory=list)
     content: list[_Content] = field(default_factory=list)
     times: list[int] | None = None  # None: every event at ``received_at``
-    countries: list[str | None] = field(default_factory=list)
+    places: list[tuple[str | None, str | None]] = field(default_factory=list)  # (country, city)
     devices: list[Device] = field(default_factory=list)
     urls: list[str | None] = field(default_factory=list)
     pages: list[tuple[str | None, str | None]] = field(default_factory=list)
@@ -181,8 +181,8 @@ def put_time(c: Collector, b: Batch) -> None:
 
 
 def put_geo(c: Collector, b: Batch) -> None:
-    """Country of the client IP, once per distinct origin; the IP itself goes no further."""
-    b.countries = _per_origin(b, lambda o: c.geo.country(o.ip))
+    """Country and city of the client IP, once per distinct origin; the IP itself goes no further."""
+    b.places = _per_origin(b, lambda o: c.geo.locate(o.ip))
 
 
 def put_device(c: Collector, b: Batch) -> None:
@@ -217,10 +217,10 @@ def build(b: Batch) -> list[Event]:
             ct.stream_id, e.position, e.from_, e.duration, ct.content_duration, url, e.external_id, e.id,
             e.ts if e.ts is None or low <= e.ts <= high else None,
             country, d.platform, d.os, d.browser, domain, page,
-            *(_qoe(e) if e.type in QOE_FIELDS else _NO_QOE), d.bot,
+            *(_qoe(e) if e.type in QOE_FIELDS else _NO_QOE), city, d.bot,
         )
-        for e, ct, t, country, d, url, (domain, page) in zip(
-            b.wire, b.content, times, b.countries, b.devices, b.urls, b.pages
+        for e, ct, t, (country, city), d, url, (domain, page) in zip(
+            b.wire, b.content, times, b.places, b.devices, b.urls, b.pages
         )
     ]  # fmt: skip
 

@@ -18,7 +18,7 @@ from watchdepth.catalog.service import Catalog
 from watchdepth.errors import BadOrder, InvalidParam, ValidationFailed
 from watchdepth.query import metrics
 from watchdepth.query.periods import Period, buckets, iso
-from watchdepth.store.base import SUMS, Aggregate, Store
+from watchdepth.store.base import SUMS, Aggregate, AggregateResult, Store
 
 #: API group name -> store dimension ("date" is the time bucket; None: no stored dimension).
 #: The plural form's names, then Kinescope's custom form's (API.md).
@@ -38,7 +38,7 @@ GROUPS: dict[str, str | None] = {
     "device": "platform",
     "folder_name": "folder_id",
     "project_name": "project_id",
-    "city": None,  # no stored city yet: always null (docs/kinescope-compat.md)
+    "city": "city",  # null unless the GeoIP file has cities (docs/kinescope-compat.md)
     "workspace_id": None,  # one workspace per server: a constant
 }
 #: Groups whose value is computed from another's, many to one: rows are merged here.
@@ -241,7 +241,7 @@ def _store_order(req: TableRequest) -> tuple[tuple[str, bool], ...] | None:
 def _store_key(name: str) -> str | None:
     """The store's name for an order key, or None when only this module can sort by it."""
     if name in GROUPS:
-        return None if name in ("device", "city", "workspace_id") else GROUPS[name]
+        return None if name in ("device", "workspace_id") else GROUPS[name]
     metric = metric_of(name)
     if metric is not None and (metric in metrics.SUM_FIELDS or (metric in EVENT_COUNTS and metric in SUMS)):
         return metric
@@ -332,42 +332,86 @@ def parse_order(text: str | None, allowed: Sequence[str]) -> tuple[tuple[str, bo
 
 def referrers(store: Store, scope: Scope, order: tuple[tuple[str, bool], ...], page: int, per_page: int
               ) -> tuple[list[dict[str, Any]], int]:
-    """Rows per domain with their pages (API.md referrers).
+    """Rows per domain with their top pages (API.md referrers), and the number of domains.
 
-    When the order is on sums or the domain, the store sorts and pages the domains and only
-    the pages of the domains shown are fetched; otherwise everything is sorted here.
+    When the order is on sums or the domain, the store sorts and pages the domains;
+    otherwise (view_rate) at most ``MAX_SORTED_GROUPS`` domains are read and sorted here
+    (more is 400400 naming ``order``). Only the domains shown get pages: each lists its
+    ``MAX_REFERRER_PAGES`` pages with the most views (then player loads, then url), in the
+    request's order, and ``pages_total`` counts all of its pages.
     """
     order_ = order or (("views", True), ("player_loads", True))
     if all(f in metrics.SUM_FIELDS or f == "domain" for f, _ in order_):
         got = store.aggregate(scope.aggregate(dims=("domain",), order=order_, limit=per_page, offset=(page - 1) * per_page))
-        shown = tuple(r[0] for r in got.rows)
-        # No domain means no page (collect.referrer: both come from one URL), so the
-        # NULL domain's one page is the domain row itself; NULL never matches IN anyway.
-        pages = [(None, None, *r[1:]) for r in got.rows if r[0] is None]
-        named = tuple(d for d in shown if d is not None)
-        if named:
-            filters = dict(scope.filters)
-            allowed = set(filters.get("domain", named))
-            filters["domain"] = tuple(d for d in named if d in allowed)
-            pq = Scope(scope.period, filters).aggregate(dims=("domain", "page"))
-            pages += [r for r in store.aggregate(pq).rows if r[0] in shown]
-        return _referrer_rows(got.rows, pages, order), got.total
-    domains = store.aggregate(scope.aggregate(dims=("domain",))).rows
-    pages = store.aggregate(scope.aggregate(dims=("domain", "page"))).rows
-    rows = _referrer_rows(domains, pages, order)
-    start = (page - 1) * per_page
-    return rows[start : start + per_page], len(rows)
+        shown: list[Sequence[Any]] = list(got.rows)
+        total = got.total
+    else:
+        got = store.aggregate(scope.aggregate(dims=("domain",), limit=MAX_SORTED_GROUPS))
+        if got.total > MAX_SORTED_GROUPS:
+            name = next(f for f, _ in order_ if f not in metrics.SUM_FIELDS and f != "domain")
+            raise ValidationFailed("parameters did not validate", invalid_params=[InvalidParam(
+                name, "too_many", f"{got.total} referrer domains: sorting by {name} reads every domain, "
+                f"at most {MAX_SORTED_GROUPS}; sort by views, player_loads or domain, or narrow the period or the filters")])
+        start = (page - 1) * per_page
+        shown, total = _domain_order(got.rows, order_)[start : start + per_page], got.total
+    return _referrer_rows(shown, _top_pages(store, scope, shown), order), total
 
 
-def _referrer_rows(domains: Sequence[Sequence[Any]], pages: Sequence[Sequence[Any]],
+#: Pages listed under one referrer domain at most (the ones with the most views).
+MAX_REFERRER_PAGES = 100
+#: (domain, page) groups of the domains shown read in one query at most; past it, one query per domain.
+MAX_PAGE_GROUPS = 20_000
+#: The order in which a domain's pages are chosen (all stored, so the store sorts them).
+_PAGE_CHOICE = (("views", True), ("player_loads", True), ("page", False))
+
+
+def _domain_order(rows: Sequence[Sequence[Any]], order: tuple[tuple[str, bool], ...]) -> list[Sequence[Any]]:
+    """Domain rows sorted by ``order`` (on the derived referrer metrics) as ``_referrer_rows`` sorts them."""
+    keyed = [{"row": r, "domain": r[0], **_ref_metrics(_sums(r, 1))} for r in rows]
+    return [k["row"] for k in sort_rows(keyed, order)]
+
+
+def _top_pages(store: Store, scope: Scope, shown: Sequence[Sequence[Any]]) -> dict[Any, tuple[list[Sequence[Any]], int]]:
+    """Per domain shown: its first ``MAX_REFERRER_PAGES`` pages in ``_PAGE_CHOICE`` and its number of pages.
+
+    No domain means no page (collect.referrer: both come from one URL), so the NULL domain's
+    one page is the domain row itself; NULL never matches a filter anyway.
+    """
+    out: dict[Any, tuple[list[Sequence[Any]], int]] = {}
+    if any(r[0] is None for r in shown):
+        nameless = next(r for r in shown if r[0] is None)
+        out[None] = ([(None, None, *nameless[1:])], 1)
+    allowed = set(scope.filters.get("domain", [r[0] for r in shown]))
+    named = tuple(r[0] for r in shown if r[0] is not None and r[0] in allowed)
+    if not named:
+        return out
+
+    def of(domains: tuple[str, ...], limit: int) -> AggregateResult:
+        q = Scope(scope.period, {**scope.filters, "domain": domains})
+        return store.aggregate(q.aggregate(dims=("domain", "page"), order=_PAGE_CHOICE, limit=limit))
+
+    together = of(named, MAX_PAGE_GROUPS)
+    if together.total <= MAX_PAGE_GROUPS:
+        by_domain: dict[Any, list[Sequence[Any]]] = {}
+        for r in together.rows:
+            by_domain.setdefault(r[0], []).append(r)
+        out.update({d: (rows[:MAX_REFERRER_PAGES], len(rows)) for d, rows in by_domain.items()})
+        return out
+    for d in named:
+        alone = of((d,), MAX_REFERRER_PAGES)
+        out[d] = (list(alone.rows), alone.total)
+    return out
+
+
+def _referrer_rows(domains: Sequence[Sequence[Any]], pages: dict[Any, tuple[list[Sequence[Any]], int]],
                    order: tuple[tuple[str, bool], ...]) -> list[dict[str, Any]]:
-    by_domain: dict[Any, list[dict[str, Any]]] = {}
-    for r in pages:
-        by_domain.setdefault(r[0], []).append({"url": r[1], **_ref_metrics(_sums(r, 2))})
     rows = []
     for r in domains:
-        sub = sort_rows(by_domain.get(r[0], []), order or (("views", True),))
-        rows.append({"domain": r[0], **_ref_metrics(_sums(r, 1)), "pages": sub})
+        listed, count = pages.get(r[0], ([], 0))
+        # by url first, so that ties in the request's order fall by url
+        sub = [{"url": p[1], **_ref_metrics(_sums(p, 2))} for p in sorted(listed, key=lambda p: p[1] or "")]
+        rows.append({"domain": r[0], **_ref_metrics(_sums(r, 1)),
+                     "pages": sort_rows(sub, order or (("views", True),)), "pages_total": count})
     return sort_rows(rows, order or (("views", True), ("player_loads", True)))
 
 

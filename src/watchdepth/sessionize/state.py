@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from watchdepth.sessionize.watched import WatchedSet
 
-#: A load's dimensions: (country, platform, os, browser, domain, page, external_id).
-Dims = tuple[str | None, str | None, str | None, str | None, str | None, str | None, str | None]
+#: A load's dimensions: (country, platform, os, browser, domain, page, external_id, city).
+Dims = tuple[str | None, str | None, str | None, str | None, str | None, str | None, str | None, str | None]
 
 
 class PairState:

@@ -36,6 +36,7 @@ DIMENSIONS = (
     "project_id",
     "folder_id",
     "country",
+    "city",
     "platform",
     "os",
     "browser",
@@ -45,7 +46,7 @@ DIMENSIONS = (
     "startup_bin",  # internal: a startup's 10 ms bin (sessionize.startup_bin), for the percentiles of §7
 )
 #: Dimensions held in the per-day rollup (one at a time).
-ROLLUP_DIMENSIONS = ("country", "platform", "os", "browser", "domain", "page", "startup_bin")
+ROLLUP_DIMENSIONS = ("country", "platform", "os", "browser", "domain", "page", "startup_bin", "city")
 
 
 class WriteBatch(NamedTuple):

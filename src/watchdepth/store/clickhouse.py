@@ -649,6 +649,5 @@ _RESUM_DAYS = [
     "DELETE FROM agg_day WHERE toUnixTimestamp(day) IN {d:Array(Int64)} AND content_id IN {c:Array(String)}",
     f"INSERT INTO agg_day (day, content_id, dim, value, {', '.join(STORED)}) "
     f"SELECT day, content_id, kv.1 AS dim, kv.2 AS value, {_SUMS_SQL} FROM {_credited_sql('day', 'd')} "
-    "ARRAY JOIN [('country', country), ('platform', platform), ('os', os), ('browser', browser), ('domain', domain), "
-    "('page', page), ('startup_bin', startup_bin)] AS kv GROUP BY day, content_id, dim, value",
+    "ARRAY JOIN [" + ", ".join(f"('{d}', {d})" for d in ROLLUP_DIMENSIONS) + "] AS kv GROUP BY day, content_id, dim, value",
 ]

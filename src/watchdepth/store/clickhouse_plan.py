@@ -27,7 +27,7 @@ STORED = ("player_loads", "unique_views", "views", "watch_time", "cohort_wt", "p
 AT_IMP = ("cohort_wt", "exits")
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
-FACT_DIMS = frozenset({"country", "platform", "os", "browser", "domain", "page", "external_id", "startup_bin"})
+FACT_DIMS = frozenset({"country", "platform", "os", "browser", "domain", "page", "external_id", "startup_bin", "city"})
 CATALOG_DIMS = ("project_id", "folder_id")
 #: The live catalog rows (ReplacingMergeTree with a deleted flag: FINAL drops replaced and deleted rows).
 CONTENT = "(SELECT id, project_id, folder_id, duration FROM content FINAL)"

@@ -59,7 +59,7 @@ def copy(source: Path, dsn: str, *, force: bool = False, batch_rows: int = BATCH
     if not db_file.exists():
         raise StoreError(f"no embedded database at {db_file}")
     if any(Path(str(db_file) + ".journal").glob("*.wal")) or _old_schema(db_file):
-        # a crash left acknowledged events there, or the file is from before the cohort columns
+        # a crash left acknowledged events there, or the file is from before the newest columns
         from watchdepth.store.duckdb import DuckDBStore
 
         try:
@@ -96,7 +96,7 @@ def copy(source: Path, dsn: str, *, force: bool = False, batch_rows: int = BATCH
 
 
 def _old_schema(db_file: Path) -> bool:
-    """Is the file from before ``facts.imp_t`` (opening it through ``DuckDBStore`` upgrades it)?"""
+    """Is the file from before ``facts.city``, the newest column (opening it through ``DuckDBStore`` upgrades it)?"""
     import duckdb
 
     try:
@@ -105,7 +105,7 @@ def _old_schema(db_file: Path) -> bool:
         return False  # held by a server: said below
     try:
         return not con.execute("SELECT count(*) FROM duckdb_columns() WHERE table_name = 'facts' "
-                               "AND column_name = 'imp_t'").fetchone()[0]  # type: ignore[index]
+                               "AND column_name = 'city'").fetchone()[0]  # type: ignore[index]
     finally:
         con.close()
 

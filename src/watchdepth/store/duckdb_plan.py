@@ -36,7 +36,7 @@ from watchdepth.store.duckdb_rollup import SUMS4, credited
 
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
-FACT_DIMS = frozenset({"country", "platform", "os", "browser", "domain", "page", "external_id", "startup_bin"})
+FACT_DIMS = frozenset({"country", "platform", "os", "browser", "domain", "page", "external_id", "startup_bin", "city"})
 CATALOG_DIMS = {"project_id": "c.project_id", "folder_id": "c.folder_id"}
 INTERVALS = {"hour": "1 hour", "day": "1 day", "week": "7 days", "month": "1 month"}
 #: Each part's columns after its keys: s_<stored sum>, then the three the catalog's duration gives.

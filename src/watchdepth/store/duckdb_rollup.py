@@ -39,7 +39,7 @@ _VD = ("sum(r.views * coalesce(c.duration, 0)) AS view_duration, "
        "sum(CASE WHEN c.duration > 0 THEN r.unique_views * c.duration ELSE 0 END) AS depth_duration")
 _R4 = ", ".join(f"sum(r.{c}) AS {c}" for c in SUMS4)
 #: Facts columns a rollup keeps (its keys).
-_KEPT = ("content_id", "country", "platform", "os", "browser", "domain", "page", "startup_bin")
+_KEPT = ("content_id", "country", "platform", "os", "browser", "domain", "page", "startup_bin", "city")
 
 
 def credited(where: str, cols: tuple[str, ...] = _KEPT) -> str:
@@ -70,7 +70,8 @@ def upgrade(cur: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
     Facts without ``imp_t`` are given their pair's impression time and ``cohort_wt`` (= their
     watch time, with the row's own dimensions: a pair seen on two pages is credited where it
     was watched), and every rollup is emptied so that the next ``roll`` rebuilds them with the
-    new sums. Event counts cannot be recovered from facts: they start at the upgrade (the
+    new sums. Files from before ``city`` gain NULL-city rows in the per-day rollups (``_city_rows``).
+    Event counts cannot be recovered from facts: they start at the upgrade (the
     events log holds them; ``watchdepth copy`` into a fresh store does not replay it either).
     Returns the columns added (``table.column``)."""
     want = duckdb.connect(":memory:")
@@ -101,7 +102,23 @@ def upgrade(cur: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
         except duckdb.Error:
             cur.execute("ROLLBACK")
             raise
+    elif "facts.city" in added:
+        _city_rows(cur)
     return added
+
+
+def _city_rows(cur: duckdb.DuckDBPyConnection) -> None:
+    """Facts from before ``city`` all have it NULL: the per-day rollups gain their 'city' rows
+    (one NULL city per key, the sums of its 'country' rows) without refolding the facts."""
+    cur.execute("BEGIN")
+    try:
+        for table, keys, sums in (("agg_day", "day, content_id", SUMS4), ("ws_day", "day, project_id", SUMS5)):
+            cur.execute(f"INSERT INTO {table} BY NAME SELECT {keys}, 'city' AS dim, NULL AS value, "
+                        f"{', '.join(f'sum({c}) AS {c}' for c in sums)} FROM {table} WHERE dim = 'country' GROUP BY ALL")
+        cur.execute("COMMIT")
+    except duckdb.Error:
+        cur.execute("ROLLBACK")
+        raise
 
 
 #: Every rollup table.

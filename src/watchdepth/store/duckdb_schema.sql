@@ -31,7 +31,8 @@ CREATE TABLE IF NOT EXISTS events (
     ms INTEGER,                       -- startup, stall (METRICS.md §7)
     code VARCHAR,                     -- error
     message VARCHAR,                  -- error
-    fatal BOOLEAN                     -- error
+    fatal BOOLEAN,                    -- error
+    city VARCHAR                      -- English name, when the GeoIP file has cities
 );
 -- facts: every credited number, at the time of the event that produced it (METRICS.md §5).
 CREATE TABLE IF NOT EXISTS facts (
@@ -67,7 +68,8 @@ CREATE TABLE IF NOT EXISTS facts (
     stalls UTINYINT NOT NULL DEFAULT 0,
     stall_ms UINTEGER NOT NULL DEFAULT 0,
     failures UTINYINT NOT NULL DEFAULT 0,
-    exits TINYINT NOT NULL DEFAULT 0
+    exits TINYINT NOT NULL DEFAULT 0,
+    city VARCHAR                      -- a dimension, like country (last: files made before it gain it last)
 );
 -- Rollups are built by maintain() from the facts tail (see rollup_state), never per commit.
 -- Every sum is keyed by the time of its fact (t), but cohort_wt by its impression time (imp_t)

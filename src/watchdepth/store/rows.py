@@ -60,12 +60,13 @@ EVENT_COLUMNS: tuple[tuple[str, str, pa.DataType], ...] = (
     ("code", "code", _STR),
     ("message", "message", _STR),
     ("fatal", "fatal", pa.bool_()),
+    ("city", "city", _STR),
 )
 EVENT_SELECT = ", ".join(
     f"epoch_ms({col})" if typ == _TS else col for _, col, typ in EVENT_COLUMNS
 )
 
-FACT_DIMS = ("country", "platform", "os", "browser", "domain", "page", "external_id")
+FACT_DIMS = ("country", "platform", "os", "browser", "domain", "page", "external_id", "city")
 # ``events_table`` relies on ``Event``'s fields starting in ``EVENT_COLUMNS`` order.
 if Event.__struct_fields__[: len(EVENT_COLUMNS)] != tuple(attr for attr, _, _ in EVENT_COLUMNS):
     raise RuntimeError("Event fields and EVENT_COLUMNS disagree in order")
@@ -236,8 +237,8 @@ def journal_tables(parts: Sequence[JournalBatch]) -> tuple[pa.Table, pa.Table]:
     dims = facts.column("dims")
     facts = facts.drop_columns(["dims"])
     facts = facts.rename_columns([_FACT_RENAMES[name] for name in facts.column_names])
-    for i, name in enumerate(FACT_DIMS):
-        facts = facts.append_column(name, pc.list_element(dims, i))
+    for i, name in enumerate(FACT_DIMS):  # a journal written before ``city``: shorter lists, null there
+        facts = facts.append_column(name, pc.list_flatten(pc.list_slice(dims, i, i + 1, return_fixed_size_list=True)))
     return events, facts.select(FACT_ORDER)
 
 

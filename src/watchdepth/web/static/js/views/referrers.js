@@ -61,6 +61,12 @@ function rememberOpen(tbody) {
   patch({ open: open.join(",") || null }, { replace: true });
 }
 
+// The server lists a domain's pages with the most views, up to a bound; pages_total counts them all.
+function pageCount(listed, total = listed) {
+  const noun = total === 1 ? "page" : "pages";
+  return total > listed ? `top ${listed} of ${total} ${noun}` : `${listed} ${noun}`;
+}
+
 function groupRows(group, index, open) {
   const ids = (group.pages ?? []).map((_, j) => `ref-${index}-${j}`);
   const pages = (group.pages ?? []).map((page, j) => {
@@ -74,7 +80,7 @@ function groupRows(group, index, open) {
   const button = h("button", { type: "button", class: "disclosure", "aria-expanded": open ? "true" : "false",
     "aria-controls": ids.join(" ") || null, dataset: { domain: group.domain ?? "" }, disabled: !ids.length },
   h("span", { class: "chevron", "aria-hidden": "true" }), h("span", { class: "domain" }, label),
-  h("span", { class: "count" }, ` ${ids.length} ${ids.length === 1 ? "page" : "pages"}`));
+  h("span", { class: "count" }, ` ${pageCount(ids.length, group.pages_total)}`));
   button.addEventListener("click", () => {
     setOpen(button, button.getAttribute("aria-expanded") !== "true");
     rememberOpen(button.closest("tbody"));
