@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from watchdepth.catalog.service import Catalog  # noqa: E402
 from watchdepth.query import analytics  # noqa: E402
 from watchdepth.query.periods import Period  # noqa: E402
-from watchdepth.store import duckdb as duckdb_store  # noqa: E402
+from watchdepth.store.duckdb import store as duckdb_store  # noqa: E402
 from watchdepth.store.duckdb import DuckDBStore  # noqa: E402
 
 START = int(datetime(2026, 10, 1, tzinfo=timezone.utc).timestamp() * 1000)

@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 
 from tests.conftest import Server
-from watchdepth import demo
+from watchdepth.demo import workspace as demo
 
 NOW = 1_768_953_600_000  # 2026-01-21T00:00:00Z
 

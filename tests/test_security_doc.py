@@ -92,7 +92,7 @@ def test_every_constant_is_cited_with_its_number(doc: str) -> None:
 
 
 def test_paths_named_are_the_codes(doc: str) -> None:
-    from watchdepth import demo
+    from watchdepth.demo import workspace as demo
     from watchdepth.export import links
 
     s = Settings()

@@ -23,15 +23,15 @@ import msgspec
 from tqdm import tqdm
 
 from watchdepth import __version__, config
-from watchdepth.api.auth import check_projects
+from watchdepth.catalog.tokens import check_projects
 from watchdepth.config import Settings
 from watchdepth.errors import InvalidInput, WatchdepthError
 
 #: Modules that add one subcommand each: ``add_parser(subparsers)`` and ``run(args, settings) -> int``.
 COMMAND_MODULES = {
     "export": "watchdepth.export.command",
-    "simulate": "watchdepth.simulate",
-    "migrate": "watchdepth.store.migrate",
+    "simulate": "watchdepth.demo.simulate",
+    "migrate": "watchdepth.store.clickhouse.migrate",
     "copy": "watchdepth.store.copy",
 }
 
@@ -167,7 +167,7 @@ def _extra_routes(services: Any) -> list[Any]:
 
 
 def _seed_demo(services: Any) -> None:
-    from watchdepth import demo
+    from watchdepth.demo import workspace as demo
 
     cat = services.catalog
     if not cat.projects:

@@ -194,6 +194,12 @@ class Ingest:
         await self._queue.put(_Job(events, kind, fut))
         return await fut
 
+    async def active_sessions(self, since_ms: int) -> list[str]:
+        """The sessions with an event at ``since_ms`` or later, read on the writer thread
+        (the only one that changes the sessionizer)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, self.sessionizer.active_since, since_ms)
+
     def run_sync(self, events: Sequence[Event], kind: str = "import") -> Accepted:
         """The same path without an event loop (the CLI when no server holds the data dir)."""
         if not self._begun:

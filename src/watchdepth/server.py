@@ -19,7 +19,8 @@ from typing import Any
 
 import uvicorn
 
-from watchdepth import cluster, gc_tuning
+from watchdepth import gc_tuning
+from watchdepth.cluster import roles as cluster
 from watchdepth.api import connections, live
 from watchdepth.api.collect_fast import FastCollect
 from watchdepth.app import create_admin_app, create_app

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from watchdepth.api.auth import Tokens
+from watchdepth.catalog.tokens import Tokens
 from watchdepth.catalog.service import Catalog
 from watchdepth.collect.device import DeviceParser
 from watchdepth.collect.geo import GeoLookup

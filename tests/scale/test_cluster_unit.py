@@ -1,4 +1,4 @@
-"""Pure parts of ``watchdepth.cluster``: which routes a role serves, which stores it accepts,
+"""Pure parts of ``watchdepth.cluster.roles``: which routes a role serves, which stores it accepts,
 and the three-way merge that refreshes the catalog without losing a concurrent local change."""
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from starlette.routing import Route
 
-from watchdepth import cluster
+from watchdepth.catalog.merge import merge_in_place
+from watchdepth.cluster import roles as cluster
 from watchdepth.config import Settings
 from watchdepth.errors import WatchdepthError
 
@@ -48,11 +49,11 @@ def test_refresh_merge_keeps_changes_made_during_the_read() -> None:
     del live["gone"]
     b2 = live["b"] = object()
     new = {"a": object(), "b": object(), "gone": c, "other": object()}  # what the store said
-    cluster._merge(live, before, new)
+    merge_in_place(live, before, new)
     assert set(live) == {"a", "b", "x", "other"}
     assert live["a"] is new["a"] and live["other"] is new["other"]  # others' changes arrive
     assert live["b"] is b2 and live["x"] is x  # ours are kept until the next round
     # a key deleted elsewhere, untouched here, goes
     live2 = {"k": a}
-    cluster._merge(live2, dict(live2), {})
+    merge_in_place(live2, dict(live2), {})
     assert live2 == {}

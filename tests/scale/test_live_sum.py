@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from tests.conftest import free_port
-from watchdepth.live_sum import CollectorFanout
+from watchdepth.cluster.live_sum import CollectorFanout
 
 
 @pytest.fixture

@@ -173,7 +173,7 @@ class Topology:
         self.nginx.start()
         # The token goes straight into the shared store (the CLI's admin call times out at
         # 5 s on a loaded machine); the API node picks it up on its next refresh (2 s).
-        from watchdepth.api.auth import Tokens
+        from watchdepth.catalog.tokens import Tokens
         from watchdepth.store.clickhouse import ClickHouseStore
 
         store = ClickHouseStore.from_dsn(self.store)

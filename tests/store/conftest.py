@@ -21,7 +21,7 @@ _ids = itertools.count()
 @pytest.fixture(scope="session")
 def chdb_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     pytest.importorskip("chdb")
-    from watchdepth.store.clickhouse import Target, connect
+    from watchdepth.store.clickhouse.connection import Target, connect
 
     path = tmp_path_factory.mktemp("chdb")
     keeper = connect(Target("chdb", "default", path=str(path)), None)

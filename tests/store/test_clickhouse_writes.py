@@ -50,7 +50,7 @@ def test_a_failed_batch_leaves_nothing_behind(store: Any, failing: str, monkeypa
 
 @pytest.mark.parametrize("store", [pytest.param("clickhouse")], indirect=True)
 def test_an_unmarked_batch_is_skipped_then_taken_back_once_old(store: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    from watchdepth.store import clickhouse
+    from watchdepth.store.clickhouse import store as clickhouse
 
     evs, status, run, seq = (list(x) for x in zip(*EVENTS[:6]))
     store.write_batch(WriteBatch(evs, status, run, seq, CREDITS[:3]))  # committed: c1..c3, sessions s1, s2

@@ -32,7 +32,8 @@ QUERIES: list[tuple[str, dict[str, Any]]] = [
 
 
 def seed(data: Path) -> str:
-    from watchdepth import demo, services
+    from watchdepth import services
+    from watchdepth.demo import workspace as demo
     from watchdepth.cli import _apply_lines
     from watchdepth.config import Settings
 
@@ -103,7 +104,7 @@ def test_copy_moves_everything_and_numbers_match(tmp_path: Path) -> None:
 
 
 def demo_videos() -> list[Any]:
-    from watchdepth import demo
+    from watchdepth.demo import workspace as demo
 
     return demo.VIDEOS
 

@@ -25,7 +25,8 @@ import msgspec
 import pytest
 
 from watchdepth.sessionize import Credit
-from watchdepth.store import duckdb_plan, duckdb_rollup
+from watchdepth.store.duckdb import plan as duckdb_plan
+from watchdepth.store.duckdb import rollup as duckdb_rollup
 from watchdepth.store.base import SUMS, Aggregate, WriteBatch
 from watchdepth.store.duckdb import DuckDBStore
 

@@ -27,11 +27,11 @@ from msgspec.structs import replace
 
 from tests.conftest import DESKTOP_UA, Server
 from watchdepth.errors import StoreError, Unavailable
-from watchdepth.store import journal as journal_module
-from watchdepth.store import loader as loader_module
+from watchdepth.store.duckdb import journal as journal_module
+from watchdepth.store.duckdb import loader as loader_module
 from watchdepth.store.base import WriteBatch
 from watchdepth.store.duckdb import DuckDBStore
-from watchdepth.store.journal import Journal, Quarantine, quarantine_record
+from watchdepth.store.duckdb.journal import Journal, Quarantine, quarantine_record
 from watchdepth.store.rows import encode
 
 from .test_journal import batch, stored
@@ -253,7 +253,7 @@ CHILD = textwrap.dedent("""
     import resource, signal, sys, time
     from pathlib import Path
     from watchdepth.errors import StoreError, Unavailable
-    from watchdepth.store import loader
+    from watchdepth.store.duckdb import loader
     from watchdepth.store.duckdb import DuckDBStore
     from tests.store.test_journal import batch, stored
     from tests.store.test_store import content
@@ -341,7 +341,7 @@ def test_unavailable_is_a_503_with_retry_after() -> None:
 
 
 def test_bisection_finds_each_refused_row_and_stays_within_its_budget() -> None:
-    from watchdepth.store.loader import _refused_rows
+    from watchdepth.store.duckdb.loader import _refused_rows
 
     bad = {3, 4, 977}
     probes: list[int] = []

@@ -24,10 +24,10 @@ import pytest
 from msgspec.structs import replace
 
 from watchdepth.errors import StoreError, Unavailable
-from watchdepth.store import loader as loader_module
+from watchdepth.store.duckdb import loader as loader_module
 from watchdepth.store.base import WriteBatch
 from watchdepth.store.duckdb import DuckDBStore
-from watchdepth.store.journal import Journal
+from watchdepth.store.duckdb.journal import Journal
 from watchdepth.store.rows import arrow_tables, encode, journal_tables
 
 from .test_store import CREDITS, EVENTS, T0, content
@@ -208,7 +208,7 @@ def test_a_backlog_past_the_limit_is_refused_not_waited_on_forever(
 
 CHILD = textwrap.dedent("""
     import os, sys
-    from watchdepth.store import loader
+    from watchdepth.store.duckdb import loader
     from watchdepth.store.duckdb import DuckDBStore
     from tests.store.test_journal import batch
     from tests.store.test_store import content

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from watchdepth.errors import StoreError
-from watchdepth.store import migrate
+from watchdepth.store.clickhouse import migrate
 
 pytestmark = pytest.mark.clickhouse
 _ids = itertools.count()
@@ -24,7 +24,7 @@ _ids = itertools.count()
 
 @pytest.fixture
 def client(chdb_engine: Path) -> Any:
-    from watchdepth.store.clickhouse import Target, connect
+    from watchdepth.store.clickhouse.connection import Target, connect
 
     c = connect(Target("chdb", "default", path=str(chdb_engine)), None)
     yield c

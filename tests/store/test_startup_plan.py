@@ -16,7 +16,8 @@ import pytest
 
 from tests.sessionize.helpers import DAY, HOUR, T0
 from tests.store.test_quality import events
-from watchdepth.store import duckdb_plan, duckdb_rollup
+from watchdepth.store.duckdb import plan as duckdb_plan
+from watchdepth.store.duckdb import rollup as duckdb_rollup
 from watchdepth.store.base import SUMS, Aggregate
 from watchdepth.store.duckdb import DuckDBStore
 

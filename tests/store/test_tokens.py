@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from watchdepth.api.auth import Tokens
+from watchdepth.catalog.tokens import Tokens
 from watchdepth.errors import NotFound
 
 

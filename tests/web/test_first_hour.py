@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 
 from tests.conftest import DESKTOP_UA, Server, cli
-from watchdepth import config, demo
+from watchdepth import config
+from watchdepth.demo import workspace as demo
 from watchdepth.api.intake import encode_answer
 from watchdepth.export.service import mailer
 from watchdepth.ingest import Accepted

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from watchdepth.api.auth import check_projects
+from watchdepth.catalog.tokens import check_projects
 from watchdepth.api.context import services as _services
 from watchdepth.api.intake import import_ndjson, read_body
 from watchdepth.errors import BadJSON, WrongType

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from watchdepth.api.auth import authorize
 from watchdepth.api import params
 from watchdepth.api.context import services as _services
 from watchdepth.errors import NotFound
@@ -37,7 +38,7 @@ async def overview(request: Request) -> JSONResponse:
     rebuffer_ratio, playback_failures, failure_rate, exits_before_start).
     """
     s = _services(request)
-    token = s.tokens.authorize(request)
+    token = authorize(request)
     p = params.period(request, s.settings.timezone, s.store)
     sc = params.scope(request, token, s.catalog, p)
     parts = _overview_parts(request)
@@ -62,7 +63,7 @@ def _overview_parts(request: Request) -> tuple[str, ...]:
 async def grouped(request: Request) -> JSONResponse:
     """Metrics grouped by one or more dimensions (Kinescope's table, and its custom form)."""
     s = _services(request)
-    token = s.tokens.authorize(request)
+    token = authorize(request)
     p = params.period(request, s.settings.timezone, s.store)
     sc = params.scope(request, token, s.catalog, p)
     req = params.table_request(request, p)
@@ -78,7 +79,7 @@ async def grouped(request: Request) -> JSONResponse:
 async def referrers(request: Request) -> JSONResponse:
     """Referrer domains with their totals and their pages."""
     s = _services(request)
-    token = s.tokens.authorize(request)
+    token = authorize(request)
     p = params.period(request, s.settings.timezone, s.store)
     sc = params.scope(request, token, s.catalog, p)
     order = analytics.parse_order(request.query_params.get("order"), ["domain", "views", "player_loads", "view_rate"])
@@ -92,7 +93,7 @@ async def referrers(request: Request) -> JSONResponse:
 async def retention(request: Request) -> JSONResponse:
     """Retention of one video: the share of its viewers who watched each second."""
     s = _services(request)
-    token = s.tokens.authorize(request)
+    token = authorize(request)
     video_id = request.query_params.get("video_id")
     if not video_id:
         raise params.bad("video_id", "video_id is required", "required")
@@ -115,7 +116,7 @@ async def realtime(request: Request) -> JSONResponse:
     ``/v1/analytics/realtime/stream`` (``api.live``) pushes this same object.
     """
     s = _services(request)
-    token = s.tokens.authorize(request)
+    token = authorize(request)
     p = Period(0, 1, s.settings.timezone)
     sc = params.scope(request, token, s.catalog, p)
     return JSONResponse({"data": realtime_data(s, sc.filters)})

@@ -1,145 +1,21 @@
-"""API tokens: created by the CLI, stored as hashes, checked on every /v1 request.
+"""Who is asking: the token of a /v1 request (``Authorization: Bearer`` or the dashboard's cookie).
 
-Input: the ``Authorization: Bearer`` header (or the dashboard's ``wd_token`` cookie).
-Output: the ``Token`` with its project scope and read-only flag, or an error of
-API.md (100101, 100102, 100103). Only a SHA-256 of each token is stored. Tokens are
-listed (never their secret) and revoked here; a revoked token is unknown at once to
-every check, the dashboard's cookie included.
-It does not know which endpoints need what: each route says so.
+Input: a Starlette request. Output: the ``Token`` (``catalog.tokens``) with its project
+scope and read-only flag, or 100101/100102/100103. Each route says what it needs.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import secrets
-import threading
-from collections.abc import Collection, Sequence
-from datetime import datetime, timezone
-from typing import NamedTuple
-
 from starlette.requests import Request
 
-from watchdepth.errors import (
-    BadToken,
-    Forbidden,
-    InvalidParam,
-    NotAuthenticated,
-    NotFound,
-    ValidationFailed,
-)
-from watchdepth.store.base import Store
+from watchdepth.api.context import services
+from watchdepth.catalog.tokens import Token
 
+#: The dashboard's session cookie: the token itself, HttpOnly, SameSite=Strict.
 COOKIE = "wd_token"
 
 
-class Token(NamedTuple):
-    id: str
-    name: str
-    projects: tuple[str, ...] | None  # None: every project
-    read_only: bool
-
-    def allows(self, project_id: str | None) -> bool:
-        return self.projects is None or project_id in self.projects
-
-
-class Tokens:
-    """The workspace's tokens, kept in memory by hash and written through to the store."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self._lock = threading.Lock()
-        self._by_hash = {r["hash"]: r for r in store.catalog_rows("tokens") if not r["revoked"]}
-
-    def create(self, name: str, projects: Sequence[str] = (), read_only: bool = False) -> tuple[str, Token]:
-        secret = "wd_" + secrets.token_urlsafe(32)
-        row = {
-            "id": secrets.token_hex(6),
-            "hash": _hash(secret),
-            "name": name,
-            "projects": json.dumps(list(projects)),
-            "read_only": read_only,
-            "revoked": False,
-            "created_at": datetime.now(timezone.utc),
-        }
-        with self._lock:
-            self.store.catalog_put("tokens", row, create=True)
-            self._by_hash[row["hash"]] = row
-        return secret, _token(row)
-
-    def list_all(self) -> list[dict[str, object]]:
-        """The tokens not revoked, oldest first: id, name, projects, read_only, created_at."""
-        with self._lock:
-            rows = list(self._by_hash.values())
-        rows.sort(key=lambda r: (str(r["created_at"]), str(r["id"])))
-        return [{"id": t.id, "name": t.name, "projects": list(t.projects or ()), "read_only": t.read_only,
-                 "created_at": _iso(r["created_at"])} for r, t in ((r, _token(r)) for r in rows)]
-
-    def revoke(self, token_id: str) -> Token:
-        """Revoke the token with that id (NotFound when there is none, or it is revoked already)."""
-        with self._lock:
-            row = next((r for r in self._by_hash.values() if r["id"] == token_id), None)
-            if row is None:
-                raise NotFound(f"no token with id {token_id!r} (see 'watchdepth token list')")
-            self.store.catalog_put("tokens", {**row, "revoked": True}, create=False)
-            del self._by_hash[row["hash"]]
-        return _token(row)
-
-    def active(self, token_id: str) -> bool:
-        """Whether the token with that id is still valid (a long-lived stream asks now and then)."""
-        return any(r["id"] == token_id for r in list(self._by_hash.values()))
-
-    def check(self, secret: str) -> Token | None:
-        row = self._by_hash.get(_hash(secret))
-        return _token(row) if row is not None else None
-
-    def authorize(self, request: Request, *, write: bool = False) -> Token:
-        """The request's token, or 100101/100102/100103."""
-        header = request.headers.get("authorization")
-        secret = None
-        if header is not None:
-            scheme, _, value = header.partition(" ")
-            if scheme.lower() != "bearer" or not value.strip():
-                raise BadToken("the Authorization header must be 'Bearer <token>'")
-            secret = value.strip()
-        elif COOKIE in request.cookies:
-            secret = request.cookies[COOKIE]
-        if secret is None:
-            raise NotAuthenticated("no Authorization header; send 'Authorization: Bearer <token>'")
-        token = self.check(secret)
-        if token is None:
-            raise BadToken("unknown or revoked token")
-        if write and token.read_only:
-            raise Forbidden("this token is read-only")
-        return token
-
-
-def check_projects(known: Collection[str], projects: Sequence[str]) -> None:
-    """A token's scope names existing projects only (400400 naming each unknown one)."""
-    unknown = [p for p in projects if p not in known]
-    if unknown:
-        raise ValidationFailed(
-            f"no project with id {', '.join(map(repr, unknown))}; create it first, or leave --project out "
-            "for a token of every project",
-            invalid_params=[InvalidParam("projects", "unknown", f"no project with id {p!r}") for p in unknown],
-        )
-
-
-def require_project(token: Token, project_id: str | None) -> None:
-    if not token.allows(project_id):
-        raise Forbidden(f"this token may not touch project {project_id!r}")
-
-
-def _hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def _iso(value: object) -> str:
-    if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-    return str(value)
-
-
-def _token(row: dict[str, object]) -> Token:
-    projects = json.loads(str(row["projects"])) or None
-    return Token(str(row["id"]), str(row["name"]), tuple(projects) if projects else None, bool(row["read_only"]))
+def authorize(request: Request, *, write: bool = False) -> Token:
+    """The request's token, or 100101/100102/100103 (``write``: 100103 for a read-only one)."""
+    return services(request).tokens.authenticate(
+        request.headers.get("authorization"), request.cookies.get(COOKIE), write=write)

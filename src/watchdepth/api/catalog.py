@@ -20,8 +20,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from watchdepth.api.auth import authorize
 from watchdepth.api import params
-from watchdepth.api.auth import Token
+from watchdepth.catalog.tokens import Token
 from watchdepth.api.bodies import json_object
 from watchdepth.api.context import services as _services
 from watchdepth.errors import InvalidParam, NotFound, ValidationFailed, WrongType
@@ -157,7 +158,7 @@ def _handlers(entity: str) -> tuple[Any, Any, Any, Any, Any]:
     async def list_(request: Request) -> JSONResponse:
         """List, filtered, sorted by order and paginated."""
         s = _services(request)
-        token = s.tokens.authorize(request)
+        token = authorize(request)
         match = _list_filters(request, entity)
         if entity == "events":
             match["stream_id"] = _stream(request, s, token)
@@ -175,7 +176,7 @@ def _handlers(entity: str) -> tuple[Any, Any, Any, Any, Any]:
     async def get(request: Request) -> JSONResponse:
         """Get one by id."""
         s = _services(request)
-        token = s.tokens.authorize(request)
+        token = authorize(request)
         key = _key(request, s, entity)
         params.require_project(token, s.catalog.project_of(entity, key))
         return JSONResponse({"data": s.catalog.get(entity, key)})
@@ -183,7 +184,7 @@ def _handlers(entity: str) -> tuple[Any, Any, Any, Any, Any]:
     async def create(request: Request) -> JSONResponse:
         """Create one (the id may be chosen by the caller); a write."""
         s = _services(request)
-        token = s.tokens.authorize(request, write=True)
+        token = authorize(request, write=True)
         nested = entity == "folders" and "project_id" in request.path_params
         row = await decode(request, NestedFolderIn if nested else SCHEMAS[entity])
         if nested:
@@ -204,7 +205,7 @@ def _handlers(entity: str) -> tuple[Any, Any, Any, Any, Any]:
     async def update(request: Request) -> JSONResponse:
         """Change the fields given (PATCH and PUT alike); the id cannot change."""
         s = _services(request)
-        token = s.tokens.authorize(request, write=True)
+        token = authorize(request, write=True)
         key = _key(request, s, entity)
         params.require_project(token, s.catalog.project_of(entity, key))
         changes = await decode(request, SCHEMAS[entity], partial=True)
@@ -217,7 +218,7 @@ def _handlers(entity: str) -> tuple[Any, Any, Any, Any, Any]:
     async def delete(request: Request) -> Response:
         """Delete one."""
         s = _services(request)
-        token = s.tokens.authorize(request, write=True)
+        token = authorize(request, write=True)
         key = _key(request, s, entity)
         params.require_project(token, s.catalog.project_of(entity, key))
         s.catalog.delete(entity, key)

@@ -16,7 +16,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from watchdepth.api.auth import Token
+from watchdepth.api.auth import authorize
+from watchdepth.catalog.tokens import Token
 from watchdepth.api.bodies import read_body
 from watchdepth.api.context import services as _services
 from watchdepth.collect.event import Event
@@ -138,7 +139,7 @@ def check_session_param(s: str | None, events: list[Event]) -> None:
 async def import_events(request: Request) -> Response:
     """Bulk import of past events as NDJSON (ts, ip, user_agent per line): all lines or none."""
     s = _services(request)
-    token = s.tokens.authorize(request, write=True)
+    token = authorize(request, write=True)
     body = await read_body(request, s.settings.max_import_body)
     return JSONResponse(await import_ndjson(s, body, token), status_code=202)
 

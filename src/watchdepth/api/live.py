@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
+from watchdepth.api.auth import authorize
 from watchdepth.api import params
 from watchdepth.api.analytics import realtime_data
 from watchdepth.api.context import services as _services
@@ -113,7 +114,7 @@ async def realtime_stream(request: Request) -> StreamingResponse:
     The stream ends by itself when the server shuts down.
     """
     s = _services(request)
-    token = s.tokens.authorize(request)
+    token = authorize(request)
     sc = params.scope(request, token, s.catalog, Period(0, 1, s.settings.timezone))
     h = hub(request.app)
     h.join()
@@ -179,7 +180,7 @@ async def concurrency_series(request: Request) -> JSONResponse:
     Point times are in the requested zone too (``Z`` for UTC).
     """
     s = _services(request)
-    token = s.tokens.authorize(request)
+    token = authorize(request)
     content_ids = _subject(request, token, s)
     p = params.period(request, s.settings.timezone, s.store)
     step_ms = _step(request) * 1000

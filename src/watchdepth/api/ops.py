@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from watchdepth.api.auth import authorize
 from watchdepth.api import openapi as _openapi
 from watchdepth.api.context import services as _services
 from watchdepth.errors import InvalidInput
@@ -45,7 +46,7 @@ def _authenticated(request: Request) -> bool:
     if "authorization" not in request.headers:
         return False
     try:
-        _services(request).tokens.authorize(request)
+        authorize(request)
     except InvalidInput:
         return False
     return True

@@ -15,7 +15,7 @@ import time
 
 from starlette.requests import Request
 
-from watchdepth.api.auth import Token, require_project
+from watchdepth.catalog.tokens import Token, require_project
 
 __all__ = ["bad", "group_time", "page", "paged", "period", "require_project", "scope", "table_request"]
 from watchdepth.catalog.service import Catalog

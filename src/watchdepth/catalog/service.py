@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any
 
+from watchdepth.catalog.merge import merge_in_place
 from watchdepth.catalog.model import ContentInfo
 from watchdepth.errors import InvalidParam, NotFound, ValidationFailed
 from watchdepth.store.base import Store
@@ -39,6 +40,17 @@ class Catalog:
         self.rows: dict[str, dict[str, Any]] = {r["id"]: r for r in rows}
         #: id -> ContentInfo; the collector validates ids against this mapping.
         self.content: dict[str, ContentInfo] = {r["id"]: _info(r) for r in rows}
+
+    def refresh_from(self, store: Store) -> None:
+        """Take in what other nodes changed in ``store`` (``serve --role``), updating the live
+        mappings in place (the collector holds a reference to ``content``): a change made here
+        while the store was read wins over what was read; the next refresh brings the rest."""
+        names = ("projects", "folders", "rows", "content")
+        before = {n: dict(getattr(self, n)) for n in names}
+        fresh = Catalog(store)
+        with self._lock:
+            for n in names:
+                merge_in_place(getattr(self, n), before[n], getattr(fresh, n))
 
     # -- reading ----------------------------------------------------------------------------
 

@@ -26,7 +26,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from watchdepth.api.auth import Token
+from watchdepth.api.auth import authorize
+from watchdepth.catalog.tokens import Token
 from watchdepth.errors import Forbidden, NotFound
 from watchdepth.export.jobs import ExportWorker
 from watchdepth.export.jobstore import Job
@@ -86,7 +87,7 @@ def http_routes(services: Any, worker: ExportWorker) -> list[Route]:
     """The export routes and the referrers files, checked with the app's tokens."""
 
     def auth(request: Request, write: bool) -> Token:
-        return services.tokens.authorize(request, write=write)  # type: ignore[no-any-return]
+        return authorize(request, write=write)  # type: ignore[no-any-return]
 
     def scope(spec: ExportSpec, token: Token) -> ExportSpec:
         return scoped_spec(services.catalog, spec, token)

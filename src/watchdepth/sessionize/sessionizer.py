@@ -197,6 +197,10 @@ class Sessionizer:
     def knows(self, session_id: str) -> bool:
         return session_id in self.sessions
 
+    def active_since(self, ms: int) -> list[str]:
+        """The sessions whose last event is at ``ms`` or later (epoch ms of event time)."""
+        return [sid for sid, s in self.sessions.items() if s.last_t >= ms]
+
     def forget(self, session_ids: Iterable[str], *, unstored: bool = True) -> None:
         """Drop sessions (after a failed write, so they are rebuilt from the log). ``unstored``:
         their ids may not be stored either, so they are forgotten too (an idle session's are kept)."""

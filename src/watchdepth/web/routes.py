@@ -28,7 +28,8 @@ from starlette.responses import (
 )
 from starlette.routing import BaseRoute, Route
 
-COOKIE = "wd_token"
+from watchdepth.api.auth import COOKIE
+
 COOKIE_MAX_AGE = 30 * 24 * 3600
 MAX_FORM_BYTES = 8192
 HERE = Path(__file__).parent

@@ -32,12 +32,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from watchdepth.api.auth import Tokens
-from watchdepth.catalog.service import Catalog
 from watchdepth.collect.event import Event
 from watchdepth.errors import ServiceError, WatchdepthError
 from watchdepth.ingest import Accepted, IngestStats
-from watchdepth.live_sum import CollectorFanout
+from watchdepth.cluster.live_sum import CollectorFanout
 from watchdepth.services import Services
 from watchdepth.sessionize import Sessionizer
 
@@ -102,36 +100,9 @@ async def watching_now_route(request: Request) -> Response:
 
 
 def refresh(services: Services) -> None:
-    """Re-read the catalog and tokens from the store, updating the live mappings in place.
-
-    A change this node makes while the store is being read wins over what was read
-    (a three-way merge against a snapshot taken before the read); the next round
-    brings everything else.
-    """
-    cat, tokens = services.catalog, services.tokens
-    names = ("projects", "folders", "rows", "content")
-    before = {n: dict(getattr(cat, n)) for n in names}
-    tokens_before = dict(tokens._by_hash)  # noqa: SLF001
-    fresh = Catalog(services.store)
-    fresh_tokens = Tokens(services.store)
-    with cat._lock:  # noqa: SLF001 - the collector holds a reference to ``content``
-        for n in names:
-            _merge(getattr(cat, n), before[n], getattr(fresh, n))
-    with tokens._lock:  # noqa: SLF001
-        _merge(tokens._by_hash, tokens_before, fresh_tokens._by_hash)  # noqa: SLF001
-
-
-_MISSING = object()
-
-
-def _merge(live: dict[str, Any], before: dict[str, Any], new: dict[str, Any]) -> None:
-    """Apply ``new`` to ``live`` for every key ``live`` still has as in ``before``."""
-    for k in [k for k in live if k not in new]:
-        if live[k] is before.get(k, _MISSING):
-            del live[k]
-    for k, v in new.items():
-        if live.get(k, _MISSING) is before.get(k, _MISSING):
-            live[k] = v
+    """Re-read the catalog and tokens from the store, updating the live mappings in place."""
+    services.catalog.refresh_from(services.store)
+    services.tokens.refresh_from(services.store)
 
 
 class Refresher:
@@ -157,7 +128,7 @@ class Refresher:
             await asyncio.sleep(self.every)
             try:
                 if own is not None:
-                    own.save()
+                    await own.save()
                 await asyncio.to_thread(refresh, self.services)
             except Exception:  # noqa: BLE001 - retried on the next round
                 log.exception("catalog refresh failed")
@@ -193,17 +164,9 @@ class OwnSessions:
         log.info("rebuilt %d recent sessions of this collector", len(ids))
         return len(ids)
 
-    def save(self) -> None:
-        sessions = self.services.ingest.sessionizer.sessions
+    async def save(self) -> None:
         horizon = int(time.time() * 1000) - self.RECENT_MS
-        for _ in range(3):  # the writer thread may change the dict meanwhile
-            try:
-                ids = [sid for sid, st in list(sessions.items()) if st.last_t >= horizon]
-                break
-            except RuntimeError:
-                continue
-        else:
-            return
+        ids = await self.services.ingest.active_sessions(horizon)
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text("\n".join(ids))
         os.replace(tmp, self.path)

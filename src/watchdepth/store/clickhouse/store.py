@@ -4,8 +4,8 @@ Input: a DSN — ``clickhouse://user:pass@host:8123/db`` (HTTP; ``clickhouses://
 HTTPS) or ``chdb:///path/to/dir[?database=db]`` (the same engine in process, through
 clickhouse-connect's chDB interface: tests and single-machine trials) — then
 ``WriteBatch``es, logical queries from ``store.base`` and catalog rows. Output: plain rows,
-with the same semantics as ``store.duckdb``. Only this module, ``clickhouse_plan`` and
-``migrate`` speak ClickHouse SQL; engine errors leave as ``StoreError``.
+with the same semantics as ``store.duckdb``. Only this package (``store``, ``plan``,
+``migrate``) speaks ClickHouse SQL; engine errors leave as ``StoreError``.
 It does not decide what is credited nor derive metrics.
 
 Design (see docs/scale-out.md):
@@ -54,25 +54,25 @@ import struct
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlparse
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from watchdepth.collect.event import Event
 from watchdepth.errors import StoreError
-from watchdepth.store import migrate, rows
+from watchdepth.store import rows
+from watchdepth.store.clickhouse import migrate
+from watchdepth.store.clickhouse.connection import Target, connect, parse_dsn
 from watchdepth.store.base import (
     ROLLUP_DIMENSIONS,
     Aggregate,
     AggregateResult,
     WriteBatch,
 )
-from watchdepth.store.clickhouse_plan import AT_IMP, STORED, plan_aggregate, zero_sql
+from watchdepth.store.clickhouse.plan import AT_IMP, STORED, plan_aggregate, zero_sql
 
 log = logging.getLogger(__name__)
 
@@ -107,63 +107,6 @@ RECOVER_AFTER_S = 600.0
 #: last week (not all history: every collector start would read the whole tag column).
 RECOVER_WINDOW_S = 7200.0
 RECOVER_OPEN_WINDOW_S = 7 * 86400.0
-SCHEMES = ("clickhouse", "clickhouses", "chdb")
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where a DSN points."""
-
-    kind: str  # http | chdb
-    database: str
-    host: str = "localhost"
-    port: int = 8123
-    username: str = "default"
-    password: str = ""
-    secure: bool = False
-    path: str = ""
-
-
-def is_clickhouse_dsn(dsn: str) -> bool:
-    return dsn.split(":", 1)[0] in SCHEMES
-
-
-def parse_dsn(dsn: str) -> Target:
-    """``clickhouse[s]://user:pass@host:port/db`` or ``chdb:///dir[?database=db]``."""
-    u = urlparse(dsn)
-    if u.scheme == "chdb":
-        if not u.path or u.netloc:
-            raise StoreError(f"a chDB DSN is chdb:///absolute/dir[?database=name], not {dsn!r}")
-        db = parse_qs(u.query).get("database", ["watchdepth"])[0]
-        return Target("chdb", db, path=unquote(u.path))
-    if u.scheme not in ("clickhouse", "clickhouses"):
-        raise StoreError(f"not a ClickHouse DSN: {dsn!r} (clickhouse://user:pass@host:8123/db)")
-    secure = u.scheme == "clickhouses"
-    return Target(
-        "http", unquote(u.path.strip("/")) or "watchdepth", host=u.hostname or "localhost",
-        port=u.port or (8443 if secure else 8123), username=unquote(u.username or "default"),
-        password=unquote(u.password or ""), secure=secure,
-    )
-
-
-def connect(target: Target, database: str | None) -> Any:
-    """A clickhouse-connect client (``database`` None: no default database)."""
-    try:
-        import clickhouse_connect  # optional dependency: the `clickhouse` extra
-    except ImportError as exc:
-        raise StoreError("the ClickHouse store needs clickhouse-connect: pip install 'watchdepth[clickhouse]'") from exc
-    try:
-        if target.kind == "chdb":
-            client = clickhouse_connect.get_client(interface="chdb", path=target.path)
-            if database:
-                client.database = database
-            return client
-        return clickhouse_connect.get_client(
-            host=target.host, port=target.port, username=target.username, password=target.password,
-            secure=target.secure, database=database or "", autogenerate_session_id=False,
-        )
-    except Exception as exc:  # noqa: BLE001 - connection errors of every transport
-        raise StoreError(f"cannot connect to ClickHouse ({target.kind} {target.host if target.kind == 'http' else target.path}): {exc}") from exc
 
 
 class ClickHouseStore:

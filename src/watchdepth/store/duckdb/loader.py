@@ -35,7 +35,7 @@ import pyarrow as pa
 from watchdepth.errors import StoreError, Unavailable
 from watchdepth.store import rows
 from watchdepth.store.base import WriteBatch
-from watchdepth.store.journal import (
+from watchdepth.store.duckdb.journal import (
     RETRY_AFTER_SECONDS,
     DiskGuard,
     Journal,

@@ -30,7 +30,7 @@ import httpx
 import msgspec
 
 from watchdepth.config import Settings
-from watchdepth.demo import AGENTS, FAIL_BEFORE_START, FATAL_CODES, STALL_P, STARTUP_MS
+from watchdepth.demo.workspace import AGENTS, FAIL_BEFORE_START, FATAL_CODES, STALL_P, STARTUP_MS
 
 #: Real browsers' user agents (desktop, phone, tablet), the demo history's.
 USER_AGENTS = tuple(AGENTS)

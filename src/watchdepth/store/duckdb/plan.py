@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from watchdepth.store.base import QUALITY_SUMS, ROLLUP_DIMENSIONS, SUMS, Aggregate
-from watchdepth.store.duckdb_rollup import SUMS4, credited
+from watchdepth.store.duckdb.rollup import SUMS4, credited
 
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000

@@ -1,4 +1,4 @@
--- The ClickHouse schema, version 2: commit markers for write batches (see store/clickhouse.py).
+-- The ClickHouse schema, version 2: commit markers for write batches (see store/clickhouse/store.py).
 -- A write_batch inserts its events, facts and rollups, then one row here, last: a batch whose
 -- tag has the high bit set (2^63) and no row here is not committed; reads that rebuild state
 -- skip its rows and ClickHouseStore.recover() takes it back. Tags below 2^63 (rows written

@@ -30,11 +30,12 @@ import pyarrow as pa
 
 from watchdepth.collect.event import Event
 from watchdepth.errors import StoreError
-from watchdepth.store import duckdb_rollup, rows
+from watchdepth.store import rows
+from watchdepth.store.duckdb import rollup as duckdb_rollup
 from watchdepth.store.base import Aggregate, AggregateResult, WriteBatch
-from watchdepth.store.duckdb_plan import plan_aggregate, plan_tops
-from watchdepth.store.journal import DiskGuard, Journal, Quarantine
-from watchdepth.store.loader import JournalLoader, JournalStats, Refused
+from watchdepth.store.duckdb.plan import plan_aggregate, plan_tops
+from watchdepth.store.duckdb.journal import DiskGuard, Journal, Quarantine
+from watchdepth.store.duckdb.loader import JournalLoader, JournalStats, Refused
 
 #: A group commit, by (any events, any facts). Rollups are not touched: ``maintain`` folds
 #: the facts tail into them.
@@ -98,7 +99,7 @@ class DuckDBStore:
             self._con = duckdb.connect(self.path)
             self._con.execute("SET checkpoint_threshold = ?", [checkpoint_threshold])
             had = duckdb_rollup.tables(self._con)
-            schema = resources.files("watchdepth.store").joinpath("duckdb_schema.sql").read_text()
+            schema = resources.files("watchdepth.store.duckdb").joinpath("schema.sql").read_text()
             self._con.execute(schema)
             duckdb_rollup.upgrade(self._con, schema)
             duckdb_rollup.ensure_state(self._con, had)

@@ -1,9 +1,9 @@
--- The ClickHouse schema, version 1. Rendered by store/migrate.py for a single node or a cluster.
+-- The ClickHouse schema, version 1. Rendered by store/clickhouse/migrate.py for a single node or a cluster.
 -- Each statement starts with a directive:
 --   @sharded NAME KEY  a big table; on a cluster: NAME_local (Replicated*) + NAME (Distributed, sharded by KEY)
 --   @everywhere NAME   a small table; on a cluster: one replicated copy on every node (catalog, tokens)
 -- {name} refers to a table of this schema, {on_cluster} is empty on a single node.
--- Times are DateTime64 in UTC; ORDER BY keys are chosen for the queries of store/clickhouse.py.
+-- Times are DateTime64 in UTC; ORDER BY keys are chosen for the queries of store/clickhouse/store.py.
 
 -- @sharded events cityHash64(session_id)
 -- The durable log, one row per stored event. Sorted by session for replay (session_log).

@@ -1,6 +1,6 @@
 """ClickHouse schema migrations: render the versioned SQL for one node or a cluster, apply it.
 
-Input: the files of ``store/clickhouse_migrations/`` (``NNNN_name.sql``), a client and a
+Input: the files of ``store/clickhouse/migrations/`` (``NNNN_name.sql``), a client and a
 database (and a cluster name). Output: the statements run, and one row per applied
 version in ``schema_migrations``. Every statement is ``IF NOT EXISTS``, so running twice,
 or again after a half-applied version, is harmless. ``watchdepth migrate`` is the CLI.
@@ -26,6 +26,7 @@ from typing import Any
 
 from watchdepth.config import Settings
 from watchdepth.errors import StoreError
+from watchdepth.store.clickhouse.connection import connect, is_clickhouse_dsn, parse_dsn
 
 _DIRECTIVE = re.compile(r"^-- @(sharded|everywhere|view|alter) (\w+)(?: (.+))?$", re.M)
 _ENGINE = re.compile(r"ENGINE = (\w*)MergeTree(?:\(([^)]*)\))?")
@@ -49,7 +50,7 @@ class Migration:
 
 def migrations() -> list[Migration]:
     """The shipped migrations, in version order."""
-    folder = resources.files("watchdepth.store").joinpath("clickhouse_migrations")
+    folder = resources.files("watchdepth.store.clickhouse").joinpath("migrations")
     out = []
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if not entry.name.endswith(".sql"):
@@ -171,20 +172,18 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from watchdepth.store import clickhouse
-
     dsn = settings.store
     if args.print_only:
-        database = clickhouse.parse_dsn(dsn).database if dsn else "watchdepth"
+        database = parse_dsn(dsn).database if dsn else "watchdepth"
         for sql in bootstrap(database, args.cluster) + [s for _, sqls in render(database, args.cluster) for s in sqls]:
             print(sql + ";\n")
         return 0
-    if not dsn or not clickhouse.is_clickhouse_dsn(dsn):
+    if not dsn or not is_clickhouse_dsn(dsn):
         print("error: give a ClickHouse DSN with --store or WATCHDEPTH_STORE "
               "(clickhouse://user:pass@host:8123/db or chdb:///path)", file=sys.stderr)
         return 2
-    target = clickhouse.parse_dsn(dsn)
-    client = clickhouse.connect(target, database=None)
+    target = parse_dsn(dsn)
+    client = connect(target, database=None)
     try:
         done = apply(client, target.database, args.cluster, progress=lambda msg: print(msg, file=sys.stderr))
     except Exception as exc:  # noqa: BLE001 - the engine's error, as one line
