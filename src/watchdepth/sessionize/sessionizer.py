@@ -398,4 +398,4 @@ def _clip(position: float, duration: float | None) -> float:
 
 
 def _dims(e: Event) -> Dims:
-    return (e.country, e.platform, e.os, e.browser, e.domain, e.page, e.external_id, e.city)
+    return Dims(e.country, e.platform, e.os, e.browser, e.domain, e.page, e.external_id, e.city)

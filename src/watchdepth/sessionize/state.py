@@ -7,10 +7,11 @@ in ``sessionizer``.
 
 from __future__ import annotations
 
+from watchdepth.schema import LoadDims
 from watchdepth.sessionize.watched import WatchedSet
 
-#: A load's dimensions: (country, platform, os, browser, domain, page, external_id, city).
-Dims = tuple[str | None, str | None, str | None, str | None, str | None, str | None, str | None, str | None]
+#: A load's dimensions (``watchdepth.schema.LoadDims``, a named tuple in facts' column order).
+Dims = LoadDims
 
 
 class PairState:

@@ -16,38 +16,11 @@ from typing import Any, NamedTuple, Protocol
 import msgspec
 
 from watchdepth.collect.event import Event
+from watchdepth.schema import BUCKETS, DIMENSIONS, EVENT_COUNTS, QUALITY_SUMS, ROLLUP_DIMENSIONS, SUMS
 from watchdepth.sessionize import Credit
 
-#: Event counts (METRICS.md §4): applied events of each type, credited at themselves.
-EVENT_COUNTS = ("play", "pause", "seek", "replay", "player_init")
-#: Quality of experience (METRICS.md §7): startup events, stalls and their ms, playback failures
-#: (loads with a fatal error), exits before start (by the first play's time, like the cohort).
-QUALITY_SUMS = ("startups", "stalls", "stall_ms", "failures", "exits")
-#: The additive sums every analytics row carries, in this order. ``view_duration``: Σ views ×
-#: duration. The cohort of METRICS.md §5 (pairs whose unique impression falls in the period,
-#: their whole watched sets): ``cohort_watch_time`` (their watch time, all content; its pairs
-#: are ``unique_views``), and for watch depth, of content with a duration only,
-#: ``depth_watch_time`` and ``depth_duration`` (Σ duration over those pairs). Then the event counts.
-SUMS = ("player_loads", "unique_views", "views", "watch_time", "view_duration",
-        "cohort_watch_time", "depth_watch_time", "depth_duration", *EVENT_COUNTS, *QUALITY_SUMS)
-#: Dimensions a query may group or filter by.
-DIMENSIONS = (
-    "content_id",
-    "project_id",
-    "folder_id",
-    "country",
-    "city",
-    "platform",
-    "os",
-    "browser",
-    "domain",
-    "page",
-    "external_id",
-    "startup_bin",  # internal: a startup's 10 ms bin (sessionize.startup_bin), for the percentiles of §7
-)
-#: Dimensions held in the per-day rollup (one at a time).
-ROLLUP_DIMENSIONS = ("country", "platform", "os", "browser", "domain", "page", "startup_bin", "city")
-
+__all__ = ["DIMENSIONS", "EVENT_COUNTS", "QUALITY_SUMS", "ROLLUP_DIMENSIONS", "SUMS", "Aggregate", "AggregateResult",
+           "Store", "WriteBatch"]
 
 class WriteBatch(NamedTuple):
     """One group commit: events with their status and run, and the credits they produced.
@@ -85,6 +58,20 @@ class Aggregate(msgspec.Struct, frozen=True):
     #: The SUMS the caller reads; empty: all. A store may answer the others as 0 (DuckDB reads
     #: only ``startups`` for the startup histogram, dims with ``startup_bin``).
     sums: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        """Refuse names no table has: a dimension, filter, sum or order that is not in
+        ``watchdepth.schema`` never reaches SQL (a bug upstream, not a user's input)."""
+        unknown = [d for d in (*self.dims, *self.filters) if d not in DIMENSIONS]
+        unknown += [s for s in self.sums if s not in SUMS]
+        unknown += [f for f, _ in self.order if f not in SUMS and f not in self.dims and f != "bucket"]
+        if unknown:
+            raise ValueError(f"Aggregate: unknown name(s) {unknown!r} (see watchdepth.schema)")
+        if self.bucket is not None and self.bucket not in BUCKETS:
+            raise ValueError(f"Aggregate: bucket {self.bucket!r} is not one of {BUCKETS}")
+        if self.end_ms < self.start_ms or self.offset < 0 or (self.limit is not None and self.limit < 0):
+            raise ValueError(f"Aggregate: empty or negative range ({self.start_ms}, {self.end_ms}, "
+                             f"limit {self.limit}, offset {self.offset})")
 
 
 class AggregateResult(NamedTuple):

@@ -24,6 +24,7 @@ from msgspec.structs import astuple
 
 from watchdepth.collect.event import Event
 from watchdepth.sessionize import DUPLICATE, Credit
+from watchdepth.schema import LOAD_DIMENSIONS
 from watchdepth.store.base import WriteBatch
 
 _TS = pa.timestamp("ms", tz="UTC")
@@ -66,7 +67,7 @@ EVENT_SELECT = ", ".join(
     f"epoch_ms({col})" if typ == _TS else col for _, col, typ in EVENT_COLUMNS
 )
 
-FACT_DIMS = ("country", "platform", "os", "browser", "domain", "page", "external_id", "city")
+FACT_DIMS = LOAD_DIMENSIONS
 # ``events_table`` relies on ``Event``'s fields starting in ``EVENT_COLUMNS`` order.
 if Event.__struct_fields__[: len(EVENT_COLUMNS)] != tuple(attr for attr, _, _ in EVENT_COLUMNS):
     raise RuntimeError("Event fields and EVENT_COLUMNS disagree in order")

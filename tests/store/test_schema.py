@@ -1,0 +1,52 @@
+"""One schema: the names in ``watchdepth.schema`` are the tables' columns on both backends,
+and an ``Aggregate`` naming anything else is refused before any SQL is written."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from watchdepth.schema import DIMENSIONS, LOAD_DIMENSIONS, ROLLUP_DIMENSIONS, SUMS, LoadDims
+from watchdepth.store.base import Aggregate
+from watchdepth.store.rows import FACT_ORDER
+
+
+def _columns(store: Any, table: str) -> set[str]:
+    if type(store).__name__ == "DuckDBStore":
+        return {r[0] for r in store._run(f"SELECT column_name FROM information_schema.columns WHERE table_name = '{table}'")}
+    return {r[0] for r in store._run(f"SELECT name FROM system.columns WHERE database = currentDatabase() AND table = '{table}'")}
+
+
+def test_the_facts_table_has_a_column_per_load_dimension_on_both_backends(store: Any) -> None:
+    facts = _columns(store, "facts")
+    assert set(LOAD_DIMENSIONS) | {"startup_bin"} <= facts
+    assert set(FACT_ORDER) == facts - {"ingest_batch"}  # what the writer sends is the table (ClickHouse adds its tag)
+
+
+def test_every_dimension_and_sum_answers_on_both_backends(store: Any) -> None:
+    for dim in DIMENSIONS:  # grouping by each name is valid SQL on the engine (no rows yet)
+        assert store.aggregate(Aggregate(0, 86_400_000, dims=(dim,))).rows == [], dim
+    got = store.aggregate(Aggregate(0, 86_400_000))
+    assert got.columns[-len(SUMS):] == list(SUMS)
+
+
+def test_load_dims_are_named_in_column_order() -> None:
+    dims = LoadDims("DE", "desktop", "Linux", "Chrome", "a.example", "/p", "u1", "Berlin")
+    assert dims.country == "DE" and dims.city == "Berlin" and tuple(dims) == dims  # still a tuple for Arrow
+    assert set(ROLLUP_DIMENSIONS) <= set(DIMENSIONS)
+
+
+@pytest.mark.parametrize("bad", [
+    {"dims": ("country; DROP TABLE facts",)},
+    {"filters": {"continent": ("EU",)}},
+    {"sums": ("views", "likes")},
+    {"order": (("likes", True),)},
+    {"order": (("country", True),)},  # a dimension not grouped by
+    {"bucket": "fortnight"},
+    {"limit": -1},
+])
+def test_an_aggregate_naming_an_unknown_column_is_refused(bad: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="Aggregate"):
+        Aggregate(0, 1, **bad)
+    Aggregate(0, 1, dims=("country",), order=(("country", False), ("views", True), ("bucket", False)), bucket="day")
