@@ -76,7 +76,8 @@ def feature_routes(services: Services) -> list[BaseRoute]:
     ``serve`` with its traceback rather than remove routes silently. (Only the ClickHouse
     backend is optional; ``store`` imports it when a DSN asks for it.)
     """
-    from watchdepth.export.service import build_worker, http_routes
+    from watchdepth.api.exports import http_routes
+    from watchdepth.export.service import build_worker
     from watchdepth.tracker.routes import routes as tracker_routes
     from watchdepth.web.routes import routes as web_routes
 

@@ -19,10 +19,9 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-import msgspec
 from tqdm import tqdm
 
-from watchdepth import __version__, config
+from watchdepth import __version__, admin_client, config
 from watchdepth.catalog.tokens import check_projects
 from watchdepth.config import Settings
 from watchdepth.errors import InvalidInput, WatchdepthError
@@ -124,7 +123,7 @@ def _serve(settings: Settings, *, demo: bool) -> int:
     from watchdepth import services as svc
     from watchdepth.server import run as run_server
 
-    if _admin(settings) is not None:
+    if admin_client.connect(settings) is not None:
         print(f"error: a server is already running on {settings.data_dir}", file=sys.stderr)
         return 1
     taken = _port_taken(settings.host, settings.port)
@@ -189,10 +188,10 @@ def _seed_demo(services: Any) -> None:
 
 
 def _token_create(settings: Settings, name: str, projects: list[str], read_only: bool) -> int:
-    client = _admin(settings)
+    client = admin_client.connect(settings)
     if client is not None:
         r = client.post("/admin/tokens", json={"name": name, "projects": projects, "read_only": read_only})
-        _raise_for(r)
+        admin_client.raise_for(r)
         secret = r.json()["token"]
     else:
         from watchdepth import services as svc
@@ -210,10 +209,10 @@ def _token_create(settings: Settings, name: str, projects: list[str], read_only:
 
 
 def _token_list(settings: Settings) -> int:
-    client = _admin(settings)
+    client = admin_client.connect(settings)
     if client is not None:
         r = client.get("/admin/tokens")
-        _raise_for(r)
+        admin_client.raise_for(r)
         rows = r.json()["data"]
     else:
         from watchdepth import services as svc
@@ -231,10 +230,10 @@ def _token_list(settings: Settings) -> int:
 
 
 def _token_revoke(settings: Settings, token_id: str) -> int:
-    client = _admin(settings)
+    client = admin_client.connect(settings)
     if client is not None:
         r = client.delete("/admin/tokens/" + quote(token_id, safe=""))
-        _raise_for(r)
+        admin_client.raise_for(r)
         name = r.json()["data"]["name"]
     else:
         from watchdepth import services as svc
@@ -253,11 +252,11 @@ def _token_revoke(settings: Settings, token_id: str) -> int:
 
 def _import(settings: Settings, path: Path) -> int:
     data = sys.stdin.buffer.read() if str(path) == "-" else _read(path)
-    client = _admin(settings)
+    client = admin_client.connect(settings)
     if client is not None:
         with tqdm(total=len(data), unit="B", unit_scale=True, desc="sending", file=sys.stderr) as bar:
             r = client.post("/admin/import", content=_chunks(data, bar), timeout=None)
-        _raise_for(r)
+        admin_client.raise_for(r)
         result = r.json()
     else:
         from watchdepth import services as svc
@@ -300,38 +299,6 @@ def _apply_lines(services: Any, lines: Iterable[bytes], *, label: str) -> dict[s
     result = services.ingest.run_sync(events, "import")
     services.store.maintain()
     return {"accepted": result.accepted, "duplicates": result.duplicates}
-
-
-# -- the admin socket ---------------------------------------------------------------------
-
-
-def _admin(settings: Settings) -> httpx.Client | None:
-    """A client on a running server's admin socket, or None when no server holds the data dir."""
-    sock = settings.admin_socket
-    if not sock.exists():
-        return None
-    client = httpx.Client(transport=httpx.HTTPTransport(uds=str(sock)), base_url="http://watchdepth", timeout=60)
-    try:
-        client.get("/admin/ping", timeout=2).raise_for_status()
-    except httpx.HTTPError:
-        client.close()
-        return None
-    return client
-
-
-def _raise_for(r: httpx.Response) -> None:
-    if r.status_code < 400:
-        return
-    try:
-        err = msgspec.json.decode(r.content)["error"]
-    except (msgspec.DecodeError, KeyError, TypeError):
-        raise WatchdepthError(f"the server answered {r.status_code}") from None
-    exc = InvalidInput(err.get("message", "refused"))
-    from watchdepth.errors import InvalidParam
-
-    exc.invalid_params = [InvalidParam(p["name"], p["reason"], p["message"], p.get("index"))
-                          for p in err.get("invalid_params", [])]
-    raise exc
 
 
 if __name__ == "__main__":

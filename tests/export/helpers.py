@@ -33,6 +33,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from watchdepth.api.exports import referrer_routes
+from watchdepth.api.exports import routes as export_routes
 from watchdepth.errors import (
     BadToken,
     Forbidden,
@@ -41,8 +43,6 @@ from watchdepth.errors import (
     WatchdepthError,
 )
 from watchdepth.export.jobs import ExportWorker
-from watchdepth.export.routes import referrer_routes
-from watchdepth.export.routes import routes as export_routes
 from watchdepth.export.source import ExportSpec
 from watchdepth.query.metrics import avg_watch_time, quality, watch_depth
 

@@ -7,7 +7,7 @@ Each handler authorizes, parses, asks ``query``, wraps: no metric is computed he
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, NamedTuple
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -76,18 +76,45 @@ async def grouped(request: Request) -> JSONResponse:
     return JSONResponse({"meta": meta, "data": rows})
 
 
-async def referrers(request: Request) -> JSONResponse:
-    """Referrer domains with their totals and their pages."""
+class _ReferrersAsk(NamedTuple):
+    services: Services
+    period: Period
+    scope: analytics.Scope
+    order: tuple[tuple[str, bool], ...]
+    page: int
+    per_page: int
+
+
+def _referrers_ask(request: Request, default_per_page: int = 10) -> _ReferrersAsk:
+    """The referrers question of a request: its token's scope, period, order and page."""
     s = _services(request)
     token = authorize(request)
     p = params.period(request, s.settings.timezone, s.store)
     sc = params.scope(request, token, s.catalog, p)
     order = analytics.parse_order(request.query_params.get("order"), ["domain", "views", "player_loads", "view_rate"])
-    pg, per = params.paged(request)
-    rows, total = await _in_thread(analytics.referrers, s.store, sc, order, pg, per)
-    meta = {**_time_meta(p), "pagination": {"page": pg, "per_page": per, "total": total},
-            "order": {f: ("desc" if d else "asc") for f, d in order}}
+    pg, per = params.page(request, default_per_page)
+    assert per is not None
+    return _ReferrersAsk(s, p, sc, order, pg, per)
+
+
+async def referrers(request: Request) -> JSONResponse:
+    """Referrer domains with their totals and their pages."""
+    ask = _referrers_ask(request)
+    rows, total = await _in_thread(analytics.referrers, ask.services.store, ask.scope, ask.order, ask.page, ask.per_page)
+    meta = {**_time_meta(ask.period), "pagination": {"page": ask.page, "per_page": ask.per_page, "total": total},
+            "order": {f: ("desc" if d else "asc") for f, d in ask.order}}
     return JSONResponse({"meta": meta, "data": rows})
+
+
+def referrer_rows(request: Request) -> list[dict[str, Any]]:
+    """The rows ``referrers`` answers for the same parameters (the referrers CSV/XLSX files).
+
+    Sync: the file routes run in a worker thread. Without ``per_page`` the file holds the
+    JSON's largest page (``query.analytics.MAX_PER_PAGE`` rows).
+    """
+    ask = _referrers_ask(request, analytics.MAX_PER_PAGE)
+    rows, _ = analytics.referrers(ask.services.store, ask.scope, ask.order, ask.page, ask.per_page)
+    return rows
 
 
 async def retention(request: Request) -> JSONResponse:

@@ -61,7 +61,7 @@ def run_export_cli(
     try:
         spec = parse_spec(body_from_args(ns))
     except InvalidInput as exc:
-        print(f"watchdepth export: {_problems(exc)}", file=err)
+        print(f"watchdepth export: {problems(exc)}", file=err)
         return 2
     worker.start(resume=False)
     try:
@@ -118,5 +118,6 @@ def report_outcome(job: Job, path: object, url: str | None, who_finishes: str, o
     return 0
 
 
-def _problems(exc: InvalidInput) -> str:
+def problems(exc: InvalidInput) -> str:
+    """The invalid params of ``exc`` on one line (its message when it names none)."""
     return "; ".join(f"{p.name}: {p.message}" for p in exc.invalid_params) or exc.message

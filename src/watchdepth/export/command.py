@@ -19,12 +19,13 @@ from typing import Any, TextIO
 import httpx
 import msgspec
 
+from watchdepth import admin_client
 from watchdepth.config import Settings
 from watchdepth.errors import InvalidInput, InvalidParam
 from watchdepth.export.cli import (
-    _problems,
     add_arguments,
     body_from_args,
+    problems,
     progress_bar,
     report_outcome,
     run_export_cli,
@@ -43,10 +44,8 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings, *, poll: float = 0.2) -> int:
-    from watchdepth.cli import _admin
-
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per poll is noise
-    client = _admin(settings)
+    client = admin_client.connect(settings)
     if client is not None:
         try:
             return run_remote(client, args, poll=poll)
@@ -58,7 +57,7 @@ def run(args: argparse.Namespace, settings: Settings, *, poll: float = 0.2) -> i
     try:
         parse_spec(body_from_args(args))
     except InvalidInput as exc:  # before opening the data dir
-        print(f"watchdepth export: {_problems(exc)}", file=sys.stderr)
+        print(f"watchdepth export: {problems(exc)}", file=sys.stderr)
         return 2
     services = svc.build(settings)
     try:
@@ -83,7 +82,7 @@ def run_remote(client: httpx.Client, ns: argparse.Namespace, *, poll: float = 0.
         e = r.json()["error"]
         exc = InvalidInput(e["message"])
         exc.invalid_params = [InvalidParam(p["name"], p["reason"], p["message"]) for p in e.get("invalid_params", [])]
-        print(f"watchdepth export: {_problems(exc)}", file=err)
+        print(f"watchdepth export: {problems(exc)}", file=err)
         return 2
     if r.status_code >= 300:
         print(f"watchdepth export: the server refused: {_message(r)}", file=err)

@@ -1,27 +1,26 @@
 """The rows of a report export, from the store and the catalog (the real ``ReportSource``).
 
-Input: an ``ExportSpec`` (period or from/to in a time zone, folder ids, the projects
-the submitting token may see). Output: one dict per video, stream and broadcast event
-in those folders and all their nested folders (every content item the token may see
-when no folder is chosen), with zeros for content without views. Numbers come from ``store.aggregate`` grouped
-by content (one query per chunk of ``CHUNK`` items, so memory stays flat) and from
-``query.metrics``: a video or event
-row is its own content id, as ``GET /v1/analytics?group_by=video_id`` shows it; a
+Input: a ``ReportQuery`` (period or from/to in a time zone, folder ids, the projects
+the submitting token may see; export's ``ExportSpec`` is one). Output: one dict per
+video, stream and broadcast event in those folders and all their nested folders (every
+content item the token may see when no folder is chosen), with zeros for content
+without views. Numbers come from ``store.aggregate`` grouped by content (one query per
+chunk of ``CHUNK`` items, so memory stays flat) and from ``query.metrics``: a video or
+event row is its own content id, as ``GET /v1/analytics?group_by=video_id`` shows it; a
 stream row covers the stream and its broadcast events, as the API's ``stream_id``
 filter does. ``peak_concurrent_viewers`` comes from ``query.concurrency`` for stream
 and event rows only. It does not write files, check tokens or validate the spec
-(``export.source.parse_spec`` does).
+(``export.source.parse_spec`` does), and imports nothing of ``export``: export calls it.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from watchdepth.catalog.model import ContentInfo
 from watchdepth.catalog.service import Catalog
-from watchdepth.export.source import ExportSpec
 from watchdepth.query import concurrency, metrics
 from watchdepth.query.periods import Period, parse_period, zone
 from watchdepth.store.base import SUMS, Aggregate, Store
@@ -32,20 +31,39 @@ _ZERO = dict.fromkeys(SUMS, 0.0)
 _KIND_ORDER = {"video": 0, "stream": 1, "event": 2}
 
 
+class ReportQuery(Protocol):
+    """What a report asks for, as far as its numbers go (its fields and format are export's)."""
+
+    @property
+    def period(self) -> str | None: ...  # a name of ``query.periods.PERIODS``; None: from_/to
+    @property
+    def from_(self) -> str | None: ...
+    @property
+    def to(self) -> str | None: ...
+    @property
+    def timezone(self) -> str | None: ...  # None: the workspace's
+    @property
+    def folder_ids(self) -> Sequence[str]: ...  # nested folders included; empty: every folder
+    @property
+    def projects(self) -> Sequence[str] | None: ...  # the projects it may see; None: every project
+    @property
+    def asked_at(self) -> float | None: ...  # unix seconds; named periods resolve at that instant
+
+
 class StoreReportSource:
     """``ReportSource`` over a ``Store`` and its ``Catalog``; safe to use from worker threads."""
 
     def __init__(self, store: Store, catalog: Catalog, default_timezone: str = "UTC") -> None:
         self.store, self.catalog, self.default_timezone = store, catalog, default_timezone
 
-    def period(self, spec: ExportSpec) -> Period:
+    def period(self, spec: ReportQuery) -> Period:
         """The report's period, resolved at the instant it was asked for, in its time zone."""
         now_ms = int((spec.asked_at if spec.asked_at is not None else time.time()) * 1000)
         first_ms = self.store.first_event_ms() if spec.period == "all_time" else None
         return parse_period(from_=spec.from_, to=spec.to, period=spec.period,
                             tz=zone(spec.timezone, self.default_timezone), now_ms=now_ms, first_ms=first_ms)
 
-    def content(self, spec: ExportSpec) -> list[ContentInfo]:
+    def content(self, spec: ReportQuery) -> list[ContentInfo]:
         """The report's content items in row order: project, folder path, stream then its events, id."""
         allowed = set(spec.projects) if spec.projects is not None else None
         folders = self.catalog.subfolders(spec.folder_ids) if spec.folder_ids else None
@@ -68,10 +86,10 @@ class StoreReportSource:
             out[fid] = self.catalog.folder_path(fid)
         return out
 
-    def count_rows(self, spec: ExportSpec) -> int:
+    def count_rows(self, spec: ReportQuery) -> int:
         return len(self.content(spec))
 
-    def export_rows(self, spec: ExportSpec) -> Iterator[dict[str, object]]:
+    def export_rows(self, spec: ReportQuery) -> Iterator[dict[str, object]]:
         """Rows in ``content`` order; the store is asked per chunk of items, so memory stays flat."""
         items = self.content(spec)
         p = self.period(spec)

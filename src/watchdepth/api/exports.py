@@ -3,9 +3,13 @@
 Input: requests. Output: Starlette ``Route``s: ``POST /v1/analytics/exports``,
 ``GET /v1/analytics/exports/{id}``, ``POST /v1/analytics/exports/{id}/retry``, the
 public signed link ``GET /exports/download/{token}``, and (``referrer_routes``)
-``/v1/analytics/referrers.csv`` and ``.xlsx``. Errors are raised as ``errors.py``
-exceptions for the app's one handler to render. It does not authenticate by
-itself (``auth`` is given) and does not compute numbers.
+``/v1/analytics/referrers.csv`` and ``.xlsx``; ``http_routes`` wires them to the
+app's tokens, ``admin_routes`` gives the admin socket's ``/admin/exports`` that the
+``watchdepth export`` command uses while a server holds the data dir. Errors are
+raised as ``errors.py`` exceptions for the app's one handler to render. ``routes``
+and ``referrer_routes`` do not authenticate by themselves (``auth`` is given, so
+tests can pass a fake); nothing here computes a number (``export`` builds the
+files, ``query`` the rows).
 """
 
 from __future__ import annotations
@@ -14,16 +18,22 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
+import msgspec
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from watchdepth.api import analytics
+from watchdepth.api.auth import authorize
 from watchdepth.api.bodies import json_object
+from watchdepth.api.context import services as _services
+from watchdepth.catalog.tokens import Token
 from watchdepth.errors import NotFound
 from watchdepth.export.files import MEDIA_TYPES, write_table
 from watchdepth.export.jobs import ExportWorker
 from watchdepth.export.jobstore import Job
+from watchdepth.export.service import may_see, scoped_spec
 from watchdepth.export.source import ExportSpec, parse_spec
 
 #: ``auth(request, write)`` raises NotAuthenticated, BadToken or Forbidden, else returns the token.
@@ -134,6 +144,63 @@ def job_view(worker: ExportWorker, job: Job) -> dict[str, object]:
     if url is not None:
         view["download_url"] = url
     return view
+
+
+# -- wired to the app's tokens (serve) -------------------------------------------------------
+
+
+def http_routes(services: Any, worker: ExportWorker) -> list[Route]:
+    """The export routes and the referrers files, checked with the app's tokens."""
+
+    def auth(request: Request, write: bool) -> Token:
+        return authorize(request, write=write)
+
+    def scope(spec: ExportSpec, token: Token) -> ExportSpec:
+        return scoped_spec(services.catalog, spec, token.projects)
+
+    def visible(job: Job, token: Token) -> bool:
+        return may_see(job, token.projects)
+
+    return routes(worker, auth, scope, visible) + referrer_routes(analytics.referrer_rows, auth)
+
+
+# -- admin routes (the CLI while a server runs) ------------------------------------------------
+
+
+def _running_worker(request: Request) -> ExportWorker:
+    worker = getattr(_services(request), "exports", None)
+    if worker is None:
+        raise NotFound("report export is not running on this server")
+    return worker  # type: ignore[no-any-return]
+
+
+async def admin_submit(request: Request) -> Response:
+    """A spec from the CLI (the API's body); the socket's owner may export every project."""
+    worker = _running_worker(request)
+    spec = parse_spec(await _json_object(request))
+    spec = scoped_spec(_services(request).catalog, spec, None)  # an unknown folder is 404
+    job = worker.submit(spec)
+    return JSONResponse(admin_view(worker, job), status_code=202)
+
+
+async def admin_status(request: Request) -> Response:
+    worker = _running_worker(request)
+    return JSONResponse(admin_view(worker, worker.get(request.path_params["id"])))
+
+
+def admin_view(worker: ExportWorker, job: Job) -> dict[str, Any]:
+    """The job as stored, with its ZIP's path and link when done (for the CLI's output)."""
+    out: dict[str, Any] = {"job": msgspec.to_builtins(job), "view": job_view(worker, job)}
+    if job.status == "done":
+        out["path"] = str(worker.store.zip_path(job.id))
+    return out
+
+
+def admin_routes() -> list[Route]:
+    return [
+        Route("/admin/exports", admin_submit, methods=["POST"]),
+        Route("/admin/exports/{id}", admin_status, methods=["GET"]),
+    ]
 
 
 async def _json_object(request: Request) -> dict[str, object]:
