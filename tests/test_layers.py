@@ -21,7 +21,6 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src"
-PACKAGE = SRC / "watchdepth"
 
 #: Packages that read the data, and the modules that are not allowed to import them.
 READERS = ("watchdepth.api", "watchdepth.web", "watchdepth.export")
@@ -38,15 +37,15 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
 PRIVATE_EXCEPTIONS: dict[tuple[str, str, str], str] = {}
 
 
-def module_name(path: Path) -> str:
-    parts = list(path.relative_to(SRC).with_suffix("").parts)
+def module_name(path: Path, src: Path) -> str:
+    parts = list(path.relative_to(src).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts)
 
 
-def modules() -> list[tuple[str, Path]]:
-    return sorted((module_name(p), p) for p in PACKAGE.rglob("*.py"))
+def modules(src: Path = SRC) -> list[tuple[str, Path]]:
+    return sorted((module_name(p, src), p) for p in (src / "watchdepth").rglob("*.py"))
 
 
 def imports(name: str, path: Path) -> Iterator[tuple[int, str, str | None]]:
@@ -76,29 +75,29 @@ def targets(module: str, name: str | None) -> list[str]:
     return [module] if name is None else [module, f"{module}.{name}"]
 
 
-def layer_violations() -> list[str]:
+def layer_violations(src: Path = SRC) -> list[str]:
     out = []
-    for name, path in modules():
+    for name, path in modules(src):
         rules = [bad for layer, bad in FORBIDDEN.items() if within(name, layer)]
         for line, module, imported in imports(name, path):
             for bad in (b for rule in rules for b in rule):
                 if any(within(t, bad) for t in targets(module, imported)):
                     shown = module + (f".{imported}" if imported else "")
-                    out.append(f"{path.relative_to(SRC)}:{line}: {name} imports {shown} ({bad} is above it)")
+                    out.append(f"{path.relative_to(src)}:{line}: {name} imports {shown} ({bad} is above it)")
                     break
     return out
 
 
-def private_imports() -> list[str]:
+def private_imports(src: Path = SRC) -> list[str]:
     out = []
-    for name, path in modules():
+    for name, path in modules(src):
         for line, module, imported in imports(name, path):
             if not within(module, "watchdepth") or module == name:
                 continue
             hidden = [p for p in [*module.split("."), *([imported] if imported else [])]
                       if p.startswith("_") and not (p.startswith("__") and p.endswith("__"))]
             if hidden and (name, module, hidden[-1]) not in PRIVATE_EXCEPTIONS:
-                out.append(f"{path.relative_to(SRC)}:{line}: {name} imports private {hidden[-1]} from {module}")
+                out.append(f"{path.relative_to(src)}:{line}: {name} imports private {hidden[-1]} from {module}")
     return out
 
 
@@ -131,17 +130,14 @@ def test_private_exceptions_are_still_needed() -> None:
     ("from ..export import jobs\n", ["imports watchdepth.export.jobs"]),
     ("from watchdepth.query import metrics\nfrom watchdepth.apiary import x\n", []),
 ])
-def test_the_checks_catch_a_bad_import(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                       source: str, expected: list[str]) -> None:
+def test_the_checks_catch_a_bad_import(tmp_path: Path, source: str, expected: list[str]) -> None:
     """The checker itself, on a throwaway tree: a query module importing upwards is caught."""
     pkg = tmp_path / "watchdepth" / "query"
     pkg.mkdir(parents=True)
     (tmp_path / "watchdepth" / "__init__.py").write_text("")
     (pkg / "__init__.py").write_text("")
     (pkg / "bad.py").write_text(source + "from watchdepth.cli import _admin\n")
-    monkeypatch.setitem(globals(), "SRC", tmp_path)
-    monkeypatch.setitem(globals(), "PACKAGE", tmp_path / "watchdepth")
-    found = layer_violations()
-    assert [f for f in found if any(e in f for e in expected)] == found and len(found) == len(expected)
-    assert private_imports() == ["watchdepth/query/bad.py:" + str(source.count("\n") + 1)
+    found = layer_violations(tmp_path)
+    assert len(found) == len(expected) and all(e in f for e, f in zip(expected, found))
+    assert private_imports(tmp_path) == ["watchdepth/query/bad.py:" + str(source.count("\n") + 1)
                                  + ": watchdepth.query.bad imports private _admin from watchdepth.cli"]

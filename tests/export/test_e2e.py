@@ -298,6 +298,10 @@ def test_referrers_files_hold_the_rows_of_the_json(shared: Server) -> None:
         header, *rows = read_table(r.content, fmt)
         assert header == ["domain", "url", "views", "player_loads", "view_rate"]
         assert rows == (as_text(expected) if fmt == "csv" else expected)
+    # per_page and page are the JSON's: the second domain alone, with its pages
+    second = data[1]
+    _, *rows = read_table(s.api("GET", "/v1/analytics/referrers.csv", params={**params, "per_page": 1, "page": 2}).content, "csv")
+    assert rows == as_text(expected[1 + len(data[0]["pages"]) :][: 1 + len(second["pages"])])
     assert httpx.get(s.url + "/v1/analytics/referrers.csv").status_code == 401
 
 
