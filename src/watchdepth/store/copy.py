@@ -23,10 +23,10 @@ from tqdm import tqdm
 
 from watchdepth.config import Settings
 from watchdepth.errors import StoreError
+from watchdepth.schema import CATALOG_TABLES
 
 #: Copied tables, big first. Rollups are not copied: ClickHouse derives its own from facts.
 DATA_TABLES = ("events", "facts")
-CATALOG_TABLES = ("projects", "folders", "content", "tokens", "settings")
 #: Emptied by ``--force`` (the rollups too, or they would count the old facts).
 TARGET_TABLES = (*DATA_TABLES, "agg_hour", "agg_day", *CATALOG_TABLES)
 BATCH_ROWS = 200_000
