@@ -78,7 +78,7 @@ def copy(source: Path, dsn: str, *, force: bool = False, batch_rows: int = BATCH
                              "use --force to replace it")
         if held:
             dst.truncate(TARGET_TABLES)
-        counts = {t: int(src.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in (*DATA_TABLES, *CATALOG_TABLES)}
+        counts = {t: int(src.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]) for t in (*DATA_TABLES, *CATALOG_TABLES)}
         with tqdm(total=sum(counts.values()), unit=" rows", unit_scale=True, desc="copy", file=sys.stderr,
                   disable=not progress) as bar:
             for table in (*CATALOG_TABLES, *DATA_TABLES):
