@@ -143,3 +143,97 @@ def test_api_md_names_exactly_the_served_paths(svc: services.Services) -> None:
     assert served - written == set(), "routes docs/api.md does not name"
     assert written - served == set(), "paths docs/api.md names that no route serves"
     assert ahead & served == set(), f"paths marked {NOT_YET} but served now: remove the mark"
+
+
+# -- docs/metrics.md: the numbered sections the code cites ------------------------------------
+
+#: The numbered sections of docs/metrics.md, as the code cites them (``docs/metrics.md §N``):
+#: the numbering and titles of the spec the project follows, kept here since the spec is not
+#: part of the repository.
+METRICS_SECTIONS = {
+    1: "Content, sessions, loads",
+    2: "The wire format (what the tracker sends)",
+    3: "Playback runs (per load)",
+    4: "The metrics",
+    5: "Which period a number belongs to",
+    6: "Dimensions",
+    7: "Quality of experience",
+}
+#: Files under src/ that can hold a citation (the GeoIP database and the like are skipped).
+TEXT_SUFFIXES = {".py", ".js", ".html", ".css", ".sql", ".md", ".sh", ".txt", ".toml"}
+#: ``docs/metrics.md §3``, ``docs/metrics.md §3–5``, ``docs/metrics.md §4 "Event counts"``, also
+#: with the path in backticks or the line broken (and a comment's ``#``) before the ``§``.
+METRICS_CITATION = re.compile(r'docs/metrics\.md`?[\s#:]*§\s*(\d+)(?:\s*[–-]\s*§?\s*(\d+))?(?:\s*"([^"\n]+)")?')
+#: ``docs/api.md``, ``docs/api.md "Dates"`` (a heading of docs/api.md), or a wrong ``docs/api.md §2``.
+API_CITATION = re.compile(r'docs/api\.md`?(?:[\s#:]*§\s*(\d+)|\s+"([^"\n]+)")?')
+
+
+def metrics_section(n: int) -> str:
+    """The text of section ``n`` of docs/metrics.md, from its heading to the next ``## ``."""
+    match = re.search(rf"^## {n}\. .*?(?=^## |\Z)", METRICS, re.MULTILINE | re.DOTALL)
+    return match.group(0) if match else ""
+
+
+def api_headings() -> list[str]:
+    return [title.strip() for title in re.findall(r"^#{1,4} (.+)$", API, re.MULTILINE)]
+
+
+def bad_citations(text: str) -> list[str]:
+    """The citations of docs/metrics.md or docs/api.md in ``text`` that point nowhere: a section
+    number docs/metrics.md does not have (or quoted words its section does not contain), a section
+    number of docs/api.md (it has none), or a quoted heading docs/api.md does not have."""
+    bad = [m.group(0) for m in METRICS_CITATION.finditer(text) if not _metrics_section_exists(*m.groups())]
+    headings = api_headings()
+    for m in API_CITATION.finditer(text):
+        number, quoted = m.groups()
+        heading_exists = quoted is None or any(re.match(rf"{re.escape(quoted)}\b", h) for h in headings)
+        if number is not None or not heading_exists:  # docs/api.md has no numbered sections
+            bad.append(m.group(0))
+    return bad
+
+
+def _metrics_section_exists(first: str, last: str | None, quoted: str | None) -> bool:
+    """Sections ``first``..``last`` all exist and, when words are quoted, one of them has them."""
+    numbers = range(int(first), int(last or first) + 1)
+    if not numbers or any(n not in METRICS_SECTIONS for n in numbers):
+        return False
+    return quoted is None or any(quoted in metrics_section(n) for n in numbers)
+
+
+def test_metrics_md_has_exactly_the_seven_numbered_sections() -> None:
+    numbered = [(int(n), title) for n, title in re.findall(r"^##\s+(\d+)\.?\s*(.*?)\s*$", METRICS, re.MULTILINE)]
+    assert numbered == list(METRICS_SECTIONS.items())
+
+
+def test_citation_check_finds_wrong_sections() -> None:
+    """The check below can fail: each of these points nowhere, and each good one passes."""
+    wrong = ["docs/metrics.md §8", "docs/metrics.md §0", "docs/metrics.md §3–9", "`docs/metrics.md` §12",
+             'docs/metrics.md §4 "No such row"', "docs/api.md §2", 'docs/api.md "No such heading"',
+             "docs/metrics.md\n    #: §9"]
+    assert [w for w in wrong if bad_citations(w) == []] == []
+    right = ["docs/metrics.md §3–5", "`docs/metrics.md` §7", 'docs/metrics.md §4 "Event counts"',
+             'docs/api.md "Dates"', 'docs/api.md "Errors"', "docs/api.md.", "(100103 in docs/api.md)",
+             "docs/metrics.md\n    #: §2"]
+    assert [r for r in right if bad_citations(r) != []] == []
+
+
+def test_every_citation_under_src_points_at_an_existing_section() -> None:
+    bad = {}
+    for path in sorted((ROOT / "src").rglob("*")):
+        if path.is_file() and path.suffix in TEXT_SUFFIXES:
+            found = bad_citations(path.read_text(encoding="utf-8", errors="replace"))
+            if found:
+                bad[str(path.relative_to(ROOT))] = found
+    assert bad == {}, "citations of docs/metrics.md or docs/api.md that point at no section"
+
+
+def test_metrics_md_defines_every_field_the_code_answers(svc: services.Services) -> None:
+    """The definition tables of §4 (``| number |``) and §7 (``| quality number |``) cover every
+    metric field, event count and quality field, and name no field that no answer has."""
+    total = analytics.overview(svc.store, Scope(Period(0, 86_400_000, "UTC")), "day", 0, ("total",))["total"]
+    answered = set(METRIC_FIELDS) | set(EXPORT_FIELDS) | set(total) | analytics.available_metrics()
+    rows = table(metrics_section(4), "number") + table(metrics_section(7), "quality number")
+    names = {n for _, line in rows for n in re.findall(r"`([a-z_0-9]+)`", line.split("|")[2])}
+    wanted = set(METRIC_FIELDS) | set(metrics.EVENT_COUNTS) | set(metrics.QUALITY_FIELDS)
+    assert wanted - names == set(), "fields without a definition in docs/metrics.md §4 or §7"
+    assert names - answered == set(), "docs/metrics.md defines a field no answer has"

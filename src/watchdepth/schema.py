@@ -46,3 +46,13 @@ SUMS = ("player_loads", "unique_views", "views", "watch_time", "view_duration",
         "cohort_watch_time", "depth_watch_time", "depth_duration", *EVENT_COUNTS, *QUALITY_SUMS)
 #: Time buckets of a timeline.
 BUCKETS = ("hour", "day", "week", "month")
+
+#: The catalog's small tables, their columns (key first), on both backends. ``updated_at``:
+#: the last change made through the API (NULL until one; the API shows ``created_at`` then).
+CATALOG_TABLES: dict[str, tuple[str, ...]] = {
+    "projects": ("id", "name", "created_at", "updated_at"),
+    "folders": ("id", "project_id", "parent_id", "name", "created_at", "updated_at"),
+    "content": ("id", "kind", "project_id", "folder_id", "title", "duration", "stream_id", "created_at", "updated_at"),
+    "tokens": ("id", "hash", "name", "projects", "read_only", "revoked", "created_at"),
+    "settings": ("key", "value"),
+}

@@ -29,3 +29,9 @@ def test_derived_metrics() -> None:
     assert avg_watch_time(25, 2) == 13 and avg_watch_time(5, 0) == 0
     # cohort watch time of content with a duration ÷ Σ its pairs' durations (METRICS.md §4)
     assert watch_depth(150, 200) == 75 and watch_depth(1, 200) == 1 and watch_depth(9, 0) == 0
+
+
+def test_depth_is_capped_at_100_when_a_duration_was_lowered_after_the_watching() -> None:
+    # two pairs watched a 600 s video whole (1,200 s), then its catalog duration became 300 s
+    assert watch_depth(1200, 2 * 300) == 100
+    assert watch_depth(599.4, 600) == 100 and watch_depth(594, 600) == 99  # rounding is still half up

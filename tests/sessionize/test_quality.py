@@ -65,6 +65,15 @@ def test_a_load_that_plays_and_never_starts_is_an_exit_before_start_at_its_first
     assert got[d2]["exits"] == 0 and got[d2]["startups"] == 1
 
 
+def test_a_startup_applied_before_the_first_play_leaves_no_exit():
+    p = Player()
+    # an adapter that reports the first frame before its play event (seq order: startup, then play)
+    _, (out,) = run([p.load(), q(p, "startup", ms=800), p.play(0), p.progress(5)])
+    (day,) = quality(out.credits).values()
+    assert day["startups"] == 1 and day["exits"] == 0
+    assert [c.exits for c in out.credits if c.exits] == []
+
+
 def test_stalls_count_and_sum_their_ms_with_the_load_dimensions():
     p = Player(country="BR", os="iOS", browser="Safari", page="/lesson")
     # 2 stalls: 1500 + 700 ms; the second sent by the beacon when the page closed while stalled

@@ -33,10 +33,10 @@ def client(chdb_engine: Path) -> Any:
 
 def test_apply_is_versioned_and_idempotent(client: Any) -> None:
     db = f"m{next(_ids)}"
-    assert migrate.apply(client, db) == [1, 2, 3, 4, 5]
+    assert migrate.apply(client, db) == [1, 2, 3, 4, 5, 6]
     assert migrate.apply(client, db) == []  # nothing left to do, nothing fails
     assert sorted(client.query(f"SELECT version, name FROM {db}.schema_migrations").result_rows) == [
-        (1, "initial"), (2, "commit_markers"), (3, "cohort_and_counts"), (4, "quality"), (5, "city")]
+        (1, "initial"), (2, "commit_markers"), (3, "cohort_and_counts"), (4, "quality"), (5, "city"), (6, "updated_at")]
     tables = {r[0] for r in client.query(f"SELECT name FROM system.tables WHERE database = '{db}'").result_rows}
     assert {"events", "facts", "agg_hour", "agg_day", "batches", "projects", "folders", "content",
             "tokens", "settings", "schema_migrations"} == tables
@@ -45,7 +45,7 @@ def test_apply_is_versioned_and_idempotent(client: Any) -> None:
     assert indexes == [("events", "batch_minmax"), ("facts", "batch_minmax")]
     # a half-applied version (the row missing) is applied again without error
     client.command(f"TRUNCATE TABLE {db}.schema_migrations")
-    assert migrate.apply(client, db) == [1, 2, 3, 4, 5]
+    assert migrate.apply(client, db) == [1, 2, 3, 4, 5, 6]
 
 
 def test_version_2_upgrades_a_version_1_database(client: Any) -> None:
@@ -55,7 +55,7 @@ def test_version_2_upgrades_a_version_1_database(client: Any) -> None:
     for sql in migrate.render(db)[0][1]:  # version 1 only, as an older release left it
         client.command(sql)
     client.insert(f"{db}.schema_migrations", [[1, "initial"]], column_names=["version", "name"])
-    assert migrate.apply(client, db) == [2, 3, 4, 5]
+    assert migrate.apply(client, db) == [2, 3, 4, 5, 6]
     assert int(client.command(f"EXISTS TABLE {db}.batches"))
     columns = {r[0] for r in client.query(f"SELECT name FROM system.columns WHERE database = '{db}' "
                                           "AND table = 'facts'").result_rows}
@@ -103,7 +103,7 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
 def test_cli(tmp_path: Path) -> None:
     dsn = f"chdb://{tmp_path / 'ch'}?database=prod"
     r = cli("--store", dsn)
-    assert r.returncode == 0 and "applied 0001_initial" in r.stderr and "(5 applied now)" in r.stderr, r.stderr
+    assert r.returncode == 0 and "applied 0001_initial" in r.stderr and "(6 applied now)" in r.stderr, r.stderr
     r = cli("--store", dsn)
     assert r.returncode == 0 and "(0 applied now)" in r.stderr, r.stderr
     r = cli("--print", "--cluster", "main", "--store", "clickhouse://u:p@db:8123/prod")

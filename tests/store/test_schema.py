@@ -50,3 +50,28 @@ def test_an_aggregate_naming_an_unknown_column_is_refused(bad: dict[str, Any]) -
     with pytest.raises(ValueError, match="Aggregate"):
         Aggregate(0, 1, **bad)
     Aggregate(0, 1, dims=("country",), order=(("country", False), ("views", True), ("bucket", False)), bucket="day")
+
+
+def test_a_catalog_change_keeps_its_time_across_a_reopen(store: Any, tmp_path: Any, request: Any) -> None:
+    from datetime import datetime, timezone
+
+    from tests.store.conftest import open_store
+    from watchdepth.catalog.service import Catalog, public
+
+    old = datetime(2020, 1, 1, tzinfo=timezone.utc)
+    store.catalog_put("projects", {"id": "p1", "name": "one", "created_at": old}, create=True)
+    store.catalog_put("content", {"id": "v1", "kind": "video", "project_id": "p1", "title": "a", "duration": 10.0,
+                                  "created_at": old}, create=True)
+    catalog = Catalog(store)
+    assert public("projects", catalog.get("projects", "p1"))["updated_at"] == "2020-01-01T00:00:00Z"
+    before = datetime.now(timezone.utc).replace(microsecond=0)
+    catalog.update("videos", "v1", {"title": "b"})
+    if type(store).__name__ == "DuckDBStore":  # the file is held by one process: reopen it
+        store.close()
+        store = open_store("duckdb", tmp_path, request)
+        request.addfinalizer(store.close)
+    again = Catalog(store)  # what a restarted server reads
+    video = public("videos", again.get("videos", "v1"))
+    assert (video["title"], video["created_at"]) == ("b", "2020-01-01T00:00:00Z")
+    assert datetime.fromisoformat(video["updated_at"].replace("Z", "+00:00")) >= before
+    assert public("projects", again.get("projects", "p1"))["updated_at"] == "2020-01-01T00:00:00Z"  # never changed

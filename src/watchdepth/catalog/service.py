@@ -216,8 +216,8 @@ _PUBLIC = {
 
 
 def public(entity: str, row: dict[str, Any]) -> dict[str, Any]:
-    """The API's object. ``updated_at`` is the last change made by this process, else ``created_at``
-    (the store keeps no update time: docs/kinescope-compat.md)."""
+    """The API's object. ``updated_at`` is the last change made through the API (stored), else
+    ``created_at``."""
     row = {**row, "status": STATUS, "updated_at": row.get("updated_at") or row.get("created_at")}
     out = {k: row.get(k) for k in _PUBLIC[entity]}
     for name in ("created_at", "updated_at"):

@@ -16,7 +16,7 @@ import secrets
 import threading
 from collections.abc import Collection, Sequence
 from datetime import datetime, timezone
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from watchdepth.catalog.merge import merge_in_place
 from watchdepth.errors import (
@@ -45,12 +45,12 @@ class Tokens:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._lock = threading.Lock()
-        self._by_hash: dict[str, dict[str, object]] = {
+        self._by_hash: dict[str, dict[str, Any]] = {
             r["hash"]: r for r in store.catalog_rows("tokens") if not r["revoked"]}
 
     def create(self, name: str, projects: Sequence[str] = (), read_only: bool = False) -> tuple[str, Token]:
         secret = "wd_" + secrets.token_urlsafe(32)
-        row = {
+        row: dict[str, Any] = {
             "id": secrets.token_hex(6),
             "hash": _hash(secret),
             "name": name,
@@ -145,6 +145,6 @@ def _iso(value: object) -> str:
     return str(value)
 
 
-def _token(row: dict[str, object]) -> Token:
+def _token(row: dict[str, Any]) -> Token:
     projects = json.loads(str(row["projects"])) or None
     return Token(str(row["id"]), str(row["name"]), tuple(projects) if projects else None, bool(row["read_only"]))

@@ -65,10 +65,10 @@ def adapt(services: Services) -> None:
     """Adapt ``services`` to its role in place (call before ``create_app``)."""
     role = services.settings.role
     if role == "collector":
-        services.ingest.lazy_rebuild = True  # type: ignore[attr-defined]
+        services.ingest.lazy_rebuild = True
         OwnSessions(services).restore()
         if getattr(services, "exports", None) is not None:
-            services.exports = None  # type: ignore[attr-defined]  # reports are the API nodes' work
+            services.exports = None  # reports are the API nodes' work
     elif role == "api":
         services.ingest = ApiNodeIngest(CollectorFanout(services.settings.collectors))  # type: ignore[assignment]
 

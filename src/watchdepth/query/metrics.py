@@ -58,10 +58,11 @@ def avg_watch_time(cohort_watch_time: float, pairs: int) -> int:
 def watch_depth(depth_watch_time: float, depth_duration: float) -> int:
     """Σ watched-set length ÷ Σ duration × 100 over the cohort's pairs of content with a
     duration, rounded half up; 0 without such pairs. Within [0, 100]: a watched set lies
-    inside [0, duration]."""
+    inside [0, duration] of the duration its events were clipped to; if the catalog's duration
+    was lowered since (or first set after the watching), the share is capped at 100."""
     if depth_duration <= 0:
         return 0
-    return round_half_up(depth_watch_time * 100 / depth_duration)
+    return min(100, round_half_up(depth_watch_time * 100 / depth_duration))
 
 
 def derive(sums: Mapping[str, float], bins: Mapping[int, int] | None = None) -> dict[str, Any]:

@@ -246,7 +246,8 @@ class Sessionizer:
         if e.type == "play":
             if load.first_play is None:
                 load.first_play = e.t
-                got = {"imp_t": e.t, "exits": 1}
+                if not load.started:  # a startup applied before it (in seq order): never an exit
+                    got = {"imp_t": e.t, "exits": 1}
         elif e.type == "startup":
             if load.started or e.ms is None:  # once per load
                 return

@@ -23,10 +23,10 @@ from tqdm import tqdm
 
 from watchdepth.config import Settings
 from watchdepth.errors import StoreError
+from watchdepth.schema import CATALOG_TABLES
 
 #: Copied tables, big first. Rollups are not copied: ClickHouse derives its own from facts.
 DATA_TABLES = ("events", "facts")
-CATALOG_TABLES = ("projects", "folders", "content", "tokens", "settings")
 #: Emptied by ``--force`` (the rollups too, or they would count the old facts).
 TARGET_TABLES = (*DATA_TABLES, "agg_hour", "agg_day", *CATALOG_TABLES)
 BATCH_ROWS = 200_000
@@ -78,7 +78,7 @@ def copy(source: Path, dsn: str, *, force: bool = False, batch_rows: int = BATCH
                              "use --force to replace it")
         if held:
             dst.truncate(TARGET_TABLES)
-        counts = {t: int(src.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in (*DATA_TABLES, *CATALOG_TABLES)}
+        counts = {t: int(src.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]) for t in (*DATA_TABLES, *CATALOG_TABLES)}
         with tqdm(total=sum(counts.values()), unit=" rows", unit_scale=True, desc="copy", file=sys.stderr,
                   disable=not progress) as bar:
             for table in (*CATALOG_TABLES, *DATA_TABLES):

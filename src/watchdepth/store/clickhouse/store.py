@@ -63,6 +63,7 @@ import pyarrow.compute as pc
 
 from watchdepth.collect.event import Event
 from watchdepth.errors import StoreError
+from watchdepth.schema import CATALOG_TABLES
 from watchdepth.store import rows
 from watchdepth.store.clickhouse import migrate
 from watchdepth.store.clickhouse.connection import Target, connect, parse_dsn
@@ -76,13 +77,6 @@ from watchdepth.store.clickhouse.plan import AT_IMP, STORED, plan_aggregate, zer
 
 log = logging.getLogger(__name__)
 
-CATALOG_TABLES = {
-    "projects": ("id", "name", "created_at"),
-    "folders": ("id", "project_id", "parent_id", "name", "created_at"),
-    "content": ("id", "kind", "project_id", "folder_id", "title", "duration", "stream_id", "created_at"),
-    "tokens": ("id", "hash", "name", "projects", "read_only", "revoked", "created_at"),
-    "settings": ("key", "value"),
-}
 _TS_COLS = {col for _, col, typ in rows.EVENT_COLUMNS if pa.types.is_timestamp(typ)}
 EVENT_SELECT = ", ".join(f"toUnixTimestamp64Milli({col})" if col in _TS_COLS else col for _, col, _ in rows.EVENT_COLUMNS)
 #: "Stored" means stored: wait for async inserts if a profile enables them, and on a cluster

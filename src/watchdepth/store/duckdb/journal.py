@@ -76,26 +76,28 @@ class Journal:
         if self._fd is None or self._size >= SEGMENT_BYTES:
             self._open_segment(first)
         record = _HEADER.pack(len(payload), zlib.crc32(payload)) + payload
+        fd, current = self._fd, self._current
+        assert fd is not None and current is not None  # _open_segment set both, or raised
         if self._broken:
             raise StoreError(f"the journal cannot be written: {self._broken}")
         try:
-            written = os.write(self._fd, record)  # type: ignore[arg-type]
+            written = os.write(fd, record)
             if written != len(record):
                 raise OSError(f"short write ({written} of {len(record)} bytes)")
-            os.fdatasync(self._fd)  # type: ignore[arg-type]
+            os.fdatasync(fd)
         except OSError as exc:
             # Not acknowledged, so it must not come back on replay: cut it off again. If even
             # that fails, no later batch may be acknowledged behind it.
             try:
-                os.ftruncate(self._fd, self._size)  # type: ignore[arg-type]
-                os.fdatasync(self._fd)  # type: ignore[arg-type]
+                os.ftruncate(fd, self._size)
+                os.fdatasync(fd)
             except OSError as again:
                 self._broken = f"{exc}; then {again}"
             if exc.errno in _NO_SPACE and not self._broken:
                 raise Unavailable("the server's disk is full; try again later", retry_after=RETRY_AFTER_SECONDS) from exc
             raise StoreError(f"journal write failed: {exc}") from exc
         self._size += len(record)
-        self._segments[self._current] = batch.last_log_seq
+        self._segments[current] = batch.last_log_seq
 
     def _open_segment(self, first_log_seq: int | None) -> None:
         self._close_segment()

@@ -248,14 +248,17 @@ CREATE TABLE IF NOT EXISTS ws_hour_dim (
 -- rollup_state: facts rows [0, wm) (by rowid; facts is append-only) are in every rollup; the
 -- rest (the tail) is answered from facts. ws_valid: the ws_* tables match the catalog.
 CREATE TABLE IF NOT EXISTS rollup_state (id INTEGER PRIMARY KEY, wm BIGINT NOT NULL, ws_valid BOOLEAN NOT NULL);
-CREATE TABLE IF NOT EXISTS projects (id VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, created_at TIMESTAMPTZ NOT NULL);
+CREATE TABLE IF NOT EXISTS projects (
+    id VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, created_at TIMESTAMPTZ NOT NULL, updated_at TIMESTAMPTZ
+);
 CREATE TABLE IF NOT EXISTS folders (
     id VARCHAR PRIMARY KEY, project_id VARCHAR NOT NULL, parent_id VARCHAR, name VARCHAR NOT NULL,
-    created_at TIMESTAMPTZ NOT NULL
+    created_at TIMESTAMPTZ NOT NULL, updated_at TIMESTAMPTZ
 );
 CREATE TABLE IF NOT EXISTS content (
     id VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, project_id VARCHAR NOT NULL, folder_id VARCHAR,
-    title VARCHAR NOT NULL, duration DOUBLE, stream_id VARCHAR, created_at TIMESTAMPTZ NOT NULL
+    title VARCHAR NOT NULL, duration DOUBLE, stream_id VARCHAR, created_at TIMESTAMPTZ NOT NULL,
+    updated_at TIMESTAMPTZ
 );
 CREATE TABLE IF NOT EXISTS tokens (
     id VARCHAR PRIMARY KEY, hash VARCHAR NOT NULL, name VARCHAR NOT NULL, projects VARCHAR NOT NULL,

@@ -30,6 +30,7 @@ import pyarrow as pa
 
 from watchdepth.collect.event import Event
 from watchdepth.errors import StoreError
+from watchdepth.schema import CATALOG_TABLES
 from watchdepth.store import rows
 from watchdepth.store.duckdb import rollup as duckdb_rollup
 from watchdepth.store.base import Aggregate, AggregateResult, WriteBatch
@@ -77,13 +78,6 @@ def _fresh(method: _F) -> _F:
     return wrapper  # type: ignore[return-value]
 
 
-CATALOG_TABLES = {
-    "projects": ("id", "name", "created_at"),
-    "folders": ("id", "project_id", "parent_id", "name", "created_at"),
-    "content": ("id", "kind", "project_id", "folder_id", "title", "duration", "stream_id", "created_at"),
-    "tokens": ("id", "hash", "name", "projects", "read_only", "revoked", "created_at"),
-    "settings": ("key", "value"),
-}
 
 
 class DuckDBStore:
