@@ -250,7 +250,7 @@ export function createAnalytics(main, kind, id) {
   if (kind === "video") sections.push(retentionSection(id, charts, item));
   if (kind === "stream") sections.push(concurrencySection(id, charts));
   sections.push(audienceSection((route) => contentParams(route, kind, id)));
-  sections.push(qualitySection((route) => contentParams(route, kind, id), groupTime));
+  sections.push(qualitySection((route) => contentParams(route, kind, id), groupTime, charts));
   for (const s of sections) {
     pieces.push(...s.pieces);
     extras.push(s.el);
