@@ -4,7 +4,7 @@
 // (top videos, audience breakdowns, retention, concurrent viewers).
 
 import { get } from "../api.js";
-import { DURATION_STEPS, bucketChart, dataTable } from "../chart.js";
+import { DURATION_STEPS, bucketChart, bucketTitle, dataTable } from "../chart.js";
 import { filterBar, message, metricCards } from "../components.js";
 import { h, nextId, replace } from "../dom.js";
 import { METRIC, TIMELINE_METRICS, fmtInt, fmtMetric } from "../format.js";
@@ -78,18 +78,6 @@ async function fetchOverview(route, kind, id, signal) {
   return { current, previous: await previousP, range: serverRange, tz: meta.timezone || tz || "UTC" };
 }
 
-function timeFormatter(group, tz) {
-  const base = { timeZone: tz };
-  const options = {
-    hour: { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" },
-    day: { day: "numeric", month: "short", year: "numeric" },
-    week: { day: "numeric", month: "short", year: "numeric" },
-    month: { month: "short", year: "numeric" },
-  }[group];
-  const fmt = new Intl.DateTimeFormat("en-GB", { ...base, ...options });
-  return (seconds) => `${group === "week" ? "Week of " : ""}${fmt.format(new Date(seconds * 1000))}`;
-}
-
 function metricSwitch(onPick, omit) {
   const name = nextId("metric");
   const legendId = nextId("legend");
@@ -128,7 +116,7 @@ export function elapsedBuckets(timeline, now = Date.now()) {
 function drawTimeline(slot, tableSlot, headingEl, data, metric, group, charts) {
   const timeline = elapsedBuckets(data.current.data?.timeline ?? []);
   const meta = METRIC[metric];
-  const formatX = timeFormatter(group, data.tz);
+  const formatX = bucketTitle(group, data.tz);
   const formatY = (v) => (v == null ? "–" : fmtMetric(metric, v));
   const xs = timeline.map((p) => Date.parse(p.date) / 1000);
   const ys = timeline.map((p) => (p[metric] == null ? null : Number(p[metric])));
@@ -262,7 +250,7 @@ export function createAnalytics(main, kind, id) {
   if (kind === "video") sections.push(retentionSection(id, charts, item));
   if (kind === "stream") sections.push(concurrencySection(id, charts));
   sections.push(audienceSection((route) => contentParams(route, kind, id)));
-  sections.push(qualitySection((route) => contentParams(route, kind, id), groupTime));
+  sections.push(qualitySection((route) => contentParams(route, kind, id), groupTime, charts));
   for (const s of sections) {
     pieces.push(...s.pieces);
     extras.push(s.el);
