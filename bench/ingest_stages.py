@@ -30,8 +30,8 @@ from typing import Any
 
 import msgspec
 
-from watchdepth import ingest as ingest_module
-from watchdepth import services as svc
+from watchdepth.serve import ingest as ingest_module
+from watchdepth.serve import services as svc
 from watchdepth.config import Settings
 
 UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"

@@ -98,8 +98,9 @@ def in_process(viewers: int, batch: int) -> dict[str, float]:
 
 async def _handler_latency(s: Sessionizer, now: int) -> dict[str, float]:
     """``GET /v1/analytics/realtime`` through the whole ASGI app in process (no socket), this state."""
-    from watchdepth import config, services
-    from watchdepth.app import create_app
+    from watchdepth import config
+    from watchdepth.serve import services
+    from watchdepth.serve.app import create_app
 
     with tempfile.TemporaryDirectory() as tmp:
         svc = services.build(config.load(data_dir=Path(tmp)))

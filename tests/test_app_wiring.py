@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from watchdepth import config, services
-from watchdepth.app import feature_routes
+from watchdepth import config
+from watchdepth.serve import services
+from watchdepth.serve.app import feature_routes
 
 
 def test_feature_routes_are_all_wired(tmp_path: Path) -> None:

@@ -61,7 +61,7 @@ def test_each_load_sends_its_quality_events_as_the_tracker_does() -> None:
 
 
 def seed(data: Path) -> str:
-    from watchdepth import services
+    from watchdepth.serve import services
     from watchdepth.cli import _apply_lines
     from watchdepth.config import Settings
 

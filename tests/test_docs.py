@@ -19,9 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from watchdepth import cli, config, services
+from watchdepth import cli, config
+from watchdepth.serve import services
 from watchdepth.api import openapi
-from watchdepth.app import create_app
+from watchdepth.serve.app import create_app
 from watchdepth.export.source import EXPORT_FIELDS
 from watchdepth.query import analytics, metrics
 from watchdepth.query.analytics import GROUPS, Scope

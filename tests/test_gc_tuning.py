@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from watchdepth import gc_tuning
+from watchdepth.serve import gc_tuning
 
 
 class Node:

@@ -103,7 +103,7 @@ def private_imports(src: Path = SRC) -> list[str]:
 
 def test_the_tree_is_parsed() -> None:
     names = {n for n, _ in modules()}
-    assert {"watchdepth.app", "watchdepth.cli"} <= names
+    assert {"watchdepth.serve.app", "watchdepth.cli"} <= names
     assert all(any(within(n, layer) for n in names) for layer in FORBIDDEN), "a layer package is missing"
 
 

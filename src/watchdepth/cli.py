@@ -120,8 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _serve(settings: Settings, *, demo: bool) -> int:
-    from watchdepth import services as svc
-    from watchdepth.server import run as run_server
+    from watchdepth.serve import services as svc
+    from watchdepth.serve.server import run as run_server
 
     if admin_client.connect(settings) is not None:
         print(f"error: a server is already running on {settings.data_dir}", file=sys.stderr)
@@ -160,7 +160,7 @@ def _port_taken(host: str, port: int) -> str | None:
 
 def _extra_routes(services: Any) -> list[Any]:
     """Routes of the tracker, dashboard and exports."""
-    from watchdepth.app import feature_routes
+    from watchdepth.serve.app import feature_routes
 
     return feature_routes(services)
 
@@ -194,7 +194,7 @@ def _token_create(settings: Settings, name: str, projects: list[str], read_only:
         admin_client.raise_for(r)
         secret = r.json()["token"]
     else:
-        from watchdepth import services as svc
+        from watchdepth.serve import services as svc
 
         services = svc.build(settings)
         try:
@@ -215,7 +215,7 @@ def _token_list(settings: Settings) -> int:
         admin_client.raise_for(r)
         rows = r.json()["data"]
     else:
-        from watchdepth import services as svc
+        from watchdepth.serve import services as svc
 
         services = svc.build(settings)
         try:
@@ -236,7 +236,7 @@ def _token_revoke(settings: Settings, token_id: str) -> int:
         admin_client.raise_for(r)
         name = r.json()["data"]["name"]
     else:
-        from watchdepth import services as svc
+        from watchdepth.serve import services as svc
 
         services = svc.build(settings)
         try:
@@ -259,7 +259,7 @@ def _import(settings: Settings, path: Path) -> int:
         admin_client.raise_for(r)
         result = r.json()
     else:
-        from watchdepth import services as svc
+        from watchdepth.serve import services as svc
 
         services = svc.build(settings)
         try:

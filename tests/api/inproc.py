@@ -19,11 +19,12 @@ import uvicorn
 from starlette.routing import BaseRoute
 
 from tests.conftest import free_port
-from watchdepth import config, services
+from watchdepth import config
+from watchdepth.serve import services
 from watchdepth.api.collect_fast import FastCollect
-from watchdepth.app import create_app
-from watchdepth.server import public_config
-from watchdepth.services import Services
+from watchdepth.serve.app import create_app
+from watchdepth.serve.server import public_config
+from watchdepth.serve.services import Services
 
 
 class Running:

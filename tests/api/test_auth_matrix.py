@@ -21,10 +21,11 @@ import pytest
 from starlette.routing import Route
 
 from tests.api.inproc import running
-from watchdepth import config, services
-from watchdepth.app import create_app, feature_routes
+from watchdepth import config
+from watchdepth.serve import services
+from watchdepth.serve.app import create_app, feature_routes
 from watchdepth.export.source import ExportSpec
-from watchdepth.services import Services
+from watchdepth.serve.services import Services
 
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 IMPORT_LINE = {"type": "load", "video_id": "v1", "session_id": "s", "load_id": "l", "seq": 0,

@@ -19,10 +19,11 @@ import pytest
 import uvicorn
 
 from tests.conftest import DESKTOP_UA, free_port
-from watchdepth import config, services
+from watchdepth import config
+from watchdepth.serve import services
 from watchdepth.api import collect_fast
 from watchdepth.api.collect_fast import FastCollect
-from watchdepth.app import create_app
+from watchdepth.serve.app import create_app
 
 
 def _batch(session: str, n: int = 2) -> bytes:

@@ -20,9 +20,10 @@ from openapi_spec_validator import validate
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount, Route
 
-from watchdepth import cli, config, services
+from watchdepth import cli, config
+from watchdepth.serve import services
 from watchdepth.api import openapi
-from watchdepth.app import create_app
+from watchdepth.serve.app import create_app
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ import pytest
 
 from tests.api.test_e2e import scenario
 from watchdepth import config
-from watchdepth import services as svc
+from watchdepth.serve import services as svc
 from watchdepth.cli import _apply_lines
 from watchdepth.export.source import EXPORT_FIELDS, parse_spec
 from watchdepth.query import report

@@ -17,9 +17,10 @@ import httpx
 import msgspec
 
 from tests.conftest import DESKTOP_UA, T0
-from watchdepth import config, services
-from watchdepth.app import create_app
-from watchdepth.ingest import Ingest
+from watchdepth import config
+from watchdepth.serve import services
+from watchdepth.serve.app import create_app
+from watchdepth.serve.ingest import Ingest
 
 SECOND = 1_000
 

@@ -109,7 +109,7 @@ BATCH_B = [_ev("progress", "S1", "L1", 3, 13, position=12.0, from_=6.0), _ev("lo
 
 
 def _ingest(path: str, lazy: bool, writer: str) -> tuple[Any, Any]:
-    from watchdepth.ingest import Ingest
+    from watchdepth.serve.ingest import Ingest
     from watchdepth.store.clickhouse import ClickHouseStore, Target
 
     store = ClickHouseStore(Target("chdb", "wd", path=path), writer_file=Path(path + "-" + writer))

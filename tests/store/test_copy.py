@@ -32,7 +32,7 @@ QUERIES: list[tuple[str, dict[str, Any]]] = [
 
 
 def seed(data: Path) -> str:
-    from watchdepth import services
+    from watchdepth.serve import services
     from watchdepth.demo import workspace as demo
     from watchdepth.cli import _apply_lines
     from watchdepth.config import Settings

@@ -181,8 +181,9 @@ def test_the_journal_refuses_writes_under_the_disk_reserve_and_takes_them_again_
     """In process, the real app on a real DuckDB file; free space and a failing fdatasync are
     injected. Refused requests get 503 + Retry-After and store nothing; /healthz says
     ``disk reserve``; once space is back, writes are taken again; every 202 is counted once."""
-    from watchdepth import config, services
-    from watchdepth.app import create_app
+    from watchdepth import config
+    from watchdepth.serve import services
+    from watchdepth.serve.app import create_app
 
     free = {"bytes": 10 << 30}
     monkeypatch.setattr(journal_module, "free_bytes", lambda directory: free["bytes"])

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.sessionize.helpers import T0, Player
-from watchdepth.ingest import Ingest
+from watchdepth.serve.ingest import Ingest
 from watchdepth.store.base import Aggregate
 
 
@@ -21,7 +21,7 @@ def loads(store: Any) -> int:
 def test_an_id_stored_before_a_restart_is_a_duplicate_in_any_session(store: Any, bound: int,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     # all-held: the stored ids are read once and held; looked-up: too many to hold, each batch asks the log
-    from watchdepth import ingest
+    from watchdepth.serve import ingest
     from watchdepth.sessionize import sessionizer
 
     monkeypatch.setattr(ingest, "RECENT_IDS", bound)

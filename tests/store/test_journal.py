@@ -265,8 +265,9 @@ def test_a_failing_loader_shows_on_healthz_and_metrics_and_clears_when_it_recove
     import httpx
 
     from tests.conftest import DESKTOP_UA
-    from watchdepth import config, services
-    from watchdepth.app import create_app
+    from watchdepth import config
+    from watchdepth.serve import services
+    from watchdepth.serve.app import create_app
 
     monkeypatch.setattr(loader_module, "RETRY_SECONDS", 0.05)
     svc = services.build(config.load(data_dir=tmp_path))

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from watchdepth import ingest as ingest_module
+from watchdepth.serve import ingest as ingest_module
 from watchdepth.collect.event import Event
-from watchdepth.ingest import Ingest
+from watchdepth.serve.ingest import Ingest
 from watchdepth.store.duckdb import DuckDBStore
 
 from .test_store import content

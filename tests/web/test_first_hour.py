@@ -20,7 +20,7 @@ from watchdepth import config
 from watchdepth.demo import workspace as demo
 from watchdepth.api.intake import encode_answer
 from watchdepth.export.service import mailer
-from watchdepth.ingest import Accepted
+from watchdepth.serve.ingest import Accepted
 
 HEADLESS_UA = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/124.0.0.0 "
                "Safari/537.36")

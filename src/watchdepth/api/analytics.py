@@ -19,7 +19,7 @@ from watchdepth.api.context import services as _services
 from watchdepth.errors import NotFound
 from watchdepth.query import analytics
 from watchdepth.query.periods import Period, iso
-from watchdepth.services import Services
+from watchdepth.serve.services import Services
 
 
 def _time_meta(p: Period) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from watchdepth.api.bodies import json_object
 from watchdepth.api.context import services as _services
 from watchdepth.errors import InvalidParam, NotFound, ValidationFailed, WrongType
 from watchdepth.query.analytics import parse_order, sort_rows
-from watchdepth.services import Services
+from watchdepth.serve.services import Services
 
 _ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
 Name = msgspec.Meta(min_length=1, max_length=255)

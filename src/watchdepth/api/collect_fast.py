@@ -28,7 +28,7 @@ from watchdepth.api.errors import INTERNAL, choose_request_id, error_body
 from watchdepth.api.intake import bots, check_session_param, cors_for, encode_answer, media_type_ok
 from watchdepth.collect.geo import client_ip
 from watchdepth.errors import ServiceError, WatchdepthError
-from watchdepth.services import Services
+from watchdepth.serve.services import Services
 
 log = logging.getLogger("watchdepth.api")
 

@@ -30,7 +30,7 @@ from typing import Any
 
 import uvicorn
 
-log = logging.getLogger("watchdepth.server")
+log = logging.getLogger("watchdepth.serve.server")
 
 #: uvicorn minor versions whose protocol internals this module and ``api.collect_fast``
 #: were tested against (pyproject pins the same range).

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 
 if TYPE_CHECKING:
-    from watchdepth.services import Services
+    from watchdepth.serve.services import Services
 
 
 def services(request: Request) -> Services:

@@ -23,8 +23,8 @@ from watchdepth.api.context import services as _services
 from watchdepth.collect.event import Event
 from watchdepth.collect.wire import decode_import_lines_partly
 from watchdepth.errors import Forbidden, InvalidInput, InvalidParam, ValidationFailed
-from watchdepth.ingest import Accepted
-from watchdepth.services import Services
+from watchdepth.serve.ingest import Accepted
+from watchdepth.serve.services import Services
 
 
 def _cors_headers(request: Request, s: Services) -> dict[str, str]:

@@ -30,7 +30,7 @@ from watchdepth.api.context import services as _services
 from watchdepth.errors import NotFound, RateLimited
 from watchdepth.query import concurrency
 from watchdepth.query.periods import Period, iso
-from watchdepth.services import Services
+from watchdepth.serve.services import Services
 
 #: Reconnection delay suggested to EventSource clients (``retry:``), ms.
 RETRY_MS = 3_000

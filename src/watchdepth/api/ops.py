@@ -17,7 +17,7 @@ from watchdepth.api.auth import authorize
 from watchdepth.api import openapi as _openapi
 from watchdepth.api.context import services as _services
 from watchdepth.errors import InvalidInput
-from watchdepth.ingest import WRITE_BUCKETS
+from watchdepth.serve.ingest import WRITE_BUCKETS
 
 #: /healthz reasons: a class of trouble, never the engine's words or a path.
 DISK_RESERVE = "disk reserve"  # free space under the reserve: the journal refuses writes

@@ -34,9 +34,9 @@ from starlette.routing import BaseRoute, Route
 
 from watchdepth.collect.event import Event
 from watchdepth.errors import ServiceError, WatchdepthError
-from watchdepth.ingest import Accepted, IngestStats
+from watchdepth.serve.ingest import Accepted, IngestStats
 from watchdepth.cluster.live_sum import CollectorFanout
-from watchdepth.services import Services
+from watchdepth.serve.services import Services
 from watchdepth.sessionize import Sessionizer
 
 log = logging.getLogger("watchdepth.cluster")

@@ -51,7 +51,7 @@ def run(args: argparse.Namespace, settings: Settings, *, poll: float = 0.2) -> i
             return run_remote(client, args, poll=poll)
         finally:
             client.close()
-    from watchdepth import services as svc
+    from watchdepth.serve import services as svc
     from watchdepth.export.service import build_worker
 
     try:

@@ -33,7 +33,7 @@ from watchdepth.sessionize import (
 from watchdepth.sessionize.sessionizer import RECENT_IDS, SESSION_TTL_MS
 from watchdepth.store.base import Store, WriteBatch
 
-log = logging.getLogger("watchdepth.ingest")
+log = logging.getLogger("watchdepth.serve.ingest")
 
 #: Most events written in one group commit (an import larger than this is one commit alone).
 MAX_GROUP_EVENTS = 20_000

@@ -19,15 +19,15 @@ from typing import Any
 
 import uvicorn
 
-from watchdepth import gc_tuning
+from watchdepth.serve import gc_tuning
 from watchdepth.cluster import roles as cluster
 from watchdepth.api import connections, live
 from watchdepth.api.collect_fast import FastCollect
-from watchdepth.app import create_admin_app, create_app
+from watchdepth.serve.app import create_admin_app, create_app
 from watchdepth.config import Settings
-from watchdepth.services import Services
+from watchdepth.serve.services import Services
 
-log = logging.getLogger("watchdepth.server")
+log = logging.getLogger("watchdepth.serve.server")
 
 
 class _AdminServer(uvicorn.Server):

@@ -18,7 +18,7 @@ from watchdepth.collect.device import DeviceParser
 from watchdepth.collect.geo import GeoLookup
 from watchdepth.collect.pipeline import Collector
 from watchdepth.config import Settings
-from watchdepth.ingest import Ingest
+from watchdepth.serve.ingest import Ingest
 from watchdepth.store.base import Store
 
 log = logging.getLogger("watchdepth")

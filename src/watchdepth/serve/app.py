@@ -18,7 +18,7 @@ from watchdepth.cluster import roles as cluster
 from watchdepth.api import admin, analytics, catalog, intake, live, ops, ratelimit
 from watchdepth.api.errors import EXCEPTION_HANDLERS, CatchAll, RequestID
 from watchdepth.api.ratelimit import RateLimit
-from watchdepth.services import Services
+from watchdepth.serve.services import Services
 
 
 def public_routes(services: Services) -> list[BaseRoute]:
