@@ -20,8 +20,8 @@ from typing import Any
 
 import msgspec
 
-PROJECTS = [{"id": "demo-academy", "name": "Demo Academy"}, {"id": "demo-media", "name": "Demo Media"}]
-FOLDERS = [
+PROJECTS: list[dict[str, Any]] = [{"id": "demo-academy", "name": "Demo Academy"}, {"id": "demo-media", "name": "Demo Media"}]
+FOLDERS: list[dict[str, Any]] = [
     {"id": "courses", "project_id": "demo-academy", "parent_id": None, "name": "Courses"},
     {"id": "python", "project_id": "demo-academy", "parent_id": "courses", "name": "Python"},
     {"id": "python-basics", "project_id": "demo-academy", "parent_id": "python", "name": "Basics"},
@@ -37,8 +37,8 @@ VIDEOS: list[dict[str, Any]] = [
     {"id": "promo-summer", "project_id": "demo-media", "folder_id": "marketing", "title": "Summer promo", "duration": 45.0},
     {"id": "interview", "project_id": "demo-media", "folder_id": None, "title": "CEO interview", "duration": 1260.0},
 ]
-STREAMS = [{"id": "weekly-live", "project_id": "demo-media", "folder_id": None, "title": "Weekly live"}]
-EVENTS = [{"id": "weekly-live-1", "stream_id": "weekly-live", "title": "Episode 1"}]
+STREAMS: list[dict[str, Any]] = [{"id": "weekly-live", "project_id": "demo-media", "folder_id": None, "title": "Weekly live"}]
+EVENTS: list[dict[str, Any]] = [{"id": "weekly-live-1", "stream_id": "weekly-live", "title": "Episode 1"}]
 
 IPS = ["77.88.55.88", "8.8.8.8", "81.2.69.142", "195.46.39.39", "1.1.1.1", "185.60.216.35",
        "2.16.20.1", "133.11.0.1", "200.160.2.3", "41.203.64.1", "5.255.255.5", "46.4.0.1"]

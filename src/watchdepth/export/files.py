@@ -72,6 +72,7 @@ class RowSheet(Worksheet):
     """
 
     _letters = [xl_col_to_name(i) for i in range(256)]
+    previous_row: int  # xlsxwriter's own bookkeeping (the last row written)
 
     def write_cells(self, row: int, cells: Sequence[Cell]) -> None:
         if not self.constant_memory:

@@ -51,7 +51,7 @@ def create_app(services: Services, *, extra_routes: list[BaseRoute] | None = Non
     app = Starlette(
         routes=cluster.routes_for(settings.role, public_routes(services) + list(extra_routes or [])),
         middleware=[Middleware(RequestID), Middleware(CatchAll), limits],
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
     app.state.services = services
@@ -63,7 +63,7 @@ def create_admin_app(services: Services) -> Starlette:
     app = Starlette(
         routes=admin.routes(),
         middleware=[Middleware(RequestID), Middleware(CatchAll)],
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=EXCEPTION_HANDLERS,
     )
     app.state.services = services
     return app
