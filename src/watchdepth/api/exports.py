@@ -168,10 +168,10 @@ def http_routes(services: Any, worker: ExportWorker) -> list[Route]:
 
 
 def _running_worker(request: Request) -> ExportWorker:
-    worker = getattr(_services(request), "exports", None)
+    worker: ExportWorker | None = _services(request).exports
     if worker is None:
         raise NotFound("report export is not running on this server")
-    return worker  # type: ignore[no-any-return]
+    return worker
 
 
 async def admin_submit(request: Request) -> Response:

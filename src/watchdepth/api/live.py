@@ -93,7 +93,8 @@ def close_streams(app: Any = None) -> None:
 
 
 def _services_of(app: Starlette) -> Services:
-    return app.state.services  # type: ignore[no-any-return]
+    services: Services = app.state.services
+    return services
 
 
 # -- GET /v1/analytics/realtime/stream ----------------------------------------------------------

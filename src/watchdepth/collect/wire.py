@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import Annotated, Final
+from typing import Annotated, Final, cast
 
 import msgspec
 from msgspec import Meta
@@ -198,7 +198,7 @@ def _decode_line(line: bytes, number: int) -> tuple[ImportEvent | None, list[Inv
         event, problems = _decode_one(msgspec.Raw(line), number, _IMPORT)
     except (msgspec.DecodeError, RecursionError) as exc:  # syntax; validation errors are handled inside
         return None, [InvalidParam("event", "bad_json", f"line is not valid JSON: {_bad_json(exc).detail}", number)]
-    return event, problems  # type: ignore[return-value]  # _IMPORT decodes ImportEvent
+    return cast("ImportEvent | None", event), problems  # _IMPORT decodes ImportEvent
 
 
 def _decode_slowly(body: bytes) -> tuple[list[WireEvent], list[int] | None, list[InvalidParam]]:

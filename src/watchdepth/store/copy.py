@@ -105,7 +105,7 @@ def _old_schema(db_file: Path) -> bool:
         return False  # held by a server: said below
     try:
         return not con.execute("SELECT count(*) FROM duckdb_columns() WHERE table_name = 'facts' "
-                               "AND column_name = 'city'").fetchone()[0]  # type: ignore[index]
+                               "AND column_name = 'city'").fetchall()[0][0]
     finally:
         con.close()
 
