@@ -212,7 +212,7 @@ def test_catalog_crud(store: Any) -> None:
         store.catalog_put("tokens", dict(row, name="again"), create=True)
     store.catalog_put("tokens", dict(row, revoked=True), create=False)
     assert store.catalog_rows("tokens") == [dict(row, revoked=True)]
-    folder = {"id": "f1", "project_id": "p1", "parent_id": None, "name": "F", "created_at": at}
+    folder = {"id": "f1", "project_id": "p1", "parent_id": None, "name": "F", "created_at": at, "updated_at": None}
     store.catalog_put("folders", folder, create=True)
     store.catalog_put("folders", dict(folder, id="f2", parent_id="f1"), create=True)
     store.catalog_delete("folders", "f1")
