@@ -268,7 +268,7 @@ def bench_query(dirs: list[Path], chdb_dir: Path, runs: int, duck_copy: Path | N
     print("| question | events | chDB p50 | chDB p95 | DuckDB p50 | DuckDB p95 | chDB / DuckDB |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for q in query_bench.RAW:
-        for d, info, res in results:
+        for d, _info, res in results:
             c50, c95 = res[("chDB", q)]
             d50, d95 = res[("DuckDB", q)]
             print(f"| {q} | {d.name} | {c50:.1f} | {c95:.1f} | {d50:.1f} | {d95:.1f} | {c50 / d50:.2f} |")

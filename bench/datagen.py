@@ -339,8 +339,7 @@ def _quality(rng: np.random.Generator, k: np.ndarray, load_t: np.ndarray, browse
 
 def _first_rows(load_index: np.ndarray) -> np.ndarray:
     """Row of each load's first event, by load index (rows are grouped by load, in order)."""
-    starts = np.flatnonzero(np.concatenate([[True], load_index[1:] != load_index[:-1]]))
-    return starts
+    return np.flatnonzero(np.concatenate([[True], load_index[1:] != load_index[:-1]]))
 
 
 def _broadcast(n: int, cols: dict[str, Any]) -> pa.Table:

@@ -269,7 +269,7 @@ def server_part(viewers: int, seconds: float, heartbeat: float, batch: int) -> d
     data = Path(tempfile.mkdtemp(prefix="live-bench-"))
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    log = open(data / "server.log", "wb")
+    log = open(data / "server.log", "wb")  # noqa: SIM115 - the server writes it until killed
     cmd = [sys.executable, "-m", "watchdepth.cli", "serve", "--data", str(data), "--port", str(port)]
     proc = subprocess.Popen(cmd, stdout=log, stderr=log)
     try:

@@ -29,10 +29,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.ingest_bench import wrk_figures
-from tests.conftest import free_port
-from tests.scale.conftest import start_chhttp
-from tests.scale.topology import Nginx, Node
+from bench.ingest_bench import wrk_figures  # noqa: E402 - after the path set-up above
+from tests.conftest import free_port  # noqa: E402
+from tests.scale.conftest import start_chhttp  # noqa: E402
+from tests.scale.topology import Nginx, Node  # noqa: E402
 
 #: Every request a new load, with the tracker's ?s= so that nginx routes by session.
 LUA = ROOT / "bench" / "collect.lua"

@@ -48,7 +48,7 @@ def test_sigkill_mid_ingest_loses_nothing_acknowledged(catalog: Server) -> None:
     stop.set()
     for t in threads:
         t.join()
-    sent_through = {n for n in acked}
+    sent_through = set(acked)
     catalog.start()
 
     def totals() -> dict[str, int]:

@@ -27,14 +27,13 @@ def _collect(session: str, **headers: str) -> bytes:
 
 
 def test_headers_sent_too_slowly_get_a_408_and_the_connection_closes(tmp_path: Path) -> None:
-    with running(tmp_path, header_timeout=0.5) as srv:
-        with srv.connect() as slow, srv.connect() as silent:
-            slow.sendall(b"GET /healthz HTTP/1.1\r\nhost: wd\r\n")  # never finishes its headers
-            started = time.monotonic()
-            status, _, _ = read_response(slow)
-            assert status == 408 and time.monotonic() - started < 5
-            assert closed(slow, within=5)
-            assert closed(silent, within=5)  # a connection that never sends a byte closes too
+    with running(tmp_path, header_timeout=0.5) as srv, srv.connect() as slow, srv.connect() as silent:
+        slow.sendall(b"GET /healthz HTTP/1.1\r\nhost: wd\r\n")  # never finishes its headers
+        started = time.monotonic()
+        status, _, _ = read_response(slow)
+        assert status == 408 and time.monotonic() - started < 5
+        assert closed(slow, within=5)
+        assert closed(silent, within=5)  # a connection that never sends a byte closes too
 
 
 def test_a_stalled_body_closes_the_connection(tmp_path: Path) -> None:

@@ -71,7 +71,7 @@ def client(worker: ExportWorker, http: socket.socket) -> Iterator[Client]:
 
 
 def base_url(sock: socket.socket) -> str:
-    return "http://127.0.0.1:%d" % sock.getsockname()[1]
+    return f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
 def submit(client: Client, worker: ExportWorker, **body: object) -> dict[str, object]:
@@ -80,8 +80,7 @@ def submit(client: Client, worker: ExportWorker, **body: object) -> dict[str, ob
     assert set(answer.json()["data"]) == {"id", "status"} and answer.json()["data"]["status"] == "queued"
     job_id = answer.json()["data"]["id"]
     worker.wait(job_id, timeout=30)
-    status = client.get(f"/v1/analytics/exports/{job_id}", headers=RW).json()["data"]
-    return status
+    return client.get(f"/v1/analytics/exports/{job_id}", headers=RW).json()["data"]
 
 
 def link_in(smtp: SmtpServer) -> str:

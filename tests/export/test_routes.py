@@ -33,7 +33,7 @@ def worker(tmp_path: Path) -> Iterator[ExportWorker]:
 @pytest.fixture
 def client(worker: ExportWorker) -> Iterator[Client]:
     sock: socket.socket = loopback_socket()
-    with serving(app_for(worker, REFERRERS), sock), Client(base_url="http://%s:%d" % sock.getsockname()) as c:
+    with serving(app_for(worker, REFERRERS), sock), Client(base_url="http://{}:{}".format(*sock.getsockname())) as c:
         yield c
 
 

@@ -91,9 +91,9 @@ class ChHttp:
 
             def do_GET(self) -> None:  # noqa: N802
                 url = urlsplit(self.path)
-                if url.path in ("/ping", "/"):
-                    if "query" not in parse_qs(url.query):
-                        return self._send(200, b"Ok.\n", {"Content-Type": "text/plain"})
+                if url.path in ("/ping", "/") and "query" not in parse_qs(url.query):
+                    self._send(200, b"Ok.\n", {"Content-Type": "text/plain"})
+                    return
                 self._handle(b"")
 
             def do_POST(self) -> None:  # noqa: N802
@@ -105,7 +105,8 @@ class ChHttp:
                 try:
                     body = _decompress(body, self.headers.get("content-encoding"))
                 except Exception as exc:  # noqa: BLE001
-                    return self._send(400, f"Code: 432. DB::Exception: {exc}\n".encode(), {"X-ClickHouse-Exception-Code": "432"})
+                    self._send(400, f"Code: 432. DB::Exception: {exc}\n".encode(), {"X-ClickHouse-Exception-Code": "432"})
+                    return
                 self._handle(body)
 
             def _chunked(self) -> bytes:
@@ -136,8 +137,9 @@ class ChHttp:
                     m = _CODE.search(msg)
                     code = m.group(1) if m else "1001"
                     text = msg if msg.startswith("Code:") else f"Code: {code}. DB::Exception: {msg}"
-                    return self._send(500, (text + "\n").encode(),
-                                      {"X-ClickHouse-Exception-Code": code, "Content-Type": "text/plain"})
+                    self._send(500, (text + "\n").encode(),
+                               {"X-ClickHouse-Exception-Code": code, "Content-Type": "text/plain"})
+                    return
                 headers = {"X-ClickHouse-Query-Id": params.get("query_id") or str(uuid.uuid4()),
                            "X-ClickHouse-Timezone": "UTC", "X-ClickHouse-Summary": json.dumps({"read_rows": "0"}),
                            "Content-Type": "application/octet-stream"}

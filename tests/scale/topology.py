@@ -98,7 +98,7 @@ class Nginx:
         group = grp.getgrgid(os.getegid()).gr_name
         temp = "".join(f"{k}_temp_path {prefix}/tmp/{k};\n" for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
         (prefix / "nginx.conf").write_text(
-            ("user %s %s;\n" % (user, group) if os.geteuid() == 0 else "")
+            ("user {} {};\n".format(user, group) if os.geteuid() == 0 else "")
             + f"daemon off;\nworker_processes 1;\npid {prefix}/nginx.pid;\nerror_log {prefix}/logs/error.log warn;\n"
             "events { worker_connections 1024; }\n"
             f"http {{\naccess_log off;\n{temp}include {prefix}/watchdepth.conf;\n}}\n"

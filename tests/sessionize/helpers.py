@@ -62,21 +62,21 @@ class Player:
             seq = self.seq
         self.seq = max(self.seq, seq + 1)
         self.next_t = t + self.step_ms
-        fields: dict[str, object] = dict(
-            type=type,
-            content_id=self.content,
-            kind=self.kind,
-            project_id="p1",
-            session_id=self.session,
-            load_id=self.load_id,
-            seq=seq,
-            t=t,
-            received_at=t,
-            stream_id=self.content if self.kind == "stream" else None,
-            position=position,
-            from_=from_,
-            content_duration=self.duration if self.kind == "video" else None,
-        )
+        fields: dict[str, object] = {
+            "type": type,
+            "content_id": self.content,
+            "kind": self.kind,
+            "project_id": "p1",
+            "session_id": self.session,
+            "load_id": self.load_id,
+            "seq": seq,
+            "t": t,
+            "received_at": t,
+            "stream_id": self.content if self.kind == "stream" else None,
+            "position": position,
+            "from_": from_,
+            "content_duration": self.duration if self.kind == "video" else None,
+        }
         fields.update(self.extra)
         fields.update(kw)
         return Event(**fields)  # type: ignore[arg-type]

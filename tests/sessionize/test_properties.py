@@ -53,11 +53,11 @@ def n(examples: int) -> int:
     return max(1, int(examples * SCALE))
 
 
-SETTINGS = dict(
-    database=None,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+SETTINGS = {
+    "database": None,
+    "deadline": None,
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
+}
 
 
 # -- the generator ---------------------------------------------------------------------------------
@@ -433,7 +433,7 @@ def test_invariants(batches, cuts):
     dur = durations(batches)
     for (session, content), ps in pieces(credits).items():
         ps = sorted(ps)
-        for (a, b), (c, _) in zip(ps, ps[1:]):
+        for (_, b), (c, _) in zip(ps, ps[1:]):
             assert b <= c + 1e-9, f"{session}/{content}: pieces overlap"
         assert all(0 <= a < b for a, b in ps)
         if dur[content] is not None:

@@ -30,7 +30,7 @@ def quality(credits):
             day["bins"][c.startup_bin] = day["bins"].get(c.startup_bin, 0) + c.startups
         if c.exits:
             out[day_of(c.imp_t)]["exits"] += c.exits
-    return {d: v for d, v in sorted(out.items())}
+    return dict(sorted(out.items()))
 
 
 def q(p: Player, type_: str, **kw):

@@ -93,7 +93,7 @@ def answer(store: DuckDBStore, q: Aggregate, sums: int = 5) -> list[tuple[Any, .
     return [r[: keys + sums] for r in got]
 
 
-BERLIN_2D = dict(start_ms=BERLIN_MAR10, end_ms=BERLIN_MAR10 + 2 * DAY, timezone="Europe/Berlin")
+BERLIN_2D = {"start_ms": BERLIN_MAR10, "end_ms": BERLIN_MAR10 + 2 * DAY, "timezone": "Europe/Berlin"}
 
 
 def test_totals_of_a_utc_day_from_the_hour_rollup(db: DuckDBStore) -> None:

@@ -67,7 +67,7 @@ def recorder_server() -> Iterator[Recorder]:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the recording server did not start")
         time.sleep(0.02)
-    recorder.base_url = "http://127.0.0.1:%d" % sock.getsockname()[1]
+    recorder.base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     yield recorder
     server.should_exit = True
     thread.join(10)

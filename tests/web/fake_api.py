@@ -268,10 +268,9 @@ def build_app(state: FakeState) -> Starlette:
             rows = [{"country": c, **row_metrics(w, seed)} for c, w in COUNTRIES]
         elif group in GROUPS:
             rows = [{group: name, **row_metrics(w, seed)} for name, w in GROUPS[group]]
-        elif group == "external_id,video_id":
-            if p.get("external_id") == VIEWER:
-                rows = [{"external_id": VIEWER, "video_id": v["id"], "title": v["title"], "duration": v["duration"],
-                         **row_metrics(3 - i, seed)} for i, v in enumerate(VIDEOS[:3])]
+        elif group == "external_id,video_id" and p.get("external_id") == VIEWER:
+            rows = [{"external_id": VIEWER, "video_id": v["id"], "title": v["title"], "duration": v["duration"],
+                     **row_metrics(3 - i, seed)} for i, v in enumerate(VIDEOS[:3])]
         if "video_id" in p:
             rows = rows[:4]
         if p.get("order", "").startswith("views.desc"):
@@ -281,7 +280,7 @@ def build_app(state: FakeState) -> Starlette:
     def referrer_rows(p: dict[str, str]) -> list[dict[str, Any]]:
         seed = seed_of(p)
         out = []
-        for d, (domain, paths) in enumerate(REFERRERS):
+        for domain, paths in REFERRERS:
             pages = [{"url": domain + path, **{k: v for k, v in row_metrics(j + 1, seed).items()
                                                if k in ("views", "player_loads", "view_rate")}}
                      for j, path in enumerate(paths)]

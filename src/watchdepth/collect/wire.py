@@ -338,9 +338,8 @@ def _cross(
 ) -> list[Problem]:
     """Rules that span fields, plus the ``type`` pattern; values may be of any JSON type."""
     out: list[Problem] = []
-    if isinstance(type_, str) and type_ not in _KNOWN_TYPES and 0 < len(type_) <= 32:
-        if not _TYPE_RE.fullmatch(type_):
-            out.append(("type", "invalid", "type must match [a-z_]{1,32}"))
+    if isinstance(type_, str) and type_ not in _KNOWN_TYPES and 0 < len(type_) <= 32 and not _TYPE_RE.fullmatch(type_):
+        out.append(("type", "invalid", "type must match [a-z_]{1,32}"))
     if video_id is None and stream_id is None:
         out.append(("video_id", "required", "one of video_id or stream_id is required"))
     elif video_id is not None and stream_id is not None:

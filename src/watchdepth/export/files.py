@@ -188,7 +188,7 @@ def _write_csv(out: IO[bytes], columns: Sequence[str], cells: Iterator[list[Cell
     writer = csv.writer(text)
     writer.writerow(columns)
     n = 0
-    for n, row in enumerate(cells, 1):
+    for n, row in enumerate(cells, 1):  # noqa: B007 - n counts the rows written
         writer.writerow(row)
     text.flush()
     text.detach()

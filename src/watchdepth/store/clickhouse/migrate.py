@@ -18,6 +18,7 @@ and for ``ADD COLUMN`` its Distributed table too).
 from __future__ import annotations
 
 import argparse
+import functools
 import re
 import sys
 from dataclasses import dataclass
@@ -97,7 +98,7 @@ def render(database: str, cluster: str | None = None, ms: list[Migration] | None
         for s in m.statements:
             sql = re.sub(r"\{(\w+)\}", lambda g: on.strip() if g.group(1) == "on_cluster" else table(g.group(1)), s.template)
             if cluster is not None:
-                sql = _ENGINE.sub(lambda g: _replicated(g, database, s), sql)
+                sql = _ENGINE.sub(functools.partial(_replicated, database=database, s=s), sql)
             sqls.append(sql)
             if cluster is not None and s.kind == "alter" and kinds.get(s.name) == "sharded" and "ADD COLUMN" in sql:
                 # the Distributed table reads the columns it declares: it gets them too
