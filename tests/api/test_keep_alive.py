@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from tests.api.inproc import read_response, request, running
 from tests.conftest import DESKTOP_UA
+from watchdepth.config import Settings
 
 LOAD = [{"type": "load", "video_id": "v1", "session_id": "s", "load_id": "l", "seq": 0}]
 COLLECT = request("POST", "/collect", body=msgspec.json.encode(LOAD), headers={"user-agent": DESKTOP_UA})
@@ -121,3 +122,31 @@ def test_a_connection_whose_next_request_waits_is_not_evicted_past_the_cap(tmp_p
             assert read_response(kept)[0] == 202
             assert read_response(newcomer)[0] == 503
 
+
+def test_a_connection_idle_as_long_as_httpx_reuses_it_is_still_served(tmp_path: Path) -> None:
+    """httpx's pool reuses a connection idle up to its ``keepalive_expiry`` (5 s), counted on
+    its own clock from when it read the response; the request it sends then reaches the
+    server later still (the wire, a busy client: the soak's generator, at load 4.5, took up
+    to seconds per request). With the server's idle timeout equal to the client's expiry
+    (5 s: uvicorn's default, and ours before) such a request meets a connection the server
+    has just closed, and the client sees a reset. Half a second stands for that lag here
+    (the idle wait is what the test is about, not a wait for something to happen)."""
+    reused_until = httpx.Limits().keepalive_expiry
+    assert reused_until is not None
+    with running(tmp_path) as srv, srv.connect() as kept:
+        kept.sendall(COLLECT)
+        assert read_response(kept)[0] == 202
+        idle_since = time.monotonic()
+        while time.monotonic() - idle_since < reused_until + 0.5:
+            time.sleep(0.05)
+        kept.sendall(COLLECT)
+        assert read_response(kept)[0] == 202
+
+
+def test_the_idle_timeout_outlasts_the_pools_that_reuse_connections_without_retrying_a_post() -> None:
+    """The clients whose pooled connections meet it: httpx (5 s), aiohttp (15 s), Node's agents
+    (4-5 s), and nginx's upstream keep-alive (60 s: deploy/nginx/watchdepth.conf keeps
+    connections to the nodes, and a POST /collect that meets a closed one is a 502 there,
+    ``proxy_next_upstream off``). Browsers retry a request that met a closed kept-alive connection."""
+    assert Settings().keep_alive_timeout > 60
+    assert "keepalive " in (Path(__file__).resolve().parents[2] / "deploy" / "nginx" / "watchdepth.conf").read_text()
