@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
 import itertools
 import json
 import os
@@ -221,7 +222,7 @@ def probe(db: Path, out: Path, heap: bool) -> None:
             row: dict[str, Any] = {"t": time.time(), **{k: status_mb(os.getpid(), field) for k, field in RSS.items()},
                                    "duckdb_mb": sum(tags.values()) / MB, "duckdb_limit": limit,
                                    "unflushed_mb": tags.get("IN_MEMORY_TABLE", 0) / MB,
-                                   "cached_mb": tags.get("BASE_TABLE", 0) / MB}
+                                   "cached_mb": tags.get("BASE_TABLE", 0) / MB, **malloc_mb()}
             if heap:
                 row["python_mb"] = tracemalloc.get_traced_memory()[0] / MB
                 if n % round(60 / PROBE_EVERY) == 0:
@@ -232,6 +233,24 @@ def probe(db: Path, out: Path, heap: bool) -> None:
                 row["grew"] = grew
             f.write(json.dumps(row) + "\n")
             f.flush()
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+
+def malloc_mb() -> dict[str, float]:
+    """glibc malloc (DuckDB allocates through it too), over all its arenas: what is handed out
+    (``malloc_used_mb``) and what is free but kept in the arenas (``malloc_kept_mb``: memory a
+    leak does not explain, fragmentation does). {} without glibc 2.33+."""
+    try:
+        mallinfo2 = ctypes.CDLL("libc.so.6").mallinfo2
+    except (OSError, AttributeError):
+        return {}
+    mallinfo2.restype = _MallInfo2
+    info = mallinfo2()
+    return {"malloc_used_mb": (info.uordblks + info.hblkhd) / MB, "malloc_kept_mb": info.fordblks / MB}
 
 
 def probed(data: Path) -> list[dict[str, Any]]:
@@ -319,7 +338,7 @@ def report_memory(rows: list[dict[str, Any]], began: float, warmup: float) -> No
     after = [r for r in rows if r["min"] >= warmup] or rows
     print(f"after warm-up ({warmup:g} min), median of its first minute -> of the last:")
     for key in ("rss_mb", "anon_mb", "file_mb", "duckdb_mb", "unflushed_mb", "cached_mb", "rss_less_duckdb_mb",
-                "python_mb"):
+                "malloc_used_mb", "malloc_kept_mb", "python_mb"):
         print("  " + growth(after, key))
     print("just after each checkpoint (min: RSS, RSS less DuckDB's, DuckDB's cache of the file):", "; ".join(
         f"{r['min']:.1f}: {r['rss_mb']:.0f}, {r['rss_less_duckdb_mb']:.0f}, {r['cached_mb']:.0f} MB"
