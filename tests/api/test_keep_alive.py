@@ -16,11 +16,12 @@ import httpx
 import msgspec
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from tests.api.inproc import read_response, request, running
 from tests.conftest import DESKTOP_UA
 from watchdepth.config import Settings
+from watchdepth.services import Services
 
 LOAD = [{"type": "load", "video_id": "v1", "session_id": "s", "load_id": "l", "seq": 0}]
 COLLECT = request("POST", "/collect", body=msgspec.json.encode(LOAD), headers={"user-agent": DESKTOP_UA})
@@ -69,7 +70,7 @@ class Stall:
     def __init__(self, *holds: Hold) -> None:
         self.holds = holds or (Hold(),)
 
-    def routes(self, _svc: object) -> list[Route]:
+    def routes(self, _svc: Services) -> list[BaseRoute]:
         async def arm(_request: Request) -> PlainTextResponse:
             for hold in self.holds:
                 hold.arm(asyncio.get_running_loop())
