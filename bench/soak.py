@@ -11,15 +11,25 @@ One fresh data dir, one server on loopback, and for ``--minutes``:
 - **one SSE client per second**: opens ``/v1/analytics/realtime/stream``, reads its first
   event, closes.
 
-RSS (``/proc/PID/status`` VmRSS) is sampled every 5 s; every minute it prints the last
-sample, the requests and errors of each kind so far, and p50/p99 latency of the minute. At
-the end: RSS after warm-up (the first ``--warmup`` minutes) as the median of the first
-minute after it against the median of the last minute, and the least-squares slope of all
-samples after it (a leak grows steadily; DuckDB's and Arrow's buffers swing by tens of MB
-either way, so one sample against another says little), errors (any non-2xx, timeout or
-dropped connection), and the exact-count check: every acknowledged event applied, none lost.
+The server runs with a probe thread (this script, ``--serve-probed``) that every 5 s writes
+its RSS (all, anonymous, mapped files) and DuckDB's own account of its memory
+(``duckdb_memory()``: rows not yet checkpointed, the cache of the file, the rest). Every
+minute the script prints RSS, DuckDB's memory, the rows not yet checkpointed, the requests and
+errors so far, and p50/p99 latency of the minute. At the end, for the minutes after warm-up
+(``--warmup``): each figure as the median of the first minute against the median of the last
+and the least-squares slope; RSS just after each checkpoint; errors (any non-2xx, timeout
+or dropped connection); and the exact-count check: every acknowledged event applied, none lost.
 
-    python bench/soak.py [--minutes 10] [--rate 16000] [--viewers 400] [--batch 20] [--warmup 2]
+Why the parts: DuckDB keeps the rows it has not checkpointed in memory until its WAL passes
+the store's checkpoint threshold (128 MB), then writes them to the file and frees them, so
+RSS saws up and down by ~100 MB every few minutes at 1,500 events/s; two minutes picked at
+random compare different points of that cycle. RSS just after each checkpoint, and RSS less
+what DuckDB reports, are comparable from one cycle to the next.
+
+    python bench/soak.py [--minutes 10] [--rate 16000] [--viewers 400] [--batch 20] [--warmup 2] [--heap]
+
+``--heap`` also runs the server under ``tracemalloc`` (slower) and prints, every minute, the
+allocation sites whose live Python memory grew most since its first minute.
 
 The load generator is Python (httpx, asyncio) and shares the 2 cores with the server: if the
 achieved rate printed falls short of ``--rate``, the generator is the limit, not the server.
@@ -29,21 +39,32 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
+import itertools
+import json
 import os
 import re
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import tracemalloc
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.ingest_bench import start  # noqa: E402  (one way to start a server and wait for it)
 
+#: Where the probe in the server writes a line of JSON every PROBE_EVERY seconds.
+PROBE_FILE = "soak-probe.jsonl"
+PROBE_EVERY = 5.0
+MB = 1 << 20
 UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
 PORT = 8911
 
@@ -159,9 +180,95 @@ class Soak:
             await asyncio.sleep(max(0.0, 1.0 - (time.monotonic() - t0)))
 
 
-def rss_mb(pid: int) -> float:
+# -- the probe: runs in the server's process ------------------------------------------------
+
+
+def serve_probed(argv: list[str]) -> None:
+    """``watchdepth serve argv...`` with a probe thread started once its store is open.
+    ``--heap`` (first): under tracemalloc, one frame per allocation."""
+    heap = argv[:1] == ["--heap"]
+    argv = argv[1:] if heap else argv
+    if heap:
+        tracemalloc.start(1)
+    from watchdepth import cli, services
+
+    build = services.build
+
+    def build_then_probe(settings: Any, *args: Any, **kwargs: Any) -> Any:
+        built = build(settings, *args, **kwargs)
+        threading.Thread(target=probe, args=(settings.db_path, settings.data_dir / PROBE_FILE, heap), daemon=True,
+                         name="soak-probe").start()
+        return built
+
+    services.build = build_then_probe  # type: ignore[assignment]
+    sys.exit(cli.main(["serve", *argv]))
+
+
+def probe(db: Path, out: Path, heap: bool) -> None:
+    """Every PROBE_EVERY s, a line: the process's RSS (all, anonymous, mapped files), DuckDB's
+    buffer manager by tag (through a second connection to the same database instance), and
+    under ``--heap`` the Python heap with, every minute, the 12 allocation sites that grew
+    most since the first minute's snapshot."""
+    import duckdb
+
+    con = duckdb.connect(str(db))
+    limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]  # type: ignore[index]
+    first: tracemalloc.Snapshot | None = None
+    grew: list[str] = []
+    with out.open("a") as f:
+        for n in itertools.count(1):
+            time.sleep(PROBE_EVERY)
+            tags = dict(con.execute("SELECT tag, memory_usage_bytes FROM duckdb_memory()").fetchall())
+            row: dict[str, Any] = {"t": time.time(), **{k: status_mb(os.getpid(), field) for k, field in RSS.items()},
+                                   "duckdb_mb": sum(tags.values()) / MB, "duckdb_limit": limit,
+                                   "unflushed_mb": tags.get("IN_MEMORY_TABLE", 0) / MB,
+                                   "cached_mb": tags.get("BASE_TABLE", 0) / MB, **malloc_mb()}
+            if heap:
+                row["python_mb"] = tracemalloc.get_traced_memory()[0] / MB
+                if n % round(60 / PROBE_EVERY) == 0:
+                    snap = tracemalloc.take_snapshot()
+                    first = first or snap
+                    grew = [f"{d.size_diff / 1024:+.0f} KiB {d.count_diff:+d} blocks {d.traceback[0]}"
+                            for d in snap.compare_to(first, "lineno")[:12]]
+                row["grew"] = grew
+            f.write(json.dumps(row) + "\n")
+            f.flush()
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+
+def malloc_mb() -> dict[str, float]:
+    """glibc malloc (DuckDB allocates through it too), over all its arenas: what is handed out
+    (``malloc_used_mb``) and what is free but kept in the arenas (``malloc_kept_mb``: memory a
+    leak does not explain, fragmentation does). {} without glibc 2.33+."""
+    try:
+        mallinfo2 = ctypes.CDLL("libc.so.6").mallinfo2
+    except (OSError, AttributeError):
+        return {}
+    mallinfo2.restype = _MallInfo2
+    info = mallinfo2()
+    return {"malloc_used_mb": (info.uordblks + info.hblkhd) / MB, "malloc_kept_mb": info.fordblks / MB}
+
+
+def probed(data: Path) -> list[dict[str, Any]]:
+    """The probe's lines so far."""
+    try:
+        return [json.loads(line) for line in (data / PROBE_FILE).read_text().splitlines()]
+    except FileNotFoundError:
+        return []
+
+
+#: What the probe reads of /proc/PID/status: all resident memory, the anonymous part (heaps,
+#: stacks: what a leak grows) and the mapped files (libraries: constant).
+RSS = {"rss_mb": "VmRSS", "anon_mb": "RssAnon", "file_mb": "RssFile"}
+
+
+def status_mb(pid: int, field: str) -> float:
     text = Path(f"/proc/{pid}/status").read_text()
-    return int(re.search(r"VmRSS:\s+(\d+) kB", text).group(1)) / 1024  # type: ignore[union-attr]
+    return int(re.search(field + r":\s+(\d+) kB", text).group(1)) / 1024  # type: ignore[union-attr]
 
 
 def applied(base: str) -> int:
@@ -180,36 +287,70 @@ def setup(base: str, data: Path) -> str:
     return token
 
 
-async def sample_rss(pid: int, stop: float, out: list[tuple[float, float]]) -> None:
-    start = time.monotonic()
-    while time.monotonic() < stop:
-        out.append(((time.monotonic() - start) / 60, rss_mb(pid)))
-        await asyncio.sleep(5)
-
-
-async def run(soak: Soak, pid: int, minutes: float) -> list[tuple[float, float]]:
-    """The soak itself; returns the RSS samples as (minute, MB)."""
+async def run(soak: Soak, data: Path, minutes: float) -> None:
+    """The soak itself, a line a minute (memory from the probe's latest line)."""
     stop = time.monotonic() + minutes * 60
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    rss: list[tuple[float, float]] = []
     async with httpx.AsyncClient(timeout=10, limits=limits) as client:
         tasks = [asyncio.create_task(soak.viewer(client, n, stop)) for n in range(soak.viewers)]
-        tasks += [asyncio.create_task(soak.reader(client, stop)), asyncio.create_task(soak.sse_clients(stop)),
-                  asyncio.create_task(sample_rss(pid, stop, rss))]
-        print(f"{'min':>4} {'RSS MB':>7} {'events':>9} {'ev/s':>7} {'trk p50':>7} {'p99':>7} "
-              f"{'api p50':>7} {'p99':>7} {'sse p50':>7} {'p99':>7} {'errors':>6} {'load':>5}")
+        tasks += [asyncio.create_task(soak.reader(client, stop)), asyncio.create_task(soak.sse_clients(stop))]
+        print(f"{'min':>4} {'RSS MB':>7} {'duckdb':>7} {'unflsh':>7} {'cache':>7} {'python':>7} {'events':>9} {'ev/s':>7} "
+              f"{'trk p50':>7} {'p99':>7} {'api p50':>7} {'p99':>7} {'sse p50':>7} {'p99':>7} {'errors':>6} {'load':>5}")
         last_ack, last_t, minute = 0, time.monotonic(), 0
         while time.monotonic() < stop:
             await asyncio.sleep(min(60.0, max(0.0, stop - time.monotonic())))
             minute += 1
             now = time.monotonic()
             errors = soak.tracker.errors + soak.api.errors + soak.sse.errors
-            print(f"{minute:4d} {rss_mb(pid):7.1f} {soak.acknowledged:9d} {(soak.acknowledged - last_ack) / (now - last_t):7.0f} "
+            p = (probed(data) or [{}])[-1]
+            print(f"{minute:4d} {p.get('rss_mb', NAN):7.1f} {p.get('duckdb_mb', NAN):7.1f} {p.get('unflushed_mb', NAN):7.1f} "
+                  f"{p.get('cached_mb', NAN):7.1f} {p.get('python_mb', NAN):7.1f} {soak.acknowledged:9d} {(soak.acknowledged - last_ack) / (now - last_t):7.0f} "
                   f"{soak.tracker.minute()} {soak.api.minute()} {soak.sse.minute()} {errors:6d} "
                   f"{os.getloadavg()[0]:5.1f}", flush=True)
+            for line in p.get("grew", []):
+                print("       grew since minute 1:", line)
             last_ack, last_t = soak.acknowledged, now
         await asyncio.gather(*tasks)
-    return rss
+
+
+NAN = float("nan")
+
+
+def growth(rows: list[dict[str, Any]], key: str) -> str:
+    """One figure: the median of the first minute of ``rows`` -> of the last, the range, the slope."""
+    points = [(r["min"], r[key]) for r in rows if key in r]
+    if len(points) < 2:
+        return f"{key}: -"
+    first = statistics.median(v for t, v in points if t < points[0][0] + 1)
+    last = statistics.median(v for t, v in points if t > points[-1][0] - 1)
+    slope = statistics.linear_regression([t for t, _ in points], [v for _, v in points]).slope
+    return (f"{key:>14} {first:6.1f} -> {last:6.1f} MB ({(last - first) / (first or 1) * 100:+5.1f} %); "
+            f"range {min(v for _, v in points):.1f}-{max(v for _, v in points):.1f}; slope {slope:+.2f} MB/min")
+
+
+def report_memory(rows: list[dict[str, Any]], began: float, warmup: float) -> None:
+    """RSS after warm-up, then its parts; and RSS just after each DuckDB checkpoint, when the
+    rows not yet checkpointed (which DuckDB holds in memory, up to the store's checkpoint
+    threshold) are back near zero: the same point of each cycle, so comparable."""
+    for r in rows:
+        r["min"] = (r["t"] - began) / 60
+        r["rss_less_duckdb_mb"] = r["rss_mb"] - r["duckdb_mb"]
+    after = [r for r in rows if r["min"] >= warmup] or rows
+    print(f"after warm-up ({warmup:g} min), median of its first minute -> of the last:")
+    for key in ("rss_mb", "anon_mb", "file_mb", "duckdb_mb", "unflushed_mb", "cached_mb", "rss_less_duckdb_mb",
+                "malloc_used_mb", "malloc_kept_mb", "python_mb"):
+        print("  " + growth(after, key))
+    print("just after each checkpoint (min: RSS, RSS less DuckDB's, DuckDB's cache of the file):", "; ".join(
+        f"{r['min']:.1f}: {r['rss_mb']:.0f}, {r['rss_less_duckdb_mb']:.0f}, {r['cached_mb']:.0f} MB"
+        for r in after_checkpoints(rows)) or "none")
+    print(f"DuckDB memory_limit {rows[-1]['duckdb_limit']}")
+
+
+def after_checkpoints(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """For each checkpoint (the rows not yet checkpointed fell by more than half), the line of
+    least RSS in the 30 s after it (the allocator hands freed memory back within seconds)."""
+    ends = [i for i in range(1, len(rows)) if rows[i]["unflushed_mb"] < rows[i - 1]["unflushed_mb"] / 2 - 8]
+    return [min((r for r in rows[i:] if r["t"] - rows[i]["t"] <= 30), key=lambda r: r["rss_mb"]) for i in ends]
 
 
 def main() -> None:
@@ -220,32 +361,31 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=20)
     ap.add_argument("--load-seconds", type=float, default=60)
     ap.add_argument("--warmup", type=float, default=2, help="minutes before RSS is expected to be flat")
+    ap.add_argument("--heap", action="store_true", help="the server under tracemalloc: Python heap and its growth")
     args = ap.parse_args()
     base = f"http://127.0.0.1:{PORT}"
     data = Path(tempfile.mkdtemp())
-    server = start([sys.executable, "-m", "watchdepth.cli", "serve", "--data", str(data), "--port", str(PORT)],
-                   base + "/healthz")
+    server = start([sys.executable, __file__, "--serve-probed", *(["--heap"] if args.heap else []),
+                    "--data", str(data), "--port", str(PORT)], base + "/healthz")
     try:
         soak = Soak(base, setup(base, data), args.rate, args.viewers, args.batch, args.load_seconds)
-        rss = asyncio.run(run(soak, server.pid, args.minutes))
+        began = time.time()
+        asyncio.run(run(soak, data, args.minutes))
         stored = applied(base)
     finally:
         server.terminate()
         server.wait()
-    after = [(t, mb) for t, mb in rss if t >= args.warmup] or rss
-    first = statistics.median(mb for t, mb in after if t < after[0][0] + 1)
-    last = statistics.median(mb for t, mb in after if t > after[-1][0] - 1)
-    slope = statistics.linear_regression([t for t, _ in after], [mb for _, mb in after]).slope if len(after) > 1 else 0.0
     print(f"\noffered {args.rate:.0f} events/s for {args.minutes:g} min; achieved "
           f"{soak.acknowledged / (args.minutes * 60):.0f} events/s")
-    print(f"RSS after warm-up ({args.warmup:g} min), median of its first minute -> of the last: {first:.1f} -> "
-          f"{last:.1f} MB ({(last - first) / first * 100:+.1f} %); range {min(mb for _, mb in after):.1f}-"
-          f"{max(mb for _, mb in after):.1f} MB; slope {slope:+.2f} MB/min")
+    report_memory(probed(data), began, args.warmup)
     print(f"requests: tracker {soak.tracker.requests}, api {soak.api.requests}, sse {soak.sse.requests}; "
-          f"errors {len(soak.failures)}" + (f" (first: {soak.failures[0]})" if soak.failures else ""))
+          f"errors {len(soak.failures)}" + (f" {dict(Counter(soak.failures))}" if soak.failures else ""))
     print(f"acknowledged {soak.acknowledged} events, applied {stored}: "
           + ("exact" if stored == soak.acknowledged else f"MISMATCH ({stored - soak.acknowledged:+d})"))
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--serve-probed"]:
+        serve_probed(sys.argv[2:])
+    else:
+        main()

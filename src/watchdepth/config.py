@@ -57,7 +57,7 @@ class Settings:
     #: end of its headers; seconds without a byte while a body is read; idle keep-alive seconds.
     header_timeout: float = 10.0
     body_timeout: float = 30.0
-    keep_alive_timeout: float = 5.0
+    keep_alive_timeout: float = 75.0
     #: Most open connections (lowered to fit the process's file limit); past it, 503 + Retry-After.
     max_connections: int = 1000
     #: Requests per second and burst ("RATE:BURST", or "off"): per token on /v1, per client IP on /collect.

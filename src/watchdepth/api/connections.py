@@ -13,7 +13,12 @@ client (``/healthz`` included). Here:
   is reading it, then the connection is closed;
 - **cap**: past ``max_connections`` a new connection first evicts the connection that has
   waited longest for headers or sat idle longest; when every connection is busy with a
-  request, the newcomer is answered ``503`` with ``Retry-After`` and closed.
+  request, the newcomer is answered ``503`` with ``Retry-After`` and closed;
+- **idle**: a kept-alive connection is not closed as idle (uvicorn's keep-alive timeout, or
+  an eviction) while bytes of its next request wait in its socket. After the loop was held
+  (a slow step, the GIL, a busy machine), due timers can run before the loop reads the
+  sockets again, and uvicorn then closed a connection whose client had sent its request in
+  time: the client saw a reset (the soak's ``httpx.ReadError``; ``tests/api/test_keep_alive.py``).
 
 It does not limit request rates (``api.ratelimit``) nor read bodies (the app does). It
 uses uvicorn's protocol internals, so only on the uvicorn versions tested
@@ -25,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import select
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +70,16 @@ BUSY_BODY = b'{"error":{"code":503503,"message":"too many connections; retry lat
 _LATE = b'{"error":{"code":408408,"message":"request headers too slow"}}'
 TIMED_OUT = (b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\nconnection: close\r\n"
              b"content-length: %d\r\n\r\n%s" % (len(_LATE), _LATE))
+
+
+def bytes_waiting(transport: asyncio.BaseTransport) -> bool:
+    """Whether the peer has sent something this process has not read yet (or closed its side)."""
+    sock = transport.get_extra_info("socket")
+    if sock is None:
+        return False
+    poller = select.poll()
+    poller.register(sock.fileno(), select.POLLIN)
+    return bool(poller.poll(0))
 
 
 async def _busy(scope: Any, receive: Any, send: Any) -> None:
@@ -113,15 +129,25 @@ def protocol_class(limits: Limits) -> Any:
         def _evict_one(self) -> bool:
             """Close the connection waiting longest with no request in progress."""
             idle = [c for c in self.connections if c is not self and isinstance(c, Guarded) and c._evictable()]
-            if not idle:
-                return False
-            oldest = min(idle, key=lambda c: c._waiting_since)
-            oldest.transport.close()
-            self.connections.discard(oldest)
-            return True
+            for oldest in sorted(idle, key=lambda c: c._waiting_since):
+                if oldest.cycle is not None and bytes_waiting(oldest.transport):
+                    continue  # kept alive, and its next request has come: not idle
+                oldest.transport.close()
+                self.connections.discard(oldest)
+                return True
+            return False
 
         def _evictable(self) -> bool:
             return (self.cycle is None or self.cycle.response_complete) and not self.transport.is_closing()
+
+        # -- idle keep-alive ----------------------------------------------------------------
+        def timeout_keep_alive_handler(self) -> None:
+            """uvicorn's idle close, unless the next request is already in the socket (the loop
+            reads it next, and the header deadline takes over)."""
+            self.timeout_keep_alive_task = None
+            if not self.transport.is_closing() and bytes_waiting(self.transport):
+                return
+            super().timeout_keep_alive_handler()
 
         # -- header and body deadlines ----------------------------------------------------
         def on_message_begin(self) -> None:
