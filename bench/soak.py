@@ -190,7 +190,8 @@ def serve_probed(argv: list[str]) -> None:
     argv = argv[1:] if heap else argv
     if heap:
         tracemalloc.start(1)
-    from watchdepth import cli, services
+    from watchdepth import cli
+    from watchdepth.serve import services
 
     build = services.build
 

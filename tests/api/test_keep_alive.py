@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Route
 from tests.api.inproc import read_response, request, running
 from tests.conftest import DESKTOP_UA
 from watchdepth.config import Settings
-from watchdepth.services import Services
+from watchdepth.serve.services import Services
 
 LOAD = [{"type": "load", "video_id": "v1", "session_id": "s", "load_id": "l", "seq": 0}]
 COLLECT = request("POST", "/collect", body=msgspec.json.encode(LOAD), headers={"user-agent": DESKTOP_UA})
