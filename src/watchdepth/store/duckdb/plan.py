@@ -333,6 +333,12 @@ def _part(q: Aggregate, src: Source, where: str, filters: list[tuple[str, str]])
             return f"SELECT {', '.join(dims + sums)} {source}" + (" GROUP BY ALL" if dims else "")
         # sum per unit first: the zone-aware bucketing then runs once per unit, not per row
         inner = f"SELECT {', '.join([f'{src.tcol} AS tb'] + dims + sums)} {source} GROUP BY ALL"
+        keyed = _unit_keys(q)
+        if keyed is not None:  # fewer still: once per UTC day (and moved hour) through a map
+            key, units = keyed
+            outer = ["u.b AS bucket"] + [f"g.d_{d}" for d in q.dims]
+            return (f"SELECT {', '.join(outer)}, {_RESUM} FROM ({inner}) g JOIN ({units}) u "
+                    f"ON u.k = {key.format(c='g.tb')} GROUP BY ALL")
         outer = [bucket.format("tb")] + [f"d_{d}" for d in q.dims]
         return f"SELECT {', '.join(outer)}, {_RESUM} FROM ({inner}) GROUP BY ALL"
     if bucket:
@@ -351,6 +357,29 @@ def _part(q: Aggregate, src: Source, where: str, filters: list[tuple[str, str]])
     ]
     cols += [_G, _JOINED]
     return f"SELECT {', '.join(cols)} FROM ({inner}) g LEFT JOIN content c ON c.id = g.content_id"
+
+
+def _unit_keys(q: Aggregate) -> tuple[str, str] | None:
+    """For rows of whole UTC hours or days bucketed by day / week / month: a key expression
+    (of ``{c}``, a unit's start) that lies in the unit's bucket, and SQL mapping each key of the
+    period to its bucket start (k, b), so that the zone's rules run per key, not per unit. The
+    key is the unit's UTC noon (``_moved_hours``: its hours in another bucket keep their own
+    start). None: hour buckets, or a zone off the hour grid (bucket each unit)."""
+    if q.bucket is None or q.bucket == "hour":
+        return None
+    if _fits_bucket(q, DAY_MS):
+        moved: tuple[int, ...] = ()
+    elif _fits_bucket(q, HOUR_MS):
+        moved = _moved_hours(q)
+    else:
+        return None
+    first, stop = q.start_ms // DAY_MS * DAY_US, q.end_ms * 1000
+    keys = " UNION ALL ".join(f"SELECT x FROM range({first + at}, {stop}, {DAY_US}) r(x)" for at in (DAY_US // 2, *moved))
+    units = (f"SELECT make_timestamptz(x) AS k, time_bucket(INTERVAL '{INTERVALS[q.bucket]}', make_timestamptz(x), $tz) AS b "
+             f"FROM ({keys})")
+    if not moved:
+        return _NOON, units
+    return f"CASE WHEN epoch_us({{c}}) % {DAY_US} IN ({', '.join(map(str, moved))}) THEN {{c}} ELSE {_NOON} END", units
 
 
 def _grain(q: Aggregate) -> int:
