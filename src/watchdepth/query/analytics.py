@@ -179,9 +179,13 @@ def _bins(got: AggregateResult, keys: int) -> dict[tuple[Any, ...], dict[int, in
     at = got.columns.index("startups")
     out: dict[tuple[Any, ...], dict[int, int]] = {}
     for r in got.rows:
-        if r[keys] is not None and r[at]:
-            b = out.setdefault(tuple(r[:keys]), {})
-            b[int(r[keys])] = b.get(int(r[keys]), 0) + int(r[at])
+        n, b = r[at], r[keys]
+        if n and b is not None:
+            h = out.get(key := r[:keys])
+            if h is None:
+                h = out[key] = {}
+            b = int(b)
+            h[b] = h.get(b, 0) + int(n)
     return out
 
 
