@@ -24,6 +24,7 @@ It does not run anything (``store.duckdb`` does) nor derive metrics.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime, timedelta, timezone
 from typing import Any, NamedTuple
@@ -462,8 +463,10 @@ def _fits_bucket(q: Aggregate, unit_ms: int) -> bool:
     return all(o % unit_ms == 0 for o in _offsets(q.timezone, q.start_ms, q.end_ms))
 
 
-def _offsets(tz: str, start_ms: int, end_ms: int) -> set[int]:
-    """UTC offsets (ms) the zone uses over the period, sampled every 6 hours."""
+@functools.lru_cache(maxsize=256)
+def _offsets(tz: str, start_ms: int, end_ms: int) -> frozenset[int]:
+    """UTC offsets (ms) the zone uses over the period, sampled every 6 hours (a plan asks
+    several times, an overview's queries the same periods: kept)."""
     zone = ZoneInfo(tz)
     step = 6 * HOUR_MS
     if end_ms - start_ms >= 400 * DAY_MS:
@@ -474,7 +477,7 @@ def _offsets(tz: str, start_ms: int, end_ms: int) -> set[int]:
         at = datetime.fromtimestamp(min(ms, end_ms) / 1000, tz=timezone.utc).astimezone(zone)
         off = at.utcoffset() or timedelta(0)
         found.add(int(off.total_seconds() * 1000))
-    return found
+    return frozenset(found)
 
 
 def plan_tops(q: Aggregate, dims: tuple[str, ...], limit: int, wm: int | None = None, ws_valid: bool = True,
