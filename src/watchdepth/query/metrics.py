@@ -103,14 +103,15 @@ def percentiles_ms(bins: Mapping[int, int], ps: tuple[float, ...]) -> tuple[int 
         return (None,) * len(ps)
     ranks = [max(1, math.ceil(round(p * n, 9))) for p in ps]
     out: list[int | None] = []
-    seen = 0
+    seen, want = 0, ranks[0]
     for lower, c in sorted(counts):
         seen += c
-        while len(out) < len(ranks) and seen >= ranks[len(out)]:
+        while seen >= want:
             out.append(lower)
-        if len(out) == len(ranks):
-            break
-    return tuple(out) + (None,) * (len(ps) - len(out))  # the padding is not reached
+            if len(out) == len(ranks):
+                return tuple(out)
+            want = ranks[len(out)]
+    return tuple(out) + (None,) * (len(ps) - len(out))  # not reached: the last rank is at most n
 
 
 def startup_bins(rows: Iterable[tuple[str | None, float]]) -> dict[int, int]:

@@ -12,10 +12,14 @@ units over the period). Sources, smallest first: ``ws_hour`` / ``ws_day`` / ``ws
 (no content_id, per project, view_duration precomputed), ``agg_cday`` / ``agg_hour`` /
 ``agg_day`` (per content), else ``facts``. With ``ws_day``, the whole UTC hours of the edges
 come from ``ws_hour_dim`` (its per-hour twin for HOUR_DIMS) and only sub-hour rests from facts.
+Workspace rows of whole hours or days are bucketed by day / week / month through a map of
+UTC noons (and the hours on the far side of a local midnight): the zone's rules run per map key.
 ``plan_tops`` answers several one-dimension top-N lists in one scan.
 The startup histogram (``startups`` alone by ``startup_bin``, ``Aggregate.sums``) reads that one
-column: from ws_day / agg_day's startup_bin rows (UTC days), ``agg_startup`` (UTC hours) or
-facts' startup rows, with no catalog join and no read by ``imp_t`` (``_plan_startups``).
+column: ws_day / agg_day's startup_bin rows for whole UTC days (in a zone off the UTC day too,
+the hours of a day in another bucket than its noon moved from ``agg_startup``), ``agg_startup``
+for whole UTC hours, facts' startup rows for the rest; no catalog join, no read by ``imp_t``,
+and its rows carry ``startups`` alone (``Plan.sums``; ``_plan_startups``).
 Cohort watch time (METRICS.md §5) is summed by the pair's impression time: rollups keep it by
 ``imp_t``'s unit, and a facts part reads each row at ``t`` and again at ``imp_t``
 (``duckdb_rollup.credited``), so the cohort costs what the edges already cost.
