@@ -258,14 +258,17 @@ def _moved_hours(q: Aggregate) -> tuple[int, ...]:
 
 
 def _moved_part(q: Aggregate, moved: tuple[int, ...], filters: list[tuple[str, str]]) -> str:
-    """agg_startup rows of the ``moved`` hours of the whole days [cs, ce): +startups at their
-    hour, -startups at their day's noon (where the day's rows counted them)."""
+    """agg_startup rows of the ``moved`` hours of the whole days [cs, ce), summed per hour: +startups
+    at their hour, -startups at their day's noon (where the day's rows counted them). The hours are
+    found by a semi-join on their list (a probe per row: a third of the cost of computing each
+    row's hour of the day)."""
     conds = "".join(f" AND {_filter_sql(AGG_STARTUP, name, param)}" for name, param in filters)
     dims = ", ".join(f"{d} AS d_{d}" for d in q.dims)
-    inner = (f"SELECT hour, {dims}, startups FROM agg_startup WHERE hour >= make_timestamptz($cs) "
-             f"AND hour < make_timestamptz($ce) AND epoch_us(hour) % {DAY_US} IN ({', '.join(map(str, moved))}){conds}")
+    hours = " UNION ALL ".join(f"SELECT make_timestamptz(x) FROM range($cs + {m}, $ce, {DAY_US}) r(x)" for m in moved)
+    inner = (f"SELECT hour, {dims}, sum(startups) AS s FROM agg_startup WHERE hour >= make_timestamptz($cs) "
+             f"AND hour < make_timestamptz($ce) AND hour IN ({hours}){conds} GROUP BY ALL")
     return (f"SELECT CASE WHEN k.home THEN {_NOON.format(c='g.hour')} ELSE g.hour END AS tb, "
-            f"{', '.join(f'g.d_{d}' for d in q.dims)}, CASE WHEN k.home THEN -g.startups ELSE g.startups END AS s "
+            f"{', '.join(f'g.d_{d}' for d in q.dims)}, CASE WHEN k.home THEN -g.s ELSE g.s END AS s "
             f"FROM ({inner}) g, (VALUES (false), (true)) k(home)")
 
 
