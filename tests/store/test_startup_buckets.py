@@ -77,7 +77,8 @@ def test_berlin_days_read_whole_days_and_the_moved_hours(db: DuckDBStore) -> Non
     db.maintain()
     q = question("Europe/Berlin", "day")
     p = plan(db, q)
-    assert p.source == "ws_day+agg_startup"
+    assert p.source == "startup_day+startup_hour"
+    assert plan(db, question("Europe/Berlin", "day", filters={"project_id": ("p1",)})).source == "ws_day+agg_startup"
     # CET then CEST: a UTC day's 23:00 (CET) or 22:00 and 23:00 (CEST) are the next Berlin day's
     assert duckdb_plan._moved_hours(q) == (22 * HOUR * 1000, 23 * HOUR * 1000)
     # without a tail, rows are bucketed through one map of the units they name: the days' noons

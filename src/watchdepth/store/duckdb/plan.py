@@ -131,6 +131,9 @@ AGG_STARTUP = Source("agg_startup", "hour", HOUR_MS, None, True)
 #: The histogram's UTC-day sources: the startup_bin rows of ws_day (per project) and agg_day (per content).
 WS_DAY_BINS = Source("ws_day", "day", DAY_MS, "startup_bin", False)
 AGG_DAY_BINS = Source("agg_day", "day", DAY_MS, "startup_bin", True)
+#: Startups of all content per UTC day / hour and bin: a histogram without a filter or a content dim.
+STARTUP_DAY = Source("startup_day", "day", DAY_MS, None, False)
+STARTUP_HOUR = Source("startup_hour", "hour", HOUR_MS, None, False)
 DAY_US, HOUR_US = DAY_MS * 1000, HOUR_MS * 1000
 #: The noon of the UTC day of a TIMESTAMPTZ expression ``{c}``.
 _NOON = f"make_timestamptz(epoch_us({{c}}) // {DAY_US} * {DAY_US} + {DAY_US // 2})"
@@ -143,9 +146,10 @@ def _plan_startups(q: Aggregate, wm: int | None, ws_valid: bool, tail: bool) -> 
     ``startups`` alone (``Plan.sums``; the store answers the other sums as 0), without the catalog
     join or the cohort's second read (startups are credited at ``t``). None: not this question.
 
-    Sources: the whole UTC days from the startup_bin rows of ws_day (per project, without a
-    content-level filter) or agg_day; the whole UTC hours at the edges from agg_startup; the
-    sub-hour rests and the tail from facts' startup rows. With day / week / month buckets in a
+    Sources: the whole UTC days from startup_day (all content: no filter, no content dim), else
+    the startup_bin rows of ws_day (per project, without a content-level filter) or agg_day; the
+    whole UTC hours at the edges from startup_hour (all content) or agg_startup; the sub-hour
+    rests and the tail from facts' startup rows. With day / week / month buckets in a
     zone whose offsets are whole hours but not whole days (Berlin), a UTC day counts in the
     bucket of its noon and the few hours of it that fall in another bucket are moved there
     from agg_startup (counted in theirs, taken from the noon's): exact, and ~1/12 of the hour
@@ -166,9 +170,11 @@ def _plan_startups(q: Aggregate, wm: int | None, ws_valid: bool, tail: bool) -> 
     cs, ce = -(-q.start_ms // DAY_MS) * DAY_MS, q.end_ms // DAY_MS * DAY_MS
     day: Source | None = None
     moved: tuple[int, ...] = ()
+    all_content = not q.filters and set(q.dims) == {"startup_bin"}
+    hour_src = STARTUP_HOUR if all_content else AGG_STARTUP
     if rolled and cs < ce and (days_fit or (hours_fit and q.bucket in ("day", "week", "month"))):
         content_level = bool((set(q.dims) | set(q.filters)) & {"content_id", "folder_id"})
-        day = AGG_DAY_BINS if content_level or not ws_valid else WS_DAY_BINS
+        day = STARTUP_DAY if all_content else AGG_DAY_BINS if content_level or not ws_valid else WS_DAY_BINS
         moved = () if days_fit else _moved_hours(q)
     if day is None and not hours_fit:
         return _startups_from_facts(q, params, filters)
@@ -184,19 +190,19 @@ def _plan_startups(q: Aggregate, wm: int | None, ws_valid: bool, tail: bool) -> 
     if day is not None:
         params.update(cs=cs * 1000, ce=ce * 1000)
         sources.append(day.table)
-        parts.append(_startup_rows(q, day, _NOON.format(c="day"), "day >= make_timestamptz($cs) AND day < make_timestamptz($ce) "
-                                   "AND dim = 'startup_bin'", filters))
+        parts.append(_startup_rows(q, day, _NOON.format(c="day"), "day >= make_timestamptz($cs) AND day < make_timestamptz($ce)"
+                                   + (" AND dim = 'startup_bin'" if day.dim else ""), filters))
         if moved:
-            parts.append(_moved_part(q, moved, filters))
+            parts.append(_moved_part(q, hour_src, moved, filters))
         hour_spans = [(a, b) for a, b in ((hs, cs), (ce, he)) if a < b]
         units += [(cs + DAY_MS // 2, ce, DAY_MS)] + [(cs + m // 1000, ce, DAY_MS) for m in moved]
     for a, b in hour_spans:
         params.update({f"h{a}": a * 1000, f"h{b}": b * 1000})
-        parts.append(_startup_rows(q, AGG_STARTUP, unit.format(c="hour"),
+        parts.append(_startup_rows(q, hour_src, unit.format(c="hour"),
                                    f"hour >= make_timestamptz($h{a}) AND hour < make_timestamptz($h{b})", filters))
         units.append((a // DAY_MS * DAY_MS + DAY_MS // 2, b, DAY_MS) if days_fit else (a, b, HOUR_MS))
     if hour_spans or moved:
-        sources.append(AGG_STARTUP.table)
+        sources.append(hour_src.table)
     facts = [f"{{t}} >= make_timestamptz($start) AND {{t}} < make_timestamptz($hs)" if hs > q.start_ms else "",
              f"{{t}} >= make_timestamptz($he) AND {{t}} < make_timestamptz($end)" if he < q.end_ms else "",
              "rowid >= $wm AND {t} >= make_timestamptz($hs) AND {t} < make_timestamptz($he)" if tail else ""]
@@ -257,15 +263,15 @@ def _moved_hours(q: Aggregate) -> tuple[int, ...]:
     return tuple(sorted(h * HOUR_US for h in out))
 
 
-def _moved_part(q: Aggregate, moved: tuple[int, ...], filters: list[tuple[str, str]]) -> str:
-    """agg_startup rows of the ``moved`` hours of the whole days [cs, ce), summed per hour: +startups
+def _moved_part(q: Aggregate, src: Source, moved: tuple[int, ...], filters: list[tuple[str, str]]) -> str:
+    """Rows of ``src`` (agg_startup or startup_hour) of the ``moved`` hours of the whole days [cs, ce), summed per hour: +startups
     at their hour, -startups at their day's noon (where the day's rows counted them). The hours are
     found by a semi-join on their list (a probe per row: a third of the cost of computing each
     row's hour of the day)."""
-    conds = "".join(f" AND {_filter_sql(AGG_STARTUP, name, param)}" for name, param in filters)
+    conds = "".join(f" AND {_filter_sql(src, name, param)}" for name, param in filters)
     dims = ", ".join(f"{d} AS d_{d}" for d in q.dims)
     hours = " UNION ALL ".join(f"SELECT make_timestamptz(x) FROM range($cs + {m}, $ce, {DAY_US}) r(x)" for m in moved)
-    inner = (f"SELECT hour, {dims}, sum(startups) AS s FROM agg_startup WHERE hour >= make_timestamptz($cs) "
+    inner = (f"SELECT hour, {dims}, sum(startups) AS s FROM {src.table} WHERE hour >= make_timestamptz($cs) "
              f"AND hour < make_timestamptz($ce) AND hour IN ({hours}){conds} GROUP BY ALL")
     return (f"SELECT CASE WHEN k.home THEN {_NOON.format(c='g.hour')} ELSE g.hour END AS tb, "
             f"{', '.join(f'g.d_{d}' for d in q.dims)}, CASE WHEN k.home THEN -g.s ELSE g.s END AS s "
