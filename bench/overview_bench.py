@@ -1,22 +1,22 @@
 """The workspace overview alone, p50 over October 2026 (UTC and Europe/Berlin), per data dir.
 
 Input: data dirs made by ``bench/datagen.py``. Output: one printed line per dir and period:
-which code ran ("new": overview with ``parts``, else "old"), p50 ms of 11 runs after one
-warm-up of ``analytics.overview(store, scope, "day", 0)`` (all parts), the load average.
+the ``--label`` (default: the ``src`` dir on the path), p50 wall ms and p50 process CPU ms
+(all threads: the work, steadier than wall time on a busy machine) of ``--runs`` runs after
+one warm-up of ``analytics.overview(store, scope, "day", 0)`` (all parts), the load average.
 To compare with an older commit in one sitting, run it alternately with that commit's
 sources first on the path (it changes no data; the dirs must not be open in a ``serve``):
 
     git archive c595422 src | tar -x -C /tmp/oldsrc
-    PYTHONPATH=/tmp/oldsrc/src python bench/overview_bench.py /work/benchdata/10M /work/benchdata/100M
-    python bench/overview_bench.py /work/benchdata/10M /work/benchdata/100M
+    PYTHONPATH=/tmp/oldsrc/src python bench/overview_bench.py /work/benchdata/10M /work/benchdata/100M --label old
+    PYTHONPATH=src python bench/overview_bench.py /work/benchdata/10M /work/benchdata/100M --label new
 """
 
 from __future__ import annotations
 
-import inspect
+import argparse
 import os
 import statistics
-import sys
 import time
 from datetime import datetime, timezone
 
@@ -30,19 +30,24 @@ BERLIN_START, BERLIN_END = START - 2 * 3_600_000, END - 3_600_000  # Oct 2026 in
 
 
 def main() -> None:
-    label = "new" if "parts" in inspect.signature(analytics.overview).parameters else "old"
-    for d in sys.argv[1:]:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("dirs", nargs="+", help="data dirs from bench/datagen.py")
+    ap.add_argument("--runs", type=int, default=11)
+    ap.add_argument("--label", default=os.path.dirname(os.path.dirname(analytics.__file__)))
+    args = ap.parse_args()
+    for d in args.dirs:
         store = DuckDBStore(os.path.join(d, "watchdepth.duckdb"))
         for name, scope in (("month", analytics.Scope(Period(START, END, "UTC"))),
                             ("berlin", analytics.Scope(Period(BERLIN_START, BERLIN_END, "Europe/Berlin")))):
             analytics.overview(store, scope, "day", 0)
-            times = []
-            for _ in range(11):
-                t = time.perf_counter()
+            times, cpu = [], []
+            for _ in range(args.runs):
+                t, c = time.perf_counter(), time.process_time()
                 analytics.overview(store, scope, "day", 0)
                 times.append((time.perf_counter() - t) * 1000)
-            print(f"{label} {os.path.basename(d.rstrip('/'))} {name} p50 {statistics.median(times):.1f} ms "
-                  f"load {os.getloadavg()[0]:.1f}", flush=True)
+                cpu.append((time.process_time() - c) * 1000)
+            print(f"{args.label} {os.path.basename(d.rstrip('/'))} {name} p50 {statistics.median(times):.1f} ms "
+                  f"cpu {statistics.median(cpu):.1f} ms load {os.getloadavg()[0]:.1f}", flush=True)
         store.close()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from watchdepth.query import metrics
 from watchdepth.query.metrics import (
     avg_watch_time,
     round_half_up,
@@ -35,3 +36,21 @@ def test_depth_is_capped_at_100_when_a_duration_was_lowered_after_the_watching()
     # two pairs watched a 600 s video whole (1,200 s), then its catalog duration became 300 s
     assert watch_depth(1200, 2 * 300) == 100
     assert watch_depth(599.4, 600) == 100 and watch_depth(594, 600) == 99  # rounding is still half up
+
+
+def test_startup_percentiles_are_the_nearest_rank_of_the_expanded_times() -> None:
+    """``percentiles_ms`` (one pass, both ranks) gives the ⌈p·n⌉-th smallest time's bin, as the
+    startups listed one by one would; empty and zero bins count for nothing."""
+    import math
+    import random
+
+    rng = random.Random(7)
+    assert metrics.percentiles_ms({}, (0.5, 0.9)) == (None, None)
+    assert metrics.percentiles_ms({100: 0}, (0.5,)) == (None,)
+    assert metrics.percentiles_ms({30: 1, 10: 1}, (0.5, 0.9)) == (10, 30)
+    for _ in range(300):
+        bins = {rng.randrange(0, 3000, 10): rng.choice([0, 1, 1, 2, 5, 40]) for _ in range(rng.randint(1, 30))}
+        times = sorted(b for b, c in bins.items() for _ in range(c))
+        want = tuple(times[max(1, math.ceil(round(p * len(times), 9))) - 1] if times else None for p in (0.5, 0.9))
+        assert metrics.percentiles_ms(bins, (0.5, 0.9)) == want
+        assert (metrics.percentile_ms(bins, 0.5), metrics.percentile_ms(bins, 0.9)) == want

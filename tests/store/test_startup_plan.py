@@ -53,12 +53,16 @@ def narrow(store: DuckDBStore, q: Aggregate) -> dict[tuple[Any, ...], int]:
 
 BERLIN: dict[str, Any] = {"start_ms": T0 - HOUR, "end_ms": T0 + 2 * DAY - HOUR, "timezone": "Europe/Berlin"}
 QUESTIONS = {  # name -> (question, the core's source once rolled up)
-    "utc days": (Aggregate(T0, T0 + 2 * DAY, dims=("startup_bin",), bucket="day", sums=ONLY), "ws_day"),
-    "total": (Aggregate(T0, T0 + 2 * DAY, dims=("startup_bin",), sums=ONLY), "ws_day"),
+    "utc days": (Aggregate(T0, T0 + 2 * DAY, dims=("startup_bin",), bucket="day", sums=ONLY), "startup_day"),
+    "total": (Aggregate(T0, T0 + 2 * DAY, dims=("startup_bin",), sums=ONLY), "startup_day"),
+    "one project": (Aggregate(T0, T0 + 2 * DAY, dims=("startup_bin",), bucket="day", filters={"project_id": ("p1",)},
+                              sums=ONLY), "ws_day"),
     "one video": (Aggregate(T0, T0 + 2 * DAY, dims=("startup_bin",), bucket="day", filters={"content_id": ("v1",)},
                             sums=ONLY), "agg_day"),
     "per video": (Aggregate(T0, T0 + 2 * DAY, dims=("content_id", "startup_bin"), sums=ONLY), "agg_day"),
-    "berlin days": (Aggregate(**BERLIN, dims=("startup_bin",), bucket="day", sums=ONLY), "agg_startup"),
+    "berlin days": (Aggregate(**BERLIN, dims=("startup_bin",), bucket="day", sums=ONLY), "startup_day+startup_hour"),
+    "berlin days, one project": (Aggregate(**BERLIN, dims=("startup_bin",), bucket="day", filters={"project_id": ("p1",)},
+                                           sums=ONLY), "ws_day+agg_startup"),
     "hours off the grid": (Aggregate(T0 + 10 * HOUR + 30 * 60_000, T0 + DAY + 2 * HOUR, dims=("startup_bin",), bucket="hour",
                                      filters={"project_id": ("p1",)}, sums=ONLY), "agg_startup"),
     "by country": (Aggregate(T0, T0 + 2 * DAY, dims=("country", "startup_bin"), sums=ONLY), "facts"),
@@ -91,24 +95,42 @@ def test_berlin_days_count_the_tail_not_rolled_up_yet(db: DuckDBStore) -> None:
     q = QUESTIONS["berlin days"][0]
     expected = full_from_facts(db, q)
     db.maintain()
-    # every fact past the watermark again, agg_startup empty: the answer is the tail's alone
+    # every fact past the watermark again, the rollups it reads empty: the answer is the tail's alone
     db._cur().execute("UPDATE rollup_state SET wm = 0")
-    db._cur().execute("DELETE FROM agg_startup")
-    assert plan(db, q).source == "agg_startup"
+    for table in ("agg_startup", "ws_day", "agg_day", "startup_day", "startup_hour"):
+        db._cur().execute(f"DELETE FROM {table}")
+    assert plan(db, q).source == "startup_day+startup_hour"
     assert narrow(db, q) == expected
     db.maintain()
     assert narrow(db, q) == expected
 
 
 def test_a_file_from_before_agg_startup_gets_it_filled_on_open(db: DuckDBStore, tmp_path: Path) -> None:
-    q = QUESTIONS["berlin days"][0]
+    q = QUESTIONS["berlin days, one project"][0]
     db.maintain()
     expected = full_from_facts(db, q)
     db._cur().execute("DROP TABLE agg_startup")  # as a file made before it existed
     db.close()
     store = DuckDBStore(tmp_path / "startups.duckdb")
-    try:
-        assert plan(store, q).source == "agg_startup"
+    try:  # its day 2 (a partial UTC day) is read from agg_startup's hours
+        assert plan(store, q).source == "ws_day+agg_startup"
         assert narrow(store, q) == expected
+    finally:
+        store.close()
+
+
+def test_a_file_from_before_the_all_content_startups_gets_them_filled_on_open(db: DuckDBStore, tmp_path: Path) -> None:
+    db.maintain()
+    expected = {name: full_from_facts(db, QUESTIONS[name][0]) for name in ("utc days", "berlin days")}
+    for table in ("startup_day", "startup_hour"):  # as a file made before they existed
+        db._cur().execute(f"DROP TABLE {table}")
+    db.close()
+    store = DuckDBStore(tmp_path / "startups.duckdb")
+    try:
+        for name, want in expected.items():
+            assert plan(store, QUESTIONS[name][0]).source == QUESTIONS[name][1]
+            assert narrow(store, QUESTIONS[name][0]) == want
+        store.maintain()  # and they take the next facts on
+        assert narrow(store, QUESTIONS["berlin days"][0]) == expected["berlin days"]
     finally:
         store.close()

@@ -7,7 +7,7 @@ page). Output: plain dicts in the shapes of API.md, every derived figure from
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
@@ -121,31 +121,37 @@ def overview(store: Store, scope: Scope, group_time: str, online: int,
              parts: Sequence[str] = OVERVIEW_PARTS) -> dict[str, Any]:
     """Totals, timeline and top-10 lists (only the ``parts`` asked), their store queries concurrent."""
     jobs: dict[str, Future[Any]] = {}
-    if "total" in parts:
+    if "total" in parts and "timeline" not in parts:  # else: the sum of the timeline's buckets
         jobs["total"] = _POOL.submit(store.aggregate, scope.aggregate())
     if "timeline" in parts:
         jobs["timeline"] = _POOL.submit(store.aggregate, scope.aggregate(bucket=group_time))
-    for part, bucket in (("total", None), ("timeline", group_time)):
-        if part in parts:  # startup counts per bin, for the startup time percentiles (METRICS.md §7)
-            jobs[f"{part}_bins"] = _POOL.submit(store.aggregate, scope.aggregate(dims=(BIN,), bucket=bucket, sums=STARTUPS))
+    # startup counts per bin, for the startup time percentiles (METRICS.md §7): the total's are
+    # the sum of the timeline's when both are asked (the buckets cover the period)
+    if "timeline" in parts:
+        jobs["timeline_bins"] = _POOL.submit(store.aggregate, scope.aggregate(dims=(BIN,), bucket=group_time, sums=STARTUPS))
+    elif "total" in parts:
+        jobs["total_bins"] = _POOL.submit(store.aggregate, scope.aggregate(dims=(BIN,), sums=STARTUPS))
     dims = tuple(TOP_DIMENSIONS.values())
     together = getattr(store, "top_lists", None)  # DuckDB: the four lists in one scan
     if "top" in parts:
-        if together is not None:
-            jobs["top"] = _POOL.submit(together, scope.aggregate(), dims, 10)
+        if together is not None:  # the lists show views and player loads alone
+            jobs["top"] = _POOL.submit(together, scope.aggregate(sums=TOP_SUMS), dims, 10)
         for dim in dims:
             jobs[dim] = _POOL.submit(_top_rows, store, scope, dim) if together is None else _NONE
     got = {k: f.result() for k, f in jobs.items()}
     out: dict[str, Any] = {}
+    bins = _bins(got["timeline_bins"], 1) if "timeline" in parts else {}
     if "total" in parts:
-        rows = got["total"].rows
-        total = _sums(rows[0] if rows else None, 0)
-        m = metrics.derive(total, _bins(got["total_bins"], 0).get((), {}))
+        if "timeline" in parts:
+            total = _added(_sums(r, 1) for r in got["timeline"].rows)
+        else:
+            rows = got["total"].rows
+            total = _sums(rows[0] if rows else None, 0)
+        m = metrics.derive(total, _merged(bins.values()) if "timeline" in parts else _bins(got["total_bins"], 0).get((), {}))
         out["total"] = {**{k: m[k] for k in metrics.METRIC_FIELDS}, "duration": metrics.duration_total(total), "online": online,
                         **{k: m[k] for k in metrics.QUALITY_FIELDS}}
     if "timeline" in parts:
         by_bucket = {r[0]: _sums(r, 1) for r in got["timeline"].rows}
-        bins = _bins(got["timeline_bins"], 1)
         series = []
         for b in buckets(scope.period, group_time):
             sums = by_bucket.get(b, _ZERO)
@@ -168,19 +174,46 @@ BIN = "startup_bin"
 STARTUPS = ("startups",)
 
 
-def _bins(got: Any, keys: int) -> dict[tuple[Any, ...], dict[int, int]]:
+def _bins(got: AggregateResult, keys: int) -> dict[tuple[Any, ...], dict[int, int]]:
     """Rows of (``keys`` group columns, startup_bin, SUMS…) -> group key -> {bin ms: startups}."""
-    at = keys + 1 + SUMS.index("startups")
+    at = got.columns.index("startups")
     out: dict[tuple[Any, ...], dict[int, int]] = {}
     for r in got.rows:
-        if r[keys] is not None and r[at]:
-            b = out.setdefault(tuple(r[:keys]), {})
-            b[int(r[keys])] = b.get(int(r[keys]), 0) + int(r[at])
+        n, b = r[at], r[keys]
+        if n and b is not None:
+            h = out.get(key := r[:keys])
+            if h is None:
+                h = out[key] = {}
+            b = int(b)
+            h[b] = h.get(b, 0) + int(n)
     return out
 
 
+def _added(groups: Iterable[dict[str, float]]) -> dict[str, float]:
+    """The sums of several groups, added (a period's from its buckets': all of SUMS are additive)."""
+    out = dict(_ZERO)
+    for g in groups:
+        for k in SUMS:
+            out[k] += g[k]
+    return out
+
+
+def _merged(histograms: Iterable[dict[int, int]]) -> dict[int, int]:
+    """Startup counts per bin of several groups, added."""
+    out: dict[int, int] = {}
+    for h in histograms:
+        for b, n in h.items():
+            out[b] = out.get(b, 0) + n
+    return out
+
+
+#: The sums the top lists show (``_top``).
+TOP_SUMS = ("views", "player_loads")
+
+
 def _top_rows(store: Store, scope: Scope, dim: str) -> list[tuple[Any, ...]]:
-    return store.aggregate(scope.aggregate(dims=(dim,), order=(("views", True), ("player_loads", True)), limit=10)).rows
+    return store.aggregate(scope.aggregate(dims=(dim,), order=(("views", True), ("player_loads", True)), limit=10,
+                                           sums=TOP_SUMS)).rows
 
 
 def _top(dim: str, rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:

@@ -92,16 +92,26 @@ def round_half_up_1(x: float) -> float:
 def percentile_ms(bins: Mapping[int, int], p: float) -> int | None:
     """The nearest-rank ``p`` percentile (the ⌈p·n⌉-th smallest) of startup times counted per bin
     (bin lower bound in ms -> count), as its bin's lower bound; None without startups."""
-    n = sum(c for c in bins.values() if c > 0)
+    return percentiles_ms(bins, (p,))[0]
+
+
+def percentiles_ms(bins: Mapping[int, int], ps: tuple[float, ...]) -> tuple[int | None, ...]:
+    """``percentile_ms`` of each of ``ps`` (ascending), in one pass over the sorted bins."""
+    counts = [(lower, c) for lower, c in bins.items() if c > 0]
+    n = sum(c for _, c in counts)
     if n <= 0:
-        return None
-    rank = max(1, math.ceil(round(p * n, 9)))
-    seen = 0
-    for lower in sorted(bins):
-        seen += max(bins[lower], 0)
-        if seen >= rank:
-            return lower
-    return None  # not reached
+        return (None,) * len(ps)
+    ranks = [max(1, math.ceil(round(p * n, 9))) for p in ps]
+    out: list[int | None] = []
+    seen, want = 0, ranks[0]
+    for lower, c in sorted(counts):
+        seen += c
+        while seen >= want:
+            out.append(lower)
+            if len(out) == len(ranks):
+                return tuple(out)
+            want = ranks[len(out)]
+    return tuple(out) + (None,) * (len(ps) - len(out))  # not reached: the last rank is at most n
 
 
 def startup_bins(rows: Iterable[tuple[str | None, float]]) -> dict[int, int]:
@@ -123,8 +133,7 @@ def quality(sums: Mapping[str, float], bins: Mapping[int, int] | None = None) ->
     played = stall_s + float(sums["watch_time"])
     loads = int(sums["player_loads"])
     failures = int(sums["failures"])
-    p50 = percentile_ms(bins, 0.5) if bins is not None else None
-    p90 = percentile_ms(bins, 0.9) if bins is not None else None
+    p50, p90 = percentiles_ms(bins, (0.5, 0.9)) if bins is not None else (None, None)
     return {
         "startup_time": None if p50 is None else round(p50 / 1000, 2),
         "startup_time_p90": None if p90 is None else round(p90 / 1000, 2),

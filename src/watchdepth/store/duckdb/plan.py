@@ -12,10 +12,14 @@ units over the period). Sources, smallest first: ``ws_hour`` / ``ws_day`` / ``ws
 (no content_id, per project, view_duration precomputed), ``agg_cday`` / ``agg_hour`` /
 ``agg_day`` (per content), else ``facts``. With ``ws_day``, the whole UTC hours of the edges
 come from ``ws_hour_dim`` (its per-hour twin for HOUR_DIMS) and only sub-hour rests from facts.
+Workspace rows of whole hours or days are bucketed by day / week / month through a map of
+UTC noons (and the hours on the far side of a local midnight): the zone's rules run per map key.
 ``plan_tops`` answers several one-dimension top-N lists in one scan.
 The startup histogram (``startups`` alone by ``startup_bin``, ``Aggregate.sums``) reads that one
-column: from ws_day / agg_day's startup_bin rows (UTC days), ``agg_startup`` (UTC hours) or
-facts' startup rows, with no catalog join and no read by ``imp_t`` (``_plan_startups``).
+column: ws_day / agg_day's startup_bin rows for whole UTC days (in a zone off the UTC day too,
+the hours of a day in another bucket than its noon moved from ``agg_startup``), ``agg_startup``
+for whole UTC hours, facts' startup rows for the rest; no catalog join, no read by ``imp_t``,
+and its rows carry ``startups`` alone (``Plan.sums``; ``_plan_startups``).
 Cohort watch time (METRICS.md §5) is summed by the pair's impression time: rollups keep it by
 ``imp_t``'s unit, and a facts part reads each row at ``t`` and again at ``imp_t``
 (``duckdb_rollup.credited``), so the cohort costs what the edges already cost.
@@ -24,6 +28,7 @@ It does not run anything (``store.duckdb`` does) nor derive metrics.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime, timedelta, timezone
 from typing import Any, NamedTuple
@@ -57,6 +62,9 @@ class Plan(NamedTuple):
     params: dict[str, Any]
     columns: list[str]
     source: str
+    #: The SUMS the SQL's rows carry (after the group keys, before the window's total); the
+    #: store answers the others of ``columns`` as 0 (``ZEROS``).
+    sums: tuple[str, ...] = SUMS
 
 
 class Source(NamedTuple):
@@ -120,65 +128,165 @@ def plan_aggregate(q: Aggregate, wm: int | None = None, ws_valid: bool = True, t
 #: The startup histogram's dims beside startup_bin that need no catalog join.
 _STARTUP_DIMS = FACT_DIMS | {"content_id"}
 AGG_STARTUP = Source("agg_startup", "hour", HOUR_MS, None, True)
+#: The histogram's UTC-day sources: the startup_bin rows of ws_day (per project) and agg_day (per content).
+WS_DAY_BINS = Source("ws_day", "day", DAY_MS, "startup_bin", False)
+AGG_DAY_BINS = Source("agg_day", "day", DAY_MS, "startup_bin", True)
+#: Startups of all content per UTC day / hour and bin: a histogram without a filter or a content dim.
+STARTUP_DAY = Source("startup_day", "day", DAY_MS, None, False)
+STARTUP_HOUR = Source("startup_hour", "hour", HOUR_MS, None, False)
+DAY_US, HOUR_US = DAY_MS * 1000, HOUR_MS * 1000
+#: The noon of the UTC day of a TIMESTAMPTZ expression ``{c}``.
+_NOON = f"make_timestamptz(epoch_us({{c}}) // {DAY_US} * {DAY_US} + {DAY_US // 2})"
+#: The start of the UTC hour of ``{c}``.
+_HOUR = f"make_timestamptz(epoch_us({{c}}) // {HOUR_US} * {HOUR_US})"
 
 
 def _plan_startups(q: Aggregate, wm: int | None, ws_valid: bool, tail: bool) -> Plan | None:
-    """``startups`` alone by ``startup_bin`` (``q.sums``; the others answered as 0): the startup
-    histogram read from ``startups`` alone, without the catalog join or the cohort's second read
-    (startups are credited at ``t``). Core from the ``startup_bin`` rows of ws_day (per project,
-    without a content-level filter) or agg_day (UTC days), or from agg_startup (UTC hours), when
-    the bucket allows; else facts' startup rows. None: not this question."""
+    """``startups`` alone by ``startup_bin`` (``q.sums``): the startup histogram, its rows carrying
+    ``startups`` alone (``Plan.sums``; the store answers the other sums as 0), without the catalog
+    join or the cohort's second read (startups are credited at ``t``). None: not this question.
+
+    Sources: the whole UTC days from startup_day (all content: no filter, no content dim), else
+    the startup_bin rows of ws_day (per project, without a content-level filter) or agg_day; the
+    whole UTC hours at the edges from startup_hour (all content) or agg_startup; the sub-hour
+    rests and the tail from facts' startup rows. With day / week / month buckets in a
+    zone whose offsets are whole hours but not whole days (Berlin), a UTC day counts in the
+    bucket of its noon and the few hours of it that fall in another bucket are moved there
+    from agg_startup (counted in theirs, taken from the noon's): exact, and ~1/12 of the hour
+    rows. Hour buckets read agg_startup throughout; zones off the hour grid, or a fact
+    dimension beside the bin, read facts. Rows are bucketed through a map of the period's
+    units (UTC days by their noon, or UTC hours): the zone's rules run once per unit, not
+    once per (unit, bin) row.
+    """
     orderable = set(q.dims) | {"bucket", "startups"}
     if (q.sums != ("startups",) or "startup_bin" not in q.dims or not set(q.dims) <= _STARTUP_DIMS
             or any(f not in orderable for f, _ in q.order)):
         return None
     params: dict[str, Any] = {"start": q.start_ms * 1000, "end": q.end_ms * 1000, "tz": q.timezone}
     filters = _filters(q, params)
-    other = set(q.dims) - {"startup_bin", "content_id"}
-    src = FACTS
-    if wm is not None and not other and not set(q.filters) & FACT_DIMS:
-        ws = [Source("ws_day", "day", DAY_MS, "startup_bin", False)] if ws_valid and not (set(q.dims) | set(q.filters)) & {
-            "content_id", "folder_id"} else []
-        day = Source("agg_day", "day", DAY_MS, "startup_bin", True)
-        src = next((s for s in (*ws, day, AGG_STARTUP) if _fits(q, s.unit_ms)), FACTS)
-    if src.table == "facts":
-        parts = [_startup_part(q, FACTS, "{t} >= make_timestamptz($start) AND {t} < make_timestamptz($end)", filters)]
-    else:
-        u = src.unit_ms
-        cs, ce = -(-q.start_ms // u) * u, q.end_ms // u * u
-        params.update(cs=cs * 1000, ce=ce * 1000, wm=wm)
-        core = f"{src.tcol} >= make_timestamptz($cs) AND {src.tcol} < make_timestamptz($ce)"
-        parts = [_startup_part(q, src, core + (" AND dim = 'startup_bin'" if src.dim else ""), filters)]
-        if params["cs"] > params["start"]:
-            parts.append(_startup_part(q, FACTS, "{t} >= make_timestamptz($start) AND {t} < make_timestamptz($cs)", filters))
-        if params["ce"] < params["end"]:
-            parts.append(_startup_part(q, FACTS, "{t} >= make_timestamptz($ce) AND {t} < make_timestamptz($end)", filters))
-        if tail:
-            parts.append(_startup_part(q, FACTS, "rowid >= $wm AND {t} >= make_timestamptz($cs) AND {t} < make_timestamptz($ce)",
-                                       filters))
+    rolled = wm is not None and not set(q.dims) - {"startup_bin", "content_id"} and not set(q.filters) & FACT_DIMS
+    hours_fit = rolled and _fits(q, HOUR_MS)
+    days_fit = _fits_bucket(q, DAY_MS)  # every UTC day inside one bucket (or no bucket)
+    cs, ce = -(-q.start_ms // DAY_MS) * DAY_MS, q.end_ms // DAY_MS * DAY_MS
+    day: Source | None = None
+    moved: tuple[int, ...] = ()
+    all_content = not q.filters and set(q.dims) == {"startup_bin"}
+    hour_src = STARTUP_HOUR if all_content else AGG_STARTUP
+    if rolled and cs < ce and (days_fit or (hours_fit and q.bucket in ("day", "week", "month"))):
+        content_level = bool((set(q.dims) | set(q.filters)) & {"content_id", "folder_id"})
+        day = STARTUP_DAY if all_content else AGG_DAY_BINS if content_level or not ws_valid else WS_DAY_BINS
+        moved = () if days_fit else _moved_hours(q)
+    if day is None and not hours_fit:
+        return _startups_from_facts(q, params, filters)
+    # rollup rows: (tb, d_<dim>…, s), tb the instant their unit is bucketed by (``units``);
+    # facts rows: (b, d_<dim>…, s), their buckets their own (edges and tail: few groups)
+    unit = _NOON if days_fit else _HOUR
+    hs, he = -(-q.start_ms // HOUR_MS) * HOUR_MS, q.end_ms // HOUR_MS * HOUR_MS
+    params.update(hs=hs * 1000, he=he * 1000, wm=wm)
+    parts: list[str] = []
+    sources = []
+    hour_spans = [(hs, he)]
+    units: list[tuple[int, int, int]] = []  # (first, stop, step) ms: the units the rollup rows name
+    if day is not None:
+        params.update(cs=cs * 1000, ce=ce * 1000)
+        sources.append(day.table)
+        parts.append(_startup_rows(q, day, _NOON.format(c="day"), "day >= make_timestamptz($cs) AND day < make_timestamptz($ce)"
+                                   + (" AND dim = 'startup_bin'" if day.dim else ""), filters))
+        if moved:
+            parts.append(_moved_part(q, hour_src, moved, filters))
+        hour_spans = [(a, b) for a, b in ((hs, cs), (ce, he)) if a < b]
+        units += [(cs + DAY_MS // 2, ce, DAY_MS)] + [(cs + m // 1000, ce, DAY_MS) for m in moved]
+    for a, b in hour_spans:
+        params.update({f"h{a}": a * 1000, f"h{b}": b * 1000})
+        parts.append(_startup_rows(q, hour_src, unit.format(c="hour"),
+                                   f"hour >= make_timestamptz($h{a}) AND hour < make_timestamptz($h{b})", filters))
+        units.append((a // DAY_MS * DAY_MS + DAY_MS // 2, b, DAY_MS) if days_fit else (a, b, HOUR_MS))
+    if hour_spans or moved:
+        sources.append(hour_src.table)
+    facts = [f"{{t}} >= make_timestamptz($start) AND {{t}} < make_timestamptz($hs)" if hs > q.start_ms else "",
+             f"{{t}} >= make_timestamptz($he) AND {{t}} < make_timestamptz($end)" if he < q.end_ms else "",
+             "rowid >= $wm AND {t} >= make_timestamptz($hs) AND {t} < make_timestamptz($he)" if tail else ""]
     names = (["bucket"] if q.bucket else []) + list(q.dims)
-    outer = ([f"epoch_ms(time_bucket(INTERVAL '{INTERVALS[q.bucket]}', tb, $tz)) AS bucket"] if q.bucket else []) + [
-        f"d_{d} AS {d}" for d in q.dims]
-    sums = [f"coalesce(sum(s_startups), 0)::BIGINT AS {n}" if n == "startups" else f"0::{_OUT[n][1]} AS {n}" for n in SUMS]
-    body = (f"SELECT {', '.join(outer + sums)}{{window}} FROM ({' UNION ALL '.join(parts)}) "
-            f"GROUP BY {', '.join(str(i + 1) for i in range(len(outer)))}")
+    keys = ", ".join(str(i + 1) for i in range(len(names)))
+    facts_rows = [_bucketed(q, _startup_rows(q, FACTS, unit.format(c="t"), where, filters)) for where in facts if where]
+    if q.bucket:
+        each = " UNION ALL ".join(f"SELECT x FROM range({a * 1000}, {b * 1000}, {step * 1000}) r(x)" for a, b, step in units)
+        mapped = (f"SELECT u.b, {', '.join(f'p.d_{d}' for d in q.dims)}, p.s FROM ({' UNION ALL '.join(parts)}) p "
+                  f"JOIN (SELECT make_timestamptz(x) AS tb, epoch_ms(time_bucket(INTERVAL '{INTERVALS[q.bucket]}', "
+                  f"make_timestamptz(x), $tz)) AS b FROM ({each})) u ON u.tb = p.tb")
+        parts = [mapped]
+    outer = (["b AS bucket"] if q.bucket else []) + [f"d_{d} AS {d}" for d in q.dims]
+    body = (f"SELECT {', '.join(outer)}, sum(s)::BIGINT AS startups{{window}} FROM ({' UNION ALL '.join(parts + facts_rows)}) "
+            f"GROUP BY {keys} HAVING sum(s) <> 0")
+    return _startup_plan(q, body, params, names, "+".join(sources))
+
+
+def _bucketed(q: Aggregate, rows: str) -> str:
+    """Rows (tb, d_<dim>…, s) as (b, d_<dim>…, s): each group's bucket start in ms (or as they are, without a bucket)."""
+    if not q.bucket:
+        return rows
+    dims = ", ".join(f"d_{d}" for d in q.dims)
+    return f"SELECT epoch_ms(time_bucket(INTERVAL '{INTERVALS[q.bucket]}', tb, $tz)) AS b, {dims}, s FROM ({rows})"
+
+
+def _startup_plan(q: Aggregate, body: str, params: dict[str, Any], names: list[str], source: str) -> Plan:
     sql = body.format(window=", count(*) OVER () AS total") + _order(q, names) + _page(q)
     count_sql = f"SELECT count(*) FROM ({body.format(window='')})"
     params = {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}
-    return Plan(sql, count_sql, params, names + list(SUMS), src.table)
+    return Plan(sql, count_sql, params, names + list(SUMS), source, ("startups",))
 
 
-def _startup_part(q: Aggregate, src: Source, where: str, filters: list[tuple[str, str]]) -> str:
-    """One source's startups grouped to ([tb,] d_<dim>…, s_startups); facts ``where`` written with {t}."""
+def _startups_from_facts(q: Aggregate, params: dict[str, Any], filters: list[tuple[str, str]]) -> Plan:
+    """The histogram from facts' startup rows alone, grouped by a grain inside one bucket first."""
+    grain = _grain(q)
+    tb = f"make_timestamptz(epoch_ms(t) // {grain} * {grain * 1000})"
+    rows = _bucketed(q, _startup_rows(q, FACTS, tb, "{t} >= make_timestamptz($start) AND {t} < make_timestamptz($end)", filters))
+    names = (["bucket"] if q.bucket else []) + list(q.dims)
+    outer = (["b AS bucket"] if q.bucket else []) + [f"d_{d} AS {d}" for d in q.dims]
+    body = (f"SELECT {', '.join(outer)}, sum(s)::BIGINT AS startups{{window}} FROM ({rows}) "
+            f"GROUP BY {', '.join(str(i + 1) for i in range(len(names)))} HAVING sum(s) <> 0")
+    return _startup_plan(q, body, params, names, "facts")
+
+
+def _moved_hours(q: Aggregate) -> tuple[int, ...]:
+    """Hours of a UTC day (µs past its midnight) that may lie in another bucket than its noon.
+
+    Buckets of a day or longer start at local midnights, which fall at UTC hour (-offset mod
+    24) for the offsets the zone uses over the period: an hour on the far side of such a
+    boundary from noon may be in another bucket; every other hour is in the noon's. A
+    superset is harmless (an hour in the noon's bucket is moved to where it already is)."""
+    out: set[int] = set()
+    for off in _offsets(q.timezone, q.start_ms, q.end_ms):
+        edge = (-off) % DAY_MS // HOUR_MS
+        if edge:
+            out.update(range(edge, 24) if edge > 12 else range(0, edge))
+    return tuple(sorted(h * HOUR_US for h in out))
+
+
+def _moved_part(q: Aggregate, src: Source, moved: tuple[int, ...], filters: list[tuple[str, str]]) -> str:
+    """Rows of ``src`` (agg_startup or startup_hour) of the ``moved`` hours of the whole days [cs, ce), summed per hour: +startups
+    at their hour, -startups at their day's noon (where the day's rows counted them). The hours are
+    found by a semi-join on their list (a probe per row: a third of the cost of computing each
+    row's hour of the day)."""
     conds = "".join(f" AND {_filter_sql(src, name, param)}" for name, param in filters)
-    dims = [f"{'value' if src.dim == d else d} AS d_{d}" for d in q.dims]
+    dims = ", ".join(f"{d} AS d_{d}" for d in q.dims)
+    hours = " UNION ALL ".join(f"SELECT make_timestamptz(x) FROM range($cs + {m}, $ce, {DAY_US}) r(x)" for m in moved)
+    inner = (f"SELECT hour, {dims}, sum(startups) AS s FROM {src.table} WHERE hour >= make_timestamptz($cs) "
+             f"AND hour < make_timestamptz($ce) AND hour IN ({hours}){conds} GROUP BY ALL")
+    return (f"SELECT CASE WHEN k.home THEN {_NOON.format(c='g.hour')} ELSE g.hour END AS tb, "
+            f"{', '.join(f'g.d_{d}' for d in q.dims)}, CASE WHEN k.home THEN -g.s ELSE g.s END AS s "
+            f"FROM ({inner}) g, (VALUES (false), (true)) k(home)")
+
+
+def _startup_rows(q: Aggregate, src: Source, tb: str, where: str, filters: list[tuple[str, str]]) -> str:
+    """One source's startup rows as (tb, d_<dim>…, s) (without a bucket: no tb); facts ``where``
+    written with {t}, and grouped (a rollup's rows are read as they are)."""
+    conds = "".join(f" AND {_filter_sql(src, name, param)}" for name, param in filters)
+    keys = ([f"{tb} AS tb"] if q.bucket else []) + [f"{'value' if src.dim == d else d} AS d_{d}" for d in q.dims]
     if src.table == "facts":
-        grain = _grain(q) if q.bucket else 0
-        keys = ([f"make_timestamptz(epoch_ms(t) // {grain} * {grain * 1000}) AS tb"] if grain else []) + dims
-        return (f"SELECT {', '.join(keys)}, sum(startups) AS s_startups FROM facts "
+        return (f"SELECT {', '.join(keys)}, sum(startups) AS s FROM facts "
                 f"WHERE {where.format(t='t')} AND startups <> 0{conds} GROUP BY ALL")
-    keys = ([f"{src.tcol} AS tb"] if q.bucket else []) + dims
-    return f"SELECT {', '.join(keys)}, sum(startups) AS s_startups FROM {src.table} WHERE {where}{conds} GROUP BY ALL"
+    return f"SELECT {', '.join(keys)}, startups AS s FROM {src.table} WHERE {where}{conds}"
 
 
 #: ``ws_hour_dim`` (duckdb_rollup): ws_day per UTC hour for these dimensions.
@@ -213,6 +321,8 @@ _OUT = {
     **{c: (f"s_{c}", "BIGINT") for c in QUALITY_SUMS},
 }
 _SUM_EXPRS = [f"coalesce(sum({_OUT[name][0]}), 0)::{_OUT[name][1]} AS {name}" for name in SUMS]
+#: Each of SUMS as 0 of its type (the sums a ``Plan`` leaves out).
+ZEROS = {name: 0.0 if typ == "DOUBLE" else 0 for name, (_, typ) in _OUT.items()}
 
 
 def _from(src: Source, where: str, dims: tuple[str, ...]) -> str:
@@ -237,6 +347,12 @@ def _part(q: Aggregate, src: Source, where: str, filters: list[tuple[str, str]])
             return f"SELECT {', '.join(dims + sums)} {source}" + (" GROUP BY ALL" if dims else "")
         # sum per unit first: the zone-aware bucketing then runs once per unit, not per row
         inner = f"SELECT {', '.join([f'{src.tcol} AS tb'] + dims + sums)} {source} GROUP BY ALL"
+        keyed = _unit_keys(q)
+        if keyed is not None:  # fewer still: once per UTC day (and moved hour) through a map
+            key, units = keyed
+            outer = ["u.b AS bucket"] + [f"g.d_{d}" for d in q.dims]
+            return (f"SELECT {', '.join(outer)}, {_RESUM} FROM ({inner}) g JOIN ({units}) u "
+                    f"ON u.k = {key.format(c='g.tb')} GROUP BY ALL")
         outer = [bucket.format("tb")] + [f"d_{d}" for d in q.dims]
         return f"SELECT {', '.join(outer)}, {_RESUM} FROM ({inner}) GROUP BY ALL"
     if bucket:
@@ -255,6 +371,29 @@ def _part(q: Aggregate, src: Source, where: str, filters: list[tuple[str, str]])
     ]
     cols += [_G, _JOINED]
     return f"SELECT {', '.join(cols)} FROM ({inner}) g LEFT JOIN content c ON c.id = g.content_id"
+
+
+def _unit_keys(q: Aggregate) -> tuple[str, str] | None:
+    """For rows of whole UTC hours or days bucketed by day / week / month: a key expression
+    (of ``{c}``, a unit's start) that lies in the unit's bucket, and SQL mapping each key of the
+    period to its bucket start (k, b), so that the zone's rules run per key, not per unit. The
+    key is the unit's UTC noon (``_moved_hours``: its hours in another bucket keep their own
+    start). None: hour buckets, or a zone off the hour grid (bucket each unit)."""
+    if q.bucket is None or q.bucket == "hour":
+        return None
+    if _fits_bucket(q, DAY_MS):
+        moved: tuple[int, ...] = ()
+    elif _fits_bucket(q, HOUR_MS):
+        moved = _moved_hours(q)
+    else:
+        return None
+    first, stop = q.start_ms // DAY_MS * DAY_US, q.end_ms * 1000
+    keys = " UNION ALL ".join(f"SELECT x FROM range({first + at}, {stop}, {DAY_US}) r(x)" for at in (DAY_US // 2, *moved))
+    units = (f"SELECT make_timestamptz(x) AS k, time_bucket(INTERVAL '{INTERVALS[q.bucket]}', make_timestamptz(x), $tz) AS b "
+             f"FROM ({keys})")
+    if not moved:
+        return _NOON, units
+    return f"CASE WHEN epoch_us({{c}}) % {DAY_US} IN ({', '.join(map(str, moved))}) THEN {{c}} ELSE {_NOON} END", units
 
 
 def _grain(q: Aggregate) -> int:
@@ -337,8 +476,10 @@ def _fits_bucket(q: Aggregate, unit_ms: int) -> bool:
     return all(o % unit_ms == 0 for o in _offsets(q.timezone, q.start_ms, q.end_ms))
 
 
-def _offsets(tz: str, start_ms: int, end_ms: int) -> set[int]:
-    """UTC offsets (ms) the zone uses over the period, sampled every 6 hours."""
+@functools.lru_cache(maxsize=256)
+def _offsets(tz: str, start_ms: int, end_ms: int) -> frozenset[int]:
+    """UTC offsets (ms) the zone uses over the period, sampled every 6 hours (a plan asks
+    several times, an overview's queries the same periods: kept)."""
     zone = ZoneInfo(tz)
     step = 6 * HOUR_MS
     if end_ms - start_ms >= 400 * DAY_MS:
@@ -349,13 +490,14 @@ def _offsets(tz: str, start_ms: int, end_ms: int) -> set[int]:
         at = datetime.fromtimestamp(min(ms, end_ms) / 1000, tz=timezone.utc).astimezone(zone)
         off = at.utcoffset() or timedelta(0)
         found.add(int(off.total_seconds() * 1000))
-    return found
+    return frozenset(found)
 
 
 def plan_tops(q: Aggregate, dims: tuple[str, ...], limit: int, wm: int | None = None, ws_valid: bool = True,
               tail: bool = True) -> Plan | None:
     """The top ``limit`` values of each of ``dims`` by views then player loads (ties by value), in
-    one scan: ``q`` with ``dims=(d,), order=(views desc, player_loads desc)`` for each d, exactly.
+    one scan: ``q`` with ``dims=(d,), order=(views desc, player_loads desc)`` for each d, exactly
+    (with ``q.sums``, those and the two ranked by; the others 0).
 
     Output rows: (dim, value, SUMS…, rank). None when the dims would not read one source of
     the same shape (a filter on a fact dimension, say): ask them one by one then.
@@ -401,7 +543,10 @@ def plan_tops(q: Aggregate, dims: tuple[str, ...], limit: int, wm: int | None = 
             parts.append(_tops_facts(dims, f"rowid >= $wm AND {{t}} >= make_timestamptz(${lo}) AND {{t}} < make_timestamptz(${hi})",
                                      filters))
     rank = "row_number() OVER (PARTITION BY d ORDER BY views DESC, player_loads DESC, x ASC NULLS LAST)"
-    sql = (f"SELECT d, x, {', '.join(_SUM_EXPRS)}, {rank} AS rank FROM ({' UNION ALL '.join(parts)}) "
+    # ``q.sums``: the others are answered as 0, and DuckDB drops their sums from the parts
+    read = {*q.sums, "views", "player_loads"} if q.sums else set(SUMS)
+    sums = [e if n in read else f"0::{_OUT[n][1]} AS {n}" for n, e in zip(SUMS, _SUM_EXPRS)]
+    sql = (f"SELECT d, x, {', '.join(sums)}, {rank} AS rank FROM ({' UNION ALL '.join(parts)}) "
            f"GROUP BY d, x QUALIFY rank <= {int(limit)} ORDER BY d, rank")
     params = {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}
     return Plan(sql, "", params, ["dim", "value", *SUMS], source)

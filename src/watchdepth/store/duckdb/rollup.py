@@ -9,7 +9,9 @@ Every sum goes to the unit of its fact's time ``t``, except ``cohort_wt`` (a pai
 time, METRICS.md §5's cohort), which goes to the unit of the pair's impression ``imp_t``:
 ``credited`` gives each facts row twice, once per time.
 ``agg_startup`` keeps startups alone per UTC hour, content and 10 ms bin (METRICS.md §7's
-percentiles in any zone's buckets); a file from before it gets it filled on open.
+percentiles in any zone's buckets), ``startup_day`` / ``startup_hour`` the same of all content
+per UTC day / hour (a workspace's without a filter); a file from before them gets them filled on
+open.
 It does not plan queries (``duckdb_plan``) and is not called on the commit path.
 """
 
@@ -122,7 +124,8 @@ def _city_rows(cur: duckdb.DuckDBPyConnection) -> None:
 
 
 #: Every rollup table.
-ROLLUPS = ("agg_hour", "agg_day", "agg_cday", "agg_startup", "ws_hour", "ws_day", "ws_page", "ws_hour_dim")
+ROLLUPS = ("agg_hour", "agg_day", "agg_cday", "agg_startup", "startup_day", "startup_hour", "ws_hour", "ws_day", "ws_page",
+           "ws_hour_dim")
 #: agg_startup's keys: startups alone per UTC hour, content and 10 ms bin (the §7 percentiles).
 STARTUP_KEYS = ("hour", "content_id", "startup_bin")
 
@@ -143,6 +146,8 @@ def ensure_state(cur: duckdb.DuckDBPyConnection, had: set[str] | None = None) ->
             invalidate_ws(cur)
         if had is not None and "agg_startup" not in had:
             _backfill_startups(cur)
+        if had is not None and "startup_hour" not in had:
+            _backfill_all_content(cur)
         return
     cur.execute("BEGIN")
     try:
@@ -166,6 +171,29 @@ def _backfill_startups(cur: duckdb.DuckDBPyConnection) -> None:
     except duckdb.Error:
         cur.execute("ROLLBACK")
         raise
+
+
+def _backfill_all_content(cur: duckdb.DuckDBPyConnection) -> None:
+    """A file from before startup_day / startup_hour: fill them from agg_startup (``[0, wm)``)."""
+    cur.execute("BEGIN")
+    try:
+        _all_content(cur, "agg_startup", insert=True)
+        cur.execute("COMMIT")
+    except duckdb.Error:
+        cur.execute("ROLLBACK")
+        raise
+
+
+def _all_content(cur: duckdb.DuckDBPyConnection, src: str, insert: bool = False) -> None:
+    """Add the rows of ``src`` (agg_startup's shape) to startup_hour and startup_day, summed over content."""
+    hour = f"SELECT hour, startup_bin, sum(startups) AS startups FROM {src} GROUP BY ALL"
+    day = (f"SELECT time_bucket(INTERVAL '1 day', hour, 'UTC') AS day, startup_bin, sum(startups) AS startups "
+           f"FROM {src} GROUP BY ALL")
+    for table, unit, select in (("startup_hour", "hour", hour), ("startup_day", "day", day)):
+        if insert:  # the table is empty: no unit to merge with
+            cur.execute(f"INSERT INTO {table} BY NAME SELECT * FROM ({select}) ORDER BY {unit}")
+        else:
+            _merge(cur, table, unit, (unit, "startup_bin"), ("startups",), select)
 
 
 def state(cur: duckdb.DuckDBPyConnection) -> tuple[int, bool]:
@@ -220,11 +248,13 @@ def _fold(cur: duckdb.DuckDBPyConnection, tail: str, ws_valid: bool) -> None:
     _merge(cur, "agg_cday", "day", ("day", "content_id"), SUMS4,
            f"SELECT time_bucket(INTERVAL '1 day', hour, 'UTC') AS day, content_id, {_S4} FROM tail_hour GROUP BY ALL")
     _merge(cur, "agg_day", "day", ("day", "content_id", "dim", "value"), SUMS4, "SELECT * FROM tail_day")
-    _merge(cur, "agg_startup", "hour", STARTUP_KEYS, ("startups",), startups_select(tail.format(t="t")))
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE tail_startup AS {startups_select(tail.format(t='t'))}")
+    _merge(cur, "agg_startup", "hour", STARTUP_KEYS, ("startups",), "SELECT * FROM tail_startup")
+    _all_content(cur, "tail_startup")
     if ws_valid:
         _fold_ws(cur, "tail_hour", "tail_day", "tail_full")
         _fold_hour_dims(cur, "tail_hdim")
-    for t in ("tail_hour", "tail_full", "tail_day", "tail_hdim"):
+    for t in ("tail_hour", "tail_full", "tail_day", "tail_hdim", "tail_startup"):
         cur.execute(f"DROP TABLE IF EXISTS {t}")
 
 

@@ -124,6 +124,19 @@ CREATE TABLE IF NOT EXISTS agg_startup (
     startup_bin VARCHAR,
     startups BIGINT NOT NULL
 );
+-- startup_day, startup_hour: startups of all content per UTC day / hour and 10 ms bin (the
+-- startup percentiles of a workspace without a filter: a day's bins in one row each; they hold
+-- no catalog value, so a catalog change leaves them valid).
+CREATE TABLE IF NOT EXISTS startup_day (
+    day TIMESTAMPTZ NOT NULL,
+    startup_bin VARCHAR,
+    startups BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS startup_hour (
+    hour TIMESTAMPTZ NOT NULL,
+    startup_bin VARCHAR,
+    startups BIGINT NOT NULL
+);
 -- agg_cday: facts summed per UTC day and content (top videos over long periods).
 CREATE TABLE IF NOT EXISTS agg_cday (
     day TIMESTAMPTZ NOT NULL,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -33,8 +34,8 @@ from watchdepth.errors import StoreError
 from watchdepth.schema import CATALOG_TABLES
 from watchdepth.store import rows
 from watchdepth.store.duckdb import rollup as duckdb_rollup
-from watchdepth.store.base import Aggregate, AggregateResult, WriteBatch
-from watchdepth.store.duckdb.plan import plan_aggregate, plan_tops
+from watchdepth.store.base import SUMS, Aggregate, AggregateResult, WriteBatch
+from watchdepth.store.duckdb.plan import ZEROS, plan_aggregate, plan_tops
 from watchdepth.store.duckdb.journal import DiskGuard, Journal, Quarantine
 from watchdepth.store.duckdb.loader import JournalLoader, JournalStats, Refused
 
@@ -349,7 +350,10 @@ class DuckDBStore:
                 total = int(cur.execute(plan.count_sql, plan.params).fetchall()[0][0])
             else:
                 total = 0
-        return AggregateResult(plan.columns, [tuple(r[:-1]) for r in got], total)
+        keys = len(plan.columns) - len(SUMS)
+        if plan.sums == SUMS:
+            return AggregateResult(plan.columns, [tuple(r[:-1]) for r in got], total)
+        return AggregateResult(plan.columns, _padded(got, keys, plan.sums), total)
 
     @_fresh
     def watched_sets(self, content_id: str, start_ms: int, end_ms: int) -> list[list[tuple[float, float]]]:
@@ -440,6 +444,16 @@ class DuckDBStore:
         got = self._run("SELECT project_id, duration FROM content WHERE id = ?", [row.get("id")])
         if got and (got[0][0] != row.get("project_id") or got[0][1] != row.get("duration")):
             self._run("UPDATE rollup_state SET ws_valid = false WHERE id = 1")
+
+
+def _padded(got: list[tuple[Any, ...]], keys: int, present: tuple[str, ...]) -> list[tuple[Any, ...]]:
+    """Rows of (``keys`` group columns, the ``present`` sums, the window's total) as rows of
+    (group columns, every one of SUMS): the absent ones 0 (built column-wise, in C)."""
+    if not got:
+        return []
+    cols = list(zip(*got))
+    have = dict(zip(present, cols[keys:]))
+    return list(zip(*cols[:keys], *(have[n] if n in have else itertools.repeat(ZEROS[n]) for n in SUMS)))
 
 
 def _write_error(exc: duckdb.Error) -> StoreError:
