@@ -191,7 +191,7 @@ def _bins(got: AggregateResult, keys: int) -> dict[tuple[Any, ...], dict[int, in
 
 def _added(groups: Iterable[dict[str, float]]) -> dict[str, float]:
     """The sums of several groups, added (a period's from its buckets': all of SUMS are additive)."""
-    out = dict(_ZERO)
+    out: dict[str, float] = dict(_ZERO)
     for g in groups:
         for k in SUMS:
             out[k] += g[k]
