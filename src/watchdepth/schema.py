@@ -26,6 +26,8 @@ class LoadDims(NamedTuple):
 
 #: The facts' dimension columns, in ``LoadDims`` order.
 LOAD_DIMENSIONS: tuple[str, ...] = LoadDims._fields
+#: The dimensions that are columns of the facts table: a load's, and a startup's 10 ms bin.
+FACT_DIMENSIONS: tuple[str, ...] = (*LOAD_DIMENSIONS, "startup_bin")
 #: Dimensions a query may group or filter by: the catalog's, a load's, and ``startup_bin``
 #: (internal: a startup's 10 ms bin, for the percentiles of docs/metrics.md §7).
 DIMENSIONS: tuple[str, ...] = ("content_id", "project_id", "folder_id", *LOAD_DIMENSIONS, "startup_bin")

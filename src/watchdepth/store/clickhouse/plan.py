@@ -18,6 +18,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
+from watchdepth.schema import FACT_DIMENSIONS
 from watchdepth.store.base import QUALITY_SUMS, ROLLUP_DIMENSIONS, SUMS, Aggregate
 
 #: Sums of facts and rollups (``store.rows``): the cohort's watch time and the event counts too.
@@ -27,7 +28,7 @@ STORED = ("player_loads", "unique_views", "views", "watch_time", "cohort_wt", "p
 AT_IMP = ("cohort_wt", "exits")
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
-FACT_DIMS = frozenset({"country", "platform", "os", "browser", "domain", "page", "external_id", "startup_bin", "city"})
+FACT_DIMS = frozenset(FACT_DIMENSIONS)
 CATALOG_DIMS = ("project_id", "folder_id")
 #: The live catalog rows (ReplacingMergeTree with a deleted flag: FINAL drops replaced and deleted rows).
 CONTENT = "(SELECT id, project_id, folder_id, duration FROM content FINAL)"
@@ -58,7 +59,7 @@ def plan_aggregate(q: Aggregate) -> Plan:
     params: dict[str, Any] = {"start": q.start_ms, "end": q.end_ms, "tz": q.timezone}
     if src.table == "facts":
         where: list[str] = []
-        dims = tuple(d for d in FACT_DIMS if d in set(q.dims) | set(q.filters))
+        dims = tuple(d for d in FACT_DIMENSIONS if d in set(q.dims) | set(q.filters))
         table = startups_only(dims) if q.sums == ("startups",) and "startup_bin" in q.dims else credited(dims)
     else:  # rollups hold whole UTC hours/days and the period is aligned to them
         where = [f"{src.tcol} >= toDateTime(intDiv({{start:Int64}}, 1000), 'UTC')",

@@ -36,12 +36,13 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
+from watchdepth.schema import FACT_DIMENSIONS
 from watchdepth.store.base import QUALITY_SUMS, ROLLUP_DIMENSIONS, SUMS, Aggregate
 from watchdepth.store.duckdb.rollup import SUMS4, credited
 
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
-FACT_DIMS = frozenset({"country", "platform", "os", "browser", "domain", "page", "external_id", "startup_bin", "city"})
+FACT_DIMS = frozenset(FACT_DIMENSIONS)
 CATALOG_DIMS = {"project_id": "c.project_id", "folder_id": "c.folder_id"}
 INTERVALS = {"hour": "1 hour", "day": "1 day", "week": "7 days", "month": "1 month"}
 #: Each part's columns after its keys: s_<stored sum>, then the three the catalog's duration gives.
@@ -329,7 +330,7 @@ def _from(src: Source, where: str, dims: tuple[str, ...]) -> str:
     """``FROM … WHERE`` of a part: a rollup's rows, or facts as credits (``where`` written with {t})."""
     if src.table != "facts":
         return f"FROM {src.table} WHERE {where}"
-    cols = ("content_id", *(d for d in FACT_DIMS if d in dims))
+    cols = ("content_id", *(d for d in FACT_DIMENSIONS if d in dims))
     return f"FROM {credited(where, cols)} WHERE true"
 
 
