@@ -65,6 +65,9 @@ class Settings:
     rate_limit_collect: str = "off"
     #: Free space (MB) the journal leaves in the data dir: below it, writes get 503 until space is back.
     disk_reserve_mb: int = 64
+    #: DuckDB's memory_limit ("2GB", "512MB"): its buffer cache and query memory, bounded (a
+    #: query past it spills to the data dir or fails with 500). Empty: DuckDB's own, 80 % of RAM.
+    duckdb_memory_limit: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

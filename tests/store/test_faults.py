@@ -378,3 +378,15 @@ def test_serve_under_the_disk_reserve_answers_503_with_retry_after_on_collect_an
     finally:
         server.stop()
         server.client.close()
+
+
+def test_duckdb_memory_is_bounded_by_the_setting_and_a_bad_value_is_a_clear_error(tmp_path: Path) -> None:
+    store = DuckDBStore(tmp_path / "a.duckdb", memory_limit="256MB")
+    try:
+        limit = store._run("SELECT current_setting('memory_limit')")[0][0]
+        assert limit.endswith("MiB") and 240 <= float(limit.split()[0]) <= 260, limit  # 256 MB = 244.1 MiB
+    finally:
+        store.close()
+    with pytest.raises(StoreError, match="WATCHDEPTH_DUCKDB_MEMORY_LIMIT='lots'"):
+        DuckDBStore(tmp_path / "b.duckdb", memory_limit="lots")
+    DuckDBStore(tmp_path / "b.duckdb").close()  # the file was let go: it opens again

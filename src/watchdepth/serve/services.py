@@ -47,7 +47,8 @@ def open_store(settings: Settings) -> Store:
         return ClickHouseStore.from_dsn(settings.store, writer_file=settings.data_dir / "clickhouse-writer")
     from watchdepth.store.duckdb import DuckDBStore
 
-    return DuckDBStore(settings.db_path, disk_reserve_bytes=settings.disk_reserve_mb << 20)
+    return DuckDBStore(settings.db_path, disk_reserve_bytes=settings.disk_reserve_mb << 20,
+                       memory_limit=settings.duckdb_memory_limit)
 
 
 def owner_only(data_dir: Path) -> None:

@@ -85,14 +85,22 @@ class DuckDBStore:
     """A ``Store`` over one DuckDB file. One process holds the file; threads get cursors."""
 
     def __init__(self, path: str | Path, *, journal: bool = True, checkpoint_threshold: str = CHECKPOINT_THRESHOLD,
-                 disk_reserve_bytes: int = DISK_RESERVE_BYTES) -> None:
+                 disk_reserve_bytes: int = DISK_RESERVE_BYTES, memory_limit: str = "") -> None:
         """``journal=False`` writes each batch straight into DuckDB (one transaction per call);
         ``checkpoint_threshold`` is DuckDB's setting (``bench/load_bench.py`` compares values);
-        the journal refuses writes while free space is under ``disk_reserve_bytes``."""
+        the journal refuses writes while free space is under ``disk_reserve_bytes``;
+        ``memory_limit`` (empty: DuckDB's default) bounds DuckDB's memory."""
         self.path = str(path)
         try:
             self._con = duckdb.connect(self.path)
             self._con.execute("SET checkpoint_threshold = ?", [checkpoint_threshold])
+            if memory_limit:
+                try:
+                    self._con.execute("SET memory_limit = ?", [memory_limit])
+                except duckdb.Error as exc:
+                    self._con.close()
+                    raise StoreError(f"WATCHDEPTH_DUCKDB_MEMORY_LIMIT={memory_limit!r} is not a size DuckDB takes "
+                                     f"(e.g. 2GB, 512MB): {exc}") from exc
             had = duckdb_rollup.tables(self._con)
             schema = resources.files("watchdepth.store.duckdb").joinpath("schema.sql").read_text()
             self._con.execute(schema)
