@@ -6,13 +6,13 @@ Input: a store with a ``bulk_load(events, facts)`` method (Arrow tables whose co
 ending ``END`` (time-ordered, ~8 events per player load, ~2.5 loads per session, 200 countries and
 1,000 domains with pages, both skewed, a few platforms / OSes / browsers), with their facts
 (one load credit per load, then one watch-time piece of up to 10 s per later event, the first
-carrying the impression and the view), and the quality events of METRICS.md §7 with their
+carrying the impression and the view), and the quality events of docs/metrics.md §7 with their
 facts: a ``startup`` per load that plays (log-normal around 700 ms, slower on Safari), a
 ``stall`` in about one load in five, a fatal ``error`` in about 1 % (no startup then) and
 another 2 % that leave before the first frame (the exits before start). Then
 ``store.maintain()`` (or ``rebuild_rollups``) rolls up.
 
-It does not go through HTTP or the sessionizer (the facts follow METRICS.md's shapes, not
+It does not go through HTTP or the sessionizer (the facts follow docs/metrics.md's shapes, not
 its rules; the quality events' ``seq`` follow the load's others rather than their times): it
 is for measuring queries, not for checking numbers.
 
@@ -232,7 +232,7 @@ def chunk(world: World, rng: np.random.Generator, first_load: int, n_loads: int,
         "seg_end": pa.array(piece_end, mask=fj < 2),
         **{name: col(name, keep) for name in ("country", "platform", "os", "browser", "domain", "page")},
         "external_id": pa.nulls(len(keep), pa.string()),
-        # the cohort (METRICS.md §5): each piece's pair's impression time; its watch time
+        # the cohort (docs/metrics.md §5): each piece's pair's impression time; its watch time
         "imp_t": pa.array(imp_t, pa.int64(), mask=~piece).cast(_TS),
         "cohort_wt": pa.array(wt),
         # event counts: player_init at the load; the play at the first piece (10 s late); a last pause

@@ -68,7 +68,7 @@ RAW: dict[str, list[str]] = {
 }
 
 
-# quality of experience (METRICS.md §7): the startup percentiles over the startup rows, the
+# quality of experience (docs/metrics.md §7): the startup percentiles over the startup rows, the
 # sums at t, the exits at the first play's time (imp_t)
 _QS = "sum(stalls), sum(stall_ms), sum(failures), sum(player_loads), sum(watch_time)"
 _QP = "quantile_cont(startup_bin::INTEGER, [0.5, 0.9]) FILTER (WHERE startups > 0)"

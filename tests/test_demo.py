@@ -1,4 +1,4 @@
-"""The demo's synthetic viewing sends the quality events a real tracker sends (METRICS.md §7),
+"""The demo's synthetic viewing sends the quality events a real tracker sends (docs/metrics.md §7),
 so ``serve --demo`` shows sane quality numbers rather than every played load as an exit before start.
 
 The lines are checked load by load (the tracker's order and fields), then a demo history goes

@@ -21,7 +21,7 @@ Hierarchy (the one handler in ``api.errors`` turns these into responses)::
     └── ServiceError            our fault or the machine's: 5xx, logged with the request id
         └── StoreError          the database failed; raised from the engine's exception
 
-API.md lists the codes; ``InvalidParam`` is one entry of ``invalid_params``.
+docs/api.md lists the codes; ``InvalidParam`` is one entry of ``invalid_params``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """A small demo-like workspace for the Kinescope compatibility tests, and a server holding it.
 
-The log, worked by hand (METRICS.md §3: a view is a run reaching 5 s; a load is a player load):
+The log, worked by hand (docs/metrics.md §3: a view is a run reaching 5 s; a load is a player load):
 
 - A: v1 (project p1, folder fa), desktop, DE, 2026-01-05 10:00Z: plays 0 -> 10 s (a view, 10 s).
 - B: v1, phone, US, 2026-01-06 10:00Z: plays 0 -> 6 s (a view, 6 s).

@@ -1,4 +1,4 @@
-"""Each validation path answers its documented code (API.md), and no rejected batch leaves a trace."""
+"""Each validation path answers its documented code (docs/api.md), and no rejected batch leaves a trace."""
 
 from __future__ import annotations
 

@@ -107,7 +107,7 @@ def test_operations_carry_their_parameters(document: dict[str, Any]) -> None:
 
 
 def test_the_quality_fields_are_documented(document: dict[str, Any]) -> None:
-    """METRICS.md §7: asked by name in /v1/analytics, always in the overview, offered by the export."""
+    """docs/metrics.md §7: asked by name in /v1/analytics, always in the overview, offered by the export."""
     from watchdepth.query.metrics import QUALITY_FIELDS
 
     paths = document["paths"]

@@ -1,6 +1,6 @@
 """End to end through the real server: catalog -> import and /collect -> every analytics endpoint.
 
-The scenario is worked by hand (METRICS.md §3–5); each expected number has its arithmetic.
+The scenario is worked by hand (docs/metrics.md §3–5); each expected number has its arithmetic.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def get(s: Server, path: str, **params: Any) -> Any:
 
 
 def no_quality(exits: int) -> dict[str, Any]:
-    """The quality fields (METRICS.md §7) of data without startup, stall or error events: every load
+    """The quality fields (docs/metrics.md §7) of data without startup, stall or error events: every load
     that played is an exit before start (it never sent a startup)."""
     return {"startup_time": None, "startup_time_p90": None, "buffering_count": 0, "buffering_time": 0.0,
             "rebuffer_ratio": 0.0, "playback_failures": 0, "failure_rate": 0.0, "exits_before_start": exits}
@@ -72,7 +72,7 @@ def test_overview_totals_timeline_and_top(loaded: Server) -> None:
     body = get(loaded, "/v1/analytics/overview", **{"from": "2026-01-05", "to": "2026-01-07", "project_id": "p1"})
     # loads: A1, A2, B1, D1 = 4; impressions: (A,v1), (B,v1), (D,v2) = 3; views: A, D = 2
     # watch time: 10 + 5 + 4.9 + 10.5 = 30.4 -> 30; rate 2/4 = 50; duration 110.5 -> 111 (half up)
-    # the cohort (METRICS.md §5): the 3 impressions' whole watched sets, A 15 + B 4.9 + D 10.5 = 30.4:
+    # the cohort (docs/metrics.md §5): the 3 impressions' whole watched sets, A 15 + B 4.9 + D 10.5 = 30.4:
     # avg 30.4 / 3 = 10.13 -> 10; depth 30.4 / (100 + 100 + 10.5) = 14.4% -> 14
     assert body["data"]["total"] == {
         "views": 2, "unique_views": 3, "player_loads": 4, "watch_time": 30, "view_rate": 50,

@@ -76,7 +76,7 @@ def test_mcp_custom_month_by_country_with_event_counts(srv: Server) -> None:
     args = {"group": "month", "group_entities": "country_code",
             "fields": "country_code,view,unique_view,watch_time,play,pause,replay", "order": "view.desc"}
     if not {"play", "pause", "replay"} <= set(SUMS):
-        # Until the store keeps the event counts, the answer says so, naming them (API.md 400400).
+        # Until the store keeps the event counts, the answer says so, naming them (docs/api.md 400400).
         r = srv.api("GET", "/v1/analytics?" + urlencode([*PERIOD, *args.items()]))
         assert r.status_code == 400
         err = r.json()["error"]

@@ -1,4 +1,4 @@
-"""Kinescope's custom form of /v1/analytics, the overview's shapes and exclusive ``to`` (API.md).
+"""Kinescope's custom form of /v1/analytics, the overview's shapes and exclusive ``to`` (docs/api.md).
 
 One real server per backend (DuckDB, and ClickHouse through chDB) for the module, holding ``kinescope_data``'s log (its
 docstring works the numbers by hand).
@@ -110,7 +110,7 @@ def test_the_forms_mix(srv: Server) -> None:
 
 
 def test_event_counts_and_quality_fields(srv: Server) -> None:
-    if "play" in SUMS:  # the store keeps the event counts (METRICS.md §4)
+    if "play" in SUMS:  # the store keeps the event counts (docs/metrics.md §4)
         body = get(srv, "/v1/analytics", **TWO_DAYS, group_entities="video_id", fields="play,player_init,replay",
                    order="play.desc")
         assert [(r["video_id"], r["play"], r["player_init"], r["replay"]) for r in body["data"]] == [
@@ -120,7 +120,7 @@ def test_event_counts_and_quality_fields(srv: Server) -> None:
         assert err["invalid_params"][0]["name"] == "fields"
         assert err["invalid_params"][0]["reason"] == "not_available"
         assert "play, replay" in err["invalid_params"][0]["message"]
-    # Kinescope's quality names (METRICS.md §7): answered; this data has no stall
+    # Kinescope's quality names (docs/metrics.md §7): answered; this data has no stall
     body = get(srv, "/v1/analytics", **TWO_DAYS, group="day", fields="view,buffering_time,buffering_count")
     assert [(r["buffering_time"], r["buffering_count"]) for r in body["data"]] == [(0.0, 0), (0.0, 0)]
 

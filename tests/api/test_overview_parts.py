@@ -1,7 +1,7 @@
 """Ext ``parts`` of /v1/analytics/overview through the real server (DuckDB store).
 
 Two loads of v1 (100 s) on 2026-01-05: A from Germany plays 0 -> 10 s continuously (a view,
-10 s watched, METRICS.md §3); B from the US only loads (a player load, no view). By hand:
+10 s watched, docs/metrics.md §3); B from the US only loads (a player load, no view). By hand:
 player_loads 2, views 1, watch_time 10; top countries DE (1 view, 1 load) before US (0, 1).
 """
 

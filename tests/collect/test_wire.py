@@ -93,7 +93,7 @@ FIELD_RULES: list[tuple[dict[str, Any], tuple[str, str]]] = [
     ({"ts": 1.5}, ("ts", "wrong_type")),
     ({"ts": -1}, ("ts", "out_of_range")),
     ({"ts": "1718000000000"}, ("ts", "wrong_type")),
-    # quality fields (METRICS.md §7): bounded on any type, ms required on startup and stall
+    # quality fields (docs/metrics.md §7): bounded on any type, ms required on startup and stall
     ({"type": "startup", "position": MISSING}, ("ms", "required")),
     ({"type": "stall", "ms": None}, ("ms", "required")),
     ({"type": "stall", "ms": -1}, ("ms", "out_of_range")),

@@ -44,7 +44,7 @@ def live_events() -> list[dict[str, Any]]:
 #: folder path, then by video or stream id (an event sorts under its stream's id, after it).
 #: Fields in EXPORT_FIELDS order.
 EXPECTED = [
-    # Quality (METRICS.md §7), after the peak: no startup, stall or error events here, so no startup
+    # Quality (docs/metrics.md §7), after the peak: no startup, stall or error events here, so no startup
     # time, no rebuffering, no failure; every load that played never sent a startup: an exit before start.
     # s2 covers s2 and its event e2: loads G1 + H1 = 2, impressions 1 + 1, views 1 + 1, watch time 10 + 10;
     # average over the 2 impressions 20 / 2 = 10; no duration: depth 0; G and H overlap during [t+6, t+11]: peak 2.

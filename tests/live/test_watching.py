@@ -1,4 +1,4 @@
-"""Watching now and peak concurrent viewers, step by step with an injected clock (METRICS.md §4).
+"""Watching now and peak concurrent viewers, step by step with an injected clock (docs/metrics.md §4).
 
 Viewers join, pause, resume, seek, stop sending and end; after every step the realtime
 count (sessions whose latest counted event, received in (now − 30 s, now], is play or

@@ -1,4 +1,4 @@
-"""Watch depth over random traffic (METRICS.md §4–5): it lies in [0, 100] and is the mean of the
+"""Watch depth over random traffic (docs/metrics.md §4–5): it lies in [0, 100] and is the mean of the
 retention curve, for any period, because both read the same cohort (the pairs whose unique
 impression falls in the period) and the same whole watched sets.
 

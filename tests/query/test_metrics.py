@@ -1,4 +1,4 @@
-"""Rounding of derived metrics (METRICS.md §4: half up), the same whichever engine summed."""
+"""Rounding of derived metrics (docs/metrics.md §4: half up), the same whichever engine summed."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def test_a_sum_a_hair_either_side_of_a_half_rounds_the_same() -> None:
 def test_derived_metrics() -> None:
     assert view_rate(1, 3) == 33 and view_rate(2, 3) == 67 and view_rate(1, 0) == 0
     assert avg_watch_time(25, 2) == 13 and avg_watch_time(5, 0) == 0
-    # cohort watch time of content with a duration ÷ Σ its pairs' durations (METRICS.md §4)
+    # cohort watch time of content with a duration ÷ Σ its pairs' durations (docs/metrics.md §4)
     assert watch_depth(150, 200) == 75 and watch_depth(1, 200) == 1 and watch_depth(9, 0) == 0
 
 

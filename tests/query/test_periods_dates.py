@@ -1,4 +1,4 @@
-"""``from``/``to`` as API.md "Dates" says: a bare-date ``to`` is exclusive; times lie in a window;
+"""``from``/``to`` as docs/api.md "Dates" says: a bare-date ``to`` is exclusive; times lie in a window;
 ``bucket_count`` never under-counts ``buckets`` (so the 10,000-bucket cap is safe)."""
 
 from __future__ import annotations

@@ -90,7 +90,7 @@ def figures(get: Any) -> dict[str, Any]:
     return {"total": total, "top": overview["top"], "videos": by_video, "countries": by_country}
 
 
-#: v1's cohort (METRICS.md §5): 12 impressions, 8 × 20 s + 4 × 3 s = 172 s: 172 / 12 = 14.3 -> 14 s,
+#: v1's cohort (docs/metrics.md §5): 12 impressions, 8 × 20 s + 4 × 3 s = 172 s: 172 / 12 = 14.3 -> 14 s,
 #: 172 / (12 × 100) = 14.3 % -> 14. v2: 6 × 10 s: 10 s; 60 / (6 × 10.5) = 95.2 % -> 95.
 V1 = {"video_id": "v1", "title": "One", "duration": 100.0, "views": 8, "unique_views": 12, "player_loads": 16,
       "watch_time": 172, "view_rate": 50, "avg_watch_time": 14, "watch_depth": 14}

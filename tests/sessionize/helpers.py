@@ -1,4 +1,4 @@
-"""Builders and sums for the sessionizer tests (METRICS.md §3–5).
+"""Builders and sums for the sessionizer tests (docs/metrics.md §3–5).
 
 ``Player`` makes the events of one load with the tracker's defaults: video ``v1`` of
 600 s, session ``S1``, load ``L1``, ``seq`` counting 0, 1, 2, … and ``t`` in ms

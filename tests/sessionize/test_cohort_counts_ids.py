@@ -1,4 +1,4 @@
-"""Hand-worked cases for what a credit carries besides the four numbers (METRICS.md §2, §4, §5):
+"""Hand-worked cases for what a credit carries besides the four numbers (docs/metrics.md §2, §4, §5):
 the cohort of a piece of watch time (its pair's impression time and dimensions), event counts
 (``replay`` included), and idempotency by ``id`` across the workspace.
 

@@ -1,11 +1,11 @@
-"""Properties of the sessionizer over random tracker-like traffic (METRICS.md §3–5).
+"""Properties of the sessionizer over random tracker-like traffic (docs/metrics.md §3–5).
 
 The generator makes a few sessions, each with a few loads of one content item, each load a
 tracker-like script (play/progress/pause/seek/ended, some `error`s, positions on a quarter-second
 grid so the ε and 5 s boundaries are hit exactly, some positions past the duration), then
 delivers it as /collect batches (random cuts, duplicates inside a batch, re-sent batches,
 events held back to a later batch so they arrive late) or as a bulk import in a shuffled file
-order. ``Model`` below is an independent, deliberately plain reading of METRICS.md §2–5.
+order. ``Model`` below is an independent, deliberately plain reading of docs/metrics.md §2–5.
 """
 
 from __future__ import annotations
@@ -189,7 +189,7 @@ def deliveries(draw) -> list[list[Event]]:
     return timed
 
 
-# -- the reference model (METRICS.md §2–5, written from the spec) ---------------------------------------
+# -- the reference model (docs/metrics.md §2–5, written from the spec) ---------------------------------------
 
 
 class MCredit(NamedTuple):
@@ -336,7 +336,7 @@ class Model:
 
 
 def assert_seq_order(events, order) -> None:
-    """Each load's events are processed in seq order (METRICS.md §3)."""
+    """Each load's events are processed in seq order (docs/metrics.md §3)."""
     last: dict[str, int] = {}
     for i in order:
         e = events[i]

@@ -1,4 +1,4 @@
-"""Hand-worked cases for the quality numbers of METRICS.md §7 (startup, stalls, failures, exits).
+"""Hand-worked cases for the quality numbers of docs/metrics.md §7 (startup, stalls, failures, exits).
 
 Each number is credited at its own event with its load's dimensions; exits before start
 are a cohort of the load's first ``play``: +1 there, −1 when its ``startup`` comes, both

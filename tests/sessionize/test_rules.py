@@ -1,4 +1,4 @@
-"""Hand-worked cases, one per rule of METRICS.md §3–5 (runs, metrics, crediting).
+"""Hand-worked cases, one per rule of docs/metrics.md §3–5 (runs, metrics, crediting).
 
 Each case shows its arithmetic. Runs are written [start, end] in content seconds;
 ``T0`` is Monday 2024-01-01 00:00 UTC and events are 1 s apart unless a ``t`` is given.
@@ -152,7 +152,7 @@ def test_progress_slightly_behind_the_end_changes_nothing(kind):
     evs = [p.play(0), p.progress(4), p.event(kind, 3), p.progress(5)]
     out, v1 = one(*evs)
     assert out.run == [1, 1, 1, 1]
-    # nothing credited but the event's own count (METRICS.md §4 "Event counts")
+    # nothing credited but the event's own count (docs/metrics.md §4 "Event counts")
     assert [c for c in out.credits if c.t == evs[2].t and (c.impressions or c.views or c.watch_time)] == []
     assert v1["views"] == 1 and v1["watch_time"] == wt(5)
 
@@ -692,7 +692,7 @@ def test_watching_now_expires_sessions_applied_out_of_time_order():
 
 
 def test_a_load_that_switches_content_does_not_carry_its_run_over():
-    # A run is "a stretch of content played without a jump" (METRICS.md §3) and views and
+    # A run is "a stretch of content played without a jump" (docs/metrics.md §3) and views and
     # impressions are per (session, content) (§4): a playlist load moving from v1 to v2
     # closes v1's run; v2's first event opens v2's own run [20, 20] (an impression, no view).
     p = Player()

@@ -1,6 +1,6 @@
 """Average watch time and watch depth as cohort numbers, and event counts, on both backends.
 
-METRICS.md §4–5: over the (session, content) pairs whose unique impression falls in the period,
+docs/metrics.md §4–5: over the (session, content) pairs whose unique impression falls in the period,
 their whole watched sets (watch time credited after the period included); depth over content
 with a duration only. Each case is worked by hand, and is one where the old definition
 (period watch time ÷ views × duration) gave more than 100 %. Events go through the real

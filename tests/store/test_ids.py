@@ -1,4 +1,4 @@
-"""Idempotency by ``id`` across the workspace and across restarts (METRICS.md §2), both backends:
+"""Idempotency by ``id`` across the workspace and across restarts (docs/metrics.md §2), both backends:
 an event whose ``id`` was already stored is acknowledged and not counted again, whichever
 session it comes in and whether or not the collector still holds that id in memory."""
 

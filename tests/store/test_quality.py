@@ -1,4 +1,4 @@
-"""The quality numbers of METRICS.md §7 stored and summed alike on both backends.
+"""The quality numbers of docs/metrics.md §7 stored and summed alike on both backends.
 
 Events go through the real sessionizer into the real store (``store`` is DuckDB and
 ClickHouse), and are asked before ``maintain`` (facts), after it (rollups), and over a

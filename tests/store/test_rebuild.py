@@ -3,7 +3,7 @@
 ``Ingest.start`` serves at once and replays the recent sessions step by step; a batch that
 touches a session not replayed yet replays that session first. The case that needs it: a new
 load (``seq`` 0, which never looks at the log by itself) in a session that already watched
-the same seconds of the same video before the restart: METRICS.md counts a (session, video)
+the same seconds of the same video before the restart: docs/metrics.md counts a (session, video)
 pair's view, impression and watched seconds once, so the second load adds nothing. Without
 the rebuild it would count all three again (checked: 60 views, 60 unique, 480 s).
 """

@@ -1,6 +1,6 @@
 """A stand-in for the collector that records what the tracker sends.
 
-Input: ``POST /collect`` bodies (the wire format of METRICS.md §2). Output: every
+Input: ``POST /collect`` bodies (the wire format of docs/metrics.md §2). Output: every
 request kept as a ``Post`` with its status and the headers that tell fetch from
 sendBeacon. It validates nothing and counts nothing; the real collector does.
 """

@@ -3,7 +3,7 @@
 Each test drives the <video> of /demo (or /embed/{id}) with page.evaluate and real
 waiting (headless playback runs in real time), then reads what reached /collect.
 The metric numbers themselves (views, watch time) are test_tracker_metrics.py's job,
-against the real server; here `watched()` folds the events as METRICS.md §3 does,
+against the real server; here `watched()` folds the events as docs/metrics.md §3 does,
 only to check that the stream the browser produced covers what was played.
 """
 
@@ -103,7 +103,7 @@ def by_load(events: list[Event]) -> dict[str, list[Event]]:
 
 
 def runs(events: list[Event], eps: float = 1.0) -> list[tuple[float, float]]:
-    """The runs of one load (METRICS.md §3), events in seq order."""
+    """The runs of one load (docs/metrics.md §3), events in seq order."""
     done: list[tuple[float, float]] = []
     run: list[float] | None = None
     for e in events:
@@ -153,7 +153,7 @@ def test_play_7s(recorder: Recorder, context: Any) -> None:
     stopped_at = pause(page)
     events = recorder.wait_for(has("pause"))
 
-    assert [e["type"] for e in events if e["type"] == "startup"] == ["startup"]  # once per load (METRICS.md §7)
+    assert [e["type"] for e in events if e["type"] == "startup"] == ["startup"]  # once per load (docs/metrics.md §7)
     kinds = [e["type"] for e in events if e["type"] != "startup"]
     assert kinds[:2] == ["load", "play"] and kinds[-1] == "pause"
     assert set(kinds[2:-1]) == {"progress"}

@@ -5,11 +5,11 @@ remove the module-level skip; the ``server``/``catalog`` fixtures are the ones i
 tests/conftest.py (a real ``watchdepth serve``), ``context`` comes from
 tests/tracker/conftest.py. They assume the server mounts ``watchdepth.tracker.routes``
 (so ``/embed/v1`` exists) and that ``/v1/analytics`` understands ``period=all_time``
-and ``group_by=video_id`` / ``external_id`` (API.md). The catalog fixture's ``v1`` is
+and ``group_by=video_id`` / ``external_id`` (docs/api.md). The catalog fixture's ``v1`` is
 100 s long; the embed page plays the 60 s demo media, which is enough for these plays.
 
 Each test waits for the numbers to settle (events are credited at receive time and
-may be applied asynchronously), then asserts them exactly where METRICS.md is exact.
+may be applied asynchronously), then asserts them exactly where docs/metrics.md is exact.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Quality of experience end to end (METRICS.md §7): real Chromium, the real tracker, the REAL server.
+"""Quality of experience end to end (docs/metrics.md §7): real Chromium, the real tracker, the REAL server.
 
 A small media server beside the real one serves the demo video with HTTP Range and can hold
 its bytes past an offset until the test lets them go: playback runs out of data there and

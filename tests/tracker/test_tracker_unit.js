@@ -170,7 +170,7 @@ function near(actual, expected, tol = 0.3) {
   assert.ok(Math.abs(actual - expected) <= tol, `${actual} is not ${expected} ± ${tol}`);
 }
 
-test('every event carries the wire fields of METRICS.md §2', async () => {
+test('every event carries the wire fields of docs/metrics.md §2', async () => {
   const h = harness();
   const { v } = ready(h, { 'data-video-id': 'lesson-1', 'data-external-id': 'student@example.com' });
   v.play();
@@ -778,7 +778,7 @@ test('scale-out: each request carries one session, named in the URL (?s=) for th
   }
 });
 
-// ---- quality of experience (METRICS.md §7): startup, stall, error ----
+// ---- quality of experience (docs/metrics.md §7): startup, stall, error ----
 
 const qoe = (h) => h.sent().filter((e) => ['startup', 'stall', 'error'].includes(e.type));
 

@@ -1,7 +1,7 @@
 """A FAKE watchdepth API for the dashboard's browser tests (used by conftest.py).
 
 A Starlette app that mounts the real ``watchdepth.web.routes`` and answers ``/v1/...``
-with fixed, API.md-shaped JSON whose numbers depend only on the request (period, video,
+with fixed, docs/api.md-shaped JSON whose numbers depend only on the request (period, video,
 group), so a test can ask the same endpoint and compare with what the page shows. It is
 not the real API and computes no real metric; the lead's tests run the dashboard
 against the real server.
@@ -180,7 +180,7 @@ def meta_time(params: dict[str, str], shift: bool = False) -> dict[str, Any]:
         if shift:  # a server that reads the period differently from the dashboard
             start -= timedelta(days=3)
         frm, to = rfc3339(start), rfc3339(end)
-    elif "T" not in params.get("from", "T"):  # dates: whole days in the zone, `to` exclusive (API.md)
+    elif "T" not in params.get("from", "T"):  # dates: whole days in the zone, `to` exclusive (docs/api.md)
         first = datetime.fromisoformat(params["from"]).replace(tzinfo=ZoneInfo(tz))
         last = datetime.fromisoformat(params["to"]).replace(tzinfo=ZoneInfo(tz))
         frm, to = rfc3339(first), rfc3339(last)
@@ -221,7 +221,7 @@ def build_app(state: FakeState) -> Starlette:
         total = totals(seed, video="video_id" in p)
         count, step = BUCKETS[p.get("group_time", "day")]
         start = TIMELINE_START
-        if p.get("period") == "this_month":  # the whole month's buckets, the days to come included (API.md)
+        if p.get("period") == "this_month":  # the whole month's buckets, the days to come included (docs/api.md)
             now = datetime.now(timezone.utc)
             start = int(datetime(now.year, now.month, 1, tzinfo=timezone.utc).timestamp())
             count = 31

@@ -1,7 +1,7 @@
 """Known data for the dashboard's tests against the real server, and its numbers worked by hand.
 
 Input: nothing. Output: the catalog to create, the NDJSON events to import
-(``/v1/events/import`` places them by ``ts``), and the figures METRICS.md gives for
+(``/v1/events/import`` places them by ``ts``), and the figures docs/metrics.md gives for
 them, each with its arithmetic. It starts no server and asserts nothing.
 
 Days (UTC): the previous period is 3–4 January 2026, the current one 5–6 January
@@ -73,10 +73,10 @@ def events() -> list[dict[str, Any]]:
     )
 
 
-# ---- the figures, by hand (METRICS.md §4; rates and averages rounded half up) ----
+# ---- the figures, by hand (docs/metrics.md §4; rates and averages rounded half up) ----
 
 #: Workspace, 5–6 Jan. Loads A1 A2 B1 D1 = 4; impressions (A,v1) (B,v1) (D,v2) = 3; views A, D = 2;
-#: watch 10 + 5 + 4.9 + 10.5 = 30.4 -> 30; rate 2/4 = 50; the cohort (METRICS.md §5) is the 3
+#: watch 10 + 5 + 4.9 + 10.5 = 30.4 -> 30; rate 2/4 = 50; the cohort (docs/metrics.md §5) is the 3
 #: impressions' whole watched sets, 15 + 4.9 + 10.5 = 30.4: avg 30.4/3 = 10.1 -> 10;
 #: depth 30.4 / (100 + 100 + 10.5) = 14.4% -> 14.
 WORKSPACE = {"views": 2, "player_loads": 4, "view_rate": 50, "unique_views": 3, "watch_time": 30,

@@ -36,7 +36,7 @@ def test_this_month_stops_at_now_and_plots_watch_depth(page: Any, fake: FakeServ
     expect(page.get_by_role("radio", name="Watch depth")).to_be_checked()
     timeline = fake.get("/v1/analytics/overview", period="this_month", group_time="day")["data"]["timeline"]
     today = datetime.now(UTC).day
-    assert len(timeline) == 31  # the fake answers the whole month, as API.md says the server does
+    assert len(timeline) == 31  # the fake answers the whole month, as docs/api.md says the server does
     rows = numbers(page)
     assert len(rows) == today  # the days to come are not drawn as zeros
     now = datetime.now(UTC)

@@ -1,7 +1,7 @@
 """The dashboard in headless Chromium against the real ``watchdepth serve`` holding known data.
 
 One server and one import for the module (tests/web/real_data.py: the events and every
-figure worked by hand from METRICS.md). Each page is checked three ways: the number on
+figure worked by hand from docs/metrics.md). Each page is checked three ways: the number on
 the page, the API's answer for the same period, and the hand-worked value. Switches
 (period, metric, interval, breakdown, broadcast) must change the URL and the content;
 controls must be labelled and reachable by keyboard. Screenshots of each page go to

@@ -1,4 +1,4 @@
-"""The dashboard's Quality of experience card against the real server (METRICS.md §7).
+"""The dashboard's Quality of experience card against the real server (docs/metrics.md §7).
 
 5 January 2026: an iPhone (Safari) whose playback started in 2 s and stalled 3 s, and a
 desktop Chrome that started in 0.5 s without a stall. The card's breakdown by browser must

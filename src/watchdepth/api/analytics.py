@@ -1,6 +1,6 @@
 """Routes of ``/v1/analytics``: overview, grouped table, referrers, retention, realtime.
 
-Input: HTTP requests. Output: API.md envelopes built from ``query.analytics``.
+Input: HTTP requests. Output: docs/api.md envelopes built from ``query.analytics``.
 Each handler authorizes, parses, asks ``query``, wraps: no metric is computed here.
 """
 
@@ -34,7 +34,7 @@ async def overview(request: Request) -> JSONResponse:
     """Totals, a timeline with every bucket, and the top countries, devices, OSes and browsers.
 
     The total and each bucket carry the metrics and the quality-of-experience fields of
-    METRICS.md §7 (startup_time, startup_time_p90, buffering_count, buffering_time,
+    docs/metrics.md §7 (startup_time, startup_time_p90, buffering_count, buffering_time,
     rebuffer_ratio, playback_failures, failure_rate, exits_before_start).
     """
     s = _services(request)
@@ -134,7 +134,7 @@ async def retention(request: Request) -> JSONResponse:
 
 
 async def realtime(request: Request) -> JSONResponse:
-    """Watching now (METRICS.md §4) from the ingest loop's memory, no database read.
+    """Watching now (docs/metrics.md §4) from the ingest loop's memory, no database read.
 
     ``{"data": {"online": N, "videos": [{"video_id", "title", "online"}]}}``, rows by
     ``online`` descending; a stream's viewers are listed under the stream's id and its

@@ -1,6 +1,6 @@
 """Routes of the catalog: projects, folders, videos, streams and their broadcast events.
 
-Kinescope's paths and filters too (API.md "Catalog"): folders under their project, the
+Kinescope's paths and filters too (docs/api.md "Catalog"): folders under their project, the
 video filters ``q``, ``video_ids[]``, ``status[]``, ``without_folder``; a list refuses a
 query parameter it does not know (400400) rather than ignore a filter.
 

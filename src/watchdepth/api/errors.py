@@ -1,7 +1,7 @@
 """The one place errors become responses, and the request id every response carries.
 
 Input: exceptions from anywhere in a request. Output: ``{"error": {...}}`` with the
-status of API.md. A 500 shows only ``{"code": 500500, "message": "internal error",
+status of docs/api.md. A 500 shows only ``{"code": 500500, "message": "internal error",
 "request_id"}`` (never an engine message, a path or a stack trace) and logs the rest with
 the request id. An unexpected exception is answered here (``CatchAll``) and not re-raised,
 so the server keeps the keep-alive connection, as it does after any 4xx.

@@ -74,7 +74,7 @@ COLLECT_MEDIA_TYPES: Final = frozenset({"application/json", "text/plain"})
 
 
 def media_type_ok(content_type: str | None) -> bool:
-    """Whether /collect takes a body of this ``Content-Type`` (METRICS.md §2).
+    """Whether /collect takes a body of this ``Content-Type`` (docs/metrics.md §2).
 
     ``application/json`` or ``text/plain`` (what ``navigator.sendBeacon`` and ``fetch``
     send for a string, with a charset), any parameters, or none at all (clients that send
@@ -88,7 +88,7 @@ def media_type_ok(content_type: str | None) -> bool:
 def check_media_type(content_type: str | None) -> None:
     """Refuse another ``Content-Type`` with 400400 naming the header.
 
-    HTTP has 415 for this, but API.md's table has no code for it and pairs 400400 with 400.
+    HTTP has 415 for this, but docs/api.md's table has no code for it and pairs 400400 with 400.
     """
     if not media_type_ok(content_type):
         message = "Content-Type must be application/json or text/plain"

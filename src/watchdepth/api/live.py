@@ -2,7 +2,7 @@
 
 Input: HTTP requests (Bearer token or the dashboard's ``wd_token`` cookie, as every /v1
 route). Output: ``GET /v1/analytics/realtime/stream`` (``text/event-stream``) and
-``GET /v1/analytics/concurrency`` (JSON envelope of API.md). Watching now comes from the
+``GET /v1/analytics/concurrency`` (JSON envelope of docs/api.md). Watching now comes from the
 ingest loop's in-memory state (``api.analytics.realtime_data``); the concurrency series
 from ``query.concurrency``. It computes no metric itself and keeps no history: each SSE
 event is a fresh snapshot, so a reconnecting client needs no replay, only the next one.
@@ -174,7 +174,7 @@ async def concurrency_series(request: Request) -> JSONResponse:
          "data": {"peak_concurrent_viewers": 3, "peak_at": "2026-01-01T01:00:05+01:00",
                   "series": [{"time": "2026-01-01T01:00:00+01:00", "viewers": 2}, ...]}}
 
-    A session watches during [first event, last event] of each of its runs (METRICS.md
+    A session watches during [first event, last event] of each of its runs (docs/metrics.md
     §4). Each point is the peak within its bucket ``[time, time + step)``, so the series'
     maximum is ``peak_concurrent_viewers``; ``peak_at`` is the first instant that peak
     was reached, in ISO 8601 in the requested time zone (null when nobody watched).

@@ -108,7 +108,7 @@ OPERATIONS: dict[str, Operation] = {
         _q("group_time", "Size of the date group (default day)", _enum(GROUP_TIMES)),
         _q("group", "Kinescope's custom form: group by date of this size", _enum(GROUP_TIMES)),
         _q("fields", "Comma-separated metrics to answer: " + ", ".join(METRIC_FIELDS) + "; quality of experience "
-           "(METRICS.md §7, by name only): " + ", ".join(QUALITY_FIELDS) + "; or Kinescope's singular "
+           "(docs/metrics.md §7, by name only): " + ", ".join(QUALITY_FIELDS) + "; or Kinescope's singular "
            + ", ".join(SINGULAR) + " (rows use the names given); without per_page, the custom form answers "
            "all rows (at most 1000)"),
     )),

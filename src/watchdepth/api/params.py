@@ -3,7 +3,7 @@
 Input: a request's query parameters and its token. Output: typed values for
 ``query.analytics`` (``Scope``, ``TableRequest``); bad values raise 400400 naming the
 parameter, and every number is bounded here (page, per_page, buckets per answer; dates
-in ``query.periods``). One parser reads both forms of ``/v1/analytics`` (API.md: the
+in ``query.periods``). One parser reads both forms of ``/v1/analytics`` (docs/api.md: the
 plural ``group_by``/``views`` and Kinescope's custom ``group``/singular ``fields``).
 It does not run queries.
 """
@@ -167,7 +167,7 @@ def _whole(text: str | None, name: str, default: int | None) -> int | None:
 
 
 def table_request(request: Request, p: Period) -> TableRequest:
-    """Either form of ``/v1/analytics`` (API.md: plural ``group_by``/``views`` or Kinescope's custom
+    """Either form of ``/v1/analytics`` (docs/api.md: plural ``group_by``/``views`` or Kinescope's custom
     ``group``/``group_entities``/singular ``fields``, or a mix) as one ``TableRequest``."""
     q = request.query_params
     custom = "group" in q or "group_entities" in q or any(f in SINGULAR for f in listed(request, "fields"))

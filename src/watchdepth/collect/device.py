@@ -1,7 +1,7 @@
 """Device dimensions from a User-Agent: UA string → ``Device(platform, os, browser, bot)``.
 
 Input: the ``User-Agent`` header (or an import event's ``user_agent``). Output: the
-METRICS.md §6 values: platform class, OS and browser family names, and whether the
+docs/metrics.md §6 values: platform class, OS and browser family names, and whether the
 client is a bot (crawler, HTTP library, headless browser, or no UA at all). uap-core's
 regexes (``ua-parser`` with its Rust resolver) name the families; small token rules
 here pick the platform class and spot bots. It does not drop bots (the caller does)
@@ -113,7 +113,7 @@ def is_bot(parsed: PartialResult, ua: str) -> bool:
 
 
 def os_name(parsed: PartialResult, ua: str) -> str | None:
-    """The OS family as METRICS.md §6 names it; an iPad's iOS is ``iPadOS``."""
+    """The OS family as docs/metrics.md §6 names it; an iPad's iOS is ``iPadOS``."""
     if "Tizen" in ua:
         return "Tizen"
     family = parsed.os.family if parsed.os is not None else None

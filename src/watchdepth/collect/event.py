@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import msgspec
 
-#: Event types that carry a playback position (METRICS.md §2).
+#: Event types that carry a playback position (docs/metrics.md §2).
 POSITIONED_TYPES = frozenset({"play", "progress", "pause", "seek", "ended"})
-#: Quality-of-experience events (METRICS.md §7): ``ms`` belongs to startup and stall, ``code``,
+#: Quality-of-experience events (docs/metrics.md §7): ``ms`` belongs to startup and stall, ``code``,
 #: ``message`` and ``fatal`` to error; on other types those fields are dropped (``QOE_FIELDS``).
 QOE_FIELDS = {"startup": ("ms",), "stall": ("ms",), "error": ("code", "message", "fatal")}
 
@@ -47,7 +47,7 @@ class Event(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     browser: str | None = None
     domain: str | None = None
     page: str | None = None
-    ms: int | None = None  # startup, stall: milliseconds (METRICS.md §7)
+    ms: int | None = None  # startup, stall: milliseconds (docs/metrics.md §7)
     code: str | None = None  # error
     message: str | None = None  # error
     fatal: bool | None = None  # error: stored as sent; absent counts as not fatal

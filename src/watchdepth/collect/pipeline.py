@@ -241,7 +241,7 @@ def ts_errors(events: Sequence[ImportEvent], index: Sequence[int] | None, receiv
     An import's ``ts`` is the time its numbers are credited at: one in µs or ns, or in the
     year 9999, would be an instant the store cannot hold or no period ever shows, so it is
     refused. On /collect, ``ts`` is the client's clock, kept for reference only
-    (METRICS.md §5): ``build`` drops one outside the window (stores null) rather than
+    (docs/metrics.md §5): ``build`` drops one outside the window (stores null) rather than
     refuse the batch, since a viewer's wrong clock is no reason to lose what they watched.
     """
     low, high = ts_window(received_at)

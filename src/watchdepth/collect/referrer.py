@@ -1,4 +1,4 @@
-"""Page dimensions (METRICS.md §6): a page URL → ``(domain, page)``.
+"""Page dimensions (docs/metrics.md §6): a page URL → ``(domain, page)``.
 
 Input: the event's ``url`` or the HTTP ``Referer``. Output: ``domain`` = the host in
 lower case without port, trailing dot or one leading ``www.``; ``page`` = domain + path,

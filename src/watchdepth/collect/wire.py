@@ -1,4 +1,4 @@
-"""The tracker's wire format (METRICS.md §2): JSON bytes → validated ``WireEvent`` structs.
+"""The tracker's wire format (docs/metrics.md §2): JSON bytes → validated ``WireEvent`` structs.
 
 Input: the body of ``POST /collect`` (one object, or an array of up to 500) or the
 lines of an NDJSON import. Output: ``list[WireEvent]`` / ``list[ImportEvent]``, or one
@@ -26,7 +26,7 @@ than Python's recursion limit (about 1,000 levels) is refused as not valid JSON
 (400101) before any of it is used; no event nests at all, so nothing legitimate is near it.
 The time window of ``ts`` depends on the receive time and is ``collect.pipeline``'s.
 
-Quality fields (METRICS.md §7): ``ms`` an integer 0..``MAX_MS`` (an hour), required on
+Quality fields (docs/metrics.md §7): ``ms`` an integer 0..``MAX_MS`` (an hour), required on
 ``startup`` and ``stall``; ``code`` ≤ 64 and ``message`` ≤ 256 characters and ``fatal`` a
 boolean, for ``error`` (all optional there: a tracker older than §7 sends a bare ``error``,
 taken as not fatal). They are checked on every event that sends them (a bad value is a bad

@@ -2,7 +2,7 @@
 
 Input: a random seed and "now". Output: catalog entities and NDJSON import lines
 (``ts``, ``ip``, ``user_agent`` per event) that look like real tracker traffic: loads,
-plays, heartbeats, pauses, seeks back, early leavers, and the quality events of METRICS.md §7
+plays, heartbeats, pauses, seeks back, early leavers, and the quality events of docs/metrics.md §7
 (a ``startup`` per load that shows a frame, ``stall``s, a few fatal ``error``s and people who
 leave before the first frame), slower and stalling more on some browsers and countries. It stores nothing itself
 (``cli`` sends the lines through the same code as ``POST /v1/events/import``), bar the

@@ -20,7 +20,7 @@ from watchdepth.errors import InvalidParam, ValidationFailed, WrongType
 from watchdepth.query.metrics import QUALITY_FIELDS
 from watchdepth.query.periods import PERIODS, parse_period, zone
 
-#: The export list of API.md, in its order (the default choice and column order).
+#: The export list of docs/api.md, in its order (the default choice and column order).
 EXPORT_FIELDS = (
     "project_id",
     "project_name",
@@ -38,7 +38,7 @@ EXPORT_FIELDS = (
     "avg_watch_time",
     "watch_depth",
     "peak_concurrent_viewers",
-    *QUALITY_FIELDS,  # METRICS.md §7
+    *QUALITY_FIELDS,  # docs/metrics.md §7
 )
 #: Fields that only stream and broadcast-event rows fill; a video row leaves them empty.
 LIVE_ONLY_FIELDS = frozenset({"stream_id", "event_id", "peak_concurrent_viewers"})

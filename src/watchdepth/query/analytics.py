@@ -1,7 +1,7 @@
 """Analytics answers: overview, grouped tables, referrers, retention, concurrency.
 
 Input: a ``Scope`` (period, content filters) and the request's shape (group_by, order,
-page). Output: plain dicts in the shapes of API.md, every derived figure from
+page). Output: plain dicts in the shapes of docs/api.md, every derived figure from
 ``query.metrics``. It asks the store for sums only; it does not parse HTTP.
 """
 
@@ -21,7 +21,7 @@ from watchdepth.query.periods import Period, buckets, iso
 from watchdepth.store.base import SUMS, Aggregate, AggregateResult, Store
 
 #: API group name -> store dimension ("date" is the time bucket; None: no stored dimension).
-#: The plural form's names, then Kinescope's custom form's (API.md).
+#: The plural form's names, then Kinescope's custom form's (docs/api.md).
 GROUPS: dict[str, str | None] = {
     "video_id": "content_id",
     "project_id": "project_id",
@@ -47,18 +47,18 @@ MERGED_GROUPS = {"folder_name", "project_name"}
 GROUP_NO_OPS = frozenset({"watch_time"})
 #: The one workspace a server holds, as ``workspace_id`` rows name it.
 WORKSPACE_ID = "default"
-#: METRICS.md §6 platform class -> Kinescope's device name.
+#: docs/metrics.md §6 platform class -> Kinescope's device name.
 DEVICE_NAMES = {"smartphone": "mobile"}
 #: The devices overview's ``top.devices`` always lists, zeros included.
 DEVICES = ("desktop", "mobile", "tablet", "tv")
 TOP_DIMENSIONS = {"countries": "country", "devices": "platform", "oses": "os", "browsers": "browser"}
 #: A timeline bucket's metric fields (and ``duration``); avg_watch_time and watch_depth of the
-#: bucket's cohort (METRICS.md §5).
+#: bucket's cohort (docs/metrics.md §5).
 _TIMELINE = ("views", "unique_views", "player_loads", "watch_time", "view_rate", "avg_watch_time", "watch_depth")
 #: Kinescope's singular metric names -> the metric they name.
 SINGULAR = {"view": "views", "unique_view": "unique_views", "player_load": "player_loads", "watch_time": "watch_time",
             "play": "play", "pause": "pause", "seek": "seek", "replay": "replay", "player_init": "player_init"}
-#: The event counts (METRICS.md §4): stored sums once the store keeps them (``SUMS``).
+#: The event counts (docs/metrics.md §4): stored sums once the store keeps them (``SUMS``).
 EVENT_COUNTS = ("play", "pause", "seek", "replay", "player_init")
 #: Known to the parser, not answered yet (400400 naming them): none since the quality fields (issue 16).
 LATER_FIELDS: tuple[str, ...] = ()
@@ -125,7 +125,7 @@ def overview(store: Store, scope: Scope, group_time: str, online: int,
         jobs["total"] = _POOL.submit(store.aggregate, scope.aggregate())
     if "timeline" in parts:
         jobs["timeline"] = _POOL.submit(store.aggregate, scope.aggregate(bucket=group_time))
-    # startup counts per bin, for the startup time percentiles (METRICS.md §7): the total's are
+    # startup counts per bin, for the startup time percentiles (docs/metrics.md §7): the total's are
     # the sum of the timeline's when both are asked (the buckets cover the period)
     if "timeline" in parts:
         jobs["timeline_bins"] = _POOL.submit(store.aggregate, scope.aggregate(dims=(BIN,), bucket=group_time, sums=STARTUPS))
@@ -365,7 +365,7 @@ def parse_order(text: str | None, allowed: Sequence[str]) -> tuple[tuple[str, bo
 
 def referrers(store: Store, scope: Scope, order: tuple[tuple[str, bool], ...], page: int, per_page: int
               ) -> tuple[list[dict[str, Any]], int]:
-    """Rows per domain with their top pages (API.md referrers), and the number of domains.
+    """Rows per domain with their top pages (docs/api.md referrers), and the number of domains.
 
     When the order is on sums or the domain, the store sorts and pages the domains;
     otherwise (view_rate) at most ``MAX_SORTED_GROUPS`` domains are read and sorted here

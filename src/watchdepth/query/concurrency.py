@@ -1,4 +1,4 @@
-"""Concurrent viewers of streams and broadcast events, and their peak (METRICS.md §4).
+"""Concurrent viewers of streams and broadcast events, and their peak (docs/metrics.md §4).
 
 Input: run spans from the store, ``(first event ms, last event ms, session)`` of each
 run. Output: the largest number of distinct sessions watching at one instant, the

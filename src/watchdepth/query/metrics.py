@@ -3,10 +3,10 @@
 Input: the additive sums of a group (``store.base.SUMS``: player loads, unique
 impressions, views, watch time, Σ views × duration, the cohort's watch time and, for depth,
 its watch time and Σ duration over content with a duration, event counts). Output: the
-API's metric fields (METRICS.md §4, API.md). The API, the dashboard and the exports all
-call ``derive``. Average watch time and watch depth are cohort numbers (METRICS.md §5):
+API's metric fields (docs/metrics.md §4, docs/api.md). The API, the dashboard and the exports all
+call ``derive``. Average watch time and watch depth are cohort numbers (docs/metrics.md §5):
 over the pairs whose unique impression falls in the group's period, their whole watched sets.
-Quality of experience (METRICS.md §7, ``quality``): startup time median and p90 from the
+Quality of experience (docs/metrics.md §7, ``quality``): startup time median and p90 from the
 startup counts per 10 ms bin (``startup_bin``), rebuffering count, time and ratio, playback
 failures and their rate, exits before start.
 It does not count anything: counts are credited in ``sessionize``.
@@ -22,9 +22,9 @@ from watchdepth.store.base import EVENT_COUNTS as EVENT_COUNT_SUMS
 
 #: The metric fields of an analytics row, in API order.
 METRIC_FIELDS = ("views", "unique_views", "player_loads", "watch_time", "view_rate", "avg_watch_time", "watch_depth")
-#: Event counts (METRICS.md §4), plain sums: ``derive`` passes them through (ask for them by name).
+#: Event counts (docs/metrics.md §4), plain sums: ``derive`` passes them through (ask for them by name).
 EVENT_COUNTS = EVENT_COUNT_SUMS
-#: Quality-of-experience fields (METRICS.md §7), asked by name in ``fields`` (the overview has them all).
+#: Quality-of-experience fields (docs/metrics.md §7), asked by name in ``fields`` (the overview has them all).
 QUALITY_FIELDS = ("startup_time", "startup_time_p90", "buffering_count", "buffering_time", "rebuffer_ratio",
                   "playback_failures", "failure_rate", "exits_before_start")
 #: Quality fields that need the startup histogram (a second store query per answer).
@@ -35,7 +35,7 @@ SUM_FIELDS = {"views": "views", "unique_views": "unique_views", "player_loads": 
 
 
 def round_half_up(x: float) -> int:
-    """Rounded half up to an integer, as METRICS.md §4 asks (Python's round() is half-even).
+    """Rounded half up to an integer, as docs/metrics.md §4 asks (Python's round() is half-even).
 
     ``x`` is first taken to the microsecond: sums of float seconds differ in their last bits
     with the order an engine adds them (a day's 1,976,646.5 s summed as ...6.5000000068 by

@@ -1,6 +1,6 @@
 """Periods and time zones: turns ``from``/``to``/``period``/``timezone`` into UTC instants.
 
-Input: the API's strings (API.md "Dates") and the current time. Output: a ``Period``
+Input: the API's strings (docs/api.md "Dates") and the current time. Output: a ``Period``
 (``[start_ms, end_ms)`` and the zone), and the buckets of a timeline (every bucket,
 zeros included). A bare-date ``to`` is the start of that day, exclusive, as in Kinescope's
 API (``from=2020-08-30&to=2020-09-01`` is two days). Times outside ``EARLIEST`` .. now + one

@@ -154,7 +154,7 @@ class StoreReportSource:
         return out
 
     def _bins(self, p: Period, ids: set[str]) -> dict[str, dict[int, int]]:
-        """Startup counts per 10 ms bin per content id (METRICS.md §7 percentiles), of ids with startups."""
+        """Startup counts per 10 ms bin per content id (docs/metrics.md §7 percentiles), of ids with startups."""
         if not ids:
             return {}
         got = self.store.aggregate(Aggregate(start_ms=p.start_ms, end_ms=p.end_ms, timezone=p.timezone,

@@ -207,7 +207,7 @@ class Ingest:
         return self._process([(events, kind)])[0]
 
     def watching_now(self) -> Counter[str]:
-        """Content id -> sessions watching now (METRICS.md §4), at ``clock()``; no database read."""
+        """Content id -> sessions watching now (docs/metrics.md §4), at ``clock()``; no database read."""
         return self.sessionizer.watching_now(int(self.clock() * 1000))
 
     # -- the worker ---------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Events of a load -> runs, views, watched sets and credited facts (METRICS.md §3–5)."""
+"""Events of a load -> runs, views, watched sets and credited facts (docs/metrics.md §3–5)."""
 
 from watchdepth.sessionize.sessionizer import (
     APPLIED,

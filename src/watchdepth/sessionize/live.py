@@ -1,4 +1,4 @@
-"""Watching now (METRICS.md §4), kept incrementally so a read costs O(contents), not O(sessions).
+"""Watching now (docs/metrics.md §4), kept incrementally so a read costs O(contents), not O(sessions).
 
 Input: ``note(session, t, content, playing)`` for each applied counted event (``load`` or a
 positioned type), in processing order; ``counts(now_ms)`` from any thread.
@@ -21,7 +21,7 @@ import heapq
 import threading
 from collections import Counter
 
-#: "Watching now" looks this far back (METRICS.md §4).
+#: "Watching now" looks this far back (docs/metrics.md §4).
 WINDOW_MS = 30_000
 
 

@@ -1,4 +1,4 @@
-"""The run rules of METRICS.md §3, applied to one load's open run.
+"""The run rules of docs/metrics.md §3, applied to one load's open run.
 
 Input: the load's open run end (or none) and one positioned event.
 Output: a ``Step`` saying, in order, how the run is extended, closed, opened, and
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-#: ε of METRICS.md §3: a play within one second of the run's end keeps the run.
+#: ε of docs/metrics.md §3: a play within one second of the run's end keeps the run.
 EPSILON = 1.0
 #: Float noise allowance for comparisons of positions sent as decimals.
 FUZZ = 1e-6
@@ -32,7 +32,7 @@ class Step(NamedTuple):
 
 
 def step(kind: str, position: float, from_: float | None, run_end: float | None) -> Step:
-    """One row of the table in METRICS.md §3. ``run_end`` is None when no run is open."""
+    """One row of the table in docs/metrics.md §3. ``run_end`` is None when no run is open."""
     if kind == "play":
         return _play(position, run_end)
     if kind == "seek":

@@ -1,13 +1,13 @@
-"""Folds events into runs, views, watched sets and credited facts (METRICS.md §3–5).
+"""Folds events into runs, views, watched sets and credited facts (docs/metrics.md §3–5).
 
 Input: enriched ``Event``s, a batch at a time. Output: an ``Outcome`` with each event's
 status (applied, duplicate, late, bot) and run number, and the ``Credit``s it produced:
 a player load, a unique impression, a view, a piece of watch time, or an event count
 (play, pause, seek, replay, player_init), each credited at the time of the event that
 produced it, with the dimensions of its load. A piece of watch time also carries its
-pair's impression time and dimensions (the cohort of METRICS.md §5, for average watch
+pair's impression time and dimensions (the cohort of docs/metrics.md §5, for average watch
 time and watch depth).
-Quality of experience (METRICS.md §7), each at its event with its load's dimensions: a
+Quality of experience (docs/metrics.md §7), each at its event with its load's dimensions: a
 ``startup`` (its 10 ms bin, ``startup_bin``, for the percentiles), a ``stall`` (count and
 ms), a load's first fatal ``error`` (a playback failure), and exits before start as a
 cohort of the load's first ``play``: +1 at that play and −1 when its ``startup`` comes,
@@ -34,17 +34,17 @@ from watchdepth.sessionize.live import WatchingNow
 from watchdepth.sessionize.rules import EPSILON, FUZZ, step
 from watchdepth.sessionize.state import Dims, LoadState, PairState, SessionState
 
-#: Continuous playback that makes a view (METRICS.md §4).
+#: Continuous playback that makes a view (docs/metrics.md §4).
 VIEW_SECONDS = 5.0
-#: "Watching now" looks this far back (METRICS.md §4).
+#: "Watching now" looks this far back (docs/metrics.md §4).
 WATCHING_WINDOW_MS = 30_000
 #: A session idle this long is forgotten (it expired after 30 min; the rest is margin).
 SESSION_TTL_MS = 90 * 60_000
 #: Event ids (not of the tracker's "load:seq" form) held in memory; older ones are looked up in the store.
 RECENT_IDS = 1_000_000
-#: Event types counted as such (METRICS.md §4 "Event counts"); ``load`` counts as ``player_init``.
+#: Event types counted as such (docs/metrics.md §4 "Event counts"); ``load`` counts as ``player_init``.
 EVENT_COUNTS = {"play": "play", "pause": "pause", "seek": "seek", "load": "player_init"}
-#: Event types that credit quality numbers (METRICS.md §7); a first play opens the exits cohort.
+#: Event types that credit quality numbers (docs/metrics.md §7); a first play opens the exits cohort.
 QUALITY_TYPES = frozenset({"startup", "stall", "error", "play"})
 #: Startup bins: 10 ms up to a minute (the percentiles are exact to 10 ms there), then 10 s.
 FINE_BIN_MS, FINE_UNTIL_MS, COARSE_BIN_MS = 10, 60_000, 10_000
@@ -63,7 +63,7 @@ class Credit(msgspec.Struct, frozen=True, gc=False):
     """One credited fact. Counts are 0 or 1; a watch-time piece is [seg_start, seg_end].
 
     ``cohort_wt`` is watch time of the pair whose unique impression was credited at
-    ``imp_t`` with these ``dims`` (METRICS.md §5's cohort): equal to ``watch_time`` on a
+    ``imp_t`` with these ``dims`` (docs/metrics.md §5's cohort): equal to ``watch_time`` on a
     piece, unless the pair's impression came with other dimensions (another load of the
     session, on another page say): then the piece is two credits, ``watch_time`` with this
     load's dimensions and ``cohort_wt`` with the impression's. Event counts are 0 or 1.
@@ -121,7 +121,7 @@ def import_order(events: Sequence[Event]) -> list[int]:
     """A bulk import: each load in ``seq`` order, loads interleaved by time.
 
     An event's sort time is the latest ``t`` of its load so far in ``seq`` order, so the
-    result is the same whatever the order of the file (METRICS.md §3).
+    result is the same whatever the order of the file (docs/metrics.md §3).
     """
     by_load: dict[str, list[int]] = {}
     for i, e in enumerate(events):
@@ -240,7 +240,7 @@ class Sessionizer:
         return status, run_no
 
     def _quality(self, e: Event, credits: list[Credit]) -> None:
-        """Credit the METRICS.md §7 numbers of a startup, stall, error or first play, each on a credit of its own."""
+        """Credit the docs/metrics.md §7 numbers of a startup, stall, error or first play, each on a credit of its own."""
         load = self.sessions[e.session_id].loads[e.load_id]
         got: dict[str, Any] = {}
         if e.type == "play":
@@ -265,7 +265,7 @@ class Sessionizer:
             credits.append(Credit(e.t, e.content_id, e.session_id, e.load_id, 0, 0, 0, 0.0, None, None, load.dims, **got))
 
     def _count(self, e: Event, credits: list[Credit], before: int) -> None:
-        """Credit the event's count (METRICS.md §4 "Event counts") on its first credit, or a new one."""
+        """Credit the event's count (docs/metrics.md §4 "Event counts") on its first credit, or a new one."""
         load = self.sessions[e.session_id].loads[e.load_id]
         counts: dict[str, Any] = {EVENT_COUNTS[e.type]: 1}
         if e.type == "play" and load.replaying:
@@ -318,7 +318,7 @@ class Sessionizer:
         return APPLIED, self._move(e, load, pair, credits)
 
     def _remember_id(self, session: SessionState, e: Event) -> None:
-        """Idempotency by ``id``, workspace-wide (METRICS.md §2). The tracker's ids ("load:seq")
+        """Idempotency by ``id``, workspace-wide (docs/metrics.md §2). The tracker's ids ("load:seq")
         are covered by ``seq`` already; others are held here and by their session (to forget them
         with it if its write fails)."""
         if e.id is None or _tracker_id(e):

@@ -44,7 +44,7 @@ class LoadState:
         self.loaded = False  # a ``load`` event was credited
         self.ended: str | None = None  # the content whose end this load reached (a next play is a replay)
         self.replaying = False  # the play being applied is a replay
-        self.first_play: int | None = None  # the time of its first ``play`` (METRICS.md §7's cohort)
+        self.first_play: int | None = None  # the time of its first ``play`` (docs/metrics.md §7's cohort)
         self.started = False  # a ``startup`` was credited
         self.failed = False  # a fatal ``error`` was credited
 

@@ -1,7 +1,7 @@
 """The watched set of one (session, content): a union of closed intervals of content time.
 
 Input: intervals played, as they grow. Output: the pieces each addition newly covers,
-which is exactly the watch time to credit (METRICS.md §3: a segment watched twice in
+which is exactly the watch time to credit (docs/metrics.md §3: a segment watched twice in
 one session counts once). It does not know about runs, loads or time of day.
 """
 

@@ -57,7 +57,7 @@ EVENT_COLUMNS: tuple[tuple[str, str, pa.DataType], ...] = (
     ("browser", "browser", _STR),
     ("domain", "domain", _STR),
     ("page", "page", _STR),
-    ("ms", "ms", pa.int32()),  # the quality fields (METRICS.md §7)
+    ("ms", "ms", pa.int32()),  # the quality fields (docs/metrics.md §7)
     ("code", "code", _STR),
     ("message", "message", _STR),
     ("fatal", "fatal", pa.bool_()),
@@ -119,7 +119,7 @@ _FACT_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
     ("seg_start", _F64),
     ("seg_end", _F64),
 )
-#: Credit fields after ``dims`` -> facts column: the cohort (METRICS.md §5) and event counts.
+#: Credit fields after ``dims`` -> facts column: the cohort (docs/metrics.md §5) and event counts.
 _FACT_EXTRA: tuple[tuple[str, pa.DataType], ...] = (
     ("imp_t", _TS),
     ("cohort_wt", _F64),
@@ -128,7 +128,7 @@ _FACT_EXTRA: tuple[tuple[str, pa.DataType], ...] = (
     ("seek", pa.uint8()),
     ("replay", pa.uint8()),
     ("player_init", pa.uint8()),
-    ("startups", pa.uint8()),  # quality (METRICS.md §7)
+    ("startups", pa.uint8()),  # quality (docs/metrics.md §7)
     ("startup_bin", _STR),
     ("stalls", pa.uint8()),
     ("stall_ms", pa.uint32()),

@@ -1,6 +1,6 @@
 /*! watchdepth tracker | Apache-2.0 | https://github.com/watchdepth/watchdepth */
 // The player tracker: turns what a player does into watchdepth's wire events
-// (shared/METRICS.md §2) and delivers them to /collect.
+// (docs/metrics.md §2) and delivers them to /collect.
 //
 // Quality of experience (§7): `startup` (ms from the first play to the first
 // frame), `stall` (a rebuffering no seek caused, sent on resume or when the page

@@ -6,7 +6,7 @@ parameters, the parameters, the output columns). Sources, smallest first: ``agg_
 UTC days), else ``facts``: the same choice as the DuckDB backend, so both give the same
 numbers. Time buckets are computed in the query's time zone; the result carries
 ``count() OVER ()`` so the total number of groups costs no second query.
-Cohort watch time (METRICS.md §5) is keyed by the pair's impression time: the rollups keep it
+Cohort watch time (docs/metrics.md §5) is keyed by the pair's impression time: the rollups keep it
 by ``imp_t``'s unit, and facts are read as ``credited`` (each row at ``t``, and again at
 ``imp_t`` with its cohort watch time alone), as on DuckDB.
 It does not run anything (``store.clickhouse`` does) nor derive metrics.

@@ -489,7 +489,7 @@ _TS = pa.timestamp("ms", tz="UTC")
 
 def _credited(facts: pa.Table) -> tuple[pa.Table, pa.Array]:
     """Facts as credits, with their times in ms: each row at ``t`` with its sums, then the rows
-    with cohort watch time at ``imp_t`` with that alone (METRICS.md §5: the cohort's unit)."""
+    with cohort watch time at ``imp_t`` with that alone (docs/metrics.md §5: the cohort's unit)."""
     cols = ["content_id", *_SUM_NAMES, *ROLLUP_DIMENSIONS]
     at_t = facts.select(cols)
     for name in AT_IMP:

@@ -20,7 +20,7 @@ column: ws_day / agg_day's startup_bin rows for whole UTC days (in a zone off th
 the hours of a day in another bucket than its noon moved from ``agg_startup``), ``agg_startup``
 for whole UTC hours, facts' startup rows for the rest; no catalog join, no read by ``imp_t``,
 and its rows carry ``startups`` alone (``Plan.sums``; ``_plan_startups``).
-Cohort watch time (METRICS.md §5) is summed by the pair's impression time: rollups keep it by
+Cohort watch time (docs/metrics.md §5) is summed by the pair's impression time: rollups keep it by
 ``imp_t``'s unit, and a facts part reads each row at ``t`` and again at ``imp_t``
 (``duckdb_rollup.credited``), so the cohort costs what the edges already cost.
 It does not run anything (``store.duckdb`` does) nor derive metrics.

@@ -6,9 +6,9 @@ them, and ``rollup_state.wm`` moved on. ``facts`` is append-only, so its ``rowid
 rows in commit order and ``rowid >= wm`` is the tail not rolled up yet (queries read it from
 facts, so lagging rollups never make a number wrong).
 Every sum goes to the unit of its fact's time ``t``, except ``cohort_wt`` (a pair's watch
-time, METRICS.md §5's cohort), which goes to the unit of the pair's impression ``imp_t``:
+time, docs/metrics.md §5's cohort), which goes to the unit of the pair's impression ``imp_t``:
 ``credited`` gives each facts row twice, once per time.
-``agg_startup`` keeps startups alone per UTC hour, content and 10 ms bin (METRICS.md §7's
+``agg_startup`` keeps startups alone per UTC hour, content and 10 ms bin (docs/metrics.md §7's
 percentiles in any zone's buckets), ``startup_day`` / ``startup_hour`` the same of all content
 per UTC day / hour (a workspace's without a filter); a file from before them gets them filled on
 open.
@@ -27,7 +27,7 @@ HOUR_DIMS = ("country", "platform", "os", "browser")
 SLICE_ROWS = 5_000_000  # a tail longer than this is folded a week at a time
 #: Event-count columns of facts and rollups (``store.rows.FACT_COUNTS``).
 COUNTS = ("play", "pause", "seek", "replay", "player_init")
-#: Quality sums (METRICS.md §7; ``store.rows.FACT_QUALITY``); ``exits`` is keyed by imp_t, like cohort_wt.
+#: Quality sums (docs/metrics.md §7; ``store.rows.FACT_QUALITY``); ``exits`` is keyed by imp_t, like cohort_wt.
 QUALITY = ("startups", "stalls", "stall_ms", "failures", "exits")
 #: Sums credited at ``imp_t`` (the cohort's time), not at ``t``.
 AT_IMP = ("cohort_wt", "exits")

@@ -28,13 +28,13 @@ CREATE TABLE IF NOT EXISTS events (
     browser VARCHAR,
     domain VARCHAR,
     page VARCHAR,
-    ms INTEGER,                       -- startup, stall (METRICS.md §7)
+    ms INTEGER,                       -- startup, stall (docs/metrics.md §7)
     code VARCHAR,                     -- error
     message VARCHAR,                  -- error
     fatal BOOLEAN,                    -- error
     city VARCHAR                      -- English name, when the GeoIP file has cities
 );
--- facts: every credited number, at the time of the event that produced it (METRICS.md §5).
+-- facts: every credited number, at the time of the event that produced it (docs/metrics.md §5).
 CREATE TABLE IF NOT EXISTS facts (
     t TIMESTAMPTZ NOT NULL,
     content_id VARCHAR NOT NULL,
@@ -53,14 +53,14 @@ CREATE TABLE IF NOT EXISTS facts (
     domain VARCHAR,
     page VARCHAR,
     external_id VARCHAR,
-    imp_t TIMESTAMPTZ,                -- a watch-time piece: its pair's unique impression (METRICS.md §5 cohort)
+    imp_t TIMESTAMPTZ,                -- a watch-time piece: its pair's unique impression (docs/metrics.md §5 cohort)
     cohort_wt DOUBLE NOT NULL DEFAULT 0,  -- watch time of the pair impressed at imp_t with these dimensions
-    play UTINYINT NOT NULL DEFAULT 0,      -- event counts (METRICS.md §4), each at its event
+    play UTINYINT NOT NULL DEFAULT 0,      -- event counts (docs/metrics.md §4), each at its event
     pause UTINYINT NOT NULL DEFAULT 0,
     seek UTINYINT NOT NULL DEFAULT 0,
     replay UTINYINT NOT NULL DEFAULT 0,
     player_init UTINYINT NOT NULL DEFAULT 0,
-    -- quality (METRICS.md §7), each at its event: a startup and its 10 ms bin (a key of agg_day/ws_day,
+    -- quality (docs/metrics.md §7), each at its event: a startup and its 10 ms bin (a key of agg_day/ws_day,
     -- dim 'startup_bin', for the percentiles), a stall and its ms, a load's first fatal error,
     -- exits before start (+1 at a load's first play, -1 at its startup; both keyed by imp_t = that play)
     startups UTINYINT NOT NULL DEFAULT 0,
@@ -116,7 +116,7 @@ CREATE TABLE IF NOT EXISTS agg_day (
     failures BIGINT NOT NULL DEFAULT 0,
     exits BIGINT NOT NULL DEFAULT 0
 );
--- agg_startup: startups per UTC hour, content and 10 ms startup bin (METRICS.md §7 percentiles
+-- agg_startup: startups per UTC hour, content and 10 ms startup bin (docs/metrics.md §7 percentiles
 -- per time bucket, read alone: no other sum, no catalog join).
 CREATE TABLE IF NOT EXISTS agg_startup (
     hour TIMESTAMPTZ NOT NULL,

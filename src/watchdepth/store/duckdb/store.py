@@ -276,7 +276,7 @@ class DuckDBStore:
 
     @_fresh
     def ids_stored(self, ids: Sequence[str]) -> set[str]:
-        """Which of these event ids the log holds already (idempotency by ``id``, METRICS.md §2)."""
+        """Which of these event ids the log holds already (idempotency by ``id``, docs/metrics.md §2)."""
         if not ids:
             return set()
         got = self._run("SELECT DISTINCT id FROM events WHERE id IN (SELECT unnest(?::VARCHAR[]))", [list(ids)])

@@ -42,7 +42,7 @@ PARTITION BY toYYYYMM(t)
 ORDER BY (session_id, log_seq);
 
 -- @sharded facts cityHash64(session_id)
--- Every credited number at the time of the event that produced it (METRICS.md §5).
+-- Every credited number at the time of the event that produced it (docs/metrics.md §5).
 CREATE TABLE IF NOT EXISTS {facts} {on_cluster} (
     t DateTime64(3, 'UTC') CODEC(Delta, ZSTD(1)),
     content_id LowCardinality(String),

@@ -1,4 +1,4 @@
--- The ClickHouse schema, version 3: the cohort of METRICS.md §5 and event counts (§4).
+-- The ClickHouse schema, version 3: the cohort of docs/metrics.md §5 and event counts (§4).
 -- facts.imp_t: a watch-time piece's pair's unique impression; facts.cohort_wt: watch time of
 -- the pair impressed at imp_t with the row's dimensions (rolled up by imp_t, not t), for
 -- average watch time and watch depth. play/pause/seek/replay/player_init: event counts, each
@@ -37,6 +37,6 @@ ALTER TABLE {agg_day} {on_cluster} ADD COLUMN IF NOT EXISTS cohort_wt Float64 DE
     ADD COLUMN IF NOT EXISTS player_init Int64 DEFAULT 0;
 
 -- @alter events
--- Idempotency by id across the workspace (METRICS.md §2): ids not of the tracker's form are
+-- Idempotency by id across the workspace (docs/metrics.md §2): ids not of the tracker's form are
 -- looked up in the log; a bloom filter keeps the look-up off most parts.
 ALTER TABLE {events} {on_cluster} ADD INDEX IF NOT EXISTS id_bloom id TYPE bloom_filter(0.01) GRANULARITY 4;

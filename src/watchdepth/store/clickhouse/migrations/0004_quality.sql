@@ -1,4 +1,4 @@
--- The ClickHouse schema, version 4: quality of experience (METRICS.md §7).
+-- The ClickHouse schema, version 4: quality of experience (docs/metrics.md §7).
 -- events: the quality fields as sent (ms of startup and stall; code, message, fatal of error).
 -- facts and rollups: startups, stalls, stall_ms, failures (a load's first fatal error) and
 -- exits (+1 at a load's first play, -1 at its startup; keyed by imp_t, that play's time, like

@@ -15,7 +15,7 @@ export const EXPORT_FIELDS = [
   ["avg_watch_time", "Average watch time"], ["watch_depth", "Watch depth"],
   ["peak_concurrent_viewers", "Peak concurrent viewers"],
 ];
-// METRICS.md §7, after the fields above in the export's column order (export/source.py)
+// docs/metrics.md §7, after the fields above in the export's column order (export/source.py)
 export const QUALITY_FIELDS = [
   ["startup_time", "Startup time (median)"], ["startup_time_p90", "Startup time (p90)"],
   ["buffering_count", "Rebuffering count"], ["buffering_time", "Rebuffering time"], ["rebuffer_ratio", "Rebuffering ratio"],

@@ -1,4 +1,4 @@
-// How numbers look on the pages. Values arrive computed from the API (METRICS.md);
+// How numbers look on the pages. Values arrive computed from the API (docs/metrics.md);
 // this module only formats them and the change against the previous period.
 
 const integer = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
@@ -19,7 +19,7 @@ export const CARD_METRICS = [
     help: "Of the sessions that started a video in the period: share of the video they watched (0–100%)" },
 ];
 
-/** Metrics the timeline has (API.md overview timeline: every bucket has each card's metric). */
+/** Metrics the timeline has (docs/api.md overview timeline: every bucket has each card's metric). */
 export const TIMELINE_METRICS = CARD_METRICS;
 
 export const METRIC = Object.fromEntries(CARD_METRICS.map((m) => [m.key, m]));

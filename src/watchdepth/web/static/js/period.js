@@ -153,7 +153,7 @@ export function defaultGroupTime(period, from, to) {
 export function periodParams(state) {
   const params = { timezone: state.tz || null };
   if (state.period === "custom") {
-    // The picker's last day is included; the API's bare-date `to` is exclusive (API.md "Dates").
+    // The picker's last day is included; the API's bare-date `to` is exclusive (docs/api.md "Dates").
     params.from = state.from;
     params.to = state.to ? addDays(state.to, 1) : state.to;
   } else {

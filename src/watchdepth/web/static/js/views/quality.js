@@ -1,4 +1,4 @@
-// Quality of experience (METRICS.md §7) on the analytics pages: the period's startup time
+// Quality of experience (docs/metrics.md §7) on the analytics pages: the period's startup time
 // (median, p90), rebuffer ratio, failures and exits before start over time as three small
 // charts (the overview's timeline, one entry per bucket), and a breakdown by browser, OS,
 // platform, country or page, worst first (highest rebuffer ratio, then failure rate), so
