@@ -238,3 +238,11 @@ def test_metrics_md_defines_every_field_the_code_answers(svc: services.Services)
     wanted = set(METRIC_FIELDS) | set(metrics.EVENT_COUNTS) | set(metrics.QUALITY_FIELDS)
     assert wanted - names == set(), "fields without a definition in docs/metrics.md §4 or §7"
     assert names - answered == set(), "docs/metrics.md defines a field no answer has"
+
+
+def test_the_code_cites_only_files_the_repository_has() -> None:
+    """The spec files behind docs/metrics.md and docs/api.md are not in the repository: code cites those two."""
+    bare = re.compile(r"(?<![\w/.-])(?:METRICS|API)\.md|shared/METRICS\.md")
+    found = [f"{path.relative_to(ROOT)}:{n}" for path in (ROOT / "src").rglob("*") if path.suffix in (".py", ".js", ".sql", ".md")
+             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if bare.search(line)]
+    assert found == []
