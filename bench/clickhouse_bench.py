@@ -66,17 +66,31 @@ def batches(n_events: int, size: int) -> list[WriteBatch]:
     events = [Event(**{attr: evs[col][i] for attr, col, _ in rows.EVENT_COLUMNS}) for i in range(ev.num_rows)]
     fas = fa.to_pydict()
     fas["t"] = fa.column("t").cast(pa.int64()).to_pylist()
-    credits = [Credit(fas["t"][i], fas["content_id"][i], fas["session_id"][i], fas["load_id"][i], fas["player_loads"][i],
-                      fas["unique_views"][i], fas["views"][i], fas["watch_time"][i], fas["seg_start"][i], fas["seg_end"][i],
-                      tuple(fas[d][i] for d in rows.FACT_DIMS)) for i in range(fa.num_rows)]
+    credits = [
+        Credit(
+            fas["t"][i],
+            fas["content_id"][i],
+            fas["session_id"][i],
+            fas["load_id"][i],
+            fas["player_loads"][i],
+            fas["unique_views"][i],
+            fas["views"][i],
+            fas["watch_time"][i],
+            fas["seg_start"][i],
+            fas["seg_end"][i],
+            tuple(fas[d][i] for d in rows.FACT_DIMS),
+        )
+        for i in range(fa.num_rows)
+    ]
     out = []
     n_batches = max(1, len(events) // size)
     per_fact = len(credits) / len(events)
     for b in range(n_batches):
         lo, hi = b * size, min(len(events), (b + 1) * size)
         flo, fhi = int(lo * per_fact), int(hi * per_fact)
-        out.append(WriteBatch(events[lo:hi], evs["status"][lo:hi], evs["run"][lo:hi], evs["log_seq"][lo:hi],
-                              credits[flo:fhi]))
+        out.append(
+            WriteBatch(events[lo:hi], evs["status"][lo:hi], evs["run"][lo:hi], evs["log_seq"][lo:hi], credits[flo:fhi])
+        )
     return out
 
 
@@ -91,8 +105,11 @@ def bench_insert(n_events: int, sizes: list[int], chdb_dir: Path) -> None:
             rates = []
             for r in range(3):
                 tmp = Path(tempfile.mkdtemp())
-                store: Any = (ClickHouseStore(Target("chdb", f"ins{size}_{r}", path=str(chdb_dir))) if name == "chDB"
-                              else DuckDBStore(tmp / "w.duckdb"))
+                store: Any = (
+                    ClickHouseStore(Target("chdb", f"ins{size}_{r}", path=str(chdb_dir)))
+                    if name == "chDB"
+                    else DuckDBStore(tmp / "w.duckdb")
+                )
                 store.write_batch(wbs[0])  # warm-up: the first insert creates parts and partitions
                 t = time.perf_counter()
                 for b in wbs[1:]:
@@ -109,11 +126,15 @@ def bench_insert(n_events: int, sizes: list[int], chdb_dir: Path) -> None:
 
 #: ``datagen.replicate``'s video permutation (r -> (r × 7919 + i × 1237) mod 10,000 for the
 #: ids v00000..v09999; other ids unchanged) and time shift (i × 6 minutes), in ClickHouse SQL.
-_NEW_CONTENT = ("if(match(content_id, '^v[0-9]{{5}}$') AND toUInt32(substring(content_id, 2)) < 10000, "
-                "concat('v', leftPad(toString((toUInt64(substring(content_id, 2)) * 7919 + {i} * 1237) % 10000), 5, '0')), "
-                "content_id)")
-_SUMS = ("toInt64(sum(player_loads)) AS player_loads, toInt64(sum(unique_views)) AS unique_views, "
-         "toInt64(sum(views)) AS views, sum(watch_time) AS watch_time")
+_NEW_CONTENT = (
+    "if(match(content_id, '^v[0-9]{{5}}$') AND toUInt32(substring(content_id, 2)) < 10000, "
+    "concat('v', leftPad(toString((toUInt64(substring(content_id, 2)) * 7919 + {i} * 1237) % 10000), 5, '0')), "
+    "content_id)"
+)
+_SUMS = (
+    "toInt64(sum(player_loads)) AS player_loads, toInt64(sum(unique_views)) AS unique_views, "
+    "toInt64(sum(views)) AS views, sum(watch_time) AS watch_time"
+)
 
 
 def bench_replicate(chdb_dir: Path, source: str, target: str, times: int, check: Path | None) -> None:
@@ -137,21 +158,29 @@ def bench_replicate(chdb_dir: Path, source: str, target: str, times: int, check:
         t0 = time.perf_counter()
         repl = {"t": f"t + toIntervalMinute({i * 6})", "content_id": _NEW_CONTENT.format(i=i)}
         select = ", ".join(f"{repl[c]} AS {c}" if c in repl else c for c in fcols)
-        ch._command(f"INSERT INTO {target}.facts ({', '.join(fcols)}) SELECT {select} FROM {source}.facts",)
+        ch._command(
+            f"INSERT INTO {target}.facts ({', '.join(fcols)}) SELECT {select} FROM {source}.facts",
+        )
         t1 = time.perf_counter()
         shifted = f"(SELECT {select} FROM {source}.facts)"
-        ch._command(f"INSERT INTO {target}.agg_hour SELECT toStartOfHour(toDateTime(t, 'UTC')) AS hour, content_id, {_SUMS} "
-                    f"FROM {shifted} GROUP BY hour, content_id")
-        ch._command(f"INSERT INTO {target}.agg_day SELECT toStartOfDay(toDateTime(t, 'UTC')) AS day, content_id, "
-                    f"kv.1 AS dim, kv.2 AS value, {_SUMS} FROM {shifted} ARRAY JOIN [('country', country), "
-                    "('platform', platform), ('os', os), ('browser', browser), ('domain', domain), ('page', page)] AS kv "
-                    "GROUP BY day, content_id, dim, value")
-        print(f"  copy {i + 1}/{times}: facts {t1 - t0:.0f} s, rollups {time.perf_counter() - t1:.0f} s, "
-              f"total {time.perf_counter() - started:.0f} s, {load()}", flush=True)
+        ch._command(
+            f"INSERT INTO {target}.agg_hour SELECT toStartOfHour(toDateTime(t, 'UTC')) AS hour, content_id, {_SUMS} "
+            f"FROM {shifted} GROUP BY hour, content_id"
+        )
+        ch._command(
+            f"INSERT INTO {target}.agg_day SELECT toStartOfDay(toDateTime(t, 'UTC')) AS day, content_id, "
+            f"kv.1 AS dim, kv.2 AS value, {_SUMS} FROM {shifted} ARRAY JOIN [('country', country), "
+            "('platform', platform), ('os', os), ('browser', browser), ('domain', domain), ('page', page)] AS kv "
+            "GROUP BY day, content_id, dim, value"
+        )
+        print(
+            f"  copy {i + 1}/{times}: facts {t1 - t0:.0f} s, rollups {time.perf_counter() - t1:.0f} s, "
+            f"total {time.perf_counter() - started:.0f} s, {load()}",
+            flush=True,
+        )
     total = time.perf_counter() - started
     n_ev, n_fa = ch.count("events"), ch.count("facts")
-    print(f"{target}: {n_ev:,} events, {n_fa:,} facts in {total:.0f} s "
-          f"({(n_ev + n_fa) / total:,.0f} rows/s), {load()}")
+    print(f"{target}: {n_ev:,} events, {n_fa:,} facts in {total:.0f} s ({(n_ev + n_fa) / total:,.0f} rows/s), {load()}")
     if check is not None:
         check_totals(ch, check)
     ch.close()
@@ -162,20 +191,38 @@ def check_totals(ch: ClickHouseStore, duck_dir: Path) -> None:
     import duckdb
 
     vnum = "sum(views * CAST(substring(content_id, 2) AS BIGINT))"  # catches a wrong permutation
-    q = ("SELECT count(*), sum(player_loads), sum(unique_views), sum(views), round(sum(watch_time), 3), "
-         f"{vnum}, count(DISTINCT content_id), min(t), max(t) FROM facts WHERE content_id LIKE 'v%'")
+    q = (
+        "SELECT count(*), sum(player_loads), sum(unique_views), sum(views), round(sum(watch_time), 3), "
+        f"{vnum}, count(DISTINCT content_id), min(t), max(t) FROM facts WHERE content_id LIKE 'v%'"
+    )
     con = duckdb.connect(str(duck_dir / "watchdepth.duckdb"), read_only=True)
     duck = tuple(con.execute(q).fetchone() or ())
     con.close()
-    got = ch._run(q.replace("CAST(substring(content_id, 2) AS BIGINT)", "toInt64(substring(content_id, 2))")
-                  .replace("count(*)", "count()").replace("count(DISTINCT content_id)", "uniqExact(content_id)"))[0]
+    got = ch._run(
+        q.replace("CAST(substring(content_id, 2) AS BIGINT)", "toInt64(substring(content_id, 2))")
+        .replace("count(*)", "count()")
+        .replace("count(DISTINCT content_id)", "uniqExact(content_id)")
+    )[0]
     hour = ch._run("SELECT sum(views), round(sum(watch_time), 3) FROM agg_hour WHERE content_id LIKE 'v%'")[0]
-    day = ch._run("SELECT sum(views), round(sum(watch_time), 3) FROM agg_day WHERE dim = 'country' AND content_id LIKE 'v%'")[0]
-    names = ("facts", "player_loads", "unique_views", "views", "watch_time", "sum(views × video number)",
-             "videos", "first t", "last t")
+    day = ch._run(
+        "SELECT sum(views), round(sum(watch_time), 3) FROM agg_day WHERE dim = 'country' AND content_id LIKE 'v%'"
+    )[0]
+    names = (
+        "facts",
+        "player_loads",
+        "unique_views",
+        "views",
+        "watch_time",
+        "sum(views × video number)",
+        "videos",
+        "first t",
+        "last t",
+    )
     print("| facts of videos | chDB | DuckDB |\n|---|---:|---:|")
     for n, a, b in zip(names, got, duck):
-        print(f"| {n} | {a} | {b} |{'' if str(a)[:19] == str(b)[:19] or (isinstance(a, float) and abs(a - b) < 1e-3 * max(1, abs(b))) else ' **differ**'}")
+        print(
+            f"| {n} | {a} | {b} |{'' if str(a)[:19] == str(b)[:19] or (isinstance(a, float) and abs(a - b) < 1e-3 * max(1, abs(b))) else ' **differ**'}"
+        )
     print(f"rollups (views, watch_time): agg_hour {hour}, agg_day country {day}")
 
 
@@ -183,8 +230,10 @@ def check_totals(ch: ClickHouseStore, duck_dir: Path) -> None:
 
 
 def chdb_bytes(store: ClickHouseStore) -> dict[str, int]:
-    got = store._run("SELECT table, sum(bytes_on_disk) FROM system.parts WHERE database = {d:String} AND active "
-                     "GROUP BY table", {"d": store.database})
+    got = store._run(
+        "SELECT table, sum(bytes_on_disk) FROM system.parts WHERE database = {d:String} AND active GROUP BY table",
+        {"d": store.database},
+    )
     return {t: int(b) for t, b in got}
 
 
@@ -240,29 +289,47 @@ def bench_query(dirs: list[Path], chdb_dir: Path, runs: int, duck_copy: Path | N
         ch = ClickHouseStore.from_dsn(dsn)
         duck = DuckDBStore(duck_file)
         duck.maintain()  # an older dir is brought to the current rollup layout (a no-op otherwise)
-        info = {"events": ch.count("events"), "facts": ch.count("facts"), "copy_s": copy_s,
-                "duck_bytes": duck_file.stat().st_size, "ch_bytes": chdb_bytes(ch)}
+        info = {
+            "events": ch.count("events"),
+            "facts": ch.count("facts"),
+            "copy_s": copy_s,
+            "duck_bytes": duck_file.stat().st_size,
+            "ch_bytes": chdb_bytes(ch),
+        }
         res: dict[tuple[str, str], tuple[float, float]] = {}
-        qs = {name: query_bench.questions(store, Catalog(store)) for name, store in  # type: ignore[arg-type]
-              (("chDB", ch), ("DuckDB", duck))}
+        qs = {
+            name: query_bench.questions(store, Catalog(store))
+            for name, store in (("chDB", ch), ("DuckDB", duck))  # type: ignore[arg-type]
+        }
         for q in query_bench.RAW:
             diff = differences(normal(qs["chDB"][q]()), normal(qs["DuckDB"][q]()))
-            print(f"  {q}: answers " + ("equal" if not diff else f"DIFFER in {len(diff)} places: " + "; ".join(diff[:6])),
-                  flush=True)
+            print(
+                f"  {q}: answers " + ("equal" if not diff else f"DIFFER in {len(diff)} places: " + "; ".join(diff[:6])),
+                flush=True,
+            )
             for name in ("chDB", "DuckDB"):  # one question on both stores before the next: same load
                 res[(name, q)] = query_bench.timed(qs[name][q], runs)
         duck.close()
         ch.close()
         results.append((d, info, res))
         cb = info["ch_bytes"]
-        print(f"{d}: {info['events']:,} events, {info['facts']:,} facts"
-              + (f"; copied in {copy_s:.0f} s ({(info['events'] + info['facts']) / copy_s:,.0f} rows/s)" if copy_s else ""),
-              flush=True)
-        print(f"  bytes per event: DuckDB file {info['duck_bytes'] / info['events']:.1f}; chDB "
-              f"{sum(cb.values()) / info['events']:.1f} (events {cb.get('events', 0) / info['events']:.1f}, "
-              f"facts {cb.get('facts', 0) / info['events']:.1f}, rollups "
-              f"{(cb.get('agg_hour', 0) + cb.get('agg_day', 0)) / info['events']:.1f}); per fact: DuckDB "
-              f"{info['duck_bytes'] / info['facts']:.1f}, chDB {sum(cb.values()) / info['facts']:.1f}", flush=True)
+        print(
+            f"{d}: {info['events']:,} events, {info['facts']:,} facts"
+            + (
+                f"; copied in {copy_s:.0f} s ({(info['events'] + info['facts']) / copy_s:,.0f} rows/s)"
+                if copy_s
+                else ""
+            ),
+            flush=True,
+        )
+        print(
+            f"  bytes per event: DuckDB file {info['duck_bytes'] / info['events']:.1f}; chDB "
+            f"{sum(cb.values()) / info['events']:.1f} (events {cb.get('events', 0) / info['events']:.1f}, "
+            f"facts {cb.get('facts', 0) / info['events']:.1f}, rollups "
+            f"{(cb.get('agg_hour', 0) + cb.get('agg_day', 0)) / info['events']:.1f}); per fact: DuckDB "
+            f"{info['duck_bytes'] / info['facts']:.1f}, chDB {sum(cb.values()) / info['facts']:.1f}",
+            flush=True,
+        )
     print(f"after: {load()}")
     print()
     print("| question | events | chDB p50 | chDB p95 | DuckDB p50 | DuckDB p95 | chDB / DuckDB |")
@@ -286,8 +353,12 @@ def main() -> None:
     qry.add_argument("dirs", nargs="+", type=Path)
     qry.add_argument("--chdb", type=Path, required=True, help="chDB directory holding one database per size")
     qry.add_argument("--runs", type=int, default=9)
-    qry.add_argument("--duck-copy", type=Path, default=None,
-                     help="open copies of the DuckDB files made under this directory (DuckDBStore opens read-write)")
+    qry.add_argument(
+        "--duck-copy",
+        type=Path,
+        default=None,
+        help="open copies of the DuckDB files made under this directory (DuckDBStore opens read-write)",
+    )
     rep = sub.add_parser("replicate")
     rep.add_argument("--chdb", type=Path, required=True, help="chDB directory holding the source database")
     rep.add_argument("--source", default="e10M")

@@ -90,8 +90,10 @@ def main() -> None:
             plain[check].append((time.perf_counter() - t) * 1000)
     last._committed = real  # type: ignore[method-assign]
     a, b = statistics.median(plain[False]), statistics.median(plain[True])
-    print(f"\nsession_log of {len(ids)} sessions ({n} events): {a:.1f} ms without the marker check, "
-          f"{b:.1f} ms with it ({b / a:.2f}x)")
+    print(
+        f"\nsession_log of {len(ids)} sessions ({n} events): {a:.1f} ms without the marker check, "
+        f"{b:.1f} ms with it ({b / a:.2f}x)"
+    )
     one = []
     for _ in range(50):  # the marker alone: one row into ``batches``, as write_batch inserts it
         t = time.perf_counter()

@@ -28,8 +28,11 @@ HERE = os.path.dirname(__file__)
 
 def serve(kind: str, port: int) -> None:
     http = "httptools" if kind == "plain" else connections.protocol_class(connections.Limits())
-    uvicorn.Server(uvicorn.Config(raw_app, host="127.0.0.1", port=port, http=http, loop="uvloop",
-                                  log_level="warning", access_log=False)).run()
+    uvicorn.Server(
+        uvicorn.Config(
+            raw_app, host="127.0.0.1", port=port, http=http, loop="uvloop", log_level="warning", access_log=False
+        )
+    ).run()
 
 
 def listening(port: int) -> None:
@@ -47,16 +50,30 @@ def one(kind: str, port: int, seconds: int, conns: int) -> str:
     try:
         listening(port)
         before = cpu_seconds(proc.pid)
-        out = subprocess.run(["wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "-s", os.path.join(HERE, "collect.lua"),
-                              f"http://127.0.0.1:{port}/collect"], capture_output=True, text=True, check=True,
-                             env={**os.environ, "EVENTS": "1"}).stdout
+        out = subprocess.run(
+            [
+                "wrk",
+                "-t1",
+                f"-c{conns}",
+                f"-d{seconds}s",
+                "-s",
+                os.path.join(HERE, "collect.lua"),
+                f"http://127.0.0.1:{port}/collect",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "EVENTS": "1"},
+        ).stdout
         used = cpu_seconds(proc.pid) - before
     finally:
         proc.terminate()
         proc.wait()
     requests = int(next(line for line in out.splitlines() if "requests in" in line).split()[0])
-    return (f"{kind:8} {requests / seconds:8.0f} req/s {1e6 * used / requests:7.1f} µs/request  "
-            f"load {os.getloadavg()[0]:.1f}")
+    return (
+        f"{kind:8} {requests / seconds:8.0f} req/s {1e6 * used / requests:7.1f} µs/request  "
+        f"load {os.getloadavg()[0]:.1f}"
+    )
 
 
 def main() -> None:

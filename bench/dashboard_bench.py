@@ -131,8 +131,9 @@ def load_once(context: Any, url: str, timeout_ms: int) -> dict[str, Any]:
 def new_context(browser: Any, server: Serve) -> Any:
     """A new browser profile with the sign-in cookie and the drawn-time probe."""
     ctx = browser.new_context(viewport={"width": 1280, "height": 900}, user_agent=HUMAN_UA, timezone_id="UTC")
-    ctx.add_cookies([{"name": "wd_token", "value": server.token, "url": server.url, "httpOnly": True,
-                      "sameSite": "Strict"}])
+    ctx.add_cookies(
+        [{"name": "wd_token", "value": server.token, "url": server.url, "httpOnly": True, "sameSite": "Strict"}]
+    )
     ctx.add_init_script(DRAWN_PROBE)
     return ctx
 
@@ -157,8 +158,10 @@ def summary(samples: list[dict[str, Any]]) -> str:
     drawn = [x["drawn"] for x in samples]
     start = [min(a["start"] for a in x["api"]) for x in samples]
     end = [max(a["end"] for a in x["api"]) for x in samples]
-    return (f"drawn {med(drawn):5.0f} ms (min {min(drawn):5.0f}, max {max(drawn):5.0f}) = start {med(start):4.0f}"
-            f" + API {med([e - b for b, e in zip(start, end)]):4.0f} + drawing {med([d - e for d, e in zip(drawn, end)]):3.0f}")
+    return (
+        f"drawn {med(drawn):5.0f} ms (min {min(drawn):5.0f}, max {max(drawn):5.0f}) = start {med(start):4.0f}"
+        f" + API {med([e - b for b, e in zip(start, end)]):4.0f} + drawing {med([d - e for d, e in zip(drawn, end)]):3.0f}"
+    )
 
 
 def one_at_a_time(server: Serve, api: list[dict[str, Any]], runs: int = 3) -> list[tuple[str, float]]:
@@ -192,14 +195,19 @@ def main(argv: list[str] | None = None) -> int:
     print(f"data: {'demo workspace (temporary)' if args.demo else data}; stored events: {count}")
     t = time.perf_counter()
     server = Serve(data, demo=args.demo)
-    print(f"serve ready in {time.perf_counter() - t:.1f} s; load average {os.getloadavg()[0]:.2f} "
-          f"on {os.cpu_count()} CPUs")
+    print(
+        f"serve ready in {time.perf_counter() - t:.1f} s; load average {os.getloadavg()[0]:.2f} "
+        f"on {os.cpu_count()} CPUs"
+    )
     try:
         from playwright.sync_api import sync_playwright
 
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                         args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            browser = pw.chromium.launch(
+                executable_path=CHROMIUM,
+                headless=True,
+                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+            )
             try:
                 # The first load after start also warms the store's caches: reported apart.
                 first = measure(browser, server, pages[0], 1)["cold"][0]

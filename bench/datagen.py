@@ -26,7 +26,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -37,7 +37,7 @@ import pyarrow.compute as pc
 from watchdepth.sessionize.sessionizer import COARSE_BIN_MS, FINE_BIN_MS, FINE_UNTIL_MS
 
 DAY_MS = 86_400_000
-END_MS = int(datetime(2026, 11, 1, tzinfo=timezone.utc).timestamp() * 1000)
+END_MS = int(datetime(2026, 11, 1, tzinfo=UTC).timestamp() * 1000)
 START_MS = END_MS - 365 * DAY_MS
 N_VIDEOS = 10_000
 N_PROJECTS = 5
@@ -83,21 +83,38 @@ def _country_codes() -> list[str]:
 def catalog(seed: int) -> dict[str, list[dict[str, Any]]]:
     """Projects, folders (half nested) and videos with durations of 30 s to 1 h."""
     rng = np.random.default_rng(seed)
-    now = datetime.fromtimestamp(START_MS / 1000, timezone.utc)
+    now = datetime.fromtimestamp(START_MS / 1000, UTC)
     projects = [{"id": f"p{i}", "name": f"Project {i}", "created_at": now} for i in range(N_PROJECTS)]
     folders = []
     for i in range(N_FOLDERS):
         parent = f"f{i - 1}" if i % 2 else None
-        folders.append({"id": f"f{i}", "project_id": f"p{(i // 2) % N_PROJECTS}", "parent_id": parent,
-                        "name": f"Folder {i}", "created_at": now})
+        folders.append(
+            {
+                "id": f"f{i}",
+                "project_id": f"p{(i // 2) % N_PROJECTS}",
+                "parent_id": parent,
+                "name": f"Folder {i}",
+                "created_at": now,
+            }
+        )
     durations = np.clip(rng.lognormal(5.5, 1.0, N_VIDEOS), 30, 3600).round(1)
     videos = []
     for i in range(N_VIDEOS):
         f = int(rng.integers(N_FOLDERS + 4))
         folder = f"f{f}" if f < N_FOLDERS else None
         project = folders[f]["project_id"] if folder else f"p{i % N_PROJECTS}"
-        videos.append({"id": f"v{i:05d}", "kind": "video", "project_id": project, "folder_id": folder,
-                       "title": f"Video {i}", "duration": float(durations[i]), "stream_id": None, "created_at": now})
+        videos.append(
+            {
+                "id": f"v{i:05d}",
+                "kind": "video",
+                "project_id": project,
+                "folder_id": folder,
+                "title": f"Video {i}",
+                "duration": float(durations[i]),
+                "stream_id": None,
+                "created_at": now,
+            }
+        )
     return {"projects": projects, "folders": folders, "content": videos}
 
 
@@ -128,8 +145,9 @@ def _prefixed(prefix: str, ints: np.ndarray) -> pa.Array:
     return pc.binary_join_element_wise(prefix, pc.cast(pa.array(ints), pa.string()), "")
 
 
-def chunk(world: World, rng: np.random.Generator, first_load: int, n_loads: int, t0: int, t1: int,
-          first_seq: int) -> tuple[pa.Table, pa.Table]:
+def chunk(
+    world: World, rng: np.random.Generator, first_load: int, n_loads: int, t0: int, t1: int, first_seq: int
+) -> tuple[pa.Table, pa.Table]:
     """Events and facts of ``n_loads`` player loads starting in ``[t0, t1)``, in time order."""
     k = np.where(rng.random(n_loads) < NO_PLAY, 1, 2 + rng.poisson(EVENTS_PER_LOAD - 1.7, n_loads))
     n = int(k.sum())
@@ -185,30 +203,33 @@ def chunk(world: World, rng: np.random.Generator, first_load: int, n_loads: int,
             mask = mask[rows] if mask is not None else None
         return pa.DictionaryArray.from_arrays(pa.array(ind.astype(np.int32), mask=mask), dictionary)
 
-    events = _broadcast(n, {
-        "log_seq": pa.array(np.arange(first_seq, first_seq + n)),
-        "status": pa.scalar("applied"),
-        "run": pa.array(np.ones(n, np.int32), mask=j == 0),
-        "type": pa.DictionaryArray.from_arrays(pa.array(etype.astype(np.int32)), types),
-        "content_id": col("content_id"),
-        "kind": pa.scalar("video"),
-        "project_id": col("project_id"),
-        "session_id": col("session_id"),
-        "load_id": col("load_id"),
-        "seq": pa.array(j),
-        "t": ts,
-        "received_at": ts,
-        "stream_id": pa.nulls(n, pa.string()),
-        "position": pa.array(position, mask=j == 0),
-        "from_position": pa.nulls(n, pa.float64()),
-        "duration": pa.array(dur),
-        "content_duration": pa.array(dur),
-        "url": col("url"),
-        "external_id": pa.nulls(n, pa.string()),
-        "id": pa.nulls(n, pa.string()),
-        "ts": pa.array(t),
-        **{name: col(name) for name in ("country", "platform", "os", "browser", "domain", "page")},
-    })
+    events = _broadcast(
+        n,
+        {
+            "log_seq": pa.array(np.arange(first_seq, first_seq + n)),
+            "status": pa.scalar("applied"),
+            "run": pa.array(np.ones(n, np.int32), mask=j == 0),
+            "type": pa.DictionaryArray.from_arrays(pa.array(etype.astype(np.int32)), types),
+            "content_id": col("content_id"),
+            "kind": pa.scalar("video"),
+            "project_id": col("project_id"),
+            "session_id": col("session_id"),
+            "load_id": col("load_id"),
+            "seq": pa.array(j),
+            "t": ts,
+            "received_at": ts,
+            "stream_id": pa.nulls(n, pa.string()),
+            "position": pa.array(position, mask=j == 0),
+            "from_position": pa.nulls(n, pa.float64()),
+            "duration": pa.array(dur),
+            "content_duration": pa.array(dur),
+            "url": col("url"),
+            "external_id": pa.nulls(n, pa.string()),
+            "id": pa.nulls(n, pa.string()),
+            "ts": pa.array(t),
+            **{name: col(name) for name in ("country", "platform", "os", "browser", "domain", "page")},
+        },
+    )
 
     # facts: the load credit (j == 0) and a watch piece per event after play (j >= 2)
     keep = np.flatnonzero((j == 0) | (j >= 2))
@@ -221,30 +242,37 @@ def chunk(world: World, rng: np.random.Generator, first_load: int, n_loads: int,
     piece = fj >= 2
     imp_t = load_t[li[keep]] + 2 * 10_000  # the load's pair: its impression is its first piece
     last_type = etype[keep]
-    facts = pa.table({
-        "t": pa.array(t[keep], pa.int64()).cast(_TS),
-        **{name: col(name, keep) for name in ("content_id", "session_id", "load_id")},
-        "player_loads": pa.array((fj == 0).astype(np.uint8)),
-        "unique_views": pa.array(first_piece.astype(np.uint8)),
-        "views": pa.array((first_piece & (wt >= 5.0)).astype(np.uint8)),
-        "watch_time": pa.array(wt),
-        "seg_start": pa.array(piece_start, mask=fj < 2),
-        "seg_end": pa.array(piece_end, mask=fj < 2),
-        **{name: col(name, keep) for name in ("country", "platform", "os", "browser", "domain", "page")},
-        "external_id": pa.nulls(len(keep), pa.string()),
-        # the cohort (docs/metrics.md §5): each piece's pair's impression time; its watch time
-        "imp_t": pa.array(imp_t, pa.int64(), mask=~piece).cast(_TS),
-        "cohort_wt": pa.array(wt),
-        # event counts: player_init at the load; the play at the first piece (10 s late); a last pause
-        "play": pa.array(first_piece.astype(np.uint8)),
-        "pause": pa.array((piece & (last_type == 3)).astype(np.uint8)),
-        "seek": pa.array(np.zeros(len(keep), np.uint8)),
-        "replay": pa.array(np.zeros(len(keep), np.uint8)),
-        "player_init": pa.array((fj == 0).astype(np.uint8)),
-    })
+    facts = pa.table(
+        {
+            "t": pa.array(t[keep], pa.int64()).cast(_TS),
+            **{name: col(name, keep) for name in ("content_id", "session_id", "load_id")},
+            "player_loads": pa.array((fj == 0).astype(np.uint8)),
+            "unique_views": pa.array(first_piece.astype(np.uint8)),
+            "views": pa.array((first_piece & (wt >= 5.0)).astype(np.uint8)),
+            "watch_time": pa.array(wt),
+            "seg_start": pa.array(piece_start, mask=fj < 2),
+            "seg_end": pa.array(piece_end, mask=fj < 2),
+            **{name: col(name, keep) for name in ("country", "platform", "os", "browser", "domain", "page")},
+            "external_id": pa.nulls(len(keep), pa.string()),
+            # the cohort (docs/metrics.md §5): each piece's pair's impression time; its watch time
+            "imp_t": pa.array(imp_t, pa.int64(), mask=~piece).cast(_TS),
+            "cohort_wt": pa.array(wt),
+            # event counts: player_init at the load; the play at the first piece (10 s late); a last pause
+            "play": pa.array(first_piece.astype(np.uint8)),
+            "pause": pa.array((piece & (last_type == 3)).astype(np.uint8)),
+            "seek": pa.array(np.zeros(len(keep), np.uint8)),
+            "replay": pa.array(np.zeros(len(keep), np.uint8)),
+            "player_init": pa.array((fj == 0).astype(np.uint8)),
+        }
+    )
     nf = facts.num_rows
-    for name, typ in (("startups", pa.uint8()), ("stalls", pa.uint8()), ("stall_ms", pa.uint32()),
-                      ("failures", pa.uint8()), ("exits", pa.int8())):
+    for name, typ in (
+        ("startups", pa.uint8()),
+        ("stalls", pa.uint8()),
+        ("stall_ms", pa.uint32()),
+        ("failures", pa.uint8()),
+        ("exits", pa.int8()),
+    ):
         facts = facts.append_column(name, pa.array(np.zeros(nf), typ))
     facts = facts.append_column("startup_bin", pa.nulls(nf, pa.string()))
     q_events, q_facts = _quality(rng, k, load_t, browser, idx, first_seq + n, facts.schema)
@@ -256,9 +284,15 @@ def chunk(world: World, rng: np.random.Generator, first_load: int, n_loads: int,
     return events, facts
 
 
-def _quality(rng: np.random.Generator, k: np.ndarray, load_t: np.ndarray, browser: np.ndarray,
-             idx: dict[str, tuple[np.ndarray, pa.Array, np.ndarray | None]], first_seq: int,
-             schema: pa.Schema) -> tuple[pa.Table, pa.Table]:
+def _quality(
+    rng: np.random.Generator,
+    k: np.ndarray,
+    load_t: np.ndarray,
+    browser: np.ndarray,
+    idx: dict[str, tuple[np.ndarray, pa.Array, np.ndarray | None]],
+    first_seq: int,
+    schema: pa.Schema,
+) -> tuple[pa.Table, pa.Table]:
     """The §7 events and facts of the loads that play (``k`` events each, the play 10 s after
     the load): a first-play credit (exits +1 at its time), then a startup (exits -1), a
     fatal error, or nothing; stalls at a random heartbeat."""
@@ -275,9 +309,11 @@ def _quality(rng: np.random.Generator, k: np.ndarray, load_t: np.ndarray, browse
     stall_ms = np.minimum(rng.lognormal(np.log(1200), 0.8, len(played)), 60_000).astype(np.int64)
     beat = 2 + (rng.random(len(played)) * np.maximum(k[played] - 3, 1)).astype(np.int64)  # a heartbeat's j
     # one row per quality event: (load index, type code, t, ms); types: startup, stall, error
-    parts = [(played[started], 0, play_t[started] + ms[started], ms[started]),
-             (played[stalled], 1, load_t[played[stalled]] + beat[stalled] * 10_000 + stall_ms[stalled], stall_ms[stalled]),
-             (played[failed], 2, play_t[failed] + 1_000, np.zeros(int(failed.sum()), np.int64))]
+    parts = [
+        (played[started], 0, play_t[started] + ms[started], ms[started]),
+        (played[stalled], 1, load_t[played[stalled]] + beat[stalled] * 10_000 + stall_ms[stalled], stall_ms[stalled]),
+        (played[failed], 2, play_t[failed] + 1_000, np.zeros(int(failed.sum()), np.int64)),
+    ]
     li = np.concatenate([p[0] for p in parts])
     typ = np.concatenate([np.full(len(p[0]), p[1]) for p in parts])
     t = np.concatenate([p[2] for p in parts])
@@ -294,18 +330,24 @@ def _quality(rng: np.random.Generator, k: np.ndarray, load_t: np.ndarray, browse
     dims = ("country", "platform", "os", "browser", "domain", "page")
     ts = pa.array(t, pa.int64()).cast(_TS)
     is_error = typ == 2
-    events = pa.table({
-        "log_seq": pa.array(np.arange(first_seq, first_seq + nq)),
-        "status": pa.repeat(pa.scalar("applied"), nq),
-        "type": pa.DictionaryArray.from_arrays(pa.array(typ.astype(np.int32)), pa.array(["startup", "stall", "error"])),
-        **{name: col(name, li) for name in ("content_id", "project_id", "session_id", "load_id", "url", *dims)},
-        "kind": pa.repeat(pa.scalar("video"), nq),
-        "seq": pa.array(seq),
-        "t": ts, "received_at": ts, "ts": pa.array(t),
-        "ms": pa.array(q_ms.astype(np.int32), mask=is_error),
-        "code": pa.array(np.where(is_error, "MEDIA_ERR_NETWORK", None), pa.string()),
-        "fatal": pa.array(np.where(is_error, True, None), pa.bool_()),
-    })
+    events = pa.table(
+        {
+            "log_seq": pa.array(np.arange(first_seq, first_seq + nq)),
+            "status": pa.repeat(pa.scalar("applied"), nq),
+            "type": pa.DictionaryArray.from_arrays(
+                pa.array(typ.astype(np.int32)), pa.array(["startup", "stall", "error"])
+            ),
+            **{name: col(name, li) for name in ("content_id", "project_id", "session_id", "load_id", "url", *dims)},
+            "kind": pa.repeat(pa.scalar("video"), nq),
+            "seq": pa.array(seq),
+            "t": ts,
+            "received_at": ts,
+            "ts": pa.array(t),
+            "ms": pa.array(q_ms.astype(np.int32), mask=is_error),
+            "code": pa.array(np.where(is_error, "MEDIA_ERR_NETWORK", None), pa.string()),
+            "fatal": pa.array(np.where(is_error, True, None), pa.bool_()),
+        }
+    )
     # facts: the first play (exits +1 at its imp_t), and one credit per quality event
     f_li = np.concatenate([played, li])
     f_t = np.concatenate([play_t, t])
@@ -313,28 +355,40 @@ def _quality(rng: np.random.Generator, k: np.ndarray, load_t: np.ndarray, browse
     f_ms = np.concatenate([np.zeros(len(played), np.int64), q_ms])
     f_imp = np.concatenate([play_t, play_t[np.searchsorted(played, li)]])
     cohort = (f_typ == -1) | (f_typ == 0)
-    start_bins = np.concatenate([np.full(len(played), None), np.where(typ == 0, np.concatenate(
-        [bins[started], np.full(nq - int(started.sum()), "")]), None)])
+    start_bins = np.concatenate(
+        [
+            np.full(len(played), None),
+            np.where(typ == 0, np.concatenate([bins[started], np.full(nq - int(started.sum()), "")]), None),
+        ]
+    )
     nf = len(f_li)
     zeros = np.zeros(nf, np.uint8)
-    facts = pa.table({
-        "t": pa.array(f_t, pa.int64()).cast(_TS),
-        **{name: col(name, f_li) for name in ("content_id", "session_id", "load_id", *dims)},
-        **{name: pa.array(zeros) for name in ("player_loads", "unique_views", "views", "play", "pause", "seek",
-                                              "replay", "player_init")},
-        "watch_time": pa.array(np.zeros(nf)), "cohort_wt": pa.array(np.zeros(nf)),
-        "seg_start": pa.nulls(nf, pa.float64()), "seg_end": pa.nulls(nf, pa.float64()),
-        "external_id": pa.nulls(nf, pa.string()),
-        "imp_t": pa.array(f_imp, pa.int64(), mask=~cohort).cast(_TS),
-        "startups": pa.array((f_typ == 0).astype(np.uint8)),
-        "startup_bin": pa.array(start_bins, pa.string()),
-        "stalls": pa.array((f_typ == 1).astype(np.uint8)),
-        "stall_ms": pa.array(np.where(f_typ == 1, f_ms, 0).astype(np.uint32)),
-        "failures": pa.array((f_typ == 2).astype(np.uint8)),
-        "exits": pa.array(np.where(f_typ == -1, 1, np.where(f_typ == 0, -1, 0)).astype(np.int8)),
-    })
-    return events, facts.select([name for name in schema.names if name in facts.column_names]
-                                + [name for name in facts.column_names if name not in schema.names])
+    facts = pa.table(
+        {
+            "t": pa.array(f_t, pa.int64()).cast(_TS),
+            **{name: col(name, f_li) for name in ("content_id", "session_id", "load_id", *dims)},
+            **{
+                name: pa.array(zeros)
+                for name in ("player_loads", "unique_views", "views", "play", "pause", "seek", "replay", "player_init")
+            },
+            "watch_time": pa.array(np.zeros(nf)),
+            "cohort_wt": pa.array(np.zeros(nf)),
+            "seg_start": pa.nulls(nf, pa.float64()),
+            "seg_end": pa.nulls(nf, pa.float64()),
+            "external_id": pa.nulls(nf, pa.string()),
+            "imp_t": pa.array(f_imp, pa.int64(), mask=~cohort).cast(_TS),
+            "startups": pa.array((f_typ == 0).astype(np.uint8)),
+            "startup_bin": pa.array(start_bins, pa.string()),
+            "stalls": pa.array((f_typ == 1).astype(np.uint8)),
+            "stall_ms": pa.array(np.where(f_typ == 1, f_ms, 0).astype(np.uint32)),
+            "failures": pa.array((f_typ == 2).astype(np.uint8)),
+            "exits": pa.array(np.where(f_typ == -1, 1, np.where(f_typ == 0, -1, 0)).astype(np.int8)),
+        }
+    )
+    return events, facts.select(
+        [name for name in schema.names if name in facts.column_names]
+        + [name for name in facts.column_names if name not in schema.names]
+    )
 
 
 def _first_rows(load_index: np.ndarray) -> np.ndarray:
@@ -443,8 +497,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("data_dir", type=Path)
     ap.add_argument("events", type=int)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--replicate", type=Path, metavar="SOURCE_DIR",
-                    help="copy SOURCE_DIR's facts events/|SOURCE| times with variations (its events once)")
+    ap.add_argument(
+        "--replicate",
+        type=Path,
+        metavar="SOURCE_DIR",
+        help="copy SOURCE_DIR's facts events/|SOURCE| times with variations (its events once)",
+    )
     args = ap.parse_args(argv)
     import duckdb
 
@@ -465,8 +523,10 @@ def main(argv: list[str] | None = None) -> int:
         got = generate(store, args.events, args.seed)
         store.close()
     size = path.stat().st_size / 1e9
-    print(f"{got['events']:,} events, {got['facts']:,} facts: load {got['load_s']:.0f} s "
-          f"({got['events'] / got['load_s']:,.0f} events/s), rollups {got['rollup_s']:.0f} s, file {size:.2f} GB")
+    print(
+        f"{got['events']:,} events, {got['facts']:,} facts: load {got['load_s']:.0f} s "
+        f"({got['events'] / got['load_s']:,.0f} events/s), rollups {got['rollup_s']:.0f} s, file {size:.2f} GB"
+    )
     return 0
 
 

@@ -48,7 +48,7 @@ def row(i: int) -> dict[str, object]:
         "video_id": None if live else f"v{i}",
         "stream_id": f"s{i}" if live else None,
         "event_id": None,
-        "title": f"Видео номер {i}" if i % 100 else f"=HYPERLINK(\"http://x/{i}\")",
+        "title": f"Видео номер {i}" if i % 100 else f'=HYPERLINK("http://x/{i}")',
         "duration": None if live else duration,
         "folder_name": f"Курсы/Раздел {i % 50}",
         "folder_id": f"f{i % 50}",
@@ -152,8 +152,11 @@ def _check(zip_path: Path) -> dict[str, int]:
     with zipfile.ZipFile(zip_path) as z:
         text = z.read(z.namelist()[0]).decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text)))
-    return {"rows": len(rows), "views": sum(int(r["views"]) for r in rows),
-            "peak_rows": sum(1 for r in rows if r["peak_concurrent_viewers"] not in ("", "0"))}
+    return {
+        "rows": len(rows),
+        "views": sum(int(r["views"]) for r in rows),
+        "peak_rows": sum(1 for r in rows if r["peak_concurrent_viewers"] not in ("", "0")),
+    }
 
 
 def source_only(n: int) -> float:
@@ -169,6 +172,7 @@ def xlsx_loop_child(n: int, per_cell: bool) -> float:
     from watchdepth.export.source import EXPORT_FIELDS
 
     if per_cell:
+
         def per_cell_rows(book: Any, sheet: Any, columns: Any, cells: Any) -> int:
             for col, name in enumerate(columns):
                 sheet.write_string(0, col, name, book.add_format({"bold": True}))
@@ -194,8 +198,9 @@ def compare_xlsx(n: int, repeat: int) -> None:
     got: dict[str, list[float]] = {"per cell": [], "whole rows": []}
     for _ in range(repeat):
         for name, flag in (("per cell", "1"), ("whole rows", "0")):
-            out = subprocess.run([sys.executable, __file__, "--xlsx-loop", str(n), flag], check=True,
-                                 capture_output=True, text=True).stdout
+            out = subprocess.run(
+                [sys.executable, __file__, "--xlsx-loop", str(n), flag], check=True, capture_output=True, text=True
+            ).stdout
             got[name].append(float(out.split()[-1]))
     for name, values in got.items():
         print(f"xlsx {n:,} rows, {name:<10}: CPU s {sorted(values)}  median {statistics.median(values):.2f}")
@@ -215,9 +220,14 @@ def main() -> None:
     p.add_argument("--formats", nargs="+", default=["csv", "xlsx"])
     p.add_argument("--repeat", type=int, default=1, help="runs per cell; the fastest is shown (shared machines)")
     p.add_argument("--source", choices=("synthetic", "store"), default="synthetic")
-    p.add_argument("--live-every", type=int, default=10, help="store source: one stream and one event per this many items")
-    p.add_argument("--compare-xlsx", action="store_true",
-                   help="instead: XLSX written per cell (xlsxwriter's calls) vs whole rows, --repeat times each")
+    p.add_argument(
+        "--live-every", type=int, default=10, help="store source: one stream and one event per this many items"
+    )
+    p.add_argument(
+        "--compare-xlsx",
+        action="store_true",
+        help="instead: XLSX written per cell (xlsxwriter's calls) vs whole rows, --repeat times each",
+    )
     p.add_argument("--child", nargs=2, metavar=("FORMAT", "ROWS"), help=argparse.SUPPRESS)
     p.add_argument("--xlsx-loop", nargs=2, metavar=("ROWS", "PER_CELL"), help=argparse.SUPPRESS)
     p.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
@@ -231,15 +241,22 @@ def main() -> None:
     if a.child:
         print(json.dumps(child(a.child[0], int(a.child[1]), a.trace, a.source, a.live_every)))
         return
-    print(f"{'format':<6} {'rows':>8} {'wall s':>7} {'CPU s':>6} {'rows/s':>8} {'peak RSS MiB':>13} "
-          f"{'traced peak MiB':>16} {'zip MiB':>8}")
+    print(
+        f"{'format':<6} {'rows':>8} {'wall s':>7} {'CPU s':>6} {'rows/s':>8} {'peak RSS MiB':>13} "
+        f"{'traced peak MiB':>16} {'zip MiB':>8}"
+    )
     for fmt in a.formats:
         for n in a.rows:
-            timed = min((run(fmt, n, False, a.source, a.live_every) for _ in range(a.repeat)), key=lambda r: float(r["seconds"]))  # type: ignore[arg-type]
+            timed = min(
+                (run(fmt, n, False, a.source, a.live_every) for _ in range(a.repeat)), key=lambda r: float(r["seconds"])
+            )  # type: ignore[arg-type]
             traced = run(fmt, n, True, a.source, a.live_every)
             s = float(timed["seconds"])  # type: ignore[arg-type]
-            print(f"{fmt:<6} {n:>8,} {s:>7.2f} {timed['cpu']:>6.2f} {n / s:>8,.0f} {timed['rss_mib']:>13.1f} "
-                  f"{traced['traced_mib']:>16.2f} {timed['zip_mib']:>8.2f}" + (f"  {timed['check']}" if timed["check"] else ""))
+            print(
+                f"{fmt:<6} {n:>8,} {s:>7.2f} {timed['cpu']:>6.2f} {n / s:>8,.0f} {timed['rss_mib']:>13.1f} "
+                f"{traced['traced_mib']:>16.2f} {timed['zip_mib']:>8.2f}"
+                + (f"  {timed['check']}" if timed["check"] else "")
+            )
     if a.source == "synthetic":
         print(f"(the synthetic source alone: {source_only(max(a.rows)):.2f} s for {max(a.rows):,} rows)")
 

@@ -69,7 +69,10 @@ def wrk(url: str, events: int, seconds: int, conns: int, pid: int, delay_ms: int
     cpu0, wrk0 = cpu_seconds(pid), children_cpu()
     out = subprocess.run(
         ["wrk", "-t2", f"-c{conns}", f"-d{seconds}s", "--latency", "-s", str(HERE / "collect.lua"), url],
-        capture_output=True, text=True, env={**os.environ, "EVENTS": str(events), "DELAY_MS": str(delay_ms)}, check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "EVENTS": str(events), "DELAY_MS": str(delay_ms)},
+        check=True,
     ).stdout
     cpu, wrk_cpu = cpu_seconds(pid) - cpu0, children_cpu() - wrk0
     r = wrk_figures(out, events)
@@ -83,8 +86,14 @@ def wrk_figures(out: str, events: int) -> dict[str, Any]:
     total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     lat = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", out, re.MULTILINE))
-    return {"req_s": rps, "events_s": rps * events, "p50": _ms(lat["50"]), "p99": _ms(lat["99"]),
-            "errors": int(non2xx.group(1)) if non2xx else 0, "requests": total}
+    return {
+        "req_s": rps,
+        "events_s": rps * events,
+        "p50": _ms(lat["50"]),
+        "p99": _ms(lat["99"]),
+        "errors": int(non2xx.group(1)) if non2xx else 0,
+        "requests": total,
+    }
 
 
 def _ms(text: str) -> float:
@@ -116,21 +125,66 @@ def main() -> None:
     args = ap.parse_args()
     sizes = [int(n) for n in args.events.split(",")]
     ceiling_url, wd_url = "http://127.0.0.1:8901", "http://127.0.0.1:8902"
-    ceiling = start([sys.executable, "-m", "uvicorn", "bench.parse_only_app:app", "--port", "8901", "--log-level", "warning",
-                     "--no-access-log", "--loop", "uvloop", "--http", "httptools"], ceiling_url + "/collect")
+    ceiling = start(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.parse_only_app:app",
+            "--port",
+            "8901",
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+        ],
+        ceiling_url + "/collect",
+    )
     raw_url = "http://127.0.0.1:8903"
-    raw = start([sys.executable, "-m", "uvicorn", "bench.parse_only_app:raw_app", "--port", "8903", "--log-level",
-                 "warning", "--no-access-log", "--loop", "uvloop", "--http", "httptools"], raw_url + "/collect")
+    raw = start(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.parse_only_app:raw_app",
+            "--port",
+            "8903",
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+        ],
+        raw_url + "/collect",
+    )
     data = Path(tempfile.mkdtemp())
-    server = start([sys.executable, "-m", "watchdepth.cli", "serve", "--data", str(data), "--port", "8902"], wd_url + "/healthz")
+    server = start(
+        [sys.executable, "-m", "watchdepth.cli", "serve", "--data", str(data), "--port", "8902"], wd_url + "/healthz"
+    )
     rows = []
     try:
-        token = subprocess.run([sys.executable, "-m", "watchdepth.cli", "token", "create", "--data", str(data)],
-                               capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+        token = (
+            subprocess.run(
+                [sys.executable, "-m", "watchdepth.cli", "token", "create", "--data", str(data)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
         h = {"Authorization": f"Bearer {token}"}
         httpx.post(wd_url + "/v1/projects", json={"id": "bench", "name": "bench"}, headers=h).raise_for_status()
-        httpx.post(wd_url + "/v1/videos", json={"id": "bench-video", "project_id": "bench", "title": "b",
-                                                "duration": 3600}, headers=h).raise_for_status()
+        httpx.post(
+            wd_url + "/v1/videos",
+            json={"id": "bench-video", "project_id": "bench", "title": "b", "duration": 3600},
+            headers=h,
+        ).raise_for_status()
         for n in sizes:  # ceiling then end to end, for each size: side by side in time
             rows.append(("parse-only ceiling", n, wrk(ceiling_url, n, args.seconds, args.connections, ceiling.pid)))
             rows.append(("parse-only, raw ASGI", n, wrk(raw_url, n, args.seconds, args.connections, raw.pid)))
@@ -142,18 +196,27 @@ def main() -> None:
             rows.append(("watchdepth end to end", n, r))
             # Then paced at about half that rate: latency below saturation, not the queue's.
             delay = max(1, round(args.connections * 1000 / (r["req_s"] * args.pace) - r["p50"]))
-            rows.append((f"watchdepth paced ~{args.pace:.0%}", n,
-                         wrk(wd_url, n, args.seconds, args.connections, server.pid, delay_ms=delay)))
+            rows.append(
+                (
+                    f"watchdepth paced ~{args.pace:.0%}",
+                    n,
+                    wrk(wd_url, n, args.seconds, args.connections, server.pid, delay_ms=delay),
+                )
+            )
     finally:
         for proc in (ceiling, raw, server):
             proc.terminate()
             proc.wait()
-    print(f"{'endpoint':24} {'ev/req':>6} {'req/s':>8} {'events/s':>9} {'p50 ms':>7} {'p99 ms':>8} "
-          f"{'non-2xx':>7} {'CPU µs/ev':>9} {'wrk µs/ev':>9} {'2-core max':>10} {'load':>5}")
+    print(
+        f"{'endpoint':24} {'ev/req':>6} {'req/s':>8} {'events/s':>9} {'p50 ms':>7} {'p99 ms':>8} "
+        f"{'non-2xx':>7} {'CPU µs/ev':>9} {'wrk µs/ev':>9} {'2-core max':>10} {'load':>5}"
+    )
     for name, n, r in rows:
-        print(f"{name:24} {n:6d} {r['req_s']:8.0f} {r['events_s']:9.0f} {r['p50']:7.1f} {r['p99']:8.1f} "
-              f"{r['errors']:7d} {r['cpu_us_event']:9.1f} {r['wrk_us_event']:9.1f} "
-              f"{2e6 / (r['cpu_us_event'] + r['wrk_us_event']):10.0f} {r['load']:5.1f}")
+        print(
+            f"{name:24} {n:6d} {r['req_s']:8.0f} {r['events_s']:9.0f} {r['p50']:7.1f} {r['p99']:8.1f} "
+            f"{r['errors']:7d} {r['cpu_us_event']:9.1f} {r['wrk_us_event']:9.1f} "
+            f"{2e6 / (r['cpu_us_event'] + r['wrk_us_event']):10.0f} {r['load']:5.1f}"
+        )
 
 
 if __name__ == "__main__":

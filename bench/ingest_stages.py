@@ -30,9 +30,9 @@ from typing import Any
 
 import msgspec
 
+from watchdepth.config import Settings
 from watchdepth.serve import ingest as ingest_module
 from watchdepth.serve import services as svc
-from watchdepth.config import Settings
 
 UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
 
@@ -40,8 +40,13 @@ UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like 
 def body(n: int, sid: str) -> bytes:
     events = []
     for i in range(n):
-        e: dict[str, object] = {"type": "load" if i == 0 else ("play" if i == 1 else "progress"),
-                                "video_id": "bench-video", "session_id": sid, "load_id": sid + "-l", "seq": i}
+        e: dict[str, object] = {
+            "type": "load" if i == 0 else ("play" if i == 1 else "progress"),
+            "video_id": "bench-video",
+            "session_id": sid,
+            "load_id": sid + "-l",
+            "seq": i,
+        }
         if i:
             e["position"] = (i - 1) * 5
         events.append(e)
@@ -62,6 +67,7 @@ class Clock:
                 return fn(*args, **kwargs)
             finally:
                 self.spent[name] += time.thread_time() - start
+
         return timed
 
 
@@ -95,24 +101,44 @@ def main() -> None:
             bodies.append(body(args.events, f"s{counter}"))
         clock.spent.clear()
         start = time.thread_time()
-        jobs = [(s.collector.from_request(b, peer_ip="127.0.0.1", x_forwarded_for=None, user_agent=UA,
-                                          referer=None, received_at=int(time.time() * 1000)), "collect")
-                for b in bodies]
+        jobs = [
+            (
+                s.collector.from_request(
+                    b,
+                    peer_ip="127.0.0.1",
+                    x_forwarded_for=None,
+                    user_agent=UA,
+                    referer=None,
+                    received_at=int(time.time() * 1000),
+                ),
+                "collect",
+            )
+            for b in bodies
+        ]
         clock.spent["decode + validate + enrich"] = time.thread_time() - start
         start = time.thread_time()
         ing._process(jobs)
-        clock.spent["rest of _process"] = time.thread_time() - start - sum(clock.spent.values()) \
-            + clock.spent["decode + validate + enrich"]
+        clock.spent["rest of _process"] = (
+            time.thread_time() - start - sum(clock.spent.values()) + clock.spent["decode + validate + enrich"]
+        )
         if round_no < 3:
             continue
         for name, sec in clock.spent.items():
             per[name].append(sec / n * 1e6)
     s.store.wait_loaded()  # type: ignore[attr-defined]
     loader = (time.process_time() - process0) - (time.thread_time() - thread0)
-    print(f"{args.events} events/request, {args.group} requests/commit ({n} events), {args.rounds} commits; "
-          f"CPU µs/event (median over commits; the loader: the whole run)")
-    order = ["decode + validate + enrich", "session look-up (hydrate)", "processing order", "sessionize (apply)",
-             "journal: encode + write + fsync", "rest of _process"]
+    print(
+        f"{args.events} events/request, {args.group} requests/commit ({n} events), {args.rounds} commits; "
+        f"CPU µs/event (median over commits; the loader: the whole run)"
+    )
+    order = [
+        "decode + validate + enrich",
+        "session look-up (hydrate)",
+        "processing order",
+        "sessionize (apply)",
+        "journal: encode + write + fsync",
+        "rest of _process",
+    ]
     total = 0.0
     for name in order:
         value = statistics.median(per[name])

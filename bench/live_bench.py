@@ -55,10 +55,25 @@ def uptime() -> str:
 
 def _event(i: int, seq: int, typ: str, t: int, position: float | None) -> Event:
     sid = f"session-{i:012d}-0123456789abcdef"
-    return Event(type=typ, content_id=f"video-{i % CONTENTS}", kind="video", project_id="p", session_id=sid,
-                 load_id=sid + "-load", seq=seq, t=t, received_at=t, position=position, content_duration=3600.0,
-                 country="DE", platform="desktop", os="Windows", browser="Chrome",
-                 domain="example.com", page="example.com/watch")
+    return Event(
+        type=typ,
+        content_id=f"video-{i % CONTENTS}",
+        kind="video",
+        project_id="p",
+        session_id=sid,
+        load_id=sid + "-load",
+        seq=seq,
+        t=t,
+        received_at=t,
+        position=position,
+        content_duration=3600.0,
+        country="DE",
+        platform="desktop",
+        os="Windows",
+        browser="Chrome",
+        domain="example.com",
+        page="example.com/watch",
+    )
 
 
 def in_process(viewers: int, batch: int) -> dict[str, float]:
@@ -67,7 +82,11 @@ def in_process(viewers: int, batch: int) -> dict[str, float]:
     tracemalloc.start()
     base = tracemalloc.get_traced_memory()[0]
     for lo in range(0, viewers, batch):
-        evs = [e for i in range(lo, min(viewers, lo + batch)) for e in (_event(i, 0, "load", T0, None), _event(i, 1, "play", T0, 0.0))]
+        evs = [
+            e
+            for i in range(lo, min(viewers, lo + batch))
+            for e in (_event(i, 0, "load", T0, None), _event(i, 1, "play", T0, 0.0))
+        ]
         s.apply(evs, collect_order(evs))
     del evs
     gc.collect()
@@ -78,8 +97,10 @@ def in_process(viewers: int, batch: int) -> dict[str, float]:
     rounds, spent = 3, 0.0
     for r in range(rounds):
         t = T0 + (r + 1) * 10_000
-        batches = [[_event(i, 2 + r, "progress", t, 10.0 * (r + 1)) for i in range(lo, min(viewers, lo + batch))]
-                   for lo in range(0, viewers, batch)]
+        batches = [
+            [_event(i, 2 + r, "progress", t, 10.0 * (r + 1)) for i in range(lo, min(viewers, lo + batch))]
+            for lo in range(0, viewers, batch)
+        ]
         started = time.perf_counter()
         for evs in batches:
             s.apply(evs, collect_order(evs))
@@ -92,8 +113,14 @@ def in_process(viewers: int, batch: int) -> dict[str, float]:
         reads.append((time.perf_counter() - started) * 1000)
     assert sum(got.values()) == viewers, sum(got.values())
     handler = asyncio.run(_handler_latency(s, now))
-    return {**handler, "apply_eps": rounds * viewers / spent, "read_p50_ms": pct(reads, 50), "read_p99_ms": pct(reads, 99),
-            "bytes_per_viewer": per_viewer, "index_bytes_per_viewer": live_bytes / viewers}
+    return {
+        **handler,
+        "apply_eps": rounds * viewers / spent,
+        "read_p50_ms": pct(reads, 50),
+        "read_p99_ms": pct(reads, 99),
+        "bytes_per_viewer": per_viewer,
+        "index_bytes_per_viewer": live_bytes / viewers,
+    }
 
 
 async def _handler_latency(s: Sessionizer, now: int) -> dict[str, float]:
@@ -108,12 +135,15 @@ async def _handler_latency(s: Sessionizer, now: int) -> dict[str, float]:
         svc.ingest.clock = lambda: now / 1000
         svc.catalog.create("projects", {"id": "p", "name": "Bench"})
         for k in range(CONTENTS):
-            svc.catalog.create("videos", {"id": f"video-{k}", "project_id": "p", "title": f"Video {k}", "duration": 3600})
+            svc.catalog.create(
+                "videos", {"id": f"video-{k}", "project_id": "p", "title": f"Video {k}", "duration": 3600}
+            )
         secret, _ = svc.tokens.create("bench")
         transport = httpx.ASGITransport(app=create_app(svc))
         times = []
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench",
-                                     headers={"Authorization": f"Bearer {secret}"}) as c:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://bench", headers={"Authorization": f"Bearer {secret}"}
+        ) as c:
             for _ in range(1000):
                 started = time.perf_counter()
                 r = await c.get("/v1/analytics/realtime")
@@ -163,8 +193,13 @@ class Viewers:
         out = []
         for i in ids:
             self.pos[i] += step
-            e: dict[str, object] = {"type": typ, "video_id": f"v{i % CONTENTS}", "session_id": f"bench-{i}",
-                                    "load_id": f"bench-{i}-l", "seq": self.seq[i]}
+            e: dict[str, object] = {
+                "type": typ,
+                "video_id": f"v{i % CONTENTS}",
+                "session_id": f"bench-{i}",
+                "load_id": f"bench-{i}-l",
+                "seq": self.seq[i],
+            }
             if typ != "load":
                 e["position"] = self.pos[i]
             self.seq[i] += 1
@@ -174,7 +209,9 @@ class Viewers:
 
 async def _post(c: httpx.AsyncClient, events: list[dict[str, object]], acks: list[float]) -> int:
     started = time.perf_counter()
-    r = await c.post("/collect", content=msgspec.json.encode(events), headers={"content-type": "text/plain", "user-agent": UA})
+    r = await c.post(
+        "/collect", content=msgspec.json.encode(events), headers={"content-type": "text/plain", "user-agent": UA}
+    )
     acks.append((time.perf_counter() - started) * 1000)
     if r.status_code != 202:
         raise SystemExit(f"/collect answered {r.status_code}: {r.text[:300]}")
@@ -185,8 +222,10 @@ async def drive(url: str, token: str, viewers: int, seconds: float, heartbeat: f
     v = Viewers(viewers)
     limits = httpx.Limits(max_connections=16)
     out: dict[str, float] = {}
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=120) as c, \
-            httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as api:
+    async with (
+        httpx.AsyncClient(base_url=url, limits=limits, timeout=120) as c,
+        httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as api,
+    ):
         # join: load + play of every viewer, a few requests in flight
         acks: list[float] = []
         started = time.perf_counter()
@@ -251,10 +290,18 @@ async def drive(url: str, token: str, viewers: int, seconds: float, heartbeat: f
             t.cancel()
         stop.set()
         await prober
-        out.update(target_eps=viewers / heartbeat, sent_eps=sent / elapsed, accepted_eps=in_window / elapsed,
-                   drain_s=drain, backlog=backlog,
-                   ack_p50_ms=pct(acks, 50), ack_p99_ms=pct(acks, 99),
-                   rt_p50_ms=pct(latencies, 50), rt_p99_ms=pct(latencies, 99), rt_samples=len(latencies))
+        out.update(
+            target_eps=viewers / heartbeat,
+            sent_eps=sent / elapsed,
+            accepted_eps=in_window / elapsed,
+            drain_s=drain,
+            backlog=backlog,
+            ack_p50_ms=pct(acks, 50),
+            ack_p99_ms=pct(acks, 99),
+            rt_p50_ms=pct(latencies, 50),
+            rt_p99_ms=pct(latencies, 99),
+            rt_samples=len(latencies),
+        )
         # quiet: realtime with every viewer still active and no ingest running
         quiet = []
         for _ in range(200):
@@ -279,13 +326,20 @@ def server_part(viewers: int, seconds: float, heartbeat: float, batch: int) -> d
                     break
             except httpx.HTTPError:
                 time.sleep(0.1)
-        token = subprocess.run([sys.executable, "-m", "watchdepth.cli", "token", "create", "--name", "bench",
-                                "--data", str(data)], capture_output=True, text=True, check=True).stdout.split()[-1]
+        token = subprocess.run(
+            [sys.executable, "-m", "watchdepth.cli", "token", "create", "--name", "bench", "--data", str(data)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()[-1]
         h = {"Authorization": f"Bearer {token}"}
         httpx.post(url + "/v1/projects", json={"id": "p1", "name": "Bench"}, headers=h).raise_for_status()
         for k in range(CONTENTS):
-            httpx.post(url + "/v1/videos", json={"id": f"v{k}", "project_id": "p1", "title": f"Video {k}",
-                                                 "duration": 3600}, headers=h).raise_for_status()
+            httpx.post(
+                url + "/v1/videos",
+                json={"id": f"v{k}", "project_id": "p1", "title": f"Video {k}", "duration": 3600},
+                headers=h,
+            ).raise_for_status()
         base = rss_kb(proc.pid)
         out = asyncio.run(drive(url, token, viewers, seconds, heartbeat, batch))
         out["rss_base_mb"] = base / 1024
@@ -312,21 +366,31 @@ def main() -> None:
     print(f"  sessionizer heartbeats        {ip['apply_eps']:>10,.0f} events/s (target {a.viewers / a.heartbeat:,.0f})")
     print(f"  watching_now read             p50 {ip['read_p50_ms']:.3f} ms  p99 {ip['read_p99_ms']:.3f} ms")
     print(f"  /v1/analytics/realtime (ASGI) p50 {ip['handler_p50_ms']:.3f} ms  p99 {ip['handler_p99_ms']:.3f} ms")
-    print(f"  memory per viewer             {ip['bytes_per_viewer']:.0f} B (sessionizer + index; index alone "
-          f"{ip['index_bytes_per_viewer']:.0f} B)")
+    print(
+        f"  memory per viewer             {ip['bytes_per_viewer']:.0f} B (sessionizer + index; index alone "
+        f"{ip['index_bytes_per_viewer']:.0f} B)"
+    )
     if a.skip_server:
         return
     sv = server_part(a.viewers, a.seconds, a.heartbeat, a.batch)
-    print(f"real server, {a.viewers} viewers, heartbeat {a.heartbeat:g} s, {a.batch} events per request, {a.seconds:g} s:")
+    print(
+        f"real server, {a.viewers} viewers, heartbeat {a.heartbeat:g} s, {a.batch} events per request, {a.seconds:g} s:"
+    )
     print(f"  join (load + play)            {sv['join_eps']:>10,.0f} events/s")
-    print(f"  heartbeats accepted           {sv['accepted_eps']:>10,.0f} events/s (sent {sv['sent_eps']:,.0f}, "
-          f"target {sv['target_eps']:,.0f}); backlog at the end {sv['backlog']:,.0f} events, drained in {sv['drain_s']:.1f} s")
+    print(
+        f"  heartbeats accepted           {sv['accepted_eps']:>10,.0f} events/s (sent {sv['sent_eps']:,.0f}, "
+        f"target {sv['target_eps']:,.0f}); backlog at the end {sv['backlog']:,.0f} events, drained in {sv['drain_s']:.1f} s"
+    )
     print(f"  /collect ack                  p50 {sv['ack_p50_ms']:.1f} ms  p99 {sv['ack_p99_ms']:.1f} ms")
-    print(f"  /v1/analytics/realtime busy   p50 {sv['rt_p50_ms']:.1f} ms  p99 {sv['rt_p99_ms']:.1f} ms ({sv['rt_samples']:.0f} samples)")
+    print(
+        f"  /v1/analytics/realtime busy   p50 {sv['rt_p50_ms']:.1f} ms  p99 {sv['rt_p99_ms']:.1f} ms ({sv['rt_samples']:.0f} samples)"
+    )
     print(f"  /v1/analytics/realtime quiet  p50 {sv['rt_quiet_p50_ms']:.1f} ms  p99 {sv['rt_quiet_p99_ms']:.1f} ms")
     print(f"  watching now at the end       {sv['online']:.0f} (viewers {a.viewers})")
-    print(f"  server RSS                    {sv['rss_base_mb']:.0f} MB -> {sv['rss_after_mb']:.0f} MB: "
-          f"{sv['rss_bytes_per_viewer']:.0f} B per viewer (all of it: sessionizer, DuckDB buffers)")
+    print(
+        f"  server RSS                    {sv['rss_base_mb']:.0f} MB -> {sv['rss_after_mb']:.0f} MB: "
+        f"{sv['rss_bytes_per_viewer']:.0f} B per viewer (all of it: sessionizer, DuckDB buffers)"
+    )
     print(f"load average after: {uptime()}")
 
 

@@ -37,8 +37,12 @@ def cpu_seconds() -> float:
 
 def plain(table: pa.Table) -> pa.Table:
     """Dictionary columns decoded: the loader's tables hold plain strings."""
-    return pa.table({name: col.cast(col.type.value_type) if pa.types.is_dictionary(col.type) else col
-                     for name, col in zip(table.column_names, table.columns)})
+    return pa.table(
+        {
+            name: col.cast(col.type.value_type) if pa.types.is_dictionary(col.type) else col
+            for name, col in zip(table.column_names, table.columns)
+        }
+    )
 
 
 def workload(n_events: int, seed: int = 1) -> tuple[pa.Table, pa.Table]:
@@ -82,8 +86,10 @@ def run(events: pa.Table, facts: pa.Table, threshold: str, load: int, every: int
         size = (Path(tmp) / "watchdepth.duckdb").stat().st_size
         store.close()
     n = events.num_rows
-    print(f"  all {n:,}: {total_cpu / n * 1e6:.1f} µs CPU/event, {wall / n * 1e6:.1f} µs wall/event, "
-          f"slowest load {slowest * 1000:.0f} ms, file {size / 1e6:.0f} MB")
+    print(
+        f"  all {n:,}: {total_cpu / n * 1e6:.1f} µs CPU/event, {wall / n * 1e6:.1f} µs wall/event, "
+        f"slowest load {slowest * 1000:.0f} ms, file {size / 1e6:.0f} MB"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

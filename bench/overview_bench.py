@@ -18,14 +18,14 @@ import argparse
 import os
 import statistics
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from watchdepth.query import analytics
 from watchdepth.query.periods import Period
 from watchdepth.store.duckdb import DuckDBStore
 
-START = int(datetime(2026, 10, 1, tzinfo=timezone.utc).timestamp() * 1000)
-END = int(datetime(2026, 11, 1, tzinfo=timezone.utc).timestamp() * 1000)
+START = int(datetime(2026, 10, 1, tzinfo=UTC).timestamp() * 1000)
+END = int(datetime(2026, 11, 1, tzinfo=UTC).timestamp() * 1000)
 BERLIN_START, BERLIN_END = START - 2 * 3_600_000, END - 3_600_000  # Oct 2026 in Europe/Berlin
 
 
@@ -37,8 +37,10 @@ def main() -> None:
     args = ap.parse_args()
     for d in args.dirs:
         store = DuckDBStore(os.path.join(d, "watchdepth.duckdb"))
-        for name, scope in (("month", analytics.Scope(Period(START, END, "UTC"))),
-                            ("berlin", analytics.Scope(Period(BERLIN_START, BERLIN_END, "Europe/Berlin")))):
+        for name, scope in (
+            ("month", analytics.Scope(Period(START, END, "UTC"))),
+            ("berlin", analytics.Scope(Period(BERLIN_START, BERLIN_END, "Europe/Berlin"))),
+        ):
             analytics.overview(store, scope, "day", 0)
             times, cpu = [], []
             for _ in range(args.runs):
@@ -46,8 +48,11 @@ def main() -> None:
                 analytics.overview(store, scope, "day", 0)
                 times.append((time.perf_counter() - t) * 1000)
                 cpu.append((time.process_time() - c) * 1000)
-            print(f"{args.label} {os.path.basename(d.rstrip('/'))} {name} p50 {statistics.median(times):.1f} ms "
-                  f"cpu {statistics.median(cpu):.1f} ms load {os.getloadavg()[0]:.1f}", flush=True)
+            print(
+                f"{args.label} {os.path.basename(d.rstrip('/'))} {name} p50 {statistics.median(times):.1f} ms "
+                f"cpu {statistics.median(cpu):.1f} ms load {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
         store.close()
 
 

@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from watchdepth.catalog.service import Catalog  # noqa: E402
 from watchdepth.query import analytics  # noqa: E402
 from watchdepth.query.periods import Period  # noqa: E402
-from watchdepth.store.duckdb import store as duckdb_store  # noqa: E402
 from watchdepth.store.duckdb import DuckDBStore  # noqa: E402
+from watchdepth.store.duckdb import store as duckdb_store  # noqa: E402
 
-START = int(datetime(2026, 10, 1, tzinfo=timezone.utc).timestamp() * 1000)
-END = int(datetime(2026, 11, 1, tzinfo=timezone.utc).timestamp() * 1000)
+START = int(datetime(2026, 10, 1, tzinfo=UTC).timestamp() * 1000)
+END = int(datetime(2026, 11, 1, tzinfo=UTC).timestamp() * 1000)
 BERLIN_START, BERLIN_END = START - 2 * 3_600_000, END - 3_600_000  # Oct 2026 in Europe/Berlin
 
 _W = "t >= make_timestamptz({s}::BIGINT * 1000) AND t < make_timestamptz({e}::BIGINT * 1000)"
@@ -44,10 +44,14 @@ _VD = "sum(f.views * coalesce(c.duration, 0))"
 
 def _raw_overview(s: int, e: int, tz: str) -> list[str]:
     w = _W.format(s=s, e=e)
-    out = [f"SELECT {_SUMS}, {_VD} FROM facts f LEFT JOIN content c ON c.id = f.content_id WHERE {w}",
-           f"SELECT time_bucket(INTERVAL '1 day', t, '{tz}') b, {_SUMS} FROM facts WHERE {w} GROUP BY 1"]
-    out += [f"SELECT {d}, sum(views) v, sum(player_loads) FROM facts WHERE {w} GROUP BY 1 ORDER BY v DESC LIMIT 10"
-            for d in ("country", "platform", "os", "browser")]
+    out = [
+        f"SELECT {_SUMS}, {_VD} FROM facts f LEFT JOIN content c ON c.id = f.content_id WHERE {w}",
+        f"SELECT time_bucket(INTERVAL '1 day', t, '{tz}') b, {_SUMS} FROM facts WHERE {w} GROUP BY 1",
+    ]
+    out += [
+        f"SELECT {d}, sum(views) v, sum(player_loads) FROM facts WHERE {w} GROUP BY 1 ORDER BY v DESC LIMIT 10"
+        for d in ("country", "platform", "os", "browser")
+    ]
     return out
 
 
@@ -55,12 +59,18 @@ _M = _W.format(s=START, e=END)
 RAW: dict[str, list[str]] = {
     "overview of a month": _raw_overview(START, END, "UTC"),
     "overview, Berlin month": _raw_overview(BERLIN_START, BERLIN_END, "Europe/Berlin"),
-    "top 25 videos": [f"SELECT content_id, sum(views) v, {_SUMS}, {_VD} FROM facts f LEFT JOIN content c "
-                      f"ON c.id = f.content_id WHERE {_M} GROUP BY 1 ORDER BY v DESC LIMIT 25"],
-    "by day": [f"SELECT time_bucket(INTERVAL '1 day', t, 'UTC') b, {_SUMS}, {_VD} FROM facts f LEFT JOIN content c "
-               f"ON c.id = f.content_id WHERE {_M} GROUP BY 1 ORDER BY 1"],
-    "by country": [f"SELECT country, sum(views) v, {_SUMS}, {_VD} FROM facts f LEFT JOIN content c "
-                   f"ON c.id = f.content_id WHERE {_M} GROUP BY 1 ORDER BY v DESC LIMIT 25"],
+    "top 25 videos": [
+        f"SELECT content_id, sum(views) v, {_SUMS}, {_VD} FROM facts f LEFT JOIN content c "
+        f"ON c.id = f.content_id WHERE {_M} GROUP BY 1 ORDER BY v DESC LIMIT 25"
+    ],
+    "by day": [
+        f"SELECT time_bucket(INTERVAL '1 day', t, 'UTC') b, {_SUMS}, {_VD} FROM facts f LEFT JOIN content c "
+        f"ON c.id = f.content_id WHERE {_M} GROUP BY 1 ORDER BY 1"
+    ],
+    "by country": [
+        f"SELECT country, sum(views) v, {_SUMS}, {_VD} FROM facts f LEFT JOIN content c "
+        f"ON c.id = f.content_id WHERE {_M} GROUP BY 1 ORDER BY v DESC LIMIT 25"
+    ],
     "referrers (domains, pages)": [
         f"SELECT domain, {_SUMS} FROM facts WHERE {_M} GROUP BY 1",
         f"SELECT domain, page, {_SUMS} FROM facts WHERE {_M} GROUP BY 1, 2",
@@ -82,8 +92,14 @@ RAW["quality: by browser (startup time)"] = [
     f"SELECT browser, {_QP}, {_QS} FROM facts WHERE {_M} GROUP BY 1",
     "SELECT browser, " + _QE.format(s=START, e=END) + " GROUP BY 1",
 ]
-QUALITY_ASKED = ("startup_time", "startup_time_p90", "rebuffer_ratio", "buffering_count", "failure_rate",
-                 "exits_before_start")
+QUALITY_ASKED = (
+    "startup_time",
+    "startup_time_p90",
+    "rebuffer_ratio",
+    "buffering_count",
+    "failure_rate",
+    "exits_before_start",
+)
 
 
 def questions(store: DuckDBStore, catalog: Catalog) -> dict[str, Callable[[], Any]]:
@@ -93,14 +109,19 @@ def questions(store: DuckDBStore, catalog: Catalog) -> dict[str, Callable[[], An
     return {
         "overview of a month": lambda: analytics.overview(store, month, "day", 0),
         "overview, Berlin month": lambda: analytics.overview(store, berlin, "day", 0),
-        "top 25 videos": lambda: analytics.table(store, catalog, month, tr(("video_id",), order=(("views", True),), per_page=25)),
+        "top 25 videos": lambda: analytics.table(
+            store, catalog, month, tr(("video_id",), order=(("views", True),), per_page=25)
+        ),
         "by day": lambda: analytics.table(store, catalog, month, tr(("date",), group_time="day", per_page=31)),
-        "by country": lambda: analytics.table(store, catalog, month, tr(("country",), order=(("views", True),), per_page=25)),
+        "by country": lambda: analytics.table(
+            store, catalog, month, tr(("country",), order=(("views", True),), per_page=25)
+        ),
         "referrers (domains, pages)": lambda: analytics.referrers(store, month, (), 1, 25),
         # the overview's total and each day carry the §7 fields (with the views and watch time)
         "quality: overview of a month": lambda: analytics.overview(store, month, "day", 0, ("total", "timeline")),
-        "quality: by browser (startup time)": lambda: analytics.table(store, catalog, month, tr(
-            ("browser",), order=(("startup_time", True),), per_page=25, fields=QUALITY_ASKED)),
+        "quality: by browser (startup time)": lambda: analytics.table(
+            store, catalog, month, tr(("browser",), order=(("startup_time", True),), per_page=25, fields=QUALITY_ASKED)
+        ),
     }
 
 
@@ -115,7 +136,9 @@ def timed(fn: Callable[[], Any], runs: int) -> tuple[float, float]:
     return statistics.median(times), times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
 
 
-def bench_dir(path: Path, runs: int, raw_runs: int) -> tuple[dict[str, tuple[float, float, float, float, str]], dict[str, Any]]:
+def bench_dir(
+    path: Path, runs: int, raw_runs: int
+) -> tuple[dict[str, tuple[float, float, float, float, str]], dict[str, Any]]:
     db = path / "watchdepth.duckdb"
     store = DuckDBStore(db)
     t = time.perf_counter()
@@ -194,9 +217,13 @@ def main() -> None:
     if len(results) > 1:
         print()
         first, last = results[0], results[-1]
-        print(f"growth of the p50, {first[2]['label']} -> {last[2]['label']}: "
-              + ", ".join(f"{name} {last[1][name][0] / first[1][name][0]:.2f}x (raw {last[1][name][2] / first[1][name][2]:.1f}x)"
-                          for name in RAW))
+        print(
+            f"growth of the p50, {first[2]['label']} -> {last[2]['label']}: "
+            + ", ".join(
+                f"{name} {last[1][name][0] / first[1][name][0]:.2f}x (raw {last[1][name][2] / first[1][name][2]:.1f}x)"
+                for name in RAW
+            )
+        )
     print("(milliseconds; store = query.analytics over DuckDBStore, raw = the same figures as SQL over facts)")
 
 

@@ -59,15 +59,18 @@ def nginx_cpu(master: int) -> float:
 
 def wrk(url: str, events: int, seconds: int, conns: int, tag: str) -> tuple[dict[str, Any], float]:
     started = time.perf_counter()
-    proc = subprocess.run(["wrk", "-t2", f"-c{conns}", f"-d{seconds}s", "--latency", "-s", str(LUA), url],
-                          capture_output=True, text=True, env={**os.environ, "EVENTS": str(events), "TAG": tag, "SESSION_PARAM": "1"},
-                          check=True)
+    proc = subprocess.run(
+        ["wrk", "-t2", f"-c{conns}", f"-d{seconds}s", "--latency", "-s", str(LUA), url],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "EVENTS": str(events), "TAG": tag, "SESSION_PARAM": "1"},
+        check=True,
+    )
     return wrk_figures(proc.stdout, events), time.perf_counter() - started
 
 
 def migrate(dsn: str) -> None:
-    subprocess.run([sys.executable, "-m", "watchdepth.cli", "migrate", "--store", dsn], check=True,
-                   capture_output=True)
+    subprocess.run([sys.executable, "-m", "watchdepth.cli", "migrate", "--store", dsn], check=True, capture_output=True)
 
 
 def seed_catalog(dsn: str) -> None:
@@ -85,12 +88,24 @@ def disk(port: int, db: str) -> dict[str, float]:
     import clickhouse_connect
 
     c = clickhouse_connect.get_client(host="127.0.0.1", port=port)
-    rows = dict(c.query(f"SELECT table, sum(rows) FROM system.parts WHERE database = '{db}' AND active GROUP BY table").result_rows)
-    size = dict(c.query(f"SELECT table, sum(bytes_on_disk) FROM system.parts WHERE database = '{db}' AND active GROUP BY table").result_rows)
+    rows = dict(
+        c.query(
+            f"SELECT table, sum(rows) FROM system.parts WHERE database = '{db}' AND active GROUP BY table"
+        ).result_rows
+    )
+    size = dict(
+        c.query(
+            f"SELECT table, sum(bytes_on_disk) FROM system.parts WHERE database = '{db}' AND active GROUP BY table"
+        ).result_rows
+    )
     c.close()
     events = int(rows.get("events", 0))
-    return {"events": events, "events_bytes": int(size.get("events", 0)),
-            "all_bytes": sum(int(v) for v in size.values()), "facts": int(rows.get("facts", 0))}
+    return {
+        "events": events,
+        "events_bytes": int(size.get("events", 0)),
+        "all_bytes": sum(int(v) for v in size.values()),
+        "facts": int(rows.get("facts", 0)),
+    }
 
 
 def run_setup(n: int, port: int, root: Path, args: argparse.Namespace, chpid: int) -> dict[str, object]:
@@ -101,11 +116,17 @@ def run_setup(n: int, port: int, root: Path, args: argparse.Namespace, chpid: in
     nodes = [Node(root / f"{db}-c{i}", "collector", dsn).start() for i in range(n)]
     nginx = Nginx(root / f"{db}-nginx", [c.port for c in nodes], [free_port()]).start()
     try:
-        before = {"collectors": [cpu_seconds(c.proc.pid) for c in nodes], "ch": cpu_seconds(chpid),  # type: ignore[union-attr]
-                  "nginx": nginx_cpu(nginx.proc.pid)}  # type: ignore[union-attr]
+        before = {
+            "collectors": [cpu_seconds(c.proc.pid) for c in nodes],
+            "ch": cpu_seconds(chpid),  # type: ignore[union-attr]
+            "nginx": nginx_cpu(nginx.proc.pid),
+        }  # type: ignore[union-attr]
         w, wall = wrk(nginx.url, args.events, args.seconds, args.connections, db)
-        after = {"collectors": [cpu_seconds(c.proc.pid) for c in nodes], "ch": cpu_seconds(chpid),  # type: ignore[union-attr]
-                 "nginx": nginx_cpu(nginx.proc.pid)}  # type: ignore[union-attr]
+        after = {
+            "collectors": [cpu_seconds(c.proc.pid) for c in nodes],
+            "ch": cpu_seconds(chpid),  # type: ignore[union-attr]
+            "nginx": nginx_cpu(nginx.proc.pid),
+        }  # type: ignore[union-attr]
         time.sleep(1)
         d = disk(port, db)
     finally:
@@ -114,9 +135,17 @@ def run_setup(n: int, port: int, root: Path, args: argparse.Namespace, chpid: in
             c.stop()
     coll = [a - b for a, b in zip(after["collectors"], before["collectors"])]  # type: ignore[arg-type]
     stored = d["events"]
-    return {"n": n, **w, "wall": wall, "collector_cpu": coll, "ch_cpu": after["ch"] - before["ch"],  # type: ignore[operator]
-            "nginx_cpu": after["nginx"] - before["nginx"], "stored": stored,  # type: ignore[operator]
-            "per_core": stored / sum(coll) if sum(coll) else 0.0, **d}
+    return {
+        "n": n,
+        **w,
+        "wall": wall,
+        "collector_cpu": coll,
+        "ch_cpu": after["ch"] - before["ch"],  # type: ignore[operator]
+        "nginx_cpu": after["nginx"] - before["nginx"],
+        "stored": stored,  # type: ignore[operator]
+        "per_core": stored / sum(coll) if sum(coll) else 0.0,
+        **d,
+    }
 
 
 def main() -> None:
@@ -135,18 +164,26 @@ def main() -> None:
         ch.terminate()
         ch.wait()
     load = Path("/proc/loadavg").read_text().split()[:3]
-    print(f"load average at the end: {' '.join(load)}; {args.events} events/request, {args.connections} connections, "
-          f"{args.seconds} s")
-    print(f"{'collectors':>10} {'req/s':>7} {'events/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'non-2xx':>7} "
-          f"{'collector CPU s':>16} {'chhttp CPU s':>12} {'nginx CPU s':>11} {'ev/collector-CPU-s':>18}")
+    print(
+        f"load average at the end: {' '.join(load)}; {args.events} events/request, {args.connections} connections, "
+        f"{args.seconds} s"
+    )
+    print(
+        f"{'collectors':>10} {'req/s':>7} {'events/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'non-2xx':>7} "
+        f"{'collector CPU s':>16} {'chhttp CPU s':>12} {'nginx CPU s':>11} {'ev/collector-CPU-s':>18}"
+    )
     for r in rows:
         cpu = "+".join(f"{x:.1f}" for x in r["collector_cpu"])  # type: ignore[attr-defined]
-        print(f"{r['n']:>10} {r['req_s']:7.0f} {r['events_s']:9.0f} {r['p50']:7.1f} {r['p99']:7.1f} {r['errors']:7d} "
-              f"{cpu:>16} {r['ch_cpu']:12.1f} {r['nginx_cpu']:11.1f} {r['per_core']:18.0f}")
+        print(
+            f"{r['n']:>10} {r['req_s']:7.0f} {r['events_s']:9.0f} {r['p50']:7.1f} {r['p99']:7.1f} {r['errors']:7d} "
+            f"{cpu:>16} {r['ch_cpu']:12.1f} {r['nginx_cpu']:11.1f} {r['per_core']:18.0f}"
+        )
     for r in rows:
         ev = max(int(r["events"]), 1)  # type: ignore[call-overload]
-        print(f"{r['n']} collector(s): {r['events']} events stored ({r['facts']} facts); on disk "
-              f"{r['events_bytes'] / ev:.1f} B/event for the events table, {r['all_bytes'] / ev:.1f} B/event in all")
+        print(
+            f"{r['n']} collector(s): {r['events']} events stored ({r['facts']} facts); on disk "
+            f"{r['events_bytes'] / ev:.1f} B/event for the events table, {r['all_bytes'] / ev:.1f} B/event in all"
+        )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Sessionizer memory per active session: 20,000 sessions, each one load of 20 tracker events.
 
-    python bench/sessionizer_memory.py
+python bench/sessionizer_memory.py
 """
 
 from __future__ import annotations
@@ -19,11 +19,28 @@ def load(n: int) -> list[Event]:
     out = []
     for seq in range(20):
         typ = "load" if seq == 0 else ("play" if seq == 1 else "progress")
-        out.append(Event(type=typ, content_id="video-1", kind="video", project_id="p", session_id=sid,
-                         load_id=sid + "-load", seq=seq, t=1_700_000_000_000 + seq * 5000, received_at=0,
-                         position=None if seq == 0 else (seq - 1) * 5.0, content_duration=3600.0,
-                         country="DE", platform="desktop", os="Windows", browser="Chrome",
-                         domain="example.com", page="example.com/watch", id=f"{sid}-load:{seq}"))
+        out.append(
+            Event(
+                type=typ,
+                content_id="video-1",
+                kind="video",
+                project_id="p",
+                session_id=sid,
+                load_id=sid + "-load",
+                seq=seq,
+                t=1_700_000_000_000 + seq * 5000,
+                received_at=0,
+                position=None if seq == 0 else (seq - 1) * 5.0,
+                content_duration=3600.0,
+                country="DE",
+                platform="desktop",
+                os="Windows",
+                browser="Chrome",
+                domain="example.com",
+                page="example.com/watch",
+                id=f"{sid}-load:{seq}",
+            )
+        )
     return out
 
 
@@ -38,7 +55,9 @@ def main() -> None:
         del events
     gc.collect()
     after = tracemalloc.get_traced_memory()[0]
-    print(f"{N} active sessions: {(after - before) / N:.0f} bytes per session (tracemalloc, after the events are freed)")
+    print(
+        f"{N} active sessions: {(after - before) / N:.0f} bytes per session (tracemalloc, after the events are freed)"
+    )
 
 
 if __name__ == "__main__":

@@ -75,8 +75,12 @@ def main() -> None:
     args = ap.parse_args()
     data = Path(tempfile.mkdtemp())
     serve = [sys.executable, "-m", "watchdepth.cli", "serve", "--data", str(data), "--port", str(args.port)]
-    proc = subprocess.Popen(["bash", "-c", f"ulimit -n {args.fd_limit}; exec {shlex.join(serve)}"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ)
+    proc = subprocess.Popen(
+        ["bash", "-c", f"ulimit -n {args.fd_limit}; exec {shlex.join(serve)}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=os.environ,
+    )
     url = f"http://127.0.0.1:{args.port}"
     socks: list[socket.socket] = []
     try:
@@ -90,8 +94,10 @@ def main() -> None:
             s.close()
         proc.terminate()
         proc.wait()
-    print(f"{args.connections} slow-header connections, serve under ulimit -n {args.fd_limit}, "
-          f"load {os.getloadavg()[0]:.1f}")
+    print(
+        f"{args.connections} slow-header connections, serve under ulimit -n {args.fd_limit}, "
+        f"load {os.getloadavg()[0]:.1f}"
+    )
     print("GET /healthz meanwhile:", ", ".join(during))
     print(f"closed by the server after its header timeout: {closed} of {len(socks)}")
 

@@ -116,8 +116,13 @@ class Soak:
                 events = []
                 for _ in range(self.batch):
                     typ = "load" if seq == 0 else "play" if seq == 1 else "progress"
-                    ev = {"type": typ, "video_id": f"soak-video-{no % 20}", "session_id": sid,
-                          "load_id": sid + "-l", "seq": seq}
+                    ev = {
+                        "type": typ,
+                        "video_id": f"soak-video-{no % 20}",
+                        "session_id": sid,
+                        "load_id": sid + "-l",
+                        "seq": seq,
+                    }
                     if seq:
                         ev["position"] = (seq - 1) * 0.25
                     events.append(ev)
@@ -140,9 +145,11 @@ class Soak:
         return True
 
     async def reader(self, client: httpx.AsyncClient, stop: float) -> None:
-        paths = ["/v1/analytics/overview?period=today&group_time=hour",
-                 "/v1/analytics?period=today&group_by=video_id&order=views.desc",
-                 "/v1/analytics/realtime"]
+        paths = [
+            "/v1/analytics/overview?period=today&group_time=hour",
+            "/v1/analytics?period=today&group_by=video_id&order=views.desc",
+            "/v1/analytics/realtime",
+        ]
         h = {"Authorization": f"Bearer {self.token}"}
         i = 0
         while time.monotonic() < stop:
@@ -165,15 +172,17 @@ class Soak:
             t0 = time.monotonic()
             ok = False
             try:
-                async with httpx.AsyncClient(timeout=10) as client:  # a new connection each time
-                    async with client.stream("GET", self.base + "/v1/analytics/realtime/stream", headers=h) as r:
-                        if r.status_code == 200:
-                            async for line in r.aiter_lines():
-                                if line.startswith("data:"):
-                                    ok = True
-                                    break
-                        else:
-                            self.failures.append(f"sse: {r.status_code}")
+                async with (
+                    httpx.AsyncClient(timeout=10) as client,  # a new connection each time
+                    client.stream("GET", self.base + "/v1/analytics/realtime/stream", headers=h) as r,
+                ):
+                    if r.status_code == 200:
+                        async for line in r.aiter_lines():
+                            if line.startswith("data:"):
+                                ok = True
+                                break
+                    else:
+                        self.failures.append(f"sse: {r.status_code}")
             except httpx.HTTPError as exc:
                 self.failures.append(f"sse: {type(exc).__name__}")
             self.sse.record(time.monotonic() - t0, ok)
@@ -197,8 +206,9 @@ def serve_probed(argv: list[str]) -> None:
 
     def build_then_probe(settings: Any, *args: Any, **kwargs: Any) -> Any:
         built = build(settings, *args, **kwargs)
-        threading.Thread(target=probe, args=(settings.db_path, settings.data_dir / PROBE_FILE, heap), daemon=True,
-                         name="soak-probe").start()
+        threading.Thread(
+            target=probe, args=(settings.db_path, settings.data_dir / PROBE_FILE, heap), daemon=True, name="soak-probe"
+        ).start()
         return built
 
     services.build = build_then_probe  # type: ignore[assignment]
@@ -220,25 +230,45 @@ def probe(db: Path, out: Path, heap: bool) -> None:
         for n in itertools.count(1):
             time.sleep(PROBE_EVERY)
             tags = dict(con.execute("SELECT tag, memory_usage_bytes FROM duckdb_memory()").fetchall())
-            row: dict[str, Any] = {"t": time.time(), **{k: status_mb(os.getpid(), field) for k, field in RSS.items()},
-                                   "duckdb_mb": sum(tags.values()) / MB, "duckdb_limit": limit,
-                                   "unflushed_mb": tags.get("IN_MEMORY_TABLE", 0) / MB,
-                                   "cached_mb": tags.get("BASE_TABLE", 0) / MB, **malloc_mb()}
+            row: dict[str, Any] = {
+                "t": time.time(),
+                **{k: status_mb(os.getpid(), field) for k, field in RSS.items()},
+                "duckdb_mb": sum(tags.values()) / MB,
+                "duckdb_limit": limit,
+                "unflushed_mb": tags.get("IN_MEMORY_TABLE", 0) / MB,
+                "cached_mb": tags.get("BASE_TABLE", 0) / MB,
+                **malloc_mb(),
+            }
             if heap:
                 row["python_mb"] = tracemalloc.get_traced_memory()[0] / MB
                 if n % round(60 / PROBE_EVERY) == 0:
                     snap = tracemalloc.take_snapshot()
                     first = first or snap
-                    grew = [f"{d.size_diff / 1024:+.0f} KiB {d.count_diff:+d} blocks {d.traceback[0]}"
-                            for d in snap.compare_to(first, "lineno")[:12]]
+                    grew = [
+                        f"{d.size_diff / 1024:+.0f} KiB {d.count_diff:+d} blocks {d.traceback[0]}"
+                        for d in snap.compare_to(first, "lineno")[:12]
+                    ]
                 row["grew"] = grew
             f.write(json.dumps(row) + "\n")
             f.flush()
 
 
 class _MallInfo2(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_size_t) for name in (
-        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            "arena",
+            "ordblks",
+            "smblks",
+            "hblks",
+            "hblkhd",
+            "usmblks",
+            "fsmblks",
+            "uordblks",
+            "fordblks",
+            "keepcost",
+        )
+    ]
 
 
 def malloc_mb() -> dict[str, float]:
@@ -278,13 +308,24 @@ def applied(base: str) -> int:
 
 
 def setup(base: str, data: Path) -> str:
-    token = subprocess.run([sys.executable, "-m", "watchdepth.cli", "token", "create", "--data", str(data)],
-                           capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+    token = (
+        subprocess.run(
+            [sys.executable, "-m", "watchdepth.cli", "token", "create", "--data", str(data)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     h = {"Authorization": f"Bearer {token}"}
     httpx.post(base + "/v1/projects", json={"id": "soak", "name": "soak"}, headers=h).raise_for_status()
     for i in range(20):
-        httpx.post(base + "/v1/videos", json={"id": f"soak-video-{i}", "project_id": "soak", "title": f"v{i}",
-                                              "duration": 3600}, headers=h).raise_for_status()
+        httpx.post(
+            base + "/v1/videos",
+            json={"id": f"soak-video-{i}", "project_id": "soak", "title": f"v{i}", "duration": 3600},
+            headers=h,
+        ).raise_for_status()
     return token
 
 
@@ -295,8 +336,10 @@ async def run(soak: Soak, data: Path, minutes: float) -> None:
     async with httpx.AsyncClient(timeout=10, limits=limits) as client:
         tasks = [asyncio.create_task(soak.viewer(client, n, stop)) for n in range(soak.viewers)]
         tasks += [asyncio.create_task(soak.reader(client, stop)), asyncio.create_task(soak.sse_clients(stop))]
-        print(f"{'min':>4} {'RSS MB':>7} {'duckdb':>7} {'unflsh':>7} {'cache':>7} {'python':>7} {'events':>9} {'ev/s':>7} "
-              f"{'trk p50':>7} {'p99':>7} {'api p50':>7} {'p99':>7} {'sse p50':>7} {'p99':>7} {'errors':>6} {'load':>5}")
+        print(
+            f"{'min':>4} {'RSS MB':>7} {'duckdb':>7} {'unflsh':>7} {'cache':>7} {'python':>7} {'events':>9} {'ev/s':>7} "
+            f"{'trk p50':>7} {'p99':>7} {'api p50':>7} {'p99':>7} {'sse p50':>7} {'p99':>7} {'errors':>6} {'load':>5}"
+        )
         last_ack, last_t, minute = 0, time.monotonic(), 0
         while time.monotonic() < stop:
             await asyncio.sleep(min(60.0, max(0.0, stop - time.monotonic())))
@@ -304,10 +347,13 @@ async def run(soak: Soak, data: Path, minutes: float) -> None:
             now = time.monotonic()
             errors = soak.tracker.errors + soak.api.errors + soak.sse.errors
             p = (probed(data) or [{}])[-1]
-            print(f"{minute:4d} {p.get('rss_mb', NAN):7.1f} {p.get('duckdb_mb', NAN):7.1f} {p.get('unflushed_mb', NAN):7.1f} "
-                  f"{p.get('cached_mb', NAN):7.1f} {p.get('python_mb', NAN):7.1f} {soak.acknowledged:9d} {(soak.acknowledged - last_ack) / (now - last_t):7.0f} "
-                  f"{soak.tracker.minute()} {soak.api.minute()} {soak.sse.minute()} {errors:6d} "
-                  f"{os.getloadavg()[0]:5.1f}", flush=True)
+            print(
+                f"{minute:4d} {p.get('rss_mb', NAN):7.1f} {p.get('duckdb_mb', NAN):7.1f} {p.get('unflushed_mb', NAN):7.1f} "
+                f"{p.get('cached_mb', NAN):7.1f} {p.get('python_mb', NAN):7.1f} {soak.acknowledged:9d} {(soak.acknowledged - last_ack) / (now - last_t):7.0f} "
+                f"{soak.tracker.minute()} {soak.api.minute()} {soak.sse.minute()} {errors:6d} "
+                f"{os.getloadavg()[0]:5.1f}",
+                flush=True,
+            )
             for line in p.get("grew", []):
                 print("       grew since minute 1:", line)
             last_ack, last_t = soak.acknowledged, now
@@ -325,8 +371,10 @@ def growth(rows: list[dict[str, Any]], key: str) -> str:
     first = statistics.median(v for t, v in points if t < points[0][0] + 1)
     last = statistics.median(v for t, v in points if t > points[-1][0] - 1)
     slope = statistics.linear_regression([t for t, _ in points], [v for _, v in points]).slope
-    return (f"{key:>14} {first:6.1f} -> {last:6.1f} MB ({(last - first) / (first or 1) * 100:+5.1f} %); "
-            f"range {min(v for _, v in points):.1f}-{max(v for _, v in points):.1f}; slope {slope:+.2f} MB/min")
+    return (
+        f"{key:>14} {first:6.1f} -> {last:6.1f} MB ({(last - first) / (first or 1) * 100:+5.1f} %); "
+        f"range {min(v for _, v in points):.1f}-{max(v for _, v in points):.1f}; slope {slope:+.2f} MB/min"
+    )
 
 
 def report_memory(rows: list[dict[str, Any]], began: float, warmup: float) -> None:
@@ -338,12 +386,27 @@ def report_memory(rows: list[dict[str, Any]], began: float, warmup: float) -> No
         r["rss_less_duckdb_mb"] = r["rss_mb"] - r["duckdb_mb"]
     after = [r for r in rows if r["min"] >= warmup] or rows
     print(f"after warm-up ({warmup:g} min), median of its first minute -> of the last:")
-    for key in ("rss_mb", "anon_mb", "file_mb", "duckdb_mb", "unflushed_mb", "cached_mb", "rss_less_duckdb_mb",
-                "malloc_used_mb", "malloc_kept_mb", "python_mb"):
+    for key in (
+        "rss_mb",
+        "anon_mb",
+        "file_mb",
+        "duckdb_mb",
+        "unflushed_mb",
+        "cached_mb",
+        "rss_less_duckdb_mb",
+        "malloc_used_mb",
+        "malloc_kept_mb",
+        "python_mb",
+    ):
         print("  " + growth(after, key))
-    print("just after each checkpoint (min: RSS, RSS less DuckDB's, DuckDB's cache of the file):", "; ".join(
-        f"{r['min']:.1f}: {r['rss_mb']:.0f}, {r['rss_less_duckdb_mb']:.0f}, {r['cached_mb']:.0f} MB"
-        for r in after_checkpoints(rows)) or "none")
+    print(
+        "just after each checkpoint (min: RSS, RSS less DuckDB's, DuckDB's cache of the file):",
+        "; ".join(
+            f"{r['min']:.1f}: {r['rss_mb']:.0f}, {r['rss_less_duckdb_mb']:.0f}, {r['cached_mb']:.0f} MB"
+            for r in after_checkpoints(rows)
+        )
+        or "none",
+    )
     print(f"DuckDB memory_limit {rows[-1]['duckdb_limit']}")
 
 
@@ -366,8 +429,19 @@ def main() -> None:
     args = ap.parse_args()
     base = f"http://127.0.0.1:{PORT}"
     data = Path(tempfile.mkdtemp())
-    server = start([sys.executable, __file__, "--serve-probed", *(["--heap"] if args.heap else []),
-                    "--data", str(data), "--port", str(PORT)], base + "/healthz")
+    server = start(
+        [
+            sys.executable,
+            __file__,
+            "--serve-probed",
+            *(["--heap"] if args.heap else []),
+            "--data",
+            str(data),
+            "--port",
+            str(PORT),
+        ],
+        base + "/healthz",
+    )
     try:
         soak = Soak(base, setup(base, data), args.rate, args.viewers, args.batch, args.load_seconds)
         began = time.time()
@@ -376,13 +450,19 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait()
-    print(f"\noffered {args.rate:.0f} events/s for {args.minutes:g} min; achieved "
-          f"{soak.acknowledged / (args.minutes * 60):.0f} events/s")
+    print(
+        f"\noffered {args.rate:.0f} events/s for {args.minutes:g} min; achieved "
+        f"{soak.acknowledged / (args.minutes * 60):.0f} events/s"
+    )
     report_memory(probed(data), began, args.warmup)
-    print(f"requests: tracker {soak.tracker.requests}, api {soak.api.requests}, sse {soak.sse.requests}; "
-          f"errors {len(soak.failures)}" + (f" {dict(Counter(soak.failures))}" if soak.failures else ""))
-    print(f"acknowledged {soak.acknowledged} events, applied {stored}: "
-          + ("exact" if stored == soak.acknowledged else f"MISMATCH ({stored - soak.acknowledged:+d})"))
+    print(
+        f"requests: tracker {soak.tracker.requests}, api {soak.api.requests}, sse {soak.sse.requests}; "
+        f"errors {len(soak.failures)}" + (f" {dict(Counter(soak.failures))}" if soak.failures else "")
+    )
+    print(
+        f"acknowledged {soak.acknowledged} events, applied {stored}: "
+        + ("exact" if stored == soak.acknowledged else f"MISMATCH ({stored - soak.acknowledged:+d})")
+    )
 
 
 if __name__ == "__main__":

@@ -48,18 +48,28 @@ def fill(data: Path, n_events: int, now_ms: int) -> dict[str, object]:
         cat = datagen.catalog(1)
         for table in ("projects", "folders", "content"):
             store.catalog_bulk(table, cat[table])
-        probe: dict[str, object] = {"video_id": cat["content"][0]["id"], "session_id": "none", "load_id": "none", "seq": 1}
+        probe: dict[str, object] = {
+            "video_id": cat["content"][0]["id"],
+            "session_id": "none",
+            "load_id": "none",
+            "seq": 1,
+        }
         if n_events:
             world = datagen.World(1, cat["content"])
             n_loads = int(n_events / datagen.MEAN_K * 1.05) + 10
-            ev, fa = datagen.chunk(world, np.random.default_rng(1), 0, n_loads, now_ms - 85 * 60_000,
-                                   now_ms - 5 * 60_000, 1)
+            ev, fa = datagen.chunk(
+                world, np.random.default_rng(1), 0, n_loads, now_ms - 85 * 60_000, now_ms - 5 * 60_000, 1
+            )
             ev = ev.slice(0, n_events)
             fa = fa.filter(pc.less_equal(fa["t"], ev["t"][n_events - 1]))
             store.bulk_load(ev, fa)
             last = ev.slice(n_events - 1, 1).to_pylist()[0]
-            probe = {"video_id": last["content_id"], "session_id": last["session_id"], "load_id": last["load_id"],
-                     "seq": int(last["seq"]) + 1}
+            probe = {
+                "video_id": last["content_id"],
+                "session_id": last["session_id"],
+                "load_id": last["load_id"],
+                "seq": int(last["seq"]) + 1,
+            }
         store.maintain()
     finally:
         store.close()
@@ -80,8 +90,12 @@ def start_once(data: Path, probe: dict[str, object], sessions: int) -> tuple[flo
     (data / "server.log").unlink(missing_ok=True)  # a fresh log per start
     started = time.perf_counter()
     with open(data / "server.log", "ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "watchdepth.cli", "serve", "--data", str(data), "--port", str(port)],
-                                stdout=log, stderr=log, env=env)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "watchdepth.cli", "serve", "--data", str(data), "--port", str(port)],
+            stdout=log,
+            stderr=log,
+            env=env,
+        )
     try:
         healthy = _until(lambda: httpx.get(url + "/healthz", timeout=1).status_code == 200, proc) - started
         event = {"type": "progress", "position": 1000, **probe}
@@ -139,8 +153,10 @@ def main(argv: list[str] | None = None) -> int:
             runs = [start_once(data, probe, sessions) for _ in range(args.repeat)]
             rebuilt = [r[2] for r in runs if r[2] is not None]
             shown = f"{min(rebuilt):.2f}" if rebuilt else "-"
-            print(f"{n:>16,} {sessions:>9,} {min(r[0] for r in runs):>10.2f} {min(r[1] for r in runs):>12.2f} {shown:>10}",
-                  flush=True)
+            print(
+                f"{n:>16,} {sessions:>9,} {min(r[0] for r in runs):>10.2f} {min(r[1] for r in runs):>12.2f} {shown:>10}",
+                flush=True,
+            )
     return 0
 
 

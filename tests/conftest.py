@@ -57,9 +57,20 @@ class Server:
     def start(self) -> None:
         with open(self.data / "server.log", "ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "watchdepth.cli", "serve", "--data", str(self.data), "--port", str(self.port),
-                 *(["--store", self.store] if self.store else [])],
-                stdout=log, stderr=log, env=self.env,
+                [
+                    sys.executable,
+                    "-m",
+                    "watchdepth.cli",
+                    "serve",
+                    "--data",
+                    str(self.data),
+                    "--port",
+                    str(self.port),
+                    *(["--store", self.store] if self.store else []),
+                ],
+                stdout=log,
+                stderr=log,
+                env=self.env,
             )
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -106,12 +117,22 @@ class Server:
         return self.api("POST", "/v1/events/import", content=body, headers={"content-type": "application/x-ndjson"})
 
 
-def load_events(content: dict[str, str], sid: str, lid: str, t0: int, steps: list[tuple[Any, ...]], **extra: Any) -> list[dict[str, Any]]:
+def load_events(
+    content: dict[str, str], sid: str, lid: str, t0: int, steps: list[tuple[Any, ...]], **extra: Any
+) -> list[dict[str, Any]]:
     """steps: (type, seconds after t0, position[, from])."""
     out = [{"type": "load", "session_id": sid, "load_id": lid, "seq": 0, "ts": t0, **content, **extra}]
     for seq, step in enumerate(steps, start=1):
-        e = {"type": step[0], "session_id": sid, "load_id": lid, "seq": seq, "ts": t0 + int(step[1] * 1000),
-             "position": step[2], **content, **extra}
+        e = {
+            "type": step[0],
+            "session_id": sid,
+            "load_id": lid,
+            "seq": seq,
+            "ts": t0 + int(step[1] * 1000),
+            "position": step[2],
+            **content,
+            **extra,
+        }
         if len(step) > 3:
             e["from"] = step[3]
         out.append(e)
@@ -124,7 +145,9 @@ def _json(obj: Any) -> bytes:
     return msgspec.json.encode(obj)
 
 
-DESKTOP_UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
+DESKTOP_UA = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
+)
 PHONE_UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"
 
 
@@ -148,8 +171,12 @@ def catalog(server: Server) -> Server:
     server.ok("POST", "/v1/projects", json={"id": "p2", "name": "Project two"})
     server.ok("POST", "/v1/folders", json={"id": "fa", "project_id": "p1", "name": "a"})
     server.ok("POST", "/v1/folders", json={"id": "fb", "project_id": "p1", "parent_id": "fa", "name": "b"})
-    server.ok("POST", "/v1/videos", json={"id": "v1", "project_id": "p1", "folder_id": "fa", "title": "One", "duration": 100})
-    server.ok("POST", "/v1/videos", json={"id": "v2", "project_id": "p1", "folder_id": "fb", "title": "Two", "duration": 10.5})
+    server.ok(
+        "POST", "/v1/videos", json={"id": "v1", "project_id": "p1", "folder_id": "fa", "title": "One", "duration": 100}
+    )
+    server.ok(
+        "POST", "/v1/videos", json={"id": "v2", "project_id": "p1", "folder_id": "fb", "title": "Two", "duration": 10.5}
+    )
     server.ok("POST", "/v1/videos", json={"id": "v3", "project_id": "p2", "title": "Three", "duration": 60})
     server.ok("POST", "/v1/streams", json={"id": "s1", "project_id": "p2", "title": "Live"})
     server.ok("POST", "/v1/streams/s1/events", json={"id": "e1", "title": "Episode 1"})
@@ -167,7 +194,10 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
-                               args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        b = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
         yield b
         b.close()

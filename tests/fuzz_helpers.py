@@ -91,10 +91,7 @@ leaves = st.one_of(
 )
 json_values = st.recursive(
     leaves,
-    lambda inner: (
-        st.lists(inner, max_size=4)
-        | st.dictionaries(st.text(max_size=8), inner, max_size=4)
-    ),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
     max_leaves=12,
 )
 base_event = st.fixed_dictionaries(
@@ -160,11 +157,7 @@ def deep(draw: st.DrawFn) -> bytes:
     opener, closer = draw(st.sampled_from([(b"[", b"]"), (b'{"a":', b"}")]))
     value = opener * depth + (b"1" if opener != b"[" else b"") + closer * depth
     event = msgspec.json.encode(draw(event_dicts()))
-    return draw(
-        st.sampled_from(
-            [value, b"[" + value + b"]", event[:-1] + b',"deep":' + value + b"}"]
-        )
-    )
+    return draw(st.sampled_from([value, b"[" + value + b"]", event[:-1] + b',"deep":' + value + b"}"]))
 
 
 @st.composite
@@ -181,18 +174,12 @@ ids = st.one_of(
     st.text(min_size=1, max_size=64),
     st.sampled_from(["s1", "l1", "x" * 64, "\x00", "é" * 64, "\U0001f600"]),
 )
-positions = st.one_of(
-    st.floats(0, 1e10), st.sampled_from([0, 1e10, 5e-324, 9_999_999_999.999, 1e-300, 1.7e9])
-)
-IMPORT_TS = st.integers(
-    946_684_800_000, 1_767_225_600_000
-)  # 2000-01-01 .. 2026-01-01: always in the window
+positions = st.one_of(st.floats(0, 1e10), st.sampled_from([0, 1e10, 5e-324, 9_999_999_999.999, 1e-300, 1.7e9]))
+IMPORT_TS = st.integers(946_684_800_000, 1_767_225_600_000)  # 2000-01-01 .. 2026-01-01: always in the window
 
 
 @st.composite
-def edge_events(
-    draw: st.DrawFn, ts: st.SearchStrategy[int] | None = None
-) -> dict[str, Any]:
+def edge_events(draw: st.DrawFn, ts: st.SearchStrategy[int] | None = None) -> dict[str, Any]:
     """Valid events with values at the edges of what is accepted (extreme positions, odd
     strings, any player event type, unknown fields holding junk): these reach the store."""
     content = draw(
@@ -207,9 +194,7 @@ def edge_events(
     )
     kind = draw(
         st.one_of(
-            st.sampled_from(
-                ["load", "play", "progress", "pause", "seek", "ended", "error"]
-            ),
+            st.sampled_from(["load", "play", "progress", "pause", "seek", "ended", "error"]),
             st.from_regex(r"[a-z_]{1,32}", fullmatch=True),
         )
     )
@@ -244,9 +229,7 @@ def import_lines(draw: st.DrawFn) -> bytes:
     """An NDJSON import body: events (with ``ts``, ``ip``, ``user_agent`` sometimes) and garbage lines."""
     lines = []
     for _ in range(draw(st.integers(1, 4))):
-        kind = draw(
-            st.sampled_from(["edge", "edge", "event", "event", "json", "hostile"])
-        )
+        kind = draw(st.sampled_from(["edge", "edge", "event", "event", "json", "hostile"]))
         if kind == "edge":
             event = draw(edge_events(ts=IMPORT_TS))
             event["user_agent"] = draw(st.sampled_from([DESKTOP_UA, "", "curl/8"]))
@@ -255,9 +238,7 @@ def import_lines(draw: st.DrawFn) -> bytes:
             event = draw(event_dicts())
             event.setdefault(
                 "ts",
-                draw(
-                    st.sampled_from([1_767_225_600_000, *BOUND_NUMBERS, 2**63 - 1, -1])
-                ),
+                draw(st.sampled_from([1_767_225_600_000, *BOUND_NUMBERS, 2**63 - 1, -1])),
             )
             if draw(st.booleans()):
                 event["ip"] = draw(
@@ -272,9 +253,7 @@ def import_lines(draw: st.DrawFn) -> bytes:
                         ]
                     )
                 )
-                event["user_agent"] = draw(
-                    st.one_of(st.text(max_size=30), st.just("M" * 4097))
-                )
+                event["user_agent"] = draw(st.one_of(st.text(max_size=30), st.just("M" * 4097)))
             lines.append(msgspec.json.encode(event))
         elif kind == "json":
             lines.append(msgspec.json.encode(draw(json_values)))
@@ -306,9 +285,7 @@ def start_fuzz_server(data: Path) -> Server:
     return server
 
 
-def good_load(
-    session: str, content: dict[str, str] | None = None
-) -> list[dict[str, Any]]:
+def good_load(session: str, content: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """One load that makes exactly one player load, one view and 10 s of watch time."""
     base = {
         "session_id": session,
@@ -342,9 +319,7 @@ class OneConnection:
         )
         if self.port is None:
             self.port = port
-        assert port == self.port, (
-            f"the server dropped the connection after the previous answer (now {r.status_code})"
-        )
+        assert port == self.port, f"the server dropped the connection after the previous answer (now {r.status_code})"
         return r
 
     def close(self) -> None:

@@ -22,7 +22,8 @@ def test_feature_routes_are_all_wired(tmp_path: Path) -> None:
 
 
 def test_a_broken_import_stops_the_wiring_instead_of_dropping_routes(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setitem(sys.modules, "watchdepth.tracker.routes", None)  # as if its import failed
     svc = services.build(config.load(data_dir=tmp_path))
     try:

@@ -61,14 +61,18 @@ def test_each_load_sends_its_quality_events_as_the_tracker_does() -> None:
 
 
 def seed(data: Path) -> str:
-    from watchdepth.serve import services
     from watchdepth.cli import _apply_lines
     from watchdepth.config import Settings
+    from watchdepth.serve import services
 
     s = services.build(Settings(data_dir=data))
     try:
-        for entity, rows in (("projects", demo.PROJECTS), ("folders", demo.FOLDERS), ("videos", demo.VIDEOS),
-                             ("streams", demo.STREAMS)):
+        for entity, rows in (
+            ("projects", demo.PROJECTS),
+            ("folders", demo.FOLDERS),
+            ("videos", demo.VIDEOS),
+            ("streams", demo.STREAMS),
+        ):
             for row in rows:
                 s.catalog.create(entity, dict(row))
         for row in demo.EVENTS:
@@ -87,11 +91,21 @@ def test_the_demo_shows_sane_quality_numbers(tmp_path: Path) -> None:
     try:
         period = {"from": "2025-12-01", "to": "2026-01-21"}
         total = srv.ok("GET", "/v1/analytics/overview", params=period)["data"]["total"]
-        browsers = srv.ok("GET", "/v1/analytics", params={**period, "group_by": "browser",
-                                                          "fields": "rebuffer_ratio,startup_time",
-                                                          "order": "rebuffer_ratio.desc"})["data"]
-        countries = srv.ok("GET", "/v1/analytics", params={**period, "group_by": "country",
-                                                           "fields": "startup_time", "order": "startup_time.desc"})["data"]
+        browsers = srv.ok(
+            "GET",
+            "/v1/analytics",
+            params={
+                **period,
+                "group_by": "browser",
+                "fields": "rebuffer_ratio,startup_time",
+                "order": "rebuffer_ratio.desc",
+            },
+        )["data"]
+        countries = srv.ok(
+            "GET",
+            "/v1/analytics",
+            params={**period, "group_by": "country", "fields": "startup_time", "order": "startup_time.desc"},
+        )["data"]
     finally:
         srv.stop()
         srv.client.close()

@@ -20,14 +20,14 @@ from pathlib import Path
 import pytest
 
 from watchdepth import cli, config
-from watchdepth.serve import services
 from watchdepth.api import openapi
-from watchdepth.serve.app import create_app
 from watchdepth.export.source import EXPORT_FIELDS
 from watchdepth.query import analytics, metrics
 from watchdepth.query.analytics import GROUPS, Scope
 from watchdepth.query.metrics import METRIC_FIELDS
 from watchdepth.query.periods import Period
+from watchdepth.serve import services
+from watchdepth.serve.app import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 API = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
@@ -42,7 +42,7 @@ def table(text: str, first_header: str) -> list[tuple[list[str], str]]:
     start = next((i for i, line in enumerate(lines) if re.match(rf"\|\s*{re.escape(first_header)}\s*\|", line)), None)
     assert start is not None, f"no table headed {first_header!r}"
     rows = []
-    for line in lines[start + 2:]:
+    for line in lines[start + 2 :]:
         if not line.startswith("|"):
             break
         first_cell = line.split("|")[1]
@@ -208,13 +208,27 @@ def test_metrics_md_has_exactly_the_seven_numbered_sections() -> None:
 
 def test_citation_check_finds_wrong_sections() -> None:
     """The check below can fail: each of these points nowhere, and each good one passes."""
-    wrong = ["docs/metrics.md §8", "docs/metrics.md §0", "docs/metrics.md §3–9", "`docs/metrics.md` §12",
-             'docs/metrics.md §4 "No such row"', "docs/api.md §2", 'docs/api.md "No such heading"',
-             "docs/metrics.md\n    #: §9"]
+    wrong = [
+        "docs/metrics.md §8",
+        "docs/metrics.md §0",
+        "docs/metrics.md §3–9",
+        "`docs/metrics.md` §12",
+        'docs/metrics.md §4 "No such row"',
+        "docs/api.md §2",
+        'docs/api.md "No such heading"',
+        "docs/metrics.md\n    #: §9",
+    ]
     assert [w for w in wrong if bad_citations(w) == []] == []
-    right = ["docs/metrics.md §3–5", "`docs/metrics.md` §7", 'docs/metrics.md §4 "Event counts"',
-             'docs/api.md "Dates"', 'docs/api.md "Errors"', "docs/api.md.", "(100103 in docs/api.md)",
-             "docs/metrics.md\n    #: §2"]
+    right = [
+        "docs/metrics.md §3–5",
+        "`docs/metrics.md` §7",
+        'docs/metrics.md §4 "Event counts"',
+        'docs/api.md "Dates"',
+        'docs/api.md "Errors"',
+        "docs/api.md.",
+        "(100103 in docs/api.md)",
+        "docs/metrics.md\n    #: §2",
+    ]
     assert [r for r in right if bad_citations(r) != []] == []
 
 
@@ -243,6 +257,11 @@ def test_metrics_md_defines_every_field_the_code_answers(svc: services.Services)
 def test_the_code_cites_only_files_the_repository_has() -> None:
     """The spec files behind docs/metrics.md and docs/api.md are not in the repository: code cites those two."""
     bare = re.compile(r"(?<![\w/.-])(?:METRICS|API)\.md|shared/METRICS\.md")
-    found = [f"{path.relative_to(ROOT)}:{n}" for path in (ROOT / "src").rglob("*") if path.suffix in (".py", ".js", ".sql", ".md")
-             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if bare.search(line)]
+    found = [
+        f"{path.relative_to(ROOT)}:{n}"
+        for path in (ROOT / "src").rglob("*")
+        if path.suffix in (".py", ".js", ".sql", ".md")
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if bare.search(line)
+    ]
     assert found == []

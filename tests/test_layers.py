@@ -94,8 +94,11 @@ def private_imports(src: Path = SRC) -> list[str]:
         for line, module, imported in imports(name, path):
             if not within(module, "watchdepth") or module == name:
                 continue
-            hidden = [p for p in [*module.split("."), *([imported] if imported else [])]
-                      if p.startswith("_") and not (p.startswith("__") and p.endswith("__"))]
+            hidden = [
+                p
+                for p in [*module.split("."), *([imported] if imported else [])]
+                if p.startswith("_") and not (p.startswith("__") and p.endswith("__"))
+            ]
             if hidden and (name, module, hidden[-1]) not in PRIVATE_EXCEPTIONS:
                 out.append(f"{path.relative_to(src)}:{line}: {name} imports private {hidden[-1]} from {module}")
     return out
@@ -122,14 +125,17 @@ def test_private_exceptions_are_still_needed() -> None:
     assert [key for key in PRIVATE_EXCEPTIONS if key not in used] == []
 
 
-@pytest.mark.parametrize(("source", "expected"), [
-    ("from watchdepth.export.source import ExportSpec\n", ["imports watchdepth.export.source.ExportSpec"]),
-    ("def f():\n    from watchdepth.api import analytics\n", ["imports watchdepth.api.analytics"]),
-    ("import watchdepth.web.routes\n", ["imports watchdepth.web.routes"]),
-    ("from watchdepth import api\n", ["imports watchdepth.api"]),
-    ("from ..export import jobs\n", ["imports watchdepth.export.jobs"]),
-    ("from watchdepth.query import metrics\nfrom watchdepth.apiary import x\n", []),
-])
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("from watchdepth.export.source import ExportSpec\n", ["imports watchdepth.export.source.ExportSpec"]),
+        ("def f():\n    from watchdepth.api import analytics\n", ["imports watchdepth.api.analytics"]),
+        ("import watchdepth.web.routes\n", ["imports watchdepth.web.routes"]),
+        ("from watchdepth import api\n", ["imports watchdepth.api"]),
+        ("from ..export import jobs\n", ["imports watchdepth.export.jobs"]),
+        ("from watchdepth.query import metrics\nfrom watchdepth.apiary import x\n", []),
+    ],
+)
 def test_the_checks_catch_a_bad_import(tmp_path: Path, source: str, expected: list[str]) -> None:
     """The checker itself, on a throwaway tree: a query module importing upwards is caught."""
     pkg = tmp_path / "watchdepth" / "query"
@@ -139,5 +145,8 @@ def test_the_checks_catch_a_bad_import(tmp_path: Path, source: str, expected: li
     (pkg / "bad.py").write_text(source + "from watchdepth.cli import _admin\n")
     found = layer_violations(tmp_path)
     assert len(found) == len(expected) and all(e in f for e, f in zip(expected, found))
-    assert private_imports(tmp_path) == ["watchdepth/query/bad.py:" + str(source.count("\n") + 1)
-                                 + ": watchdepth.query.bad imports private _admin from watchdepth.cli"]
+    assert private_imports(tmp_path) == [
+        "watchdepth/query/bad.py:"
+        + str(source.count("\n") + 1)
+        + ": watchdepth.query.bad imports private _admin from watchdepth.cli"
+    ]

@@ -96,6 +96,14 @@ def test_paths_named_are_the_codes(doc: str) -> None:
     from watchdepth.export import links
 
     s = Settings()
-    for name in (s.db_path.name, s.db_path.name + ".journal/", s.db_path.name + ".quarantine.jsonl",
-                 s.admin_socket.name, demo.TOKEN_FILE, "exports/" + links.KEY_FILE, "exports/jobs/", "exports/files/"):
+    for name in (
+        s.db_path.name,
+        s.db_path.name + ".journal/",
+        s.db_path.name + ".quarantine.jsonl",
+        s.admin_socket.name,
+        demo.TOKEN_FILE,
+        "exports/" + links.KEY_FILE,
+        "exports/jobs/",
+        "exports/files/",
+    ):
         assert f"`{name}" in doc, name

@@ -38,6 +38,7 @@ def raise_for(r: httpx.Response) -> None:
     except (msgspec.DecodeError, KeyError, TypeError):
         raise WatchdepthError(f"the server answered {r.status_code}") from None
     exc = InvalidInput(err.get("message", "refused"))
-    exc.invalid_params = [InvalidParam(p["name"], p["reason"], p["message"], p.get("index"))
-                          for p in err.get("invalid_params", [])]
+    exc.invalid_params = [
+        InvalidParam(p["name"], p["reason"], p["message"], p.get("index")) for p in err.get("invalid_params", [])
+    ]
     raise exc

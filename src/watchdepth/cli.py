@@ -46,13 +46,18 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port (default 8000)")
     serve.add_argument("--demo", action="store_true", help="seed a demo workspace with weeks of history")
     serve.add_argument("--trusted-proxies", help="comma-separated IPs/CIDRs whose X-Forwarded-For is trusted")
-    serve.add_argument("--geoip", help="a GeoLite2/GeoIP2/DB-IP Country or City .mmdb file (a City file also fills city)")
+    serve.add_argument(
+        "--geoip", help="a GeoLite2/GeoIP2/DB-IP Country or City .mmdb file (a City file also fills city)"
+    )
     serve.add_argument("--cors-origins", help="comma-separated origins allowed to POST /collect ('*' for any)")
     serve.add_argument("--timezone", help="workspace time zone (IANA), default UTC")
     serve.add_argument("--base-url", help="public URL of this server, for links in e-mails")
     serve.add_argument("--store", help="store DSN: clickhouse://user:pass@host:8123/db (default: embedded DuckDB)")
-    serve.add_argument("--role", choices=("all", "collector", "api"),
-                       help="what this process serves (default all); see docs/scale-out.md")
+    serve.add_argument(
+        "--role",
+        choices=("all", "collector", "api"),
+        help="what this process serves (default all); see docs/scale-out.md",
+    )
     serve.add_argument("--collectors", help="for --role api: comma-separated collector base URLs (watching now)")
 
     token = sub.add_parser("token", help="manage API tokens")
@@ -110,8 +115,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1
     except httpx.HTTPError as exc:
-        print(f"error: the running server did not answer on its admin socket ({exc.__class__.__name__}); "
-              "is it overloaded? try again", file=sys.stderr)
+        print(
+            f"error: the running server did not answer on its admin socket ({exc.__class__.__name__}); "
+            "is it overloaded? try again",
+            file=sys.stderr,
+        )
         return 1
     return 2
 
@@ -128,8 +136,11 @@ def _serve(settings: Settings, *, demo: bool) -> int:
         return 1
     taken = _port_taken(settings.host, settings.port)
     if taken:
-        print(f"error: cannot listen on {settings.host}:{settings.port} ({taken}); "
-              f"choose another port with --port N (or WATCHDEPTH_PORT=N)", file=sys.stderr)
+        print(
+            f"error: cannot listen on {settings.host}:{settings.port} ({taken}); "
+            f"choose another port with --port N (or WATCHDEPTH_PORT=N)",
+            file=sys.stderr,
+        )
         return 1
     services = svc.build(settings)
     try:
@@ -170,8 +181,12 @@ def _seed_demo(services: Any) -> None:
 
     cat = services.catalog
     if not cat.projects:
-        for entity, rows in (("projects", demo.PROJECTS), ("folders", demo.FOLDERS), ("videos", demo.VIDEOS),
-                             ("streams", demo.STREAMS)):
+        for entity, rows in (
+            ("projects", demo.PROJECTS),
+            ("folders", demo.FOLDERS),
+            ("videos", demo.VIDEOS),
+            ("streams", demo.STREAMS),
+        ):
             for row in rows:
                 cat.create(entity, dict(row))
         for row in demo.EVENTS:
@@ -202,8 +217,11 @@ def _token_create(settings: Settings, name: str, projects: list[str], read_only:
             secret, _ = services.tokens.create(name, projects, read_only)
         finally:
             services.close()
-    print(f"created token {name!r}" + (f" for projects {', '.join(projects)}" if projects else "") +
-          (" (read-only)" if read_only else ""))
+    print(
+        f"created token {name!r}"
+        + (f" for projects {', '.join(projects)}" if projects else "")
+        + (" (read-only)" if read_only else "")
+    )
     print(secret)
     return 0
 

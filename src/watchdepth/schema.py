@@ -44,8 +44,18 @@ QUALITY_SUMS = ("startups", "stalls", "stall_ms", "failures", "exits")
 #: watched sets): ``cohort_watch_time`` (their watch time, all content; its pairs are
 #: ``unique_views``), and for watch depth, of content with a duration only,
 #: ``depth_watch_time`` and ``depth_duration`` (Σ duration over those pairs). Then the event counts.
-SUMS = ("player_loads", "unique_views", "views", "watch_time", "view_duration",
-        "cohort_watch_time", "depth_watch_time", "depth_duration", *EVENT_COUNTS, *QUALITY_SUMS)
+SUMS = (
+    "player_loads",
+    "unique_views",
+    "views",
+    "watch_time",
+    "view_duration",
+    "cohort_watch_time",
+    "depth_watch_time",
+    "depth_duration",
+    *EVENT_COUNTS,
+    *QUALITY_SUMS,
+)
 #: Time buckets of a timeline.
 BUCKETS = ("hour", "day", "week", "month")
 

@@ -20,8 +20,8 @@ from starlette.routing import BaseRoute
 
 from tests.conftest import free_port
 from watchdepth import config
-from watchdepth.serve import services
 from watchdepth.api.collect_fast import FastCollect
+from watchdepth.serve import services
 from watchdepth.serve.app import create_app
 from watchdepth.serve.server import public_config
 from watchdepth.serve.services import Services
@@ -38,8 +38,9 @@ class Running:
 
 
 @contextmanager
-def running(tmp_path: Path, routes: Callable[[Services], list[BaseRoute]] | None = None, *, seed: bool = True,
-            **settings: Any) -> Iterator[Running]:
+def running(
+    tmp_path: Path, routes: Callable[[Services], list[BaseRoute]] | None = None, *, seed: bool = True, **settings: Any
+) -> Iterator[Running]:
     """Serve on a fresh data dir; ``routes(services)`` adds routes; ``seed``: project p1 and video v1."""
     svc = services.build(config.load(data_dir=tmp_path, port=free_port(), **settings))
     if seed:

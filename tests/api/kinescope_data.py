@@ -30,22 +30,41 @@ def seed(s: Server) -> None:
     s.ok("POST", "/v1/projects", json={"id": "p2", "name": "Project two"})
     s.ok("POST", "/v1/folders", json={"id": "fa", "project_id": "p1", "name": "a"})
     s.ok("POST", "/v1/folders", json={"id": "fb", "project_id": "p1", "parent_id": "fa", "name": "b"})
-    s.ok("POST", "/v1/videos", json={"id": "v1", "project_id": "p1", "folder_id": "fa", "title": "One", "duration": 100})
-    s.ok("POST", "/v1/videos", json={"id": "v2", "project_id": "p1", "folder_id": "fb", "title": "Two", "duration": 10.5})
+    s.ok(
+        "POST", "/v1/videos", json={"id": "v1", "project_id": "p1", "folder_id": "fa", "title": "One", "duration": 100}
+    )
+    s.ok(
+        "POST", "/v1/videos", json={"id": "v2", "project_id": "p1", "folder_id": "fb", "title": "Two", "duration": 10.5}
+    )
     s.ok("POST", "/v1/videos", json={"id": "v3", "project_id": "p2", "title": "Three", "duration": 60})
     s.ok("POST", "/v1/videos", json={"id": "v4", "project_id": "p2", "title": "Вводный КУРС", "duration": 30})
     s.ok("POST", "/v1/streams", json={"id": "s1", "project_id": "p2", "title": "Live"})
     s.ok("POST", "/v1/streams/s1/events", json={"id": "e1", "title": "Episode 1"})
     events = [
-        *load_events({"video_id": "v1"}, "A", "A1", JAN5 + 10 * HOUR, [("play", 1, 0), ("progress", 6, 5), ("progress", 11, 10)],
-                     ip=DE, user_agent=DESKTOP_UA),
-        *load_events({"video_id": "v1"}, "B", "B1", JAN5 + 34 * HOUR, [("play", 1, 0), ("progress", 7, 6)],
-                     ip=US, user_agent=PHONE_UA),
+        *load_events(
+            {"video_id": "v1"},
+            "A",
+            "A1",
+            JAN5 + 10 * HOUR,
+            [("play", 1, 0), ("progress", 6, 5), ("progress", 11, 10)],
+            ip=DE,
+            user_agent=DESKTOP_UA,
+        ),
+        *load_events(
+            {"video_id": "v1"},
+            "B",
+            "B1",
+            JAN5 + 34 * HOUR,
+            [("play", 1, 0), ("progress", 7, 6)],
+            ip=US,
+            user_agent=PHONE_UA,
+        ),
         *load_events({"video_id": "v2"}, "C", "C1", JAN5 + 23 * HOUR + 1_800_000, [], ip=US, user_agent=DESKTOP_UA),
     ]
     for h in range(12):
-        events += load_events({"video_id": "v3"}, f"H{h}", f"H{h}L", JAN5 + (48 + h) * HOUR + 600_000, [],
-                              ip=DE, user_agent=DESKTOP_UA)
+        events += load_events(
+            {"video_id": "v3"}, f"H{h}", f"H{h}L", JAN5 + (48 + h) * HOUR + 600_000, [], ip=DE, user_agent=DESKTOP_UA
+        )
     r = s.import_events(events)
     assert r.status_code == 202, r.text
 

@@ -22,14 +22,22 @@ from starlette.routing import Route
 
 from tests.api.inproc import running
 from watchdepth import config
+from watchdepth.export.source import ExportSpec
 from watchdepth.serve import services
 from watchdepth.serve.app import create_app, feature_routes
-from watchdepth.export.source import ExportSpec
 from watchdepth.serve.services import Services
 
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
-IMPORT_LINE = {"type": "load", "video_id": "v1", "session_id": "s", "load_id": "l", "seq": 0,
-               "ts": 1_767_225_600_000, "ip": "203.0.113.1", "user_agent": "Mozilla/5.0"}
+IMPORT_LINE = {
+    "type": "load",
+    "video_id": "v1",
+    "session_id": "s",
+    "load_id": "l",
+    "seq": 0,
+    "ts": 1_767_225_600_000,
+    "ip": "203.0.113.1",
+    "user_agent": "Mozilla/5.0",
+}
 
 
 @dataclass(frozen=True)
@@ -55,7 +63,9 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/v1/analytics/realtime"): Case(query={"project_id": "p1"}),
     ("GET", "/v1/analytics/realtime/stream"): Case(query={"project_id": "p1"}),
     ("GET", "/v1/analytics/concurrency"): Case(query={**PERIOD, "video_id": "v1", "step": "3600"}),
-    ("POST", "/v1/analytics/exports"): Case(body={"fields": ["views"], "format": "csv", "folder_ids": ["fa"], **PERIOD}),
+    ("POST", "/v1/analytics/exports"): Case(
+        body={"fields": ["views"], "format": "csv", "folder_ids": ["fa"], **PERIOD}
+    ),
     ("GET", "/v1/analytics/exports/{id}"): Case(params={"id": "JOB"}, other=404),
     ("POST", "/v1/analytics/exports/{id}/retry"): Case(params={"id": "JOB"}, other=404),
     ("GET", "/v1/projects"): Case(other=200),
@@ -80,7 +90,9 @@ for _method, _body in (("GET", None), ("PATCH", {"title": "x"}), ("PUT", {"title
 CASES[("GET", "/v1/projects/{project_id}/folders")] = Case(params={"project_id": "p1"})
 CASES[("POST", "/v1/projects/{project_id}/folders")] = Case(params={"project_id": "p1"}, body={"name": "new"})
 for _method, _body in (("GET", None), ("PATCH", {"name": "x"}), ("PUT", {"name": "x"}), ("DELETE", None)):
-    CASES[(_method, "/v1/projects/{project_id}/folders/{id}")] = Case(params={"project_id": "p1", "id": "fa"}, body=_body)
+    CASES[(_method, "/v1/projects/{project_id}/folders/{id}")] = Case(
+        params={"project_id": "p1", "id": "fa"}, body=_body
+    )
 
 
 class World:
@@ -102,8 +114,10 @@ class World:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with running(tmp_path_factory.mktemp("matrix"), feature_routes, seed=False, rate_limit_api="off") as srv, \
-            httpx.Client(base_url=srv.url, timeout=30) as client:
+    with (
+        running(tmp_path_factory.mktemp("matrix"), feature_routes, seed=False, rate_limit_api="off") as srv,
+        httpx.Client(base_url=srv.url, timeout=30) as client,
+    ):
         yield _seed(srv.services, client)
 
 
@@ -125,8 +139,9 @@ def _seed(svc: Services, client: httpx.Client) -> World:
     svc.tokens.revoke(token.id)
     tokens["revoked"] = revoked
     assert svc.exports is not None
-    job = svc.exports.submit(ExportSpec(fields=["views"], format="csv", folder_ids=["fa"],
-                                        period="last_month", projects=["p1"]))
+    job = svc.exports.submit(
+        ExportSpec(fields=["views"], format="csv", folder_ids=["fa"], period="last_month", projects=["p1"])
+    )
     return World(client, tokens, job.id)
 
 
@@ -140,8 +155,13 @@ def v1_routes() -> list[tuple[str, str]]:
             app = create_app(svc, extra_routes=feature_routes(svc))
         finally:
             svc.close()
-    return sorted((m, r.path) for r in app.routes if isinstance(r, Route) and r.path.startswith("/v1")
-                  for m in (r.methods or ()) if m != "HEAD")
+    return sorted(
+        (m, r.path)
+        for r in app.routes
+        if isinstance(r, Route) and r.path.startswith("/v1")
+        for m in (r.methods or ())
+        if m != "HEAD"
+    )
 
 
 ROUTES = v1_routes()

@@ -29,13 +29,24 @@ def test_collect_rejects_a_batch_whole_and_names_each_bad_event(catalog: Server)
     e = error(r)
     assert e["code"] == 400400
     assert sorted((p["index"], p["name"]) for p in e["invalid_params"]) == [(1, "seq"), (2, "seq")]
-    r = catalog.collect([{**GOOD, "seq": 0, "type": "load"}, {**GOOD, "video_id": "nope"}, {**GOOD, "seq": 3, "stream_id": "s1", "event_id": "v1", "video_id": None}])
+    r = catalog.collect(
+        [
+            {**GOOD, "seq": 0, "type": "load"},
+            {**GOOD, "video_id": "nope"},
+            {**GOOD, "seq": 3, "stream_id": "s1", "event_id": "v1", "video_id": None},
+        ]
+    )
     assert sorted((p["index"], p["name"]) for p in error(r)["invalid_params"])[0] == (1, "video_id")
     # a schema error and an unknown id in one batch: both are named
     r = catalog.collect([GOOD, {**GOOD, "seq": -1}, {**GOOD, "video_id": "nope"}])
     assert [(p["index"], p["name"], p["reason"]) for p in error(r)["invalid_params"]] == [
-        (1, "seq", "out_of_range"), (2, "video_id", "unknown")]
-    assert catalog.api("GET", "/v1/analytics/overview", params={"period": "today"}).json()["data"]["total"]["unique_views"] == 0
+        (1, "seq", "out_of_range"),
+        (2, "video_id", "unknown"),
+    ]
+    assert (
+        catalog.api("GET", "/v1/analytics/overview", params={"period": "today"}).json()["data"]["total"]["unique_views"]
+        == 0
+    )
 
 
 def test_collect_codes(catalog: Server) -> None:
@@ -48,7 +59,9 @@ def test_collect_codes(catalog: Server) -> None:
     assert (r.status_code, error(r)["code"]) == (413, 413413) and "x-request-id" in r.headers
     # the 202 (answered below the framework) carries the request id and CORS headers too
     ok = {**GOOD, "session_id": "fast", "load_id": "fast-l"}
-    r = httpx.post(catalog.url + "/collect", json=[ok], headers={"origin": "https://site.example", "x-request-id": "rid-7"})
+    r = httpx.post(
+        catalog.url + "/collect", json=[ok], headers={"origin": "https://site.example", "x-request-id": "rid-7"}
+    )
     assert (r.status_code, r.json()) == (202, {"accepted": 1, "duplicates": 0, "bots": 1})  # httpx's UA is a bot's
     assert r.headers["x-request-id"] == "rid-7" and r.headers["access-control-allow-origin"] == "*"
     assert r.headers["content-type"] == "application/json"
@@ -56,7 +69,9 @@ def test_collect_codes(catalog: Server) -> None:
     assert (r.status_code, error(r)["code"]) == (405, 400405)
     r = catalog.collect([GOOD] * 501)
     assert r.status_code == 400
-    pre = httpx.options(catalog.url + "/collect", headers={"origin": "https://site.example", "access-control-request-method": "POST"})
+    pre = httpx.options(
+        catalog.url + "/collect", headers={"origin": "https://site.example", "access-control-request-method": "POST"}
+    )
     assert pre.status_code == 204 and pre.headers["access-control-allow-origin"] == "*"
 
 
@@ -90,13 +105,18 @@ def test_import_rejects_whole_file(catalog: Server) -> None:
     lines = [{**GOOD, "seq": 0, "type": "load", "ts": 1_767_571_200_000}, {**GOOD, "ts": "yesterday"}]
     r = catalog.import_events(lines)
     assert r.status_code == 400 and error(r)["invalid_params"][0]["index"] == 1
-    total = catalog.api("GET", "/v1/analytics/overview", params={"from": "2026-01-05", "to": "2026-01-06"}).json()["data"]["total"]
+    total = catalog.api("GET", "/v1/analytics/overview", params={"from": "2026-01-05", "to": "2026-01-06"}).json()[
+        "data"
+    ]["total"]
     assert total["player_loads"] == 0
 
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=70),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(list(GOOD) + ["from", "url", "x"]), inner, max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.sampled_from(list(GOOD) + ["from", "url", "x"]), inner, max_size=8)
+    ),
     max_leaves=20,
 )
 events = st.fixed_dictionaries({}, optional={k: st.one_of(st.just(v), json_values) for k, v in GOOD.items()})
@@ -110,7 +130,10 @@ def test_fuzz_collect_never_5xx_and_rejects_whole(catalog: Server, body: Any) ->
     r = httpx.post(catalog.url + "/collect", content=data, headers={"content-type": "text/plain"})
     assert r.status_code in (202, 400, 413), r.text
     if r.status_code != 202:
-        assert catalog.client.get("/metrics").text.split("watchdepth_batches_rejected_total")[0] == before.split("watchdepth_batches_rejected_total")[0]
+        assert (
+            catalog.client.get("/metrics").text.split("watchdepth_batches_rejected_total")[0]
+            == before.split("watchdepth_batches_rejected_total")[0]
+        )
 
 
 # -- issue 13: bad input never breaks the service (rows 1, 2, 4 and the Content-Type) -----------
@@ -130,7 +153,9 @@ def _total(c: Server, **params: str) -> dict[str, Any]:
 def test_import_ts_in_nanoseconds_is_refused_whole_and_the_store_stays_healthy(catalog: Server) -> None:
     """Row 1: a ns ``ts`` was acknowledged, then poisoned the store (reads 500, no restart)."""
     now = int(time.time() * 1000)
-    good = load_events({"video_id": "v1"}, "ns", "ns-L", now - 3_600_000, [("play", 1, 0), ("pause", 20, 19)], user_agent=DESKTOP_UA)
+    good = load_events(
+        {"video_id": "v1"}, "ns", "ns-L", now - 3_600_000, [("play", 1, 0), ("pause", 20, 19)], user_agent=DESKTOP_UA
+    )
     lines = [*good, {**good[1], "seq": 5, "ts": 1_733_322_000_000_000_000}, {**good[1], "seq": 6, "ts": 2**63 - 1}]
     lines.append({**good[1], "seq": 7, "ts": 946_684_799_999})  # a ms before 2000-01-01
     lines.append({**good[1], "seq": 8, "ts": now + 2 * 86_400_000})  # two days ahead
@@ -152,12 +177,24 @@ def test_absurd_positions_are_refused_and_watch_time_stays_finite(catalog: Serve
     catalog.ok("POST", "/v1/videos", json={"id": "vn", "project_id": "p2", "title": "No duration"})
     for n, content in enumerate([{"stream_id": "s1"}, {"video_id": "vn"}]):
         base = {**content, "session_id": f"huge-{n}", "load_id": f"huge-{n}"}
-        assert catalog.collect([{**base, "type": "load", "seq": 0}, {**base, "type": "play", "seq": 1, "position": 0}]).status_code == 202
-        for field, value in (("position", 1.7e308), ("position", 10_000_000_000.5), ("from", 1e300), ("duration", 1.7e308)):
+        assert (
+            catalog.collect(
+                [{**base, "type": "load", "seq": 0}, {**base, "type": "play", "seq": 1, "position": 0}]
+            ).status_code
+            == 202
+        )
+        for field, value in (
+            ("position", 1.7e308),
+            ("position", 10_000_000_000.5),
+            ("from", 1e300),
+            ("duration", 1.7e308),
+        ):
             event = {**base, "type": "seek", "seq": 2, "position": 1, "from": 0, field: value}
             r = catalog.collect([event])
             assert (r.status_code, error(r)["code"]) == (400, 400400), (field, value, r.text)
-            assert [(p["index"], p["name"], p["reason"]) for p in error(r)["invalid_params"]] == [(0, field, "out_of_range")]
+            assert [(p["index"], p["name"], p["reason"]) for p in error(r)["invalid_params"]] == [
+                (0, field, "out_of_range")
+            ]
     # the bound itself is taken, and bounds a session's watch time on a stream or a video without duration
     for n, content in enumerate([{"stream_id": "s1"}, {"video_id": "vn"}]):
         base = {**content, "session_id": f"huge-{n}", "load_id": f"huge-{n}"}
@@ -195,7 +232,9 @@ def test_deep_json_and_invalid_utf8_get_a_4xx_and_keep_the_connection(catalog: S
         assert (r.status_code, error(r)["code"]) == (400, 400102), r.text
         r = c.send("POST", "/v1/videos", json={"project_id": "p1", "title": {"a": [1]}})
         assert r.status_code == 400, r.text
-        r = c.send("POST", "/collect", content=EVENT + b"}", headers={"user-agent": DESKTOP_UA})  # still a good connection
+        r = c.send(
+            "POST", "/collect", content=EVENT + b"}", headers={"user-agent": DESKTOP_UA}
+        )  # still a good connection
         assert (r.status_code, r.json()) == (202, {"accepted": 1, "duplicates": 0})
     finally:
         c.close()
@@ -210,8 +249,15 @@ def test_collect_takes_json_or_text_bodies_only(catalog: Server, query: str) -> 
         event = {**body, "session_id": f"ct{n}", "load_id": f"ct{n}"}
         r = httpx.post(catalog.url + "/collect" + query, content=msgspec.json.encode(event), headers=headers)
         assert r.status_code == 202, (ctype, r.text)
-    for ctype in ("application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "image/png", "application/jsonx"):
-        r = httpx.post(catalog.url + "/collect" + query, content=msgspec.json.encode(body), headers={"content-type": ctype})
+    for ctype in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "image/png",
+        "application/jsonx",
+    ):
+        r = httpx.post(
+            catalog.url + "/collect" + query, content=msgspec.json.encode(body), headers={"content-type": ctype}
+        )
         assert (r.status_code, error(r)["code"]) == (400, 400400), (ctype, r.text)
         assert [p["name"] for p in error(r)["invalid_params"]] == ["Content-Type"]
     assert _total(catalog)["player_loads"] == 4

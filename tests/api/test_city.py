@@ -40,8 +40,15 @@ def serve(data: Path, backend: str, geoip: Path | None) -> Iterator[Server]:
         s.ok("POST", "/v1/videos", json={"id": "v1", "project_id": "p1", "title": "One", "duration": 100})
         events = []
         for ip, n in LOADS:
-            events += load_events({"video_id": "v1"}, f"S{n}", f"L{n}", JAN5 + n * 3_600_000,
-                                  [("play", 1, 0), ("progress", 11, 10)], ip=ip, user_agent=DESKTOP_UA)
+            events += load_events(
+                {"video_id": "v1"},
+                f"S{n}",
+                f"L{n}",
+                JAN5 + n * 3_600_000,
+                [("play", 1, 0), ("progress", 11, 10)],
+                ip=ip,
+                user_agent=DESKTOP_UA,
+            )
         r = s.import_events(events)
         assert r.status_code == 202, r.text
         yield s
@@ -63,8 +70,9 @@ def get(s: Server, **params: Any) -> Any:
 
 
 def test_group_entities_city(srv: Server) -> None:
-    body = get(srv, **DAY, group_entities="city,country_code", fields="view,player_load,watch_time",
-               order="view.desc,city.asc")
+    body = get(
+        srv, **DAY, group_entities="city,country_code", fields="view,player_load,watch_time", order="view.desc,city.asc"
+    )
     rows = sorted(body["data"], key=lambda r: (r["city"] or "~", r["country_code"] or "~"))
     assert rows == [
         {"city": "London", "country_code": "GB", "view": 2, "player_load": 2, "watch_time": 20},
@@ -76,9 +84,11 @@ def test_group_entities_city(srv: Server) -> None:
 
 def test_group_by_city_alone_merges_the_unknown(srv: Server) -> None:
     body = get(srv, **DAY, group_by="city", fields="views,player_loads", order="views.desc,city.asc")
-    assert body["data"] == [{"city": "London", "views": 2, "player_loads": 2},
-                            {"city": None, "views": 2, "player_loads": 2},
-                            {"city": "Milton", "views": 1, "player_loads": 1}]
+    assert body["data"] == [
+        {"city": "London", "views": 2, "player_loads": 2},
+        {"city": None, "views": 2, "player_loads": 2},
+        {"city": "Milton", "views": 1, "player_loads": 1},
+    ]
 
 
 def test_the_shipped_country_file_gives_null_cities(tmp_path: Path) -> None:

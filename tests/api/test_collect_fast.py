@@ -20,9 +20,9 @@ import uvicorn
 
 from tests.conftest import DESKTOP_UA, free_port
 from watchdepth import config
-from watchdepth.serve import services
 from watchdepth.api import collect_fast
 from watchdepth.api.collect_fast import FastCollect
+from watchdepth.serve import services
 from watchdepth.serve.app import create_app
 
 
@@ -50,9 +50,12 @@ def _run(tmp_path: Path, requests: list[tuple[str, bytes]]) -> tuple[list[httpx.
         try:
             transport = httpx.ASGITransport(app=FastCollect(recording, svc), client=("10.0.0.1", 5000))
             async with httpx.AsyncClient(transport=transport, base_url="http://wd") as client:
-                return [await client.post(url, content=body, headers={"user-agent": DESKTOP_UA,
-                                                                      "content-type": "text/plain"})
-                        for url, body in requests]
+                return [
+                    await client.post(
+                        url, content=body, headers={"user-agent": DESKTOP_UA, "content-type": "text/plain"}
+                    )
+                    for url, body in requests
+                ]
         finally:
             await svc.ingest.stop()
 
@@ -71,11 +74,14 @@ def test_valid_batches_with_or_without_the_session_parameter_are_answered_below_
 
 
 def test_errors_and_unusual_requests_reach_the_app_with_their_body(tmp_path: Path) -> None:
-    answers, seen = _run(tmp_path, [
-        ("/collect?s=OTHER", _batch("C")),  # session differs from ?s=
-        ("/collect", b"{not json"),
-        ("/collect?s=D&x=1", _batch("D")),  # a parameter the fast path does not know
-    ])
+    answers, seen = _run(
+        tmp_path,
+        [
+            ("/collect?s=OTHER", _batch("C")),  # session differs from ?s=
+            ("/collect", b"{not json"),
+            ("/collect?s=D&x=1", _batch("D")),  # a parameter the fast path does not know
+        ],
+    )
     assert [r.status_code for r in answers] == [400, 400, 202]
     mismatch = answers[0].json()["error"]["invalid_params"]
     assert {(p["name"], p["index"]) for p in mismatch} == {("session_id", 0), ("session_id", 1)}
@@ -84,9 +90,11 @@ def test_errors_and_unusual_requests_reach_the_app_with_their_body(tmp_path: Pat
 
 
 def _post(body: bytes, rid: str, *, close: bool = False) -> bytes:
-    return (b"POST /collect HTTP/1.1\r\nhost: wd\r\ncontent-type: text/plain\r\nuser-agent: %s\r\n"
-            b"x-request-id: %s\r\ncontent-length: %d\r\n%s\r\n" % (
-                DESKTOP_UA.encode(), rid.encode(), len(body), b"connection: close\r\n" if close else b"")) + body
+    return (
+        b"POST /collect HTTP/1.1\r\nhost: wd\r\ncontent-type: text/plain\r\nuser-agent: %s\r\n"
+        b"x-request-id: %s\r\ncontent-length: %d\r\n%s\r\n"
+        % (DESKTOP_UA.encode(), rid.encode(), len(body), b"connection: close\r\n" if close else b"")
+    ) + body
 
 
 def _read_responses(sock: socket.socket, n: int) -> list[tuple[bytes, dict[bytes, bytes], bytes]]:
@@ -110,7 +118,8 @@ def _read_responses(sock: socket.socket, n: int) -> list[tuple[bytes, dict[bytes
 
 
 def test_under_uvicorn_a_202_goes_in_one_write_and_the_connection_goes_on(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Real uvicorn (httptools, as ``serve`` runs it) on loopback: pipelined and keep-alive
     requests each get a whole, well-formed 202 written at once; ``Connection: close`` gets
     its 202 the ordinary way, then the close."""
@@ -121,8 +130,17 @@ def test_under_uvicorn_a_202_goes_in_one_write_and_the_connection_goes_on(
     svc.catalog.create("projects", {"id": "p1", "name": "P"})
     svc.catalog.create("videos", {"id": "v1", "project_id": "p1", "title": "V", "duration": 100})
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(FastCollect(create_app(svc), svc), host="127.0.0.1", port=port,
-                                           http="httptools", loop="asyncio", log_level="warning", lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            FastCollect(create_app(svc), svc),
+            host="127.0.0.1",
+            port=port,
+            http="httptools",
+            loop="asyncio",
+            log_level="warning",
+            lifespan="on",
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
@@ -141,8 +159,11 @@ def test_under_uvicorn_a_202_goes_in_one_write_and_the_connection_goes_on(
         answers = first + second + last
         assert [status for status, _, _ in answers] == [b"HTTP/1.1 202 Accepted"] * 4
         assert [msgspec.json.decode(body) for _, _, body in answers] == [
-            {"accepted": 2, "duplicates": 0}, {"accepted": 1, "duplicates": 0},
-            {"accepted": 2, "duplicates": 0}, {"accepted": 2, "duplicates": 0}]
+            {"accepted": 2, "duplicates": 0},
+            {"accepted": 1, "duplicates": 0},
+            {"accepted": 2, "duplicates": 0},
+            {"accepted": 2, "duplicates": 0},
+        ]
         for i, (_, headers, _) in enumerate(answers, 1):
             assert headers[b"x-request-id"] == b"r-%d" % i
             assert headers[b"content-type"] == b"application/json"

@@ -10,8 +10,17 @@ from watchdepth.api.catalog import EXTRA_PARAMS, FILTERS, LIST_PARAMS, NOT_STORE
 from watchdepth.query.analytics import GROUPS, LATER_FIELDS, SINGULAR
 
 DOC = (Path(__file__).parents[2] / "docs" / "kinescope-compat.md").read_text(encoding="utf-8")
-NAMES = sorted({*GROUPS, *SINGULAR, *LATER_FIELDS, *NOT_STORED, *VIDEO_STATUSES, *LIST_PARAMS,
-                *(n for names in (*FILTERS.values(), *EXTRA_PARAMS.values()) for n in names)})
+NAMES = sorted(
+    {
+        *GROUPS,
+        *SINGULAR,
+        *LATER_FIELDS,
+        *NOT_STORED,
+        *VIDEO_STATUSES,
+        *LIST_PARAMS,
+        *(n for names in (*FILTERS.values(), *EXTRA_PARAMS.values()) for n in names),
+    }
+)
 
 
 @pytest.mark.parametrize("name", NAMES)

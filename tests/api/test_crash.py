@@ -12,15 +12,19 @@ import pytest
 from tests.conftest import DESKTOP_UA, Server
 
 #: On both backends: the embedded DuckDB file and ClickHouse (chDB, ``--store chdb://…``).
-pytestmark = pytest.mark.parametrize("server", ["duckdb", pytest.param("clickhouse", marks=pytest.mark.clickhouse)],
-                                     indirect=True)
+pytestmark = pytest.mark.parametrize(
+    "server", ["duckdb", pytest.param("clickhouse", marks=pytest.mark.clickhouse)], indirect=True
+)
 
 
 def batch(n: int) -> list[dict[str, Any]]:
     """One load: a view of 6 s (run [0, 6])."""
     base = {"video_id": "v1", "session_id": f"S{n}", "load_id": f"L{n}"}
-    return [{"type": "load", "seq": 0, **base}, {"type": "play", "seq": 1, "position": 0, **base},
-            {"type": "progress", "seq": 2, "position": 6, **base}]
+    return [
+        {"type": "load", "seq": 0, **base},
+        {"type": "play", "seq": 1, "position": 0, **base},
+        {"type": "progress", "seq": 2, "position": 6, **base},
+    ]
 
 
 def test_sigkill_mid_ingest_loses_nothing_acknowledged(catalog: Server) -> None:

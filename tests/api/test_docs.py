@@ -21,8 +21,8 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount, Route
 
 from watchdepth import cli, config
-from watchdepth.serve import services
 from watchdepth.api import openapi
+from watchdepth.serve import services
 from watchdepth.serve.app import create_app
 
 
@@ -86,8 +86,11 @@ def test_every_entry_of_the_operations_table_is_a_route(served: Starlette) -> No
 
 
 def test_every_handler_has_a_summary(served: Starlette) -> None:
-    missing = sorted(f"{m} {p} ({getattr(f, '__qualname__', f)})" for m, p, f in walk(served.routes)
-                     if not (inspect.getdoc(f) or "").strip())
+    missing = sorted(
+        f"{m} {p} ({getattr(f, '__qualname__', f)})"
+        for m, p, f in walk(served.routes)
+        if not (inspect.getdoc(f) or "").strip()
+    )
     assert missing == [], "handlers without a docstring (its first paragraph is the summary in /openapi.json)"
 
 
@@ -99,7 +102,13 @@ def test_operations_carry_their_parameters(document: dict[str, Any]) -> None:
             declared = {p["name"] for p in op.get("parameters", []) if p["in"] == "path"}
             assert declared == set(re.findall(r"{(\w+)}", path)), (method, path)
             assert ("security" in op) == path.startswith("/v1/"), (method, path)
-    assert {p["name"] for p in paths["/v1/analytics"]["get"]["parameters"]} >= {"from", "to", "group_by", "fields", "order"}
+    assert {p["name"] for p in paths["/v1/analytics"]["get"]["parameters"]} >= {
+        "from",
+        "to",
+        "group_by",
+        "fields",
+        "order",
+    }
     assert "requestBody" in paths["/v1/folders/{id}"]["put"]
     assert "204" in paths["/v1/videos/{id}"]["delete"]["responses"]
     codes = document["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"]

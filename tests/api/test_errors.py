@@ -30,7 +30,8 @@ ROUTES = [Route("/boom", boom), Route("/store-failed", store_failed)]
 
 
 def test_a_500_carries_the_request_id_only_and_the_connection_is_kept(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.ERROR, logger="watchdepth.api")
     with running(tmp_path, routes=lambda _: ROUTES) as srv, srv.connect() as sock:
         for i, path in enumerate(["/boom", "/store-failed"]):
@@ -38,7 +39,8 @@ def test_a_500_carries_the_request_id_only_and_the_connection_is_kept(
             status, headers, body = read_response(sock)
             assert status == 500 and headers["x-request-id"] == f"rid-{i}"
             assert msgspec.json.decode(body) == {
-                "error": {"code": 500500, "message": "internal error", "request_id": f"rid-{i}"}}
+                "error": {"code": 500500, "message": "internal error", "request_id": f"rid-{i}"}
+            }
             sock.sendall(request("GET", "/healthz"))  # the same connection, after the 500
             status, _, body = read_response(sock)
             assert status == 200, body
@@ -58,13 +60,19 @@ def test_a_huge_page_number_never_shows_the_database_message(tmp_path: Path) -> 
         load = [{"type": "load", "video_id": "v1", "session_id": "s", "load_id": "l", "seq": 0}]
         sock.sendall(request("POST", "/collect", body=msgspec.json.encode(load), headers={"user-agent": DESKTOP_UA}))
         assert read_response(sock)[0] == 202
-        sock.sendall(request("GET", "/v1/analytics?period=today&group_by=country&page=99999999999999999999999",
-                             headers={"authorization": f"Bearer {secret}"}))
+        sock.sendall(
+            request(
+                "GET",
+                "/v1/analytics?period=today&group_by=country&page=99999999999999999999999",
+                headers={"authorization": f"Bearer {secret}"},
+            )
+        )
         status, headers, body = read_response(sock)
         assert status in (200, 400, 500), body  # 400 once the range check lands
         if status == 500:
             assert msgspec.json.decode(body) == {
-                "error": {"code": 500500, "message": "internal error", "request_id": headers["x-request-id"]}}
+                "error": {"code": 500500, "message": "internal error", "request_id": headers["x-request-id"]}
+            }
         assert b"duckdb" not in body.lower() and b"conversion" not in body.lower()
         sock.sendall(request("GET", "/healthz"))
         assert read_response(sock)[0] == 200

@@ -83,21 +83,15 @@ def assert_answered(r: Any, *accepted: int) -> None:
     body=st.one_of(bodies.map(msgspec.json.encode), hostile_bytes, edge_batches),
     content_type=st.sampled_from(CONTENT_TYPES),
 )
-def test_collect_never_5xx_nor_drops_the_connection(
-    conn: OneConnection, body: bytes, content_type: str | None
-) -> None:
-    headers = (
-        {} if content_type is None else {"content-type": content_type.encode("latin-1")}
-    )
+def test_collect_never_5xx_nor_drops_the_connection(conn: OneConnection, body: bytes, content_type: str | None) -> None:
+    headers = {} if content_type is None else {"content-type": content_type.encode("latin-1")}
     r = conn.send("POST", "/collect", content=body, headers=headers)
     assert_answered(r, 202)
 
 
 @settings(FUZZ, max_examples=400)
 @given(body=import_lines())
-def test_import_never_5xx_nor_drops_the_connection(
-    conn: OneConnection, body: bytes
-) -> None:
+def test_import_never_5xx_nor_drops_the_connection(conn: OneConnection, body: bytes) -> None:
     r = conn.send(
         "POST",
         "/v1/events/import",
@@ -107,9 +101,7 @@ def test_import_never_5xx_nor_drops_the_connection(
     assert_answered(r, 202)
 
 
-def test_afterwards_the_store_answers_and_counts_a_good_batch_exactly(
-    served: Server, conn: OneConnection
-) -> None:
+def test_afterwards_the_store_answers_and_counts_a_good_batch_exactly(served: Server, conn: OneConnection) -> None:
     """Runs after the fuzz above (file order) on the same server and connection."""
     today = datetime.now(UTC).date()
     window = {
@@ -128,19 +120,12 @@ def test_afterwards_the_store_answers_and_counts_a_good_batch_exactly(
     r = conn.send("POST", "/collect", content=msgspec.json.encode(good_load("good-1")))
     assert r.json() == {"accepted": 3, "duplicates": 0}
     now = int(datetime.now(UTC).timestamp() * 1000)
-    lines = [
-        {**e, "ts": now - 60_000 + i * 5_000, "user_agent": DESKTOP_UA}
-        for i, e in enumerate(good_load("good-2"))
-    ]
-    r = conn.send(
-        "POST", "/v1/events/import", content=b"\n".join(map(msgspec.json.encode, lines))
-    )
+    lines = [{**e, "ts": now - 60_000 + i * 5_000, "user_agent": DESKTOP_UA} for i, e in enumerate(good_load("good-2"))]
+    r = conn.send("POST", "/v1/events/import", content=b"\n".join(map(msgspec.json.encode, lines)))
     assert r.json() == {"accepted": 3, "duplicates": 0}
     expected = {"player_loads": 2, "views": 2, "unique_views": 2, "watch_time": 20}
     assert {k: totals(video_id=GOOD_VIDEO)[k] for k in expected} == expected
     served.restart()  # the store took every acknowledged batch: it opens again, with the same numbers
     assert served.client.get("/healthz").status_code == 200
-    r = served.api(
-        "GET", "/v1/analytics/overview", params={**window, "video_id": GOOD_VIDEO}
-    )
+    r = served.api("GET", "/v1/analytics/overview", params={**window, "video_id": GOOD_VIDEO})
     assert {k: r.json()["data"]["total"][k] for k in expected} == expected

@@ -29,8 +29,11 @@ pytestmark = pytest.mark.slow
 
 _SKIP = {"/v1/analytics/realtime/stream"}
 ROUTES = sorted(
-    {r.path for r in [*analytics.routes(), *live.routes(), *catalog.routes()]
-     if "GET" in (r.methods or ()) and r.path.startswith("/v1/") and r.path not in _SKIP}
+    {
+        r.path
+        for r in [*analytics.routes(), *live.routes(), *catalog.routes()]
+        if "GET" in (r.methods or ()) and r.path.startswith("/v1/") and r.path not in _SKIP
+    }
     | {"/v1/analytics/referrers.csv", "/v1/analytics/referrers.xlsx"}
 )
 PATH_VALUES = {
@@ -38,26 +41,55 @@ PATH_VALUES = {
     "project_id": ["p1", "p2", "nope"],
     "stream_id": ["s1", "nope"],
 }
-DATES = ["2026-01-05", "2026-01-07", "2000-01-01", "1999-12-31", "0001-01-01", "9999-12-31", "1900-01-01",
-         "2099-12-31", "2026-02-30", "2026-01-05T00:00:00Z", "2026-01-05T00:00:00+14:00", "0001-01-01T00:00:00+14:00",
-         "9999-12-31T23:59:59-12:00", "2026-01-05T00:00:00", "20260105"]
+DATES = [
+    "2026-01-05",
+    "2026-01-07",
+    "2000-01-01",
+    "1999-12-31",
+    "0001-01-01",
+    "9999-12-31",
+    "1900-01-01",
+    "2099-12-31",
+    "2026-02-30",
+    "2026-01-05T00:00:00Z",
+    "2026-01-05T00:00:00+14:00",
+    "0001-01-01T00:00:00+14:00",
+    "9999-12-31T23:59:59-12:00",
+    "2026-01-05T00:00:00",
+    "20260105",
+]
 NUMBERS = ["99999999999999999999999", "-1", "0", "1", "10", "1000", "1001", "1e3", "1_000", "٣", " 2", "1" * 5000]
 IDS = ["p1", "p2", "v1", "v4", "s1", "e1", "fa", "fb", "nope", "v1,v2", "p1,nope"]
 #: Every parameter the routes read, with values at its edges.
 PARAMS: dict[str, list[str]] = {
-    "from": DATES, "to": DATES,
+    "from": DATES,
+    "to": DATES,
     "period": ["all_time", "last_year", "today", "last_24_hours", "yesterday", "decade"],
     "timezone": ["Europe/Berlin", "Asia/Kolkata", "Etc/GMT+14", "UTC", "America", "../../etc/passwd", "Europe/Nowhere"],
-    "group_time": ["hour", "day", "week", "month", "year"], "group": ["hour", "day", "week", "month", "minute"],
+    "group_time": ["hour", "day", "week", "month", "year"],
+    "group": ["hour", "day", "week", "month", "minute"],
     "group_by": ["date", "video_id,date", "country,platform,os,browser,domain,page,external_id", "device", "date,date"],
     "group_entities": ["device,country_code,city,workspace_id,folder_name,project_name", "watch_time", "video_id"],
     "fields": ["view,unique_view,player_load,watch_time", "play,pause", "buffering_time", "views,view", "video_id"],
     "order": ["views.desc", "view.desc,play.desc", "date.asc", ".desc", "views.up", "title.desc", "name.asc"],
-    "page": NUMBERS, "per_page": NUMBERS, "step": NUMBERS,
-    "project_id": IDS, "video_id": IDS, "folder_id": IDS, "stream_id": IDS, "event_id": IDS, "external_id": IDS,
-    "parent_id": IDS, "video_ids[]": IDS, "parts": ["total,timeline", "top", "", "tops"], "q": ["курс", "%", ""],
-    "status[]": ["done", "error", "bogus"], "status": ["done", "bogus"], "without_folder": ["true", "no"],
-    "catalog_type": ["vod", "live", "music"], "direction": ["asc", "desc", "up"],
+    "page": NUMBERS,
+    "per_page": NUMBERS,
+    "step": NUMBERS,
+    "project_id": IDS,
+    "video_id": IDS,
+    "folder_id": IDS,
+    "stream_id": IDS,
+    "event_id": IDS,
+    "external_id": IDS,
+    "parent_id": IDS,
+    "video_ids[]": IDS,
+    "parts": ["total,timeline", "top", "", "tops"],
+    "q": ["курс", "%", ""],
+    "status[]": ["done", "error", "bogus"],
+    "status": ["done", "bogus"],
+    "without_folder": ["true", "no"],
+    "catalog_type": ["vod", "live", "music"],
+    "direction": ["asc", "desc", "up"],
 }
 JUNK = ["", " ", "\x00", "\t", "%", "ä" * 300, "x" * 5000]
 names = st.one_of(st.sampled_from(sorted(PARAMS)), st.text(max_size=12))
@@ -66,8 +98,14 @@ names = st.one_of(st.sampled_from(sorted(PARAMS)), st.text(max_size=12))
 @st.composite
 def pairs_of(draw: st.DrawFn) -> tuple[str, str]:
     name = draw(names)
-    value = draw(st.one_of(st.sampled_from(PARAMS.get(name) or JUNK), st.sampled_from(JUNK), st.text(max_size=30),
-                           st.integers(-(10**30), 10**30).map(str)))
+    value = draw(
+        st.one_of(
+            st.sampled_from(PARAMS.get(name) or JUNK),
+            st.sampled_from(JUNK),
+            st.text(max_size=30),
+            st.integers(-(10**30), 10**30).map(str),
+        )
+    )
     return name, value
 
 
@@ -93,8 +131,7 @@ def conn(srv: Server) -> Iterator[OneConnection]:
     c.close()
 
 
-@settings(max_examples=400, deadline=None, derandomize=True, database=None,
-          suppress_health_check=list(HealthCheck))
+@settings(max_examples=400, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
 @given(request=requests())
 def test_no_parameter_gets_a_5xx_or_drops_the_connection(conn: OneConnection, request: tuple[str, list[Any]]) -> None:
     path, pairs = request
@@ -105,6 +142,8 @@ def test_no_parameter_gets_a_5xx_or_drops_the_connection(conn: OneConnection, re
 
 
 def test_the_store_still_answers_after_the_fuzz(srv: Server, conn: OneConnection) -> None:
-    r = conn.send("GET", "/v1/analytics/overview", params=[("from", "2026-01-05"), ("to", "2026-01-07"), ("parts", "total")])
+    r = conn.send(
+        "GET", "/v1/analytics/overview", params=[("from", "2026-01-05"), ("to", "2026-01-07"), ("parts", "total")]
+    )
     assert r.status_code == 200
     assert r.json()["data"]["total"]["player_loads"] == 3

@@ -73,8 +73,12 @@ def custom(s: Server, **args: str) -> Any:
 
 
 def test_mcp_custom_month_by_country_with_event_counts(srv: Server) -> None:
-    args = {"group": "month", "group_entities": "country_code",
-            "fields": "country_code,view,unique_view,watch_time,play,pause,replay", "order": "view.desc"}
+    args = {
+        "group": "month",
+        "group_entities": "country_code",
+        "fields": "country_code,view,unique_view,watch_time,play,pause,replay",
+        "order": "view.desc",
+    }
     if not {"play", "pause", "replay"} <= set(SUMS):
         # Until the store keeps the event counts, the answer says so, naming them (docs/api.md 400400).
         r = srv.api("GET", "/v1/analytics?" + urlencode([*PERIOD, *args.items()]))
@@ -109,15 +113,26 @@ def test_mcp_custom_days_without_an_entity(srv: Server) -> None:
 def test_mcp_custom_two_key_order(srv: Server) -> None:
     fields = "video_id,view,play" if "play" in SUMS else "video_id,view,player_load"
     second = fields.rsplit(",", 1)[1]
-    body = mcp_get(srv, "/analytics", [*PERIOD, ("group_entities", "video_id"), ("fields", fields),
-                                       ("order", f"view.desc,{second}.desc")])
+    body = mcp_get(
+        srv,
+        "/analytics",
+        [*PERIOD, ("group_entities", "video_id"), ("fields", fields), ("order", f"view.desc,{second}.desc")],
+    )
     assert list(body["meta"]["order"]) == ["view", second]
     assert [r["video_id"] for r in body["data"]] == ["v1", "v2"]
 
 
 def test_mcp_custom_fifteen_days_all_rows(srv: Server) -> None:
-    rows = mcp_get(srv, "/analytics", [("from", "2026-01-07T00:00:00Z"), ("to", "2026-01-07T12:00:00Z"),
-                                       ("group", "hour"), ("fields", "player_load")])["data"]
+    rows = mcp_get(
+        srv,
+        "/analytics",
+        [
+            ("from", "2026-01-07T00:00:00Z"),
+            ("to", "2026-01-07T12:00:00Z"),
+            ("group", "hour"),
+            ("fields", "player_load"),
+        ],
+    )["data"]
     assert len(rows) == 12  # more than one default page of 10
 
 
@@ -126,14 +141,22 @@ def test_mcp_overview(srv: Server) -> None:
     data = data.get("data") or data
     total = data["total"]
     assert {k: total[k] for k in ("views", "duration", "watch_time", "player_loads")} == {
-        "views": 2, "duration": 200, "watch_time": 16, "player_loads": 3}
+        "views": 2,
+        "duration": 200,
+        "watch_time": 16,
+        "player_loads": 3,
+    }
     for item in data["timeline"]:
         assert is_date(item["date"])
         assert all(isinstance(item[k], int) for k in ("views", "duration", "watch_time", "player_loads"))
     assert set(data["top"]) >= {"oses", "devices", "browsers", "countries"}
     for kind, items in data["top"].items():
         for item in items:
-            assert isinstance(item["name"], str) and isinstance(item["views"], int) and isinstance(item["player_loads"], int)
+            assert (
+                isinstance(item["name"], str)
+                and isinstance(item["views"], int)
+                and isinstance(item["player_loads"], int)
+            )
             if kind == "countries":
                 assert isinstance(item["code"], str)
     assert [d["name"] for d in data["top"]["devices"]][:2] == ["desktop", "mobile"]
@@ -164,7 +187,9 @@ def test_mcp_videos_list_filters(srv: Server) -> None:
 def test_mcp_projects_and_folders(srv: Server) -> None:
     projects = mcp_get(srv, "/projects", [("catalog_type", "vod"), ("per_page", "100"), ("page", "1")])
     assert sorted(p["id"] for p in projects["data"]) == ["p1", "p2"]
-    made = srv.api("POST", "/v1/projects/p2/folders", json={"name": "lessons"})  # create-folder.ts: body without project_id
+    made = srv.api(
+        "POST", "/v1/projects/p2/folders", json={"name": "lessons"}
+    )  # create-folder.ts: body without project_id
     assert made.status_code == 201, made.text
     folder = made.json()["data"]
     assert folder["project_id"] == "p2" and folder["parent_id"] is None
@@ -183,8 +208,14 @@ def test_mcp_projects_and_folders(srv: Server) -> None:
 
 
 def test_kinescope_create_project_body(srv: Server) -> None:
-    body = {"name": "Project custom", "privacy_type": "custom", "privacy_domains": ["custom.domain.com"],
-            "player_id": "...", "encrypted": False, "catalog_type": "vod"}  # its OpenAPI example
+    body = {
+        "name": "Project custom",
+        "privacy_type": "custom",
+        "privacy_domains": ["custom.domain.com"],
+        "player_id": "...",
+        "encrypted": False,
+        "catalog_type": "vod",
+    }  # its OpenAPI example
     made = srv.api("POST", "/v1/projects", json=body)
     assert made.status_code == 201, made.text
     project = made.json()["data"]
@@ -213,9 +244,15 @@ def php_video(v: dict[str, Any]) -> dict[str, Any]:
     """``VideoDTO::fromArray``: the fields it reads, converted as it converts them."""
     assert v.get("status") in VIDEO_STATUSES  # VideoStatus::from(...) throws otherwise; absent means "pending"
     assert is_date(v["created_at"]) and is_date(v["updated_at"])  # absent would be "now"
-    return {"id": str(v["id"]), "title": str(v.get("title") or ""), "status": v["status"],
-            "duration": math.floor(float(v.get("duration") or 0) + 0.5),  # PHP's round: half away from zero "project_id": v.get("project_id"),
-            "folder_id": v.get("folder_id")}
+    return {
+        "id": str(v["id"]),
+        "title": str(v.get("title") or ""),
+        "status": v["status"],
+        "duration": math.floor(
+            float(v.get("duration") or 0) + 0.5
+        ),  # PHP's round: half away from zero "project_id": v.get("project_id"),
+        "folder_id": v.get("folder_id"),
+    }
 
 
 def test_php_folders_service(srv: Server) -> None:
@@ -243,8 +280,9 @@ def test_php_folders_service(srv: Server) -> None:
 
 
 def test_php_videos_and_statistics(srv: Server) -> None:
-    body = php_get(srv, "/v1/videos", {"page": 1, "per_page": 20, "project_id": "p1", "folder_id": None,
-                                       "q": None, "status": None})
+    body = php_get(
+        srv, "/v1/videos", {"page": 1, "per_page": 20, "project_id": "p1", "folder_id": None, "q": None, "status": None}
+    )
     assert sorted(php_video(v)["id"] for v in body["data"]) == ["v1", "v2"]
     search = php_get(srv, "/v1/videos", {"page": 1, "per_page": 20, "q": "two"})
     assert [php_video(v)["title"] for v in search["data"]] == ["Two"]

@@ -42,15 +42,27 @@ def error(s: Server, path: str, **params: Any) -> dict[str, Any]:
 
 
 def test_singular_fields_name_the_rows_and_the_order(srv: Server) -> None:
-    body = get(srv, "/v1/analytics", **TWO_DAYS, group_entities="country_code",
-               fields="country_code,view,unique_view,player_load,watch_time", order="view.desc,player_load.desc")
+    body = get(
+        srv,
+        "/v1/analytics",
+        **TWO_DAYS,
+        group_entities="country_code",
+        fields="country_code,view,unique_view,player_load,watch_time",
+        order="view.desc,player_load.desc",
+    )
     assert body["data"] == [
         {"country_code": "US", "view": 1, "unique_view": 1, "player_load": 2, "watch_time": 6},
         {"country_code": "DE", "view": 1, "unique_view": 1, "player_load": 1, "watch_time": 10},
     ]
     assert list(body["meta"]["order"].items()) == [("view", "desc"), ("player_load", "desc")]
-    flipped = get(srv, "/v1/analytics", **TWO_DAYS, group_entities="country_code", fields="view,player_load",
-                  order="view.desc,player_load.asc")
+    flipped = get(
+        srv,
+        "/v1/analytics",
+        **TWO_DAYS,
+        group_entities="country_code",
+        fields="view,player_load",
+        order="view.desc,player_load.asc",
+    )
     assert [r["country_code"] for r in flipped["data"]] == ["DE", "US"]
 
 
@@ -63,26 +75,38 @@ def test_group_alone_groups_by_date(srv: Server) -> None:
 
 
 def test_group_adds_date_to_the_entities(srv: Server) -> None:
-    body = get(srv, "/v1/analytics", **TWO_DAYS, group="day", group_entities="device", fields="device,view",
-               order="view.desc")
+    body = get(
+        srv, "/v1/analytics", **TWO_DAYS, group="day", group_entities="device", fields="device,view", order="view.desc"
+    )
     rows = sorted((r["date"], r["device"], r["view"]) for r in body["data"])
     assert rows == [("2026-01-05T00:00:00Z", "desktop", 1), ("2026-01-06T00:00:00Z", "mobile", 1)]
 
 
 def test_device_names_are_kinescopes(srv: Server) -> None:
-    body = get(srv, "/v1/analytics", **TWO_DAYS, group_entities="device", fields="device,view,player_load",
-               order="player_load.desc")
-    assert body["data"] == [{"device": "desktop", "view": 1, "player_load": 2},
-                            {"device": "mobile", "view": 1, "player_load": 1}]
+    body = get(
+        srv,
+        "/v1/analytics",
+        **TWO_DAYS,
+        group_entities="device",
+        fields="device,view,player_load",
+        order="player_load.desc",
+    )
+    assert body["data"] == [
+        {"device": "desktop", "view": 1, "player_load": 2},
+        {"device": "mobile", "view": 1, "player_load": 1},
+    ]
 
 
 def test_catalog_names_workspace_and_city(srv: Server) -> None:
-    body = get(srv, "/v1/analytics", **TWO_DAYS, group_entities="project_name,workspace_id,city",
-               fields="view,player_load")
-    assert body["data"] == [{"project_name": "Project one", "workspace_id": "default", "city": None,
-                             "view": 2, "player_load": 3}]
-    folders = get(srv, "/v1/analytics", **TWO_DAYS, group_entities="folder_name", fields="player_load",
-                  order="folder_name.asc")
+    body = get(
+        srv, "/v1/analytics", **TWO_DAYS, group_entities="project_name,workspace_id,city", fields="view,player_load"
+    )
+    assert body["data"] == [
+        {"project_name": "Project one", "workspace_id": "default", "city": None, "view": 2, "player_load": 3}
+    ]
+    folders = get(
+        srv, "/v1/analytics", **TWO_DAYS, group_entities="folder_name", fields="player_load", order="folder_name.asc"
+    )
     assert folders["data"] == [{"folder_name": "a", "player_load": 2}, {"folder_name": "a/b", "player_load": 1}]
 
 
@@ -101,7 +125,9 @@ def test_all_rows_without_per_page_in_the_custom_form_only(srv: Server) -> None:
 def test_a_dimension_in_fields_is_a_no_op_and_default_fields(srv: Server) -> None:
     body = get(srv, "/v1/analytics", **TWO_DAYS, group_entities="video_id", fields="video_id", order="video_id.asc")
     assert [(r["video_id"], r["view"], r["unique_view"], r["player_load"], r["watch_time"]) for r in body["data"]] == [
-        ("v1", 2, 2, 2, 16), ("v2", 0, 0, 1, 0)]
+        ("v1", 2, 2, 2, 16),
+        ("v2", 0, 0, 1, 0),
+    ]
 
 
 def test_the_forms_mix(srv: Server) -> None:
@@ -111,10 +137,18 @@ def test_the_forms_mix(srv: Server) -> None:
 
 def test_event_counts_and_quality_fields(srv: Server) -> None:
     if "play" in SUMS:  # the store keeps the event counts (docs/metrics.md §4)
-        body = get(srv, "/v1/analytics", **TWO_DAYS, group_entities="video_id", fields="play,player_init,replay",
-                   order="play.desc")
+        body = get(
+            srv,
+            "/v1/analytics",
+            **TWO_DAYS,
+            group_entities="video_id",
+            fields="play,player_init,replay",
+            order="play.desc",
+        )
         assert [(r["video_id"], r["play"], r["player_init"], r["replay"]) for r in body["data"]] == [
-            ("v1", 2, 2, 0), ("v2", 0, 1, 0)]
+            ("v1", 2, 2, 0),
+            ("v2", 0, 1, 0),
+        ]
     else:
         err = error(srv, "/v1/analytics", **TWO_DAYS, group_entities="video_id", fields="view,play,replay")
         assert err["invalid_params"][0]["name"] == "fields"
@@ -125,12 +159,15 @@ def test_event_counts_and_quality_fields(srv: Server) -> None:
     assert [(r["buffering_time"], r["buffering_count"]) for r in body["data"]] == [(0.0, 0), (0.0, 0)]
 
 
-@pytest.mark.parametrize(("params", "name"), [
-    ({"group": "minute"}, "group"),
-    ({"group": "day", "group_time": "hour"}, "group"),
-    ({"group_entities": "device,colour"}, "group_entities"),
-    ({"group_entities": "device", "fields": "view,views_total"}, "fields"),
-])
+@pytest.mark.parametrize(
+    ("params", "name"),
+    [
+        ({"group": "minute"}, "group"),
+        ({"group": "day", "group_time": "hour"}, "group"),
+        ({"group_entities": "device,colour"}, "group_entities"),
+        ({"group_entities": "device", "fields": "view,views_total"}, "fields"),
+    ],
+)
 def test_bad_custom_parameters_are_named(srv: Server, params: dict[str, str], name: str) -> None:
     err = error(srv, "/v1/analytics", **TWO_DAYS, **params)
     assert [p["name"] for p in err["invalid_params"]] == [name]
@@ -143,19 +180,32 @@ def test_order_on_a_field_not_in_the_answer_is_400216(srv: Server) -> None:
 
 # -- the two forms agree -----------------------------------------------------------------------
 
-PAIRS = [("view", "views"), ("unique_view", "unique_views"), ("player_load", "player_loads"), ("watch_time", "watch_time")]
-ENTITIES = [("video_id", "video_id"), ("project_id", "project_id"), ("folder_id", "folder_id"),
-            ("country_code", "country"), ("device", "platform")]
+PAIRS = [
+    ("view", "views"),
+    ("unique_view", "unique_views"),
+    ("player_load", "player_loads"),
+    ("watch_time", "watch_time"),
+]
+ENTITIES = [
+    ("video_id", "video_id"),
+    ("project_id", "project_id"),
+    ("folder_id", "folder_id"),
+    ("country_code", "country"),
+    ("device", "platform"),
+]
 
 
 @settings(max_examples=15, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
-@given(entities=st.lists(st.sampled_from(ENTITIES), min_size=0, max_size=2, unique=True),
-       fields=st.lists(st.sampled_from(PAIRS), min_size=1, max_size=4, unique=True),
-       size=st.sampled_from([None, "hour", "day", "week"]),
-       tz=st.sampled_from(["UTC", "Europe/Berlin", "Asia/Kolkata"]),
-       days=st.integers(1, 4))
-def test_both_forms_give_the_same_numbers(srv: Server, entities: list[tuple[str, str]], fields: list[tuple[str, str]],
-                                          size: str | None, tz: str, days: int) -> None:
+@given(
+    entities=st.lists(st.sampled_from(ENTITIES), min_size=0, max_size=2, unique=True),
+    fields=st.lists(st.sampled_from(PAIRS), min_size=1, max_size=4, unique=True),
+    size=st.sampled_from([None, "hour", "day", "week"]),
+    tz=st.sampled_from(["UTC", "Europe/Berlin", "Asia/Kolkata"]),
+    days=st.integers(1, 4),
+)
+def test_both_forms_give_the_same_numbers(
+    srv: Server, entities: list[tuple[str, str]], fields: list[tuple[str, str]], size: str | None, tz: str, days: int
+) -> None:
     if not entities and size is None:
         size = "day"
     period = {"from": "2026-01-04", "to": f"2026-01-{4 + days:02d}", "timezone": tz}
@@ -190,7 +240,9 @@ def test_overview_devices_and_timeline_duration(srv: Server) -> None:
     assert devices == {"desktop": (1, 2), "mobile": (1, 1), "tablet": (0, 0), "tv": (0, 0)}
     # duration: Σ views × content duration (v1: 100 s) in each bucket
     assert [(t["date"], t["duration"], t["views"]) for t in data["timeline"]] == [
-        ("2026-01-05T00:00:00Z", 100, 1), ("2026-01-06T00:00:00Z", 100, 1)]
+        ("2026-01-05T00:00:00Z", 100, 1),
+        ("2026-01-06T00:00:00Z", 100, 1),
+    ]
     assert data["total"]["duration"] == 200
 
 
@@ -207,8 +259,11 @@ def test_a_bare_date_to_is_exclusive_on_a_day_boundary_in_berlin(srv: Server) ->
     assert loads(**{"from": "2026-01-05", "to": "2026-01-06", "timezone": "UTC"}) == 2
     assert loads(**{"from": "2026-01-05", "to": "2026-01-07", "timezone": "Europe/Berlin"}) == 3
     body = get(srv, "/v1/analytics/overview", **{"from": "2026-01-05", "to": "2026-01-07", "timezone": "Europe/Berlin"})
-    assert body["meta"]["time"] == {"from": "2026-01-04T23:00:00Z", "to": "2026-01-06T23:00:00Z",
-                                    "timezone": "Europe/Berlin"}
+    assert body["meta"]["time"] == {
+        "from": "2026-01-04T23:00:00Z",
+        "to": "2026-01-06T23:00:00Z",
+        "timezone": "Europe/Berlin",
+    }
     assert len(body["data"]["timeline"]) == 2
     err = error(srv, "/v1/analytics/overview", **{"from": "2026-01-05", "to": "2026-01-05"})
     assert err["invalid_params"][0]["name"] == "to"

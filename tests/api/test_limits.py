@@ -97,6 +97,7 @@ def test_the_api_rate_limit_is_per_token_with_retry_after(tmp_path: Path) -> Non
 
 def test_collect_is_limited_per_client_ip_trusting_only_trusted_proxies(tmp_path: Path) -> None:
     with running(tmp_path, rate_limit_collect="0.5:2", trusted_proxies=("127.0.0.1",)) as srv, srv.connect() as sock:
+
         def post(body: bytes) -> tuple[int, dict[str, str]]:
             sock.sendall(body)
             status, headers, _ = read_response(sock)
@@ -132,9 +133,18 @@ def test_buckets_refill_at_the_rate_up_to_the_burst() -> None:
     assert len(b._buckets) <= 2  # noqa: SLF001
 
 
-@pytest.mark.parametrize(("text", "rate"), [("off", None), ("", None), ("0", None), ("10", Rate(10, 10)),
-                                             ("0.5", Rate(0.5, 1)), ("100:1000", Rate(100, 1000)),
-                                             ("5/s:20", Rate(5, 20))])
+@pytest.mark.parametrize(
+    ("text", "rate"),
+    [
+        ("off", None),
+        ("", None),
+        ("0", None),
+        ("10", Rate(10, 10)),
+        ("0.5", Rate(0.5, 1)),
+        ("100:1000", Rate(100, 1000)),
+        ("5/s:20", Rate(5, 20)),
+    ],
+)
 def test_rate_settings(text: str, rate: Rate | None) -> None:
     assert parse_rate(text) == rate
 

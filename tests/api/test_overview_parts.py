@@ -40,7 +40,10 @@ def test_parts_leave_out_what_is_not_asked(catalog: Server) -> None:
     full = _overview(catalog)
     assert set(full) == {"total", "timeline", "top"}
     assert (full["total"]["player_loads"], full["total"]["views"], full["total"]["watch_time"]) == (2, 1, 10)
-    assert [(c["code"], c["views"], c["player_loads"]) for c in full["top"]["countries"]] == [("DE", 1, 1), ("US", 0, 1)]
+    assert [(c["code"], c["views"], c["player_loads"]) for c in full["top"]["countries"]] == [
+        ("DE", 1, 1),
+        ("US", 0, 1),
+    ]
 
     only_total = _overview(catalog, parts="total")
     assert only_total == {"total": full["total"]}
@@ -48,9 +51,12 @@ def test_parts_leave_out_what_is_not_asked(catalog: Server) -> None:
     assert set(two) == {"total", "timeline"} and two["total"] == full["total"]
     assert len(two["timeline"]) == 24
     assert [(p["date"], p["views"], p["player_loads"]) for p in two["timeline"] if p["player_loads"]] == [
-        ("2026-01-05T10:00:00Z", 1, 2)]
+        ("2026-01-05T10:00:00Z", 1, 2)
+    ]
     # repeated and in any order: the same as the comma list
-    top = catalog.api("GET", "/v1/analytics/overview", params=[*PERIOD.items(), ("parts", "top"), ("parts", "timeline")])
+    top = catalog.api(
+        "GET", "/v1/analytics/overview", params=[*PERIOD.items(), ("parts", "top"), ("parts", "timeline")]
+    )
     assert top.status_code == 200, top.text
     assert top.json()["data"] == {"timeline": full["timeline"], "top": full["top"]}
 

@@ -44,19 +44,26 @@ OVERVIEW = "/v1/analytics/overview"
 TABLE = "/v1/analytics"
 
 
-@pytest.mark.parametrize(("path", "params", "name"), [
-    (OVERVIEW, {"from": "2026-01-01", "to": "9999-12-31"}, "to"),
-    (OVERVIEW, {"from": "0001-01-01", "to": "2026-01-01", "timezone": "Europe/Berlin"}, "from"),
-    (OVERVIEW, {"from": "0001-01-01T00:00:00+14:00", "to": "2026-01-01"}, "from"),
-    (OVERVIEW, {"from": "2026-01-01", "to": "9999-12-31T23:59:59-12:00"}, "to"),
-    (OVERVIEW, {"from": "1900-01-01", "to": "2099-12-31", "group_time": "hour"}, "from"),
-    (OVERVIEW, {"from": "2026-01-01", "to": "2026-01-02", "timezone": "America"}, "timezone"),
-    (TABLE, {"from": "2026-01-01", "to": "2026-01-02", "group_by": "video_id", "page": "99999999999999999999999"}, "page"),
-    (TABLE, {"from": "2026-01-01", "to": "2026-01-02", "group_by": "video_id", "page": "1000001"}, "page"),
-    (TABLE, {"from": "2026-01-01", "to": "2026-01-02", "group_by": "video_id", "per_page": "1001"}, "per_page"),
-    ("/v1/analytics/referrers", {"from": "2026-01-01", "to": "2026-01-02", "page": "1" * 30}, "page"),
-    ("/v1/videos", {"page": "99999999999999999999999"}, "page"),
-])
+@pytest.mark.parametrize(
+    ("path", "params", "name"),
+    [
+        (OVERVIEW, {"from": "2026-01-01", "to": "9999-12-31"}, "to"),
+        (OVERVIEW, {"from": "0001-01-01", "to": "2026-01-01", "timezone": "Europe/Berlin"}, "from"),
+        (OVERVIEW, {"from": "0001-01-01T00:00:00+14:00", "to": "2026-01-01"}, "from"),
+        (OVERVIEW, {"from": "2026-01-01", "to": "9999-12-31T23:59:59-12:00"}, "to"),
+        (OVERVIEW, {"from": "1900-01-01", "to": "2099-12-31", "group_time": "hour"}, "from"),
+        (OVERVIEW, {"from": "2026-01-01", "to": "2026-01-02", "timezone": "America"}, "timezone"),
+        (
+            TABLE,
+            {"from": "2026-01-01", "to": "2026-01-02", "group_by": "video_id", "page": "99999999999999999999999"},
+            "page",
+        ),
+        (TABLE, {"from": "2026-01-01", "to": "2026-01-02", "group_by": "video_id", "page": "1000001"}, "page"),
+        (TABLE, {"from": "2026-01-01", "to": "2026-01-02", "group_by": "video_id", "per_page": "1001"}, "per_page"),
+        ("/v1/analytics/referrers", {"from": "2026-01-01", "to": "2026-01-02", "page": "1" * 30}, "page"),
+        ("/v1/videos", {"page": "99999999999999999999999"}, "page"),
+    ],
+)
 def test_out_of_range_parameters_are_named(conn: httpx.Client, path: str, params: dict[str, str], name: str) -> None:
     assert refused(conn, path, params)["name"] == name
 
@@ -70,12 +77,18 @@ def test_a_bucket_flood_is_refused_naming_the_limit(conn: httpx.Client) -> None:
     p = refused(conn, TABLE, {"from": "2000-01-01", "to": "2026-12-01", "group_by": "date", "group_time": "hour"})
     assert p["name"] == "group_time"
     # the same period by month is fine, and so is a year by the hour (8,760 buckets)
-    ok = conn.get(OVERVIEW, params={"from": "2000-01-01", "to": "2026-12-01", "group_time": "month", "parts": "timeline"})
+    ok = conn.get(
+        OVERVIEW, params={"from": "2000-01-01", "to": "2026-12-01", "group_time": "month", "parts": "timeline"}
+    )
     assert ok.status_code == 200 and len(ok.json()["data"]["timeline"]) == 323
-    year = conn.get(OVERVIEW, params={"from": "2025-01-01", "to": "2026-01-01", "group_time": "hour", "parts": "timeline"})
+    year = conn.get(
+        OVERVIEW, params={"from": "2025-01-01", "to": "2026-01-01", "group_time": "hour", "parts": "timeline"}
+    )
     assert year.status_code == 200 and len(year.json()["data"]["timeline"]) == 8760
     # without a timeline, a long period costs nothing per bucket: allowed
-    total = conn.get(OVERVIEW, params={"from": "2000-01-01", "to": "2026-12-01", "group_time": "hour", "parts": "total"})
+    total = conn.get(
+        OVERVIEW, params={"from": "2000-01-01", "to": "2026-12-01", "group_time": "hour", "parts": "total"}
+    )
     assert total.status_code == 200
 
 

@@ -16,8 +16,10 @@ from watchdepth.api import collect_fast, connections
 ROOT = Path(__file__).parents[2]
 
 
-@pytest.mark.parametrize(("version", "usable"), [("0.55.0", True), ("0.55.12", True), ("0.56.0", False),
-                                                 ("0.54.3", False), ("1.0.0", False), ("0.55.0rc1", True)])
+@pytest.mark.parametrize(
+    ("version", "usable"),
+    [("0.55.0", True), ("0.55.12", True), ("0.56.0", False), ("0.54.3", False), ("1.0.0", False), ("0.55.0rc1", True)],
+)
 def test_internals_only_on_the_tested_versions(version: str, usable: bool) -> None:
     assert connections.internals_usable(version) is usable
 
@@ -31,7 +33,8 @@ def test_pyproject_pins_uvicorn_below_the_first_untested_version() -> None:
 
 
 def test_on_another_uvicorn_the_fast_path_answers_the_ordinary_way(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """As on an untested uvicorn: no write through its request cycle, the same 202s, keep-alive."""
     monkeypatch.setattr(collect_fast, "WHOLE_WRITES", False)
     whole: list[int] = []
@@ -39,8 +42,14 @@ def test_on_another_uvicorn_the_fast_path_answers_the_ordinary_way(
     with running(tmp_path) as srv, srv.connect() as sock:
         for i in range(3):
             events = [{"type": "load", "video_id": "v1", "session_id": f"s{i}", "load_id": f"l{i}", "seq": 0}]
-            sock.sendall(request("POST", "/collect", body=msgspec.json.encode(events),
-                                 headers={"user-agent": DESKTOP_UA, "x-request-id": f"r{i}"}))
+            sock.sendall(
+                request(
+                    "POST",
+                    "/collect",
+                    body=msgspec.json.encode(events),
+                    headers={"user-agent": DESKTOP_UA, "x-request-id": f"r{i}"},
+                )
+            )
             status, headers, body = read_response(sock)
             assert (status, headers["x-request-id"]) == (202, f"r{i}")
             assert msgspec.json.decode(body) == {"accepted": 1, "duplicates": 0}

@@ -141,8 +141,10 @@ def test_a_city_file_names_the_city_beside_the_country(tmp_path: Path) -> None:
     write_mmdb(
         path,
         {
-            "81.2.69.0/24": {"city": {"geoname_id": 2643743, "names": {"en": "London", "ru": "Лондон"}},
-                             "country": {"iso_code": "GB"}},
+            "81.2.69.0/24": {
+                "city": {"geoname_id": 2643743, "names": {"en": "London", "ru": "Лондон"}},
+                "country": {"iso_code": "GB"},
+            },
             "89.160.20.112/28": {"country": {"iso_code": "SE"}},  # a City file's record without a city
             "216.160.83.56/29": {"city": {"names": {"de": "Milton"}}, "country": {"iso_code": "US"}},
         },

@@ -17,8 +17,7 @@ from watchdepth.collect.wire import ImportEvent
 from watchdepth.errors import ValidationFailed
 
 CHROME = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
-    "(KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
 )
 IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4_1 like Mac OS X) AppleWebKit/605.1.15 "
@@ -194,7 +193,13 @@ def test_xff_is_ignored_from_an_untrusted_peer(collector: Collector) -> None:
 
 
 def test_schema_errors_and_unknown_ids_are_named_together(collector: Collector) -> None:
-    events = [wire(seq=0), wire(seq=1, video_id="gone"), wire(seq=-1), wire(seq=3, type="seek"), wire(seq=4, video_id="live")]
+    events = [
+        wire(seq=0),
+        wire(seq=1, video_id="gone"),
+        wire(seq=-1),
+        wire(seq=3, type="seek"),
+        wire(seq=4, video_id="live"),
+    ]
     assert refused(collector, events) == [
         ("video_id", "unknown", 1),
         ("seq", "out_of_range", 2),
@@ -216,7 +221,9 @@ def test_step_timings_are_kept_per_batch(collector: Collector, monkeypatch: pyte
     # the schema-invalid batch still has its ids checked (one answer names both kinds)
     assert calls == {"decode": 4, "put_content": 4, "put_time": 2, "put_geo": 2, "put_device": 2, "put_page": 2}
     # each call is timed by two consecutive reads: half a second per call, summed per step
-    assert {name: stats.seconds for name, stats in collector.step_seconds.items()} == {n: c / 2 for n, c in calls.items()}
+    assert {name: stats.seconds for name, stats in collector.step_seconds.items()} == {
+        n: c / 2 for n, c in calls.items()
+    }
 
 
 def imported(**changes: Any) -> ImportEvent:
@@ -233,7 +240,9 @@ def test_import_credits_at_ts_and_enriches_each_origin_once(collector: Collector
         imported(seq=3, ts=t0 + 4_000),
     ]
     out = collector.from_import(events, received_at=RECEIVED)
-    assert [(e.t, e.ts, e.received_at) for e in out] == [(t0 + n * 1_000, t0 + n * 1_000, RECEIVED) for n in (1, 2, 3, 4)]
+    assert [(e.t, e.ts, e.received_at) for e in out] == [
+        (t0 + n * 1_000, t0 + n * 1_000, RECEIVED) for n in (1, 2, 3, 4)
+    ]
     assert [(e.country, e.platform, e.domain) for e in out] == [
         ("RU", "desktop", None), ("RU", "desktop", None), ("DE", "smartphone", "a.example"), ("RU", "desktop", None),
     ]  # fmt: skip
@@ -271,8 +280,16 @@ def test_a_collect_ts_outside_the_window_is_kept_as_null_not_refused(collector: 
 
 def test_positions_past_ten_billion_seconds_are_refused_and_at_it_taken(collector: Collector) -> None:
     assert [e.position for e in collect(collector, [wire(position=1e10), wire(seq=1, position=1.7e9)])] == [1e10, 1.7e9]
-    bad = [wire(position=1e10 + 0.01), wire(seq=1, type="seek", position=1, **{"from": 1.7e308}), wire(seq=2, duration=1e11)]
-    assert refused(collector, bad) == [("position", "out_of_range", 0), ("from", "out_of_range", 1), ("duration", "out_of_range", 2)]
+    bad = [
+        wire(position=1e10 + 0.01),
+        wire(seq=1, type="seek", position=1, **{"from": 1.7e308}),
+        wire(seq=2, duration=1e11),
+    ]
+    assert refused(collector, bad) == [
+        ("position", "out_of_range", 0),
+        ("from", "out_of_range", 1),
+        ("duration", "out_of_range", 2),
+    ]
 
 
 def test_a_bad_trusted_proxy_entry_fails_at_construction() -> None:

@@ -241,12 +241,20 @@ def test_import_lists_at_most_a_thousand_problems() -> None:
 
 
 def test_quality_fields_at_their_bounds_decode() -> None:
-    got = decode_batch(encode([
-        event(type="startup", position=MISSING, ms=0),
-        event(type="stall", ms=3_600_000, position=4.5),
-        event(type="error", position=MISSING, code="c" * 64, message="m" * 256, fatal=True),
-        event(type="error", position=MISSING),  # a tracker older than §7: no code, no fatal
-    ]))
-    assert [(e.type, e.ms, e.fatal) for e in got] == [("startup", 0, None), ("stall", 3_600_000, None),
-                                                      ("error", None, True), ("error", None, None)]
+    got = decode_batch(
+        encode(
+            [
+                event(type="startup", position=MISSING, ms=0),
+                event(type="stall", ms=3_600_000, position=4.5),
+                event(type="error", position=MISSING, code="c" * 64, message="m" * 256, fatal=True),
+                event(type="error", position=MISSING),  # a tracker older than §7: no code, no fatal
+            ]
+        )
+    )
+    assert [(e.type, e.ms, e.fatal) for e in got] == [
+        ("startup", 0, None),
+        ("stall", 3_600_000, None),
+        ("error", None, True),
+        ("error", None, None),
+    ]
     assert len(got[2].code or "") == 64 and len(got[2].message or "") == 256

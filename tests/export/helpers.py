@@ -118,8 +118,9 @@ def fake_row(content_id: str) -> dict[str, object]:
         "watch_depth": watch_depth(watch_time, uniques * (duration or 0)),
         "peak_concurrent_viewers": (peak or 0) if live else None,
         # no quality events in this workspace: no startups, stalls nor failures
-        **quality({"stall_ms": 0, "watch_time": watch_time, "player_loads": loads, "failures": 0, "stalls": 0,
-                   "exits": 0}),
+        **quality(
+            {"stall_ms": 0, "watch_time": watch_time, "player_loads": loads, "failures": 0, "stalls": 0, "exits": 0}
+        ),
     }
 
 
@@ -162,8 +163,17 @@ def synthetic_row(i: int) -> dict[str, object]:
         "avg_watch_time": avg_watch_time(views * 45, i % 11),
         "watch_depth": 0 if live or not views else watch_depth(views * 45, views * (60.0 + i % 600)),
         "peak_concurrent_viewers": i % 5 if live else None,
-        **quality({"stall_ms": i % 3 * 750, "watch_time": views * 45, "player_loads": i % 13,
-                   "failures": int(i % 50 == 1), "stalls": i % 3, "exits": i % 4 // 3}, {600 + i % 7 * 10: 1}),
+        **quality(
+            {
+                "stall_ms": i % 3 * 750,
+                "watch_time": views * 45,
+                "player_loads": i % 13,
+                "failures": int(i % 50 == 1),
+                "stalls": i % 3,
+                "exits": i % 4 // 3,
+            },
+            {600 + i % 7 * 10: 1},
+        ),
     }
 
 
@@ -217,9 +227,26 @@ def make_certificate(directory: Path) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1 and localhost: (cert, key)."""
     cert, key = directory / "cert.pem", directory / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
-         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
     )
     return cert, key
 

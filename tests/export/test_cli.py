@@ -31,11 +31,33 @@ def args(*argv: str) -> argparse.Namespace:
 
 
 def test_arguments_become_the_api_body() -> None:
-    ns = args("--from", "2024-01-01", "--to", "2024-02-01", "--folder", "f1", "--folder", "f2",
-              "--fields", "title, views", "--format", "xlsx", "--email", "a@example.com", "--timezone", "Europe/Berlin")
-    assert body_from_args(ns) == {"format": "xlsx", "folder_ids": ["f1", "f2"], "fields": ["title", "views"],
-                                  "from": "2024-01-01", "to": "2024-02-01", "email": "a@example.com",
-                                  "timezone": "Europe/Berlin"}
+    ns = args(
+        "--from",
+        "2024-01-01",
+        "--to",
+        "2024-02-01",
+        "--folder",
+        "f1",
+        "--folder",
+        "f2",
+        "--fields",
+        "title, views",
+        "--format",
+        "xlsx",
+        "--email",
+        "a@example.com",
+        "--timezone",
+        "Europe/Berlin",
+    )
+    assert body_from_args(ns) == {
+        "format": "xlsx",
+        "folder_ids": ["f1", "f2"],
+        "fields": ["title", "views"],
+        "from": "2024-01-01",
+        "to": "2024-02-01",
+        "email": "a@example.com",
+        "timezone": "Europe/Berlin",
+    }
 
 
 def test_an_export_prints_the_path_of_its_zip(tmp_path: Path) -> None:
@@ -52,8 +74,9 @@ def test_an_export_prints_the_path_of_its_zip(tmp_path: Path) -> None:
 def test_cron_gets_no_progress_bar_and_failures_exit_1(tmp_path: Path) -> None:
     out, err = io.StringIO(), io.StringIO()
     worker = ExportWorker(SlowSource(10), tmp_path, None, "http://x")
-    code = run_export_cli(worker, args("--period", "today", "--format", "xlsx", "--fields", "title"), stdout=out,
-                          stderr=err, poll=0.01)
+    code = run_export_cli(
+        worker, args("--period", "today", "--format", "xlsx", "--fields", "title"), stdout=out, stderr=err, poll=0.01
+    )
     assert (code, err.getvalue()) == (0, "")
     broken = ExportWorker(FakeSource(), tmp_path, None, "http://x")
     broken._source = None  # type: ignore[assignment]

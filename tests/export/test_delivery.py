@@ -55,7 +55,9 @@ def http() -> Iterator[socket.socket]:
 
 
 @pytest.fixture
-def worker(tmp_path: Path, smtp: SmtpServer, clock: Clock, sleeps: list[float], http: socket.socket) -> Iterator[ExportWorker]:
+def worker(
+    tmp_path: Path, smtp: SmtpServer, clock: Clock, sleeps: list[float], http: socket.socket
+) -> Iterator[ExportWorker]:
     mailer = Mailer(SmtpSettings(host="127.0.0.1", port=smtp.port, attempts=3, backoff=1.0), sleep=sleeps.append)
     w = ExportWorker(FakeSource(), tmp_path, mailer, base_url(http), clock=clock)
     w.start()
@@ -103,8 +105,10 @@ def test_the_mailed_link_downloads_the_rows_of_the_source(
 
     answer = client.get(link)
     assert answer.status_code == 200 and answer.headers["content-type"] == "application/zip"
-    assert re.fullmatch(r'attachment; filename="watchdepth-report-\d{4}-\d\d-\d\d-[0-9a-f]{8}\.zip"',
-                        answer.headers["content-disposition"])
+    assert re.fullmatch(
+        r'attachment; filename="watchdepth-report-\d{4}-\d\d-\d\d-[0-9a-f]{8}\.zip"',
+        answer.headers["content-disposition"],
+    )
     name, header, rows = read_report(answer.content)
     assert name == f"watchdepth-last_month.{fmt}"
     assert header == list(EXPORT_FIELDS)
@@ -126,7 +130,7 @@ def test_nested_folders_zero_rows_live_only_fields_and_injection(
     assert header == fields
     assert rows == [
         ["v1", None, None, "Введение в курс", "Курсы", "6", None],
-        ["v2", None, None, "'=HYPERLINK(\"http://evil.example\",\"click\")", "Курсы/Python", "2", None],
+        ["v2", None, None, '\'=HYPERLINK("http://evil.example","click")', "Курсы/Python", "2", None],
         ["v3", None, None, "'-5", "Курсы/Python/Основы", "3", None],
         ["v4", None, None, "'@x", "Курсы/Python/Основы", "0", None],  # no views: a zero row
         [None, "s1", None, "Прямой эфир", "Курсы/Python", "12", "9"],
@@ -135,15 +139,28 @@ def test_nested_folders_zero_rows_live_only_fields_and_injection(
 
 
 def test_the_spec_reaches_the_source_as_submitted(client: Client, worker: ExportWorker) -> None:
-    body = {"from": "2024-01-01", "to": "2024-02-01", "timezone": "Europe/Moscow", "folder_ids": ["f2", "f4"],
-            "fields": ["title", "views"], "format": "xlsx"}
+    body = {
+        "from": "2024-01-01",
+        "to": "2024-02-01",
+        "timezone": "Europe/Moscow",
+        "folder_ids": ["f2", "f4"],
+        "fields": ["title", "views"],
+        "format": "xlsx",
+    }
     answer = client.post("/v1/analytics/exports", json=body, headers=RW)
     worker.wait(answer.json()["data"]["id"], timeout=30)
     source = worker._source
     assert isinstance(source, FakeSource)
     (spec,) = source.specs
     assert (spec.from_, spec.to, spec.period, spec.timezone, spec.folder_ids, spec.fields, spec.format) == (
-        "2024-01-01", "2024-02-01", None, "Europe/Moscow", ["f2", "f4"], ["title", "views"], "xlsx")
+        "2024-01-01",
+        "2024-02-01",
+        None,
+        "Europe/Moscow",
+        ["f2", "f4"],
+        ["title", "views"],
+        "xlsx",
+    )
 
 
 def test_an_expired_link_is_410_and_its_file_is_swept(

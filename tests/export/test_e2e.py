@@ -36,7 +36,9 @@ def live_events() -> list[dict[str, Any]]:
     # G: play at t+1 s (position 0), progress at t+11 s (position 10): 10 s continuous, a view.
     g = load_events({"stream_id": "s2"}, "G", "G1", t, [("play", 1, 0), ("progress", 11, 10)], **who)
     # H: play at t+6 s, progress at t+16 s: 10 s, a view; its run [t+6, t+16] overlaps G's [t+1, t+11].
-    h = load_events({"stream_id": "s2", "event_id": "e2"}, "H", "H1", t + 5000, [("play", 1, 0), ("progress", 11, 10)], **who)
+    h = load_events(
+        {"stream_id": "s2", "event_id": "e2"}, "H", "H1", t + 5000, [("play", 1, 0), ("progress", 11, 10)], **who
+    )
     return g + h
 
 
@@ -48,27 +50,145 @@ EXPECTED = [
     # time, no rebuffering, no failure; every load that played never sent a startup: an exit before start.
     # s2 covers s2 and its event e2: loads G1 + H1 = 2, impressions 1 + 1, views 1 + 1, watch time 10 + 10;
     # average over the 2 impressions 20 / 2 = 10; no duration: depth 0; G and H overlap during [t+6, t+11]: peak 2.
-    ["p1", "Project one", None, "s2", None, "-live", None, "a", "fa", 2, 2, 2, 20, 10, 0, 2,
-     None, None, 0, 0.0, 0.0, 0, 0.0, 2],
+    [
+        "p1",
+        "Project one",
+        None,
+        "s2",
+        None,
+        "-live",
+        None,
+        "a",
+        "fa",
+        2,
+        2,
+        2,
+        20,
+        10,
+        0,
+        2,
+        None,
+        None,
+        0,
+        0.0,
+        0.0,
+        0,
+        0.0,
+        2,
+    ],
     # v1: loads A1, A2, B1 (the bot counts nowhere) = 3; impressions (A,v1), (B,v1) = 2; views: A = 1;
     # watch time 10 + 5 + 4.9 = 19.9 -> 20; the cohort (A,v1) (B,v1): average 19.9 / 2 = 9.95 -> 10,
     # depth 19.9 / (2 × 100) = 9.95 % -> 10.
-    ["p1", "Project one", "v1", None, None, "One", 100.0, "a", "fa", 3, 2, 1, 20, 10, 10, None,
-     None, None, 0, 0.0, 0.0, 0, 0.0, 3],
+    [
+        "p1",
+        "Project one",
+        "v1",
+        None,
+        None,
+        "One",
+        100.0,
+        "a",
+        "fa",
+        3,
+        2,
+        1,
+        20,
+        10,
+        10,
+        None,
+        None,
+        None,
+        0,
+        0.0,
+        0.0,
+        0,
+        0.0,
+        3,
+    ],
     # e2: H alone: 10 s, average 10; peak 1.
-    ["p1", "Project one", None, "s2", "e2", "Ep 2", None, "a/b", "fb", 1, 1, 1, 10, 10, 0, 1,
-     None, None, 0, 0.0, 0.0, 0, 0.0, 1],
+    [
+        "p1",
+        "Project one",
+        None,
+        "s2",
+        "e2",
+        "Ep 2",
+        None,
+        "a/b",
+        "fb",
+        1,
+        1,
+        1,
+        10,
+        10,
+        0,
+        1,
+        None,
+        None,
+        0,
+        0.0,
+        0.0,
+        0,
+        0.0,
+        1,
+    ],
     # v2: D1 only; 10.5 s clipped at the end: watch time and average 10.5 -> 11 (half up); depth 100.
-    ["p1", "Project one", "v2", None, None, "Two", 10.5, "a/b", "fb", 1, 1, 1, 11, 11, 100, None,
-     None, None, 0, 0.0, 0.0, 0, 0.0, 1],
+    [
+        "p1",
+        "Project one",
+        "v2",
+        None,
+        None,
+        "Two",
+        10.5,
+        "a/b",
+        "fb",
+        1,
+        1,
+        1,
+        11,
+        11,
+        100,
+        None,
+        None,
+        None,
+        0,
+        0.0,
+        0.0,
+        0,
+        0.0,
+        1,
+    ],
     # v4: never watched: a row of zeros.
-    ["p1", "Project one", "v4", None, None, '=HYPERLINK("http://evil.example","x")', 30.0, "a/b", "fb", 0, 0, 0, 0, 0, 0, None,
-     None, None, 0, 0.0, 0.0, 0, 0.0, 0],
+    [
+        "p1",
+        "Project one",
+        "v4",
+        None,
+        None,
+        '=HYPERLINK("http://evil.example","x")',
+        30.0,
+        "a/b",
+        "fb",
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        None,
+        None,
+        None,
+        0,
+        0.0,
+        0.0,
+        0,
+        0.0,
+        0,
+    ],
 ]
 #: What the CSV holds for EXPECTED: text, numbers as written, injection neutralised with a leading quote.
-CSV_EXPECTED = [
-    [str(c) if c is not None else None for c in row] for row in EXPECTED
-]
+CSV_EXPECTED = [[str(c) if c is not None else None for c in row] for row in EXPECTED]
 for _row in CSV_EXPECTED:
     for _i, _cell in enumerate(_row):
         if _cell is not None and _cell[:1] in ("=", "-", "+", "@") and COLUMNS[_i] == "title":
@@ -76,8 +196,13 @@ for _row in CSV_EXPECTED:
 
 
 def smtp_env(port: int, **more: str) -> dict[str, str]:
-    return {"WATCHDEPTH_SMTP_HOST": "127.0.0.1", "WATCHDEPTH_SMTP_PORT": str(port),
-            "WATCHDEPTH_SMTP_ATTEMPTS": "2", "WATCHDEPTH_SMTP_BACKOFF": "0.05", **more}
+    return {
+        "WATCHDEPTH_SMTP_HOST": "127.0.0.1",
+        "WATCHDEPTH_SMTP_PORT": str(port),
+        "WATCHDEPTH_SMTP_ATTEMPTS": "2",
+        "WATCHDEPTH_SMTP_BACKOFF": "0.05",
+        **more,
+    }
 
 
 @pytest.fixture
@@ -97,8 +222,16 @@ CATALOG: list[tuple[str, dict[str, Any]]] = [
     ("videos", {"id": "v1", "project_id": "p1", "folder_id": "fa", "title": "One", "duration": 100}),
     ("videos", {"id": "v2", "project_id": "p1", "folder_id": "fb", "title": "Two", "duration": 10.5}),
     ("videos", {"id": "v3", "project_id": "p2", "title": "Three", "duration": 60}),
-    ("videos", {"id": "v4", "project_id": "p1", "folder_id": "fb", "duration": 30,
-                "title": '=HYPERLINK("http://evil.example","x")'}),
+    (
+        "videos",
+        {
+            "id": "v4",
+            "project_id": "p1",
+            "folder_id": "fb",
+            "duration": 30,
+            "title": '=HYPERLINK("http://evil.example","x")',
+        },
+    ),
     ("videos", {"id": "v5", "project_id": "p1", "folder_id": "fc", "title": "Five", "duration": 5}),
     ("streams", {"id": "s1", "project_id": "p2", "title": "Live"}),
     ("events", {"id": "e1", "stream_id": "s1", "project_id": "p2", "title": "Episode 1"}),
@@ -215,15 +348,24 @@ def test_the_mailed_report_has_the_apis_numbers_for_nested_folders(shared: Serve
         cid = row[col("video_id")] or row[col("event_id")]
         if cid is None:
             continue
-        a = by_api.get(cid, {"views": 0, "unique_views": 0, "player_loads": 0, "watch_time": 0, "avg_watch_time": 0,
-                             "watch_depth": 0})
-        assert [a["player_loads"], a["unique_views"], a["views"], a["watch_time"], a["avg_watch_time"], a["watch_depth"]] == \
-            row[col("player_loads"):col("watch_depth") + 1], cid
+        a = by_api.get(
+            cid,
+            {"views": 0, "unique_views": 0, "player_loads": 0, "watch_time": 0, "avg_watch_time": 0, "watch_depth": 0},
+        )
+        assert [
+            a["player_loads"],
+            a["unique_views"],
+            a["views"],
+            a["watch_time"],
+            a["avg_watch_time"],
+            a["watch_depth"],
+        ] == row[col("player_loads") : col("watch_depth") + 1], cid
     # … and a stream row as the API's stream_id scope, with the peak of the concurrency figure.
     total = s.ok("GET", "/v1/analytics/overview", params={**PERIOD, "stream_id": "s2"})["data"]["total"]
     s2 = EXPECTED[0]
-    assert [total["player_loads"], total["unique_views"], total["views"], total["watch_time"]] == \
-        s2[col("player_loads"):col("total_watch_time") + 1]
+    assert [total["player_loads"], total["unique_views"], total["views"], total["watch_time"]] == s2[
+        col("player_loads") : col("total_watch_time") + 1
+    ]
 
     # An absence (no second e-mail): nothing to wait for, so a short look. The one e-mail
     # was already there when the job said "sent" (asserted above).
@@ -270,8 +412,18 @@ def test_tokens_scope_what_is_exported(shared: Server) -> None:
     _, _, rows = download(job["download_url"])
     col = COLUMNS.index
     # Only p2: v3 (never watched), s1 and e1 (E watched e1 for 30 s: one view, loads 1, peak 1).
-    assert [(r[col("project_id")], r[col("video_id")], r[col("stream_id")], r[col("event_id")], r[col("views")],
-             r[col("total_watch_time")], r[col("peak_concurrent_viewers")]) for r in rows] == [
+    assert [
+        (
+            r[col("project_id")],
+            r[col("video_id")],
+            r[col("stream_id")],
+            r[col("event_id")],
+            r[col("views")],
+            r[col("total_watch_time")],
+            r[col("peak_concurrent_viewers")],
+        )
+        for r in rows
+    ] == [
         ("p2", None, "s1", None, "1", "30", "1"),
         ("p2", None, "s1", "e1", "1", "30", "1"),
         ("p2", "v3", None, None, "0", "0", None),
@@ -279,7 +431,10 @@ def test_tokens_scope_what_is_exported(shared: Server) -> None:
     # A job of the whole workspace is no business of a p2 token.
     other = submit(s, period="all_time").json()["data"]["id"]
     assert s.api("GET", f"/v1/analytics/exports/{other}", headers=h).status_code == 404
-    assert s.api("GET", f"/v1/analytics/exports/{other}", headers={"Authorization": f"Bearer {read_only}"}).status_code == 200
+    assert (
+        s.api("GET", f"/v1/analytics/exports/{other}", headers={"Authorization": f"Bearer {read_only}"}).status_code
+        == 200
+    )
 
 
 def test_referrers_files_hold_the_rows_of_the_json(shared: Server) -> None:
@@ -300,12 +455,16 @@ def test_referrers_files_hold_the_rows_of_the_json(shared: Server) -> None:
         assert rows == (as_text(expected) if fmt == "csv" else expected)
     # per_page and page are the JSON's: the second domain alone, with its pages
     second = data[1]
-    _, *rows = read_table(s.api("GET", "/v1/analytics/referrers.csv", params={**params, "per_page": 1, "page": 2}).content, "csv")
+    _, *rows = read_table(
+        s.api("GET", "/v1/analytics/referrers.csv", params={**params, "per_page": 1, "page": 2}).content, "csv"
+    )
     assert rows == as_text(expected[1 + len(data[0]["pages"]) :][: 1 + len(second["pages"])])
     assert httpx.get(s.url + "/v1/analytics/referrers.csv").status_code == 401
 
 
-def test_a_job_killed_with_the_server_completes_after_restart_and_is_mailed_once(tmp_path: Path, smtp: SmtpServer) -> None:
+def test_a_job_killed_with_the_server_completes_after_restart_and_is_mailed_once(
+    tmp_path: Path, smtp: SmtpServer
+) -> None:
     s = fill(start(tmp_path, smtp_env(smtp.port, WATCHDEPTH_EXPORT_TEST_ROW_PAUSE="0.4")))
     try:
         job_id = submit(s, **PERIOD, folder_ids=["fa"], email="boss@example.com").json()["data"]["id"]
@@ -335,8 +494,10 @@ def test_smtp_down_fails_with_a_reason_then_retry_mails_once_and_the_link_expire
         job_id = submit(s, period="all_time", email="boss@example.com").json()["data"]["id"]
         job = wait(s, job_id)
         assert (job["status"], job["mail"]) == ("failed", "failed")
-        assert job["reason"] == (f"could not send the e-mail to boss@example.com through 127.0.0.1:{smtp.port} after "
-                                 "2 attempts: connection refused (is the SMTP server running, and are host and port right?)")
+        assert job["reason"] == (
+            f"could not send the e-mail to boss@example.com through 127.0.0.1:{smtp.port} after "
+            "2 attempts: connection refused (is the SMTP server running, and are host and port right?)"
+        )
         smtp.start()
         r = s.api("POST", f"/v1/analytics/exports/{job_id}/retry")
         assert r.status_code == 202, r.text

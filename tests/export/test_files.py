@@ -26,12 +26,31 @@ COLUMNS = ["title", "views", "duration", "note"]
 
 @pytest.mark.parametrize(
     ("text", "safe"),
-    [("=1+1", "'=1+1"), ("+1", "'+1"), ("-5", "'-5"), ("@x", "'@x"), ("\tx", "'\tx"), ("\rx", "'\rx"),
-     ("a=1", "a=1"), ("", ""), ("Привет", "Привет"), ("'=x", "'=x"),
-     # issue 13 row 9: past leading whitespace, and full-width forms folded (NFKC)
-     (" =1+1", "' =1+1"), ("\n=1+1", "'\n=1+1"), ("＝1+1", "'＝1+1"), ("\u3000＋1", "'\u3000＋1"),
-     ("  \t@SUM(A1)", "'  \t@SUM(A1)"), ("＠x", "'＠x"), ("－1", "'－1"), ("@SUM(A1)", "'@SUM(A1)"),
-     ("   ", "   "), (" Привет = мир", " Привет = мир"), ("Ｆｏｏ=1", "Ｆｏｏ=1"), ("Quarterly report - 2026", "Quarterly report - 2026")],
+    [
+        ("=1+1", "'=1+1"),
+        ("+1", "'+1"),
+        ("-5", "'-5"),
+        ("@x", "'@x"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("a=1", "a=1"),
+        ("", ""),
+        ("Привет", "Привет"),
+        ("'=x", "'=x"),
+        # issue 13 row 9: past leading whitespace, and full-width forms folded (NFKC)
+        (" =1+1", "' =1+1"),
+        ("\n=1+1", "'\n=1+1"),
+        ("＝1+1", "'＝1+1"),
+        ("\u3000＋1", "'\u3000＋1"),
+        ("  \t@SUM(A1)", "'  \t@SUM(A1)"),
+        ("＠x", "'＠x"),
+        ("－1", "'－1"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("   ", "   "),
+        (" Привет = мир", " Привет = мир"),
+        ("Ｆｏｏ=1", "Ｆｏｏ=1"),
+        ("Quarterly report - 2026", "Quarterly report - 2026"),
+    ],
 )
 def test_neutralise(text: str, safe: str) -> None:
     assert neutralise(text) == safe
@@ -48,7 +67,8 @@ INJECTED = [
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 def test_formulas_behind_whitespace_or_full_width_are_neutralised_and_numbers_stay_numbers(
-        tmp_path: Path, fmt: str) -> None:
+    tmp_path: Path, fmt: str
+) -> None:
     dest = tmp_path / "r.zip"
     write_zip(INJECTED, ["title", "views", "duration"], fmt, dest, member=f"r.{fmt}")
     _, _, rows = read_report(dest.read_bytes())
@@ -77,7 +97,7 @@ def test_csv_in_a_deflated_zip_with_bom_cyrillic_and_neutralised_cells(tmp_path:
     assert header == COLUMNS
     assert rows == [
         ["Привет, мир", "3", "12.5", None],
-        ["'=HYPERLINK(\"http://evil.example\",\"x\")", "0", "0.0", "'-5"],
+        ['\'=HYPERLINK("http://evil.example","x")', "0", "0.0", "'-5"],
         ["'+1", "-1", None, "'@SUM(A1)"],
         ["'\tcmd", "1", "1.0", "'\rx"],
         ["a-b=c", "2", "3.0", "https://example.com/?a=1"],
@@ -93,7 +113,7 @@ def test_xlsx_stored_in_the_zip_reads_back_typed_and_neutralised(tmp_path: Path)
     assert header == COLUMNS
     assert rows == [
         ["Привет, мир", 3, 12.5, None],
-        ["'=HYPERLINK(\"http://evil.example\",\"x\")", 0, 0, "'-5"],
+        ['\'=HYPERLINK("http://evil.example","x")', 0, 0, "'-5"],
         ["'+1", -1, None, "'@SUM(A1)"],
         ["'\tcmd", 1, 1, "'\rx"],
         ["a-b=c", 2, 3, "https://example.com/?a=1"],
@@ -153,8 +173,13 @@ def test_database_decimals_are_numbers(fmt: str) -> None:
 def test_write_table_is_a_plain_file_with_the_same_rules(fmt: str) -> None:
     header, *rows = read_table(write_table(ROWS, ["title", "views"], fmt), fmt)
     assert header == ["title", "views"]
-    assert as_text(rows) == [["Привет, мир", "3"], ["'=HYPERLINK(\"http://evil.example\",\"x\")", "0"],
-                             ["'+1", "-1"], ["'\tcmd", "1"], ["a-b=c", "2"]]
+    assert as_text(rows) == [
+        ["Привет, мир", "3"],
+        ['\'=HYPERLINK("http://evil.example","x")', "0"],
+        ["'+1", "-1"],
+        ["'\tcmd", "1"],
+        ["a-b=c", "2"],
+    ]
 
 
 def test_row_sheet_writes_the_xml_xlsxwriter_writes_cell_by_cell() -> None:
@@ -164,8 +189,28 @@ def test_row_sheet_writes_the_xml_xlsxwriter_writes_cell_by_cell() -> None:
     import xlsxwriter
 
     tricky: list[files.Cell] = [
-        "plain", 1, 2.5, None, "  lead", "trail ", "a\nb", "x&y<z>\"", "\x01ctl\x1f", "_x0041_", "тест 😀", "\ttab",
-        "'\rcr", 10**17, 0.1 + 0.2, -0.0, "", "\u00a0nb", "x" * 40_000, 1e-300, "_x00zz_", 1234567890123456,
+        "plain",
+        1,
+        2.5,
+        None,
+        "  lead",
+        "trail ",
+        "a\nb",
+        'x&y<z>"',
+        "\x01ctl\x1f",
+        "_x0041_",
+        "тест 😀",
+        "\ttab",
+        "'\rcr",
+        10**17,
+        0.1 + 0.2,
+        -0.0,
+        "",
+        "\u00a0nb",
+        "x" * 40_000,
+        1e-300,
+        "_x00zz_",
+        1234567890123456,
     ]
 
     def sheet_xml(by_row: bool) -> bytes:

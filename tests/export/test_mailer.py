@@ -23,8 +23,9 @@ LINK = "https://stats.example.com/exports/download/abc.123.sig"
 
 
 def message(to: str = "анна@example.com") -> EmailMessage:
-    return report_message(to=to, sender="reports@example.com", link=LINK, expires_at=1_700_000_000,
-                          job_id="j1", rows=1234, fmt="csv")
+    return report_message(
+        to=to, sender="reports@example.com", link=LINK, expires_at=1_700_000_000, job_id="j1", rows=1234, fmt="csv"
+    )
 
 
 @pytest.fixture
@@ -53,8 +54,11 @@ def check_login(server: object, session: object, envelope: object, mechanism: st
 def test_one_message_with_text_and_html_bodies(smtp: SmtpServer) -> None:
     Mailer(SmtpSettings(host="127.0.0.1", port=smtp.port)).send(message())
     (got,) = smtp.messages
-    assert (got["Subject"], got["To"], got["From"]) == ("Your watchdepth report is ready", "анна@example.com",
-                                                       "reports@example.com")
+    assert (got["Subject"], got["To"], got["From"]) == (
+        "Your watchdepth report is ready",
+        "анна@example.com",
+        "reports@example.com",
+    )
     text = got.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     html = got.get_body(("html",)).get_content()  # type: ignore[union-attr]
     assert LINK in text and f'href="{LINK}"' in html
@@ -62,15 +66,28 @@ def test_one_message_with_text_and_html_bodies(smtp: SmtpServer) -> None:
 
 
 def test_starttls_with_login(cert: tuple[Path, Path]) -> None:
-    server = SmtpServer(tls_context=tls_context(cert), require_starttls=True, auth_required=True,
-                        authenticator=check_login).start()
+    server = SmtpServer(
+        tls_context=tls_context(cert), require_starttls=True, auth_required=True, authenticator=check_login
+    ).start()
     try:
-        settings = SmtpSettings(host="127.0.0.1", port=server.port, security="starttls", user="reports",
-                                password="s3cret", cafile=str(cert[0]))
+        settings = SmtpSettings(
+            host="127.0.0.1",
+            port=server.port,
+            security="starttls",
+            user="reports",
+            password="s3cret",
+            cafile=str(cert[0]),
+        )
         Mailer(settings).send(message())
         assert len(server.messages) == 1
-        bad = SmtpSettings(host="127.0.0.1", port=server.port, security="starttls", user="reports",
-                           password="wrong", cafile=str(cert[0]))
+        bad = SmtpSettings(
+            host="127.0.0.1",
+            port=server.port,
+            security="starttls",
+            user="reports",
+            password="wrong",
+            cafile=str(cert[0]),
+        )
         sleeps: list[float] = []
         with pytest.raises(DeliveryFailed, match="after 1 attempt: the SMTP server refused the user name or password"):
             Mailer(bad, sleep=sleeps.append).send(message())

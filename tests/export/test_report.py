@@ -15,11 +15,11 @@ import pytest
 
 from tests.api.test_e2e import scenario
 from watchdepth import config
-from watchdepth.serve import services as svc
 from watchdepth.cli import _apply_lines
 from watchdepth.export.source import EXPORT_FIELDS, parse_spec
 from watchdepth.query import report
 from watchdepth.query.report import StoreReportSource
+from watchdepth.serve import services as svc
 
 from .test_e2e import CATALOG, EXPECTED, live_events
 
@@ -45,16 +45,19 @@ def rows(source: StoreReportSource, **body: Any) -> list[list[object]]:
 
 
 @pytest.mark.parametrize("chunk", [2, 5000])
-def test_rows_are_the_hand_worked_ones_in_any_chunking(source: StoreReportSource, chunk: int,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rows_are_the_hand_worked_ones_in_any_chunking(
+    source: StoreReportSource, chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(report, "CHUNK", chunk)
     assert rows(source, **{"from": "2026-01-05", "to": "2026-01-07", "folder_ids": ["fa"]}) == EXPECTED
 
 
 def test_a_project_scope_and_the_period_are_applied(source: StoreReportSource) -> None:
     scoped = msgspec.structs.replace(parse_spec({"from": "2026-01-05", "to": "2026-01-07"}), projects=["p2"])
-    got = [[r["video_id"] or r["event_id"] or r["stream_id"], r["views"], r["peak_concurrent_viewers"]]
-           for r in source.export_rows(scoped)]
+    got = [
+        [r["video_id"] or r["event_id"] or r["stream_id"], r["views"], r["peak_concurrent_viewers"]]
+        for r in source.export_rows(scoped)
+    ]
     # p2 only: s1 sums its event e1 (E watched 30 s: a view, one session at a time), v3 never watched.
     assert got == [["s1", 1, 1], ["e1", 1, 1], ["v3", 0, None]]
     # The day before the scenario: every row is there, with zeros.

@@ -57,8 +57,11 @@ def spec(**body: object) -> ExportSpec:
 
 def kill_mid_build(data: Path, smtp: SmtpServer) -> str:
     """Start a server process, let it build a few hundred rows, SIGKILL it; the job's id."""
-    proc = subprocess.Popen([sys.executable, "-c", SERVER, str(data), str(smtp.port), str(TESTS), str(ROWS)],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SERVER, str(data), str(smtp.port), str(TESTS), str(ROWS)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         job_id = proc.stdout.readline().strip()
@@ -145,8 +148,10 @@ def test_a_stopped_worker_leaves_the_job_queued_for_the_next(tmp_path: Path, smt
 
 def test_a_second_process_resuming_leaves_a_running_job_to_its_owner(tmp_path: Path, smtp: SmtpServer) -> None:
     """Two processes on one data dir (here two workers: the lock is per open file, so it is the same)."""
-    first, second = (ExportWorker(SlowSource(1000, pause=0.02, every=50), tmp_path, mailer(smtp), BASE,
-                                  progress_every=50) for _ in range(2))
+    first, second = (
+        ExportWorker(SlowSource(1000, pause=0.02, every=50), tmp_path, mailer(smtp), BASE, progress_every=50)
+        for _ in range(2)
+    )
     first.start()
     try:
         job_id = first.submit(spec()).id

@@ -14,9 +14,16 @@ from watchdepth.export.jobs import ExportWorker
 from .helpers import FakeSource, app_for, as_text, loopback_socket, read_table, serving
 
 REFERRERS: list[dict[str, object]] = [
-    {"domain": "example.com", "views": 5, "player_loads": 10, "view_rate": 50,
-     "pages": [{"url": "example.com/a", "views": 4, "player_loads": 6, "view_rate": 67},
-               {"url": "example.com/=b", "views": 1, "player_loads": 4, "view_rate": 25}]},
+    {
+        "domain": "example.com",
+        "views": 5,
+        "player_loads": 10,
+        "view_rate": 50,
+        "pages": [
+            {"url": "example.com/a", "views": 4, "player_loads": 6, "view_rate": 67},
+            {"url": "example.com/=b", "views": 1, "player_loads": 4, "view_rate": 25},
+        ],
+    },
     {"domain": "пример.рф", "views": 0, "player_loads": 1, "view_rate": 0, "pages": []},
 ]
 RW, RO = {"Authorization": "Bearer rw"}, {"Authorization": "Bearer ro"}
@@ -50,7 +57,12 @@ def test_submit_then_status(client: Client, worker: ExportWorker) -> None:
     worker.wait(job_id, timeout=30)
     data = client.get(f"/v1/analytics/exports/{job_id}", headers=RO).json()["data"]
     assert {k: data[k] for k in ("id", "status", "format", "progress", "mail")} == {
-        "id": job_id, "status": "done", "format": "csv", "progress": {"rows_done": 3, "rows_total": 3}, "mail": "none"}
+        "id": job_id,
+        "status": "done",
+        "format": "csv",
+        "progress": {"rows_done": 3, "rows_total": 3},
+        "mail": "none",
+    }
     assert data["download_url"].startswith("http://127.0.0.1:9/exports/download/" + job_id + ".")
     assert data["created_at"].endswith("Z") and data["expires_at"].endswith("Z")
 
@@ -63,9 +75,15 @@ def test_submit_then_status(client: Client, worker: ExportWorker) -> None:
         ({"json": {"period": "today"}, "headers": RO}, (403, 100103, [])),
         ({"content": b"{not json", "headers": RW}, (400, 400101, [])),
         ({"json": ["period"], "headers": RW}, (400, 400102, [("body", "wrong_type")])),
-        ({"json": {"period": "today", "fields": ["title", "plays"]}, "headers": RW}, (400, 400400, [("fields", "unknown")])),
+        (
+            {"json": {"period": "today", "fields": ["title", "plays"]}, "headers": RW},
+            (400, 400400, [("fields", "unknown")]),
+        ),
         ({"json": {"period": "today", "format": "pdf"}, "headers": RW}, (400, 400400, [("format", "invalid")])),
-        ({"json": {"period": "today", "email": "a@example.com"}, "headers": RW}, (400, 400400, [("email", "unsupported")])),
+        (
+            {"json": {"period": "today", "email": "a@example.com"}, "headers": RW},
+            (400, 400400, [("email", "unsupported")]),
+        ),
         ({"content": b"{" + b" " * 70_000 + b"}", "headers": RW}, (413, 413413, [])),
     ],
 )
@@ -76,7 +94,10 @@ def test_submit_refusals(client: Client, request_: dict[str, object], expected: 
 def test_unknown_jobs_are_404(client: Client) -> None:
     for path in ("/v1/analytics/exports/0123456789abcdef0123456789abcdef", "/v1/analytics/exports/..secret"):
         assert error(client.get(path, headers=RW))[:2] == (404, 404404)
-    assert error(client.post("/v1/analytics/exports/0123456789abcdef0123456789abcdef/retry", headers=RW))[:2] == (404, 404404)
+    assert error(client.post("/v1/analytics/exports/0123456789abcdef0123456789abcdef/retry", headers=RW))[:2] == (
+        404,
+        404404,
+    )
     assert error(client.get("/v1/analytics/exports/0123456789abcdef0123456789abcdef"))[:2] == (401, 100101)
 
 

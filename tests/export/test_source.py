@@ -23,14 +23,36 @@ def test_defaults_to_every_field_in_api_order_and_csv() -> None:
 
 
 def test_custom_period_keeps_from_and_to_and_stores_no_period_name() -> None:
-    spec = parse_spec({"period": "custom", "from": "2024-01-01", "to": "2024-02-01", "format": "xlsx",
-                       "fields": ["title", "views"], "email": "анна@example.com", "timezone": "Europe/Moscow"}, now=NOW)
+    spec = parse_spec(
+        {
+            "period": "custom",
+            "from": "2024-01-01",
+            "to": "2024-02-01",
+            "format": "xlsx",
+            "fields": ["title", "views"],
+            "email": "анна@example.com",
+            "timezone": "Europe/Moscow",
+        },
+        now=NOW,
+    )
     assert (spec.period, spec.from_, spec.to, spec.format) == (None, "2024-01-01", "2024-02-01", "xlsx")
     assert spec.fields == ["title", "views"] and spec.timezone == "Europe/Moscow"
 
 
-@pytest.mark.parametrize("period", ["all_time", "today", "yesterday", "this_week", "last_week", "this_month",
-                                    "last_month", "last_year", "last_24_hours"])
+@pytest.mark.parametrize(
+    "period",
+    [
+        "all_time",
+        "today",
+        "yesterday",
+        "this_week",
+        "last_week",
+        "this_month",
+        "last_month",
+        "last_year",
+        "last_24_hours",
+    ],
+)
 def test_every_named_period_is_accepted(period: str) -> None:
     assert parse_spec({"period": period}, now=NOW).period == period
 
@@ -66,4 +88,8 @@ def test_each_invalid_parameter_is_named(body: dict[str, object], expected: list
 
 def test_wrong_json_types_are_wrong_type() -> None:
     body = {"period": "today", "fields": "title", "folder_ids": [1], "format": 2}
-    assert problems(body, WrongType) == [("fields", "wrong_type"), ("folder_ids", "wrong_type"), ("format", "wrong_type")]
+    assert problems(body, WrongType) == [
+        ("fields", "wrong_type"),
+        ("folder_ids", "wrong_type"),
+        ("format", "wrong_type"),
+    ]

@@ -50,8 +50,12 @@ class Live:
         if position is not None:
             event["position"] = position
         events = self.svc.collector.from_request(
-            msgspec.json.encode(event), peer_ip="127.0.0.1", x_forwarded_for=None,
-            user_agent=DESKTOP_UA, referer=None, received_at=self.ms,
+            msgspec.json.encode(event),
+            peer_ip="127.0.0.1",
+            x_forwarded_for=None,
+            user_agent=DESKTOP_UA,
+            referer=None,
+            received_at=self.ms,
         )
         accepted = self.svc.ingest.run_sync(events, kind="collect")
         assert accepted.accepted == 1, accepted
@@ -73,7 +77,13 @@ class Live:
         return int(self.ok("GET", "/v1/analytics/realtime", params=scope)["data"]["online"])
 
     def peak(self, step: int = 60, timezone: str = "UTC", **subject: str) -> dict[str, Any]:
-        q = {**subject, "from": "2026-01-01T00:00:00Z", "to": "2026-01-01T01:00:00Z", "step": str(step), "timezone": timezone}
+        q = {
+            **subject,
+            "from": "2026-01-01T00:00:00Z",
+            "to": "2026-01-01T01:00:00Z",
+            "step": str(step),
+            "timezone": timezone,
+        }
         return self.ok("GET", "/v1/analytics/concurrency", params=q)["data"]  # type: ignore[no-any-return]
 
     def close(self) -> None:

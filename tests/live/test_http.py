@@ -27,7 +27,10 @@ STREAM = "/v1/analytics/realtime/stream"
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """One server for the module (starting one takes seconds); the shutdown test restarts it."""
-    s = Server(tmp_path_factory.mktemp("live"), env={"WATCHDEPTH_LIVE_INTERVAL_MS": "100", "WATCHDEPTH_LIVE_MAX_SUBSCRIBERS": "2"})
+    s = Server(
+        tmp_path_factory.mktemp("live"),
+        env={"WATCHDEPTH_LIVE_INTERVAL_MS": "100", "WATCHDEPTH_LIVE_MAX_SUBSCRIBERS": "2"},
+    )
     s.start()
     try:
         s.ok("POST", "/v1/projects", json={"id": "p1", "name": "One"})
@@ -172,12 +175,24 @@ def test_open_streams_end_cleanly_when_the_server_stops(srv: Server) -> None:
     assert took < 5, f"shutdown waited {took:.1f} s on open streams (uvicorn's grace period is 10 s)"
 
 
-def _imported(session: str, content: dict[str, str], steps: list[tuple[str, float, float]], **extra: Any) -> list[dict[str, Any]]:
+def _imported(
+    session: str, content: dict[str, str], steps: list[tuple[str, float, float]], **extra: Any
+) -> list[dict[str, Any]]:
     """Import lines of one load: (type, seconds after T0, position)."""
     out = []
     for seq, (typ, at, pos) in enumerate(steps):
-        e = {"type": typ, "session_id": session, "load_id": "L" + session, "seq": seq, "position": pos,
-             "ts": T0 + int(at * 1000), "ip": "127.0.0.1", "user_agent": DESKTOP_UA, **content, **extra}
+        e = {
+            "type": typ,
+            "session_id": session,
+            "load_id": "L" + session,
+            "seq": seq,
+            "position": pos,
+            "ts": T0 + int(at * 1000),
+            "ip": "127.0.0.1",
+            "user_agent": DESKTOP_UA,
+            **content,
+            **extra,
+        }
         out.append(e)
     return out
 
@@ -188,8 +203,10 @@ def test_concurrency_of_a_stream_and_its_event_from_hand_worked_runs(srv: Server
         _imported("G", s1, [("play", 0, 0), ("progress", 60, 60), ("progress", 120, 120)])  # [0, 120]
         + _imported("H", e1, [("play", 90, 0), ("progress", 150, 60), ("pause", 180, 90)])  # [90, 180]
         + _imported("I", e1, [("play", 100, 0), ("progress", 110, 10)])  # [100, 110] then a seek:
-        + [dict(_imported("I", e1, [("seek", 200, 50)])[0], seq=2, **{"from": 10}),  # [200, 260]
-           dict(_imported("I", e1, [("progress", 260, 110)])[0], seq=3)]
+        + [
+            dict(_imported("I", e1, [("seek", 200, 50)])[0], seq=2, **{"from": 10}),  # [200, 260]
+            dict(_imported("I", e1, [("progress", 260, 110)])[0], seq=3),
+        ]
     )
     r = srv.import_events(events)
     assert r.status_code == 202, r.text
@@ -236,8 +253,28 @@ def test_concurrency_refuses_bad_parameters(srv: Server, query: dict[str, Any], 
 
 
 def test_simulate_plays_viewers_against_the_server(srv: Server) -> None:
-    cmd = [sys.executable, "-m", "watchdepth.cli", "simulate", "--url", srv.url, "--stream", "s1", "--event", "e2",
-           "--viewers", "6", "--duration", "3", "--heartbeat", "0.5", "--ramp-up", "0.5", "--seed", "7"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "watchdepth.cli",
+        "simulate",
+        "--url",
+        srv.url,
+        "--stream",
+        "s1",
+        "--event",
+        "e2",
+        "--viewers",
+        "6",
+        "--duration",
+        "3",
+        "--heartbeat",
+        "0.5",
+        "--ramp-up",
+        "0.5",
+        "--seed",
+        "7",
+    ]
     before = _loads(srv, "e2")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     seen = 0
@@ -260,8 +297,9 @@ def test_simulate_explains_bad_arguments_and_a_missing_server(srv: Server) -> No
     base = [sys.executable, "-m", "watchdepth.cli", "simulate"]
     r = subprocess.run(base + ["--url", srv.url], capture_output=True, text=True, timeout=30)
     assert r.returncode == 2 and "--video" in r.stderr and "Traceback" not in r.stderr
-    r = subprocess.run(base + ["--url", f"http://127.0.0.1:{free_port()}", "--video", "v1"],
-                       capture_output=True, text=True, timeout=30)
+    r = subprocess.run(
+        base + ["--url", f"http://127.0.0.1:{free_port()}", "--video", "v1"], capture_output=True, text=True, timeout=30
+    )
     assert r.returncode == 1 and "no watchdepth server answers" in r.stderr
 
 

@@ -21,8 +21,15 @@ from watchdepth.query import analytics, metrics
 from watchdepth.query.periods import Period
 from watchdepth.sessionize import Credit, Sessionizer, collect_order
 
-ACTIONS = st.lists(st.tuples(st.sampled_from(["play", "progress", "progress", "pause", "seek", "ended"]),
-                             st.integers(0, 70), st.integers(0, 70)), min_size=1, max_size=12)
+ACTIONS = st.lists(
+    st.tuples(
+        st.sampled_from(["play", "progress", "progress", "pause", "seek", "ended"]),
+        st.integers(0, 70),
+        st.integers(0, 70),
+    ),
+    min_size=1,
+    max_size=12,
+)
 LOADS = st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3 * DAY // HOUR), ACTIONS), min_size=1, max_size=8)
 
 
@@ -38,13 +45,24 @@ class Credits:
         self.credits = credits
 
     def watched_sets(self, content_id: str, start_ms: int, end_ms: int) -> list[list[tuple[float, float]]]:
-        pairs = {c.session_id for c in self.credits
-                 if c.content_id == content_id and c.impressions and start_ms <= c.t < end_ms}
-        return [[(c.seg_start, c.seg_end) for c in self.credits  # type: ignore[misc]
-                 if c.session_id == s and c.content_id == content_id and c.seg_start is not None] for s in sorted(pairs)]
+        pairs = {
+            c.session_id
+            for c in self.credits
+            if c.content_id == content_id and c.impressions and start_ms <= c.t < end_ms
+        }
+        return [
+            [
+                (c.seg_start, c.seg_end)
+                for c in self.credits  # type: ignore[misc]
+                if c.session_id == s and c.content_id == content_id and c.seg_start is not None
+            ]
+            for s in sorted(pairs)
+        ]
 
 
-def traffic(loads: list[tuple[int, int, list[tuple[str, int, int]]]], duration: int, content: str = "v") -> list[Credit]:
+def traffic(
+    loads: list[tuple[int, int, list[tuple[str, int, int]]]], duration: int, content: str = "v"
+) -> list[Credit]:
     """The credits of these loads: (session number, hour after T0, [(type, position, seek target)])."""
     s = Sessionizer()
     credits: list[Credit] = []

@@ -7,7 +7,7 @@ to the current month, or ``this_week`` to start on Sunday, fails here.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -58,7 +58,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("now", "tz", "name", "start", "end"), CASES, ids=[f"{c[2]}-{c[1]}-{c[0][:10]}" for c in CASES])
+@pytest.mark.parametrize(
+    ("now", "tz", "name", "start", "end"), CASES, ids=[f"{c[2]}-{c[1]}-{c[0][:10]}" for c in CASES]
+)
 def test_named_period(now: str, tz: str, name: str, start: str, end: str) -> None:
     p = parse_period(from_=None, to=None, period=name, tz=tz, now_ms=ms(now))
     assert (iso(p.start_ms), iso(p.end_ms)) == (start, end)
@@ -74,7 +76,10 @@ def test_all_time_starts_at_the_first_data_day_and_ends_after_today() -> None:
 def test_day_buckets_follow_local_midnight_across_the_spring_change() -> None:
     p = Period(ms("2026-03-27T23:00:00Z"), ms("2026-03-30T22:00:00Z"), "Europe/Berlin")
     assert [iso(b) for b in buckets(p, "day")] == [
-        "2026-03-27T23:00:00Z", "2026-03-28T23:00:00Z", "2026-03-29T22:00:00Z"]
+        "2026-03-27T23:00:00Z",
+        "2026-03-28T23:00:00Z",
+        "2026-03-29T22:00:00Z",
+    ]
 
 
 def test_the_autumn_day_has_25_hour_buckets() -> None:
@@ -82,12 +87,16 @@ def test_the_autumn_day_has_25_hour_buckets() -> None:
     hours = buckets(p, "hour")
     assert len(hours) == 25
     assert all(b - a == 3_600_000 for a, b in zip(hours, hours[1:]))
-    local = [datetime.fromtimestamp(h / 1000, timezone.utc).astimezone(ZoneInfo("Europe/Berlin")).hour for h in hours]
+    local = [datetime.fromtimestamp(h / 1000, UTC).astimezone(ZoneInfo("Europe/Berlin")).hour for h in hours]
     assert local[:4] == [0, 1, 2, 2]  # 02:00 happens twice
 
 
 def test_week_and_month_buckets_across_the_year_end() -> None:
     p = Period(ms("2025-12-20T00:00:00Z"), ms("2026-01-10T00:00:00Z"), "UTC")
     assert [iso(b) for b in buckets(p, "week")] == [
-        "2025-12-15T00:00:00Z", "2025-12-22T00:00:00Z", "2025-12-29T00:00:00Z", "2026-01-05T00:00:00Z"]
+        "2025-12-15T00:00:00Z",
+        "2025-12-22T00:00:00Z",
+        "2025-12-29T00:00:00Z",
+        "2026-01-05T00:00:00Z",
+    ]
     assert [iso(b) for b in buckets(p, "month")] == ["2025-12-01T00:00:00Z", "2026-01-01T00:00:00Z"]

@@ -43,16 +43,19 @@ def test_exclusive_to_on_a_day_boundary_in_other_zones() -> None:
     assert p.end_ms - p.start_ms == 12 * H
 
 
-@pytest.mark.parametrize(("from_", "to", "tz", "name"), [
-    ("2026-01-05", "2026-01-05", "UTC", "to"),
-    ("2026-01-05", "9999-12-31", "UTC", "to"),
-    ("0001-01-01", "2026-01-01", "Europe/Berlin", "from"),
-    ("0001-01-01T00:00:00+14:00", "2026-01-01", "UTC", "from"),
-    ("1999-12-31", "2026-01-01", "UTC", "from"),
-    ("2026-01-01", "2027-12-06", "UTC", "to"),  # past now + 1 year
-    ("2026-01-01", "9999-12-31T23:59:59-12:00", "UTC", "to"),
-    ("2026-01-01", "2026-01-01T00:00:00", "UTC", "to"),  # no offset
-])
+@pytest.mark.parametrize(
+    ("from_", "to", "tz", "name"),
+    [
+        ("2026-01-05", "2026-01-05", "UTC", "to"),
+        ("2026-01-05", "9999-12-31", "UTC", "to"),
+        ("0001-01-01", "2026-01-01", "Europe/Berlin", "from"),
+        ("0001-01-01T00:00:00+14:00", "2026-01-01", "UTC", "from"),
+        ("1999-12-31", "2026-01-01", "UTC", "from"),
+        ("2026-01-01", "2027-12-06", "UTC", "to"),  # past now + 1 year
+        ("2026-01-01", "9999-12-31T23:59:59-12:00", "UTC", "to"),
+        ("2026-01-01", "2026-01-01T00:00:00", "UTC", "to"),  # no offset
+    ],
+)
 def test_out_of_window_or_empty_is_named(from_: str, to: str, tz: str, name: str) -> None:
     with pytest.raises(ValidationFailed) as e:
         period(from_, to, tz)
@@ -65,9 +68,12 @@ def test_the_window_edges() -> None:
 
 
 @settings(max_examples=200, deadline=None, derandomize=True)
-@given(start=st.integers(ms(2000, 1, 1), ms(2027, 1, 1)), span=st.integers(1, 40 * 24 * H),
-       tz=st.sampled_from(["UTC", "Europe/Berlin", "America/St_Johns", "Asia/Kathmandu", "Australia/Lord_Howe"]),
-       size=st.sampled_from(GROUP_TIMES))
+@given(
+    start=st.integers(ms(2000, 1, 1), ms(2027, 1, 1)),
+    span=st.integers(1, 40 * 24 * H),
+    tz=st.sampled_from(["UTC", "Europe/Berlin", "America/St_Johns", "Asia/Kathmandu", "Australia/Lord_Howe"]),
+    size=st.sampled_from(GROUP_TIMES),
+)
 def test_bucket_count_never_under_counts(start: int, span: int, tz: str, size: str) -> None:
     p = Period(start, start + span * (1 if size in ("hour", "day") else 20), tz)
     assert bucket_count(p, size) >= len(buckets(p, size))

@@ -32,8 +32,12 @@ class StubStore:
 
 
 def table(store: StubStore, **req: Any) -> tuple[list[dict[str, Any]], int]:
-    return analytics.table(store, Catalog(store), Scope(Period(0, 86_400_000, "UTC")),  # type: ignore[arg-type]
-                           TableRequest(("page",), **req))
+    return analytics.table(
+        store,
+        Catalog(store),
+        Scope(Period(0, 86_400_000, "UTC")),  # type: ignore[arg-type]
+        TableRequest(("page",), **req),
+    )
 
 
 def test_a_derived_order_reads_a_bounded_number_of_groups() -> None:

@@ -42,10 +42,26 @@ _FORMAT = re.compile(r"\bFORMAT\s+(\w+)\s*;?\s*$", re.I)
 TRACE = bool(os.environ.get("CHHTTP_TRACE"))  # print each statement's time to stderr
 _CODE = re.compile(r"Code:\s*(\d+)")
 #: URL parameters that are transport settings, not query settings.
-_TRANSPORT = {"query", "database", "query_id", "session_id", "session_timeout", "session_check", "compress",
-              "decompress", "default_format", "user", "password", "wait_end_of_query", "buffer_size",
-              "enable_http_compression", "send_progress_in_http_headers", "http_headers_progress_interval_ms",
-              "role", "quota_key"}
+_TRANSPORT = {
+    "query",
+    "database",
+    "query_id",
+    "session_id",
+    "session_timeout",
+    "session_check",
+    "compress",
+    "decompress",
+    "default_format",
+    "user",
+    "password",
+    "wait_end_of_query",
+    "buffer_size",
+    "enable_http_compression",
+    "send_progress_in_http_headers",
+    "http_headers_progress_interval_ms",
+    "role",
+    "quota_key",
+}
 
 
 def _decompress(body: bytes, encoding: str | None) -> bytes:
@@ -75,7 +91,9 @@ class ChHttp:
     def __init__(self, path: str | Path, port: int = 0) -> None:
         self.path = Path(path)
         self.path.mkdir(parents=True, exist_ok=True)
-        self.spool = Path(tempfile.mkdtemp(prefix="chhttp-spool-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None))
+        self.spool = Path(
+            tempfile.mkdtemp(prefix="chhttp-spool-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+        )
         self.session = chs.Session(str(self.path))
         self.lock = threading.Lock()
         self.requests = itertools.count()
@@ -105,7 +123,9 @@ class ChHttp:
                 try:
                     body = _decompress(body, self.headers.get("content-encoding"))
                 except Exception as exc:  # noqa: BLE001
-                    self._send(400, f"Code: 432. DB::Exception: {exc}\n".encode(), {"X-ClickHouse-Exception-Code": "432"})
+                    self._send(
+                        400, f"Code: 432. DB::Exception: {exc}\n".encode(), {"X-ClickHouse-Exception-Code": "432"}
+                    )
                     return
                 self._handle(body)
 
@@ -130,19 +150,26 @@ class ChHttp:
                     started = time.perf_counter()
                     out, fmt = fixture.execute(params, body)
                     if TRACE:
-                        print(f"{(time.perf_counter() - started) * 1000:7.1f} ms {len(body):8d} B "
-                              f"{(params.get('query') or body[:120].decode(errors='replace'))[:120]!r}", file=sys.stderr)
+                        print(
+                            f"{(time.perf_counter() - started) * 1000:7.1f} ms {len(body):8d} B "
+                            f"{(params.get('query') or body[:120].decode(errors='replace'))[:120]!r}",
+                            file=sys.stderr,
+                        )
                 except Exception as exc:  # noqa: BLE001 - answered as ClickHouse does
                     msg = str(exc)
                     m = _CODE.search(msg)
                     code = m.group(1) if m else "1001"
                     text = msg if msg.startswith("Code:") else f"Code: {code}. DB::Exception: {msg}"
-                    self._send(500, (text + "\n").encode(),
-                               {"X-ClickHouse-Exception-Code": code, "Content-Type": "text/plain"})
+                    self._send(
+                        500, (text + "\n").encode(), {"X-ClickHouse-Exception-Code": code, "Content-Type": "text/plain"}
+                    )
                     return
-                headers = {"X-ClickHouse-Query-Id": params.get("query_id") or str(uuid.uuid4()),
-                           "X-ClickHouse-Timezone": "UTC", "X-ClickHouse-Summary": json.dumps({"read_rows": "0"}),
-                           "Content-Type": "application/octet-stream"}
+                headers = {
+                    "X-ClickHouse-Query-Id": params.get("query_id") or str(uuid.uuid4()),
+                    "X-ClickHouse-Timezone": "UTC",
+                    "X-ClickHouse-Summary": json.dumps({"read_rows": "0"}),
+                    "Content-Type": "application/octet-stream",
+                }
                 if fmt:
                     headers["X-ClickHouse-Format"] = fmt
                 self._send(200, out, headers)
@@ -179,7 +206,7 @@ class ChHttp:
                 data = body
             else:
                 query = query + "\n" + body.decode()
-        binds = {k[len("param_"):]: v for k, v in params.items() if k.startswith("param_")}
+        binds = {k[len("param_") :]: v for k, v in params.items() if k.startswith("param_")}
         settings = {k: v for k, v in params.items() if k not in _TRANSPORT and not k.startswith("param_")}
         db = params.get("database")
         with self.lock:

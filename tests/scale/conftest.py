@@ -22,8 +22,12 @@ _db = itertools.count()
 
 
 def start_chhttp(path: Path) -> tuple[subprocess.Popen[str], int]:
-    proc = subprocess.Popen([sys.executable, str(HERE / "chhttp.py"), "--path", str(path)],
-                            stdout=subprocess.PIPE, stderr=None if os.environ.get("CHHTTP_TRACE") else subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "chhttp.py"), "--path", str(path)],
+        stdout=subprocess.PIPE,
+        stderr=None if os.environ.get("CHHTTP_TRACE") else subprocess.DEVNULL,
+        text=True,
+    )
     assert proc.stdout is not None
     line = proc.stdout.readline()
     if not line.startswith("ready "):
@@ -52,7 +56,8 @@ def chhttp_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
 def store(chhttp_port: int, tmp_path: Path) -> str:
     """A fresh database on the fixture, migrated with ``watchdepth migrate``."""
     dsn = f"clickhouse://default:@127.0.0.1:{chhttp_port}/wd{next(_db)}"
-    r = subprocess.run([sys.executable, "-m", "watchdepth.cli", "migrate", "--store", dsn],
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "watchdepth.cli", "migrate", "--store", dsn], capture_output=True, text=True, timeout=120
+    )
     assert r.returncode == 0, r.stderr
     return dsn

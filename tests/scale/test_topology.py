@@ -51,8 +51,14 @@ IPS = ["81.2.69.142", "2.125.160.216", "89.160.20.112"]  # whatever countries th
 
 
 def _ev(kind: str, sid: str, video: str, seq: int, position: float | None = None) -> dict[str, Any]:
-    e: dict[str, Any] = {"type": kind, "video_id": video, "session_id": sid, "load_id": f"{sid}-L", "seq": seq,
-                         "id": f"{sid}-L:{seq}"}
+    e: dict[str, Any] = {
+        "type": kind,
+        "video_id": video,
+        "session_id": sid,
+        "load_id": f"{sid}-L",
+        "seq": seq,
+        "id": f"{sid}-L:{seq}",
+    }
     if position is not None:
         e["position"] = position
     return e
@@ -68,8 +74,14 @@ def traffic(tag: str, watchers: list[str] | None = None) -> list[list[dict[str, 
         out += [first, [_ev("progress", s, "v1", 3, 20), _ev("pause", s, "v1", 4, 20)], first]
     for i in range(4):
         s = f"{tag}B{i}"
-        out.append([_ev("load", s, "v1", 0), _ev("play", s, "v1", 1, 0), _ev("progress", s, "v1", 2, 3),
-                    _ev("pause", s, "v1", 3, 3)])
+        out.append(
+            [
+                _ev("load", s, "v1", 0),
+                _ev("play", s, "v1", 1, 0),
+                _ev("progress", s, "v1", 2, 3),
+                _ev("pause", s, "v1", 3, 3),
+            ]
+        )
     for i in range(4):
         out.append([_ev("load", f"{tag}C{i}", "v1", 0)])
     for s in watchers or [f"{tag}D{i}" for i in range(6)]:
@@ -92,10 +104,30 @@ def figures(get: Any) -> dict[str, Any]:
 
 #: v1's cohort (docs/metrics.md §5): 12 impressions, 8 × 20 s + 4 × 3 s = 172 s: 172 / 12 = 14.3 -> 14 s,
 #: 172 / (12 × 100) = 14.3 % -> 14. v2: 6 × 10 s: 10 s; 60 / (6 × 10.5) = 95.2 % -> 95.
-V1 = {"video_id": "v1", "title": "One", "duration": 100.0, "views": 8, "unique_views": 12, "player_loads": 16,
-      "watch_time": 172, "view_rate": 50, "avg_watch_time": 14, "watch_depth": 14}
-V2 = {"video_id": "v2", "title": "Two", "duration": 10.5, "views": 6, "unique_views": 6, "player_loads": 6,
-      "watch_time": 60, "view_rate": 100, "avg_watch_time": 10, "watch_depth": 95}
+V1 = {
+    "video_id": "v1",
+    "title": "One",
+    "duration": 100.0,
+    "views": 8,
+    "unique_views": 12,
+    "player_loads": 16,
+    "watch_time": 172,
+    "view_rate": 50,
+    "avg_watch_time": 14,
+    "watch_depth": 14,
+}
+V2 = {
+    "video_id": "v2",
+    "title": "Two",
+    "duration": 10.5,
+    "views": 6,
+    "unique_views": 6,
+    "player_loads": 6,
+    "watch_time": 60,
+    "view_rate": 100,
+    "avg_watch_time": 10,
+    "watch_depth": 95,
+}
 
 
 def check_hand_numbers(f: dict[str, Any], times: int = 1) -> None:
@@ -103,7 +135,12 @@ def check_hand_numbers(f: dict[str, Any], times: int = 1) -> None:
     scale = ("views", "unique_views", "player_loads", "watch_time")
     assert f["videos"] == [{k: v * times if k in scale else v for k, v in row.items()} for row in (V1, V2)]
     t = f["total"]
-    assert (t["player_loads"], t["unique_views"], t["views"], t["watch_time"]) == (22 * times, 18 * times, 14 * times, 232 * times)
+    assert (t["player_loads"], t["unique_views"], t["views"], t["watch_time"]) == (
+        22 * times,
+        18 * times,
+        14 * times,
+        232 * times,
+    )
 
 
 @pytest.fixture
@@ -156,14 +193,18 @@ def _realtime(get: Any, want: int, timeout: float = 10) -> dict[str, Any]:
         time.sleep(0.2)
 
 
-def test_collectors_behind_nginx_match_one_embedded_process_even_across_a_sigkill(topo: Topology, embedded: Server) -> None:
+def test_collectors_behind_nginx_match_one_embedded_process_even_across_a_sigkill(
+    topo: Topology, embedded: Server
+) -> None:
     watchers = split_sessions(topo, "sD", 3)
     batches = traffic("s", watchers)  # the D sessions (watching now) come last
     answers = _send_all(topo.url, batches)
     # Watching now ("the last 30 s": checked first). Each collector counts its own D
     # sessions; the API node sums them.
-    own = [httpx.get(c.url + "/internal/watching-now", trust_env=False).json()["watching_now"].get("v2", 0)
-           for c in topo.collectors]
+    own = [
+        httpx.get(c.url + "/internal/watching-now", trust_env=False).json()["watching_now"].get("v2", 0)
+        for c in topo.collectors
+    ]
     assert own == [3, 3], own
     realtime = _realtime(_get(topo.client), 6)
     assert realtime == {"online": 6, "videos": [{"video_id": "v2", "title": "Two", "online": 6}]}
@@ -184,8 +225,13 @@ def test_collectors_behind_nginx_match_one_embedded_process_even_across_a_sigkil
     # An event whose session differs from ?s= would reach a collector that does not own
     # it: the whole batch is refused, naming the event.
     mixed = [_ev("load", "x1", "v1", 0), _ev("load", "x2", "v1", 0)]
-    r = httpx.post(topo.url + "/collect", params={"s": "x1"}, content=httpx.Request("POST", "/", json=mixed).content,
-                   headers={"content-type": "text/plain"}, trust_env=False)
+    r = httpx.post(
+        topo.url + "/collect",
+        params={"s": "x1"},
+        content=httpx.Request("POST", "/", json=mixed).content,
+        headers={"content-type": "text/plain"},
+        trust_env=False,
+    )
     assert r.status_code == 400, r.text
     assert [(p["index"], p["name"]) for p in r.json()["error"]["invalid_params"]] == [(1, "session_id")]
     # The balancer hides the internal endpoint; the API node has no intake.
@@ -209,8 +255,13 @@ def test_collectors_behind_nginx_match_one_embedded_process_even_across_a_sigkil
     probe = [_ev("load", "late-comer", "v4", 0)]
     deadline = time.time() + 10
     while True:
-        r = httpx.post(topo.url + "/collect", params={"s": "late-comer"}, content=httpx.Request(
-            "POST", "/", json=probe).content, headers={"content-type": "text/plain"}, trust_env=False)
+        r = httpx.post(
+            topo.url + "/collect",
+            params={"s": "late-comer"},
+            content=httpx.Request("POST", "/", json=probe).content,
+            headers={"content-type": "text/plain"},
+            trust_env=False,
+        )
         if r.status_code == 202 or time.time() > deadline:
             break
         time.sleep(0.3)
@@ -277,7 +328,8 @@ def sigkill_a_collector_mid_traffic(topo: Topology, embedded: Server) -> None:
     watching_until = d_sent + 29
     assert wait_for(lambda: _own_watching(victim) == max(counts), watching_until - time.monotonic()), (
         f"the restarted collector did not count its {max(counts)} watching sessions within their 30 s "
-        f"(back {time.monotonic() - d_sent:.1f} s after they were sent; it has {_own_watching(victim)})")
+        f"(back {time.monotonic() - d_sent:.1f} s after they were sent; it has {_own_watching(victim)})"
+    )
     for t in threads:
         t.join(timeout=120)
     assert not errors, errors
@@ -295,8 +347,13 @@ def split_sessions(topo: Topology, prefix: str, per_collector: int) -> list[str]
     for k in range(200):
         sid = f"{prefix}{k}"
         before = [c.metric("watchdepth_batches_rejected_total") for c in topo.collectors]
-        r = httpx.post(topo.url + "/collect", params={"s": sid}, trust_env=False, headers={"content-type": "text/plain"},
-                       content=httpx.Request("POST", "/", json=[_ev("load", sid, "no-such-video", 0)]).content)
+        r = httpx.post(
+            topo.url + "/collect",
+            params={"s": sid},
+            trust_env=False,
+            headers={"content-type": "text/plain"},
+            content=httpx.Request("POST", "/", json=[_ev("load", sid, "no-such-video", 0)]).content,
+        )
         assert r.status_code == 400, r.text
         after = [c.metric("watchdepth_batches_rejected_total") for c in topo.collectors]
         owner = [a - b for a, b in zip(after, before)].index(1)
@@ -333,19 +390,46 @@ def _own_watching(node: Any) -> int:
     return int(got.get("v2", 0))
 
 
-
 T_IMPORT = 1_767_600_000_000  # 2026-01-05T08:00:00Z
 
 
 def imported_day_figures(topo: Topology, embedded: Server) -> None:
     """One imported session on 2026-01-05: play 0 → progress 30 → pause 30, and a load
     alone: 2 loads, 1 impression, 1 view, 30 s (v1 depth 30/(1×100) = 30 %)."""
-    base = {"video_id": "v1", "ip": IPS[0], "user_agent": "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0"}
+    base = {
+        "video_id": "v1",
+        "ip": IPS[0],
+        "user_agent": "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0",
+    }
     lines = [
         {"type": "load", "session_id": "imp", "load_id": "imp-1", "seq": 0, "ts": T_IMPORT, **base},
-        {"type": "play", "session_id": "imp", "load_id": "imp-1", "seq": 1, "ts": T_IMPORT + 1000, "position": 0, **base},
-        {"type": "progress", "session_id": "imp", "load_id": "imp-1", "seq": 2, "ts": T_IMPORT + 31_000, "position": 30, **base},
-        {"type": "pause", "session_id": "imp", "load_id": "imp-1", "seq": 3, "ts": T_IMPORT + 31_500, "position": 30, **base},
+        {
+            "type": "play",
+            "session_id": "imp",
+            "load_id": "imp-1",
+            "seq": 1,
+            "ts": T_IMPORT + 1000,
+            "position": 0,
+            **base,
+        },
+        {
+            "type": "progress",
+            "session_id": "imp",
+            "load_id": "imp-1",
+            "seq": 2,
+            "ts": T_IMPORT + 31_000,
+            "position": 30,
+            **base,
+        },
+        {
+            "type": "pause",
+            "session_id": "imp",
+            "load_id": "imp-1",
+            "seq": 3,
+            "ts": T_IMPORT + 31_500,
+            "position": 30,
+            **base,
+        },
         {"type": "load", "session_id": "imp2", "load_id": "imp-2", "seq": 0, "ts": T_IMPORT + 60_000, **base},
     ]
     body = b"\n".join(httpx.Request("POST", "/", json=e).content for e in lines)
@@ -355,6 +439,21 @@ def imported_day_figures(topo: Topology, embedded: Server) -> None:
         assert r.status_code == 202 and r.json() == {"accepted": 5, "duplicates": 0}, r.text
     day = {"from": "2026-01-05", "to": "2026-01-06"}
     got = [_get(c)("/v1/analytics", group_by="video_id", **day)["data"] for c in (topo.client, embedded.client)]
-    assert got[0] == got[1] == [{"video_id": "v1", "title": "One", "duration": 100.0, "views": 1, "unique_views": 1,
-                                 "player_loads": 2, "watch_time": 30, "view_rate": 50, "avg_watch_time": 30,
-                                 "watch_depth": 30}]
+    assert (
+        got[0]
+        == got[1]
+        == [
+            {
+                "video_id": "v1",
+                "title": "One",
+                "duration": 100.0,
+                "views": 1,
+                "unique_views": 1,
+                "player_loads": 2,
+                "watch_time": 30,
+                "view_rate": 50,
+                "avg_watch_time": 30,
+                "watch_depth": 30,
+            }
+        ]
+    )

@@ -32,7 +32,9 @@ NGINX = "/usr/sbin/nginx"
 CONF = Path(__file__).resolve().parents[2] / "deploy" / "nginx" / "watchdepth.conf"
 
 
-def wait_http(url: str, proc: subprocess.Popen[bytes] | None = None, log: Path | None = None, timeout: float = 60) -> None:
+def wait_http(
+    url: str, proc: subprocess.Popen[bytes] | None = None, log: Path | None = None, timeout: float = 60
+) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
         if proc is not None and proc.poll() is not None:
@@ -49,8 +51,9 @@ def wait_http(url: str, proc: subprocess.Popen[bytes] | None = None, log: Path |
 class Node:
     """One ``watchdepth serve`` process with its own data dir (admin socket) and a role."""
 
-    def __init__(self, data: Path, role: str, store: str, *, collectors: list[str] | None = None,
-                 port: int | None = None) -> None:
+    def __init__(
+        self, data: Path, role: str, store: str, *, collectors: list[str] | None = None, port: int | None = None
+    ) -> None:
         self.data = data
         data.mkdir(parents=True, exist_ok=True)
         self.role = role
@@ -62,8 +65,22 @@ class Node:
         self.log = data / "server.log"
 
     def start(self) -> Node:
-        cmd = [sys.executable, "-m", "watchdepth.cli", "serve", "--data", str(self.data), "--port", str(self.port),
-               "--role", self.role, "--store", self.store, "--trusted-proxies", "127.0.0.1"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "watchdepth.cli",
+            "serve",
+            "--data",
+            str(self.data),
+            "--port",
+            str(self.port),
+            "--role",
+            self.role,
+            "--store",
+            self.store,
+            "--trusted-proxies",
+            "127.0.0.1",
+        ]
         if self.collectors:
             cmd += ["--collectors", ",".join(self.collectors)]
         with open(self.log, "ab") as log:
@@ -96,9 +113,11 @@ class Nginx:
         (prefix / "watchdepth.conf").write_text(render(CONF.read_text(), collectors, api, self.port))
         user = pwd.getpwuid(os.geteuid()).pw_name
         group = grp.getgrgid(os.getegid()).gr_name
-        temp = "".join(f"{k}_temp_path {prefix}/tmp/{k};\n" for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+        temp = "".join(
+            f"{k}_temp_path {prefix}/tmp/{k};\n" for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        )
         (prefix / "nginx.conf").write_text(
-            ("user {} {};\n".format(user, group) if os.geteuid() == 0 else "")
+            (f"user {user} {group};\n" if os.geteuid() == 0 else "")
             + f"daemon off;\nworker_processes 1;\npid {prefix}/nginx.pid;\nerror_log {prefix}/logs/error.log warn;\n"
             "events { worker_connections 1024; }\n"
             f"http {{\naccess_log off;\n{temp}include {prefix}/watchdepth.conf;\n}}\n"
@@ -109,8 +128,9 @@ class Nginx:
         conf = str(self.prefix / "nginx.conf")
         check = subprocess.run([NGINX, "-t", "-p", str(self.prefix), "-c", conf], capture_output=True, text=True)
         assert check.returncode == 0, check.stderr
-        self.proc = subprocess.Popen([NGINX, "-p", str(self.prefix), "-c", conf],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [NGINX, "-p", str(self.prefix), "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         deadline = time.time() + 20
         while True:  # listening (the upstreams may not be up yet)
             try:
@@ -118,7 +138,9 @@ class Nginx:
                 return self
             except OSError:
                 if self.proc.poll() is not None or time.time() > deadline:
-                    raise AssertionError(f"nginx did not start: {(self.prefix / 'logs/error.log').read_text()}") from None
+                    raise AssertionError(
+                        f"nginx did not start: {(self.prefix / 'logs/error.log').read_text()}"
+                    ) from None
                 time.sleep(0.05)
 
     def stop(self) -> None:
@@ -147,7 +169,7 @@ def render(conf: str, collectors: list[int], api: list[int], listen: int) -> str
             elif not done:  # the first server line's options, for each of ours
                 out += [f"{srv.group(1)}server 127.0.0.1:{p}{srv.group(2)};" for p in ports]
                 done = True
-        conf = conf[: m.start(1)] + "\n".join(out) + conf[m.end(1):]
+        conf = conf[: m.start(1)] + "\n".join(out) + conf[m.end(1) :]
 
     upstream("watchdepth_collectors", collectors)
     upstream("watchdepth_api", api)
@@ -203,8 +225,14 @@ class Topology:
         return r.json() if r.content else None
 
 
-def send(base_url: str, events: list[dict[str, Any]], *, ip: str = "81.2.69.142", timeout: float = 60,
-         client: httpx.Client | None = None) -> dict[str, int]:
+def send(
+    base_url: str,
+    events: list[dict[str, Any]],
+    *,
+    ip: str = "81.2.69.142",
+    timeout: float = 60,
+    client: httpx.Client | None = None,
+) -> dict[str, int]:
     """POST one session's batch as the tracker does, retrying 5xx and refused connections until 202."""
     sid = events[0]["session_id"]
     assert all(e["session_id"] == sid for e in events)

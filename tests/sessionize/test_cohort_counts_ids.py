@@ -47,7 +47,9 @@ def test_a_piece_watched_under_other_dimensions_is_split():
     later = [c for c in out.credits if c.load_id == "L2" and (c.watch_time or c.cohort_wt)]
     # watch time where it was watched (page y); the cohort's share with the impression's page x
     assert [(c.dims[5], c.watch_time, c.cohort_wt, c.imp_t) for c in later] == [
-        ("b.com/y", 10.0, 0.0, None), ("a.com/x", 0.0, 10.0, T0)]
+        ("b.com/y", 10.0, 0.0, None),
+        ("a.com/x", 0.0, 10.0, T0),
+    ]
     assert sum(c.cohort_wt for c in out.credits) == sum(c.watch_time for c in out.credits) == 20.0
 
 
@@ -57,8 +59,7 @@ def test_a_piece_watched_under_other_dimensions_is_split():
 def test_event_counts_each_at_its_event():
     p = Player()
     # load, play, pause, play, seek: one each (two plays); progress and ended are not counted
-    evs = [p.load(), p.play(0), p.progress(10), p.pause(10), p.play(10), p.seek(20, 50), p.progress(60),
-           p.ended(60)]
+    evs = [p.load(), p.play(0), p.progress(10), p.pause(10), p.play(10), p.seek(20, 50), p.progress(60), p.ended(60)]
     _, (out,) = run(evs)
     assert counts(out.credits) == {"play": 2, "pause": 1, "seek": 1, "replay": 0, "player_init": 1}
     # each count at its own event's time, with the load's dimensions

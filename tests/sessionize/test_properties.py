@@ -441,9 +441,7 @@ def test_invariants(batches, cuts):
             assert sum(b - a for a, b in ps) <= dur[content] + 1e-6
         assert abs(sum(b - a for a, b in ps) - measure(ps)) < 1e-6
     # every credit is at the time of an event that was applied in its load
-    applied_at = {
-        (e.load_id, e.t) for b, sts in zip(batches, statuses) for e, s in zip(b, sts) if s == APPLIED
-    }
+    applied_at = {(e.load_id, e.t) for b, sts in zip(batches, statuses) for e, s in zip(b, sts) if s == APPLIED}
     assert all((c.load_id, c.t) in applied_at for c in credits)
     # any split of the timeline into periods adds up to the total
     edges = sorted(set(cuts))

@@ -49,8 +49,15 @@ def test_startup_is_credited_once_per_load_in_its_10_ms_bin():
 
 
 def test_bins_are_10_ms_below_a_minute_and_10_s_above():
-    assert [startup_bin(x) for x in (0, 9, 10, 59_999, 60_000, 61_234, 3_600_000)] == \
-        ["0", "0", "10", "59990", "60000", "60000", "3600000"]
+    assert [startup_bin(x) for x in (0, 9, 10, 59_999, 60_000, 61_234, 3_600_000)] == [
+        "0",
+        "0",
+        "10",
+        "59990",
+        "60000",
+        "60000",
+        "3600000",
+    ]
 
 
 def test_a_load_that_plays_and_never_starts_is_an_exit_before_start_at_its_first_play():
@@ -77,8 +84,14 @@ def test_a_startup_applied_before_the_first_play_leaves_no_exit():
 def test_stalls_count_and_sum_their_ms_with_the_load_dimensions():
     p = Player(country="BR", os="iOS", browser="Safari", page="/lesson")
     # 2 stalls: 1500 + 700 ms; the second sent by the beacon when the page closed while stalled
-    evs = [p.play(0), q(p, "startup", ms=400), p.progress(10), q(p, "stall", ms=1500, position=10.0),
-           p.progress(20), q(p, "stall", ms=700, position=20.0)]
+    evs = [
+        p.play(0),
+        q(p, "startup", ms=400),
+        p.progress(10),
+        q(p, "stall", ms=1500, position=10.0),
+        p.progress(20),
+        q(p, "stall", ms=700, position=20.0),
+    ]
     _, (out,) = run(evs)
     (day,) = quality(out.credits).values()
     assert (day["stalls"], day["stall_ms"]) == (2, 2200)
@@ -91,8 +104,14 @@ def test_stalls_count_and_sum_their_ms_with_the_load_dimensions():
 def test_an_error_before_the_first_frame_is_a_failure_and_an_exit_before_start():
     p = Player()
     # play, then a fatal media error: no startup ever comes
-    _, (out,) = run([p.load(), p.play(0), q(p, "error", code="MEDIA_ERR_SRC_NOT_SUPPORTED", fatal=True),
-                     q(p, "error", code="MEDIA_ERR_NETWORK", fatal=True)])  # the second fatal one: same load
+    _, (out,) = run(
+        [
+            p.load(),
+            p.play(0),
+            q(p, "error", code="MEDIA_ERR_SRC_NOT_SUPPORTED", fatal=True),
+            q(p, "error", code="MEDIA_ERR_NETWORK", fatal=True),
+        ]
+    )  # the second fatal one: same load
     (day,) = quality(out.credits).values()
     assert day["failures"] == 1 and day["exits"] == 1 and day["startups"] == 0
     (f,) = [c for c in out.credits if c.failures]
@@ -101,16 +120,24 @@ def test_an_error_before_the_first_frame_is_a_failure_and_an_exit_before_start()
 
 def test_non_fatal_errors_and_errors_without_fatal_are_no_failures():
     p = Player()
-    _, (out,) = run([p.play(0), q(p, "error", code="bufferStalledError", fatal=False), q(p, "error"),
-                     q(p, "startup", ms=100)])
+    _, (out,) = run(
+        [p.play(0), q(p, "error", code="bufferStalledError", fatal=False), q(p, "error"), q(p, "startup", ms=100)]
+    )
     (day,) = quality(out.credits).values()
     assert day["failures"] == 0 and day["exits"] == 0
 
 
 def test_two_loads_two_failures_and_a_failure_after_start_is_no_exit():
     a, b = Player(load="A"), Player(load="B")
-    _, (out,) = run([a.play(0), q(a, "startup", ms=300), q(a, "error", code="x", fatal=True),
-                     b.play(0), q(b, "error", code="x", fatal=True)])
+    _, (out,) = run(
+        [
+            a.play(0),
+            q(a, "startup", ms=300),
+            q(a, "error", code="x", fatal=True),
+            b.play(0),
+            q(b, "error", code="x", fatal=True),
+        ]
+    )
     (day,) = quality(out.credits).values()
     assert day["failures"] == 2 and day["exits"] == 1  # B never started
 

@@ -47,7 +47,6 @@ def test_a_failed_batch_leaves_nothing_behind(store: Any, failing: str, monkeypa
     assert store.watched_sets("v2", T0, END) == []
 
 
-
 @pytest.mark.parametrize("store", [pytest.param("clickhouse")], indirect=True)
 def test_an_unmarked_batch_is_skipped_then_taken_back_once_old(store: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     from watchdepth.store.clickhouse import store as clickhouse
@@ -80,6 +79,7 @@ def test_an_unmarked_batch_is_skipped_then_taken_back_once_old(store: Any, monke
     assert store.counters() == {"applied": 6}
     assert store.recover(now=now + clickhouse.RECOVER_AFTER_S + 5) == []  # nothing left to do
 
+
 # -- a writer killed (SIGKILL) between two inserts ---------------------------------------------
 #
 # chDB hosts one engine per process, so the writer and the store that opens the directory
@@ -94,18 +94,35 @@ T = T0 + H  # 2026-01-05T01:00:00Z
 def _ev(type_: str, session: str, load: str, seq: int, at_s: int, **kw: Any) -> Any:
     from watchdepth.collect.event import Event
 
-    return Event(type=type_, content_id="v1", kind="video", project_id="p1", session_id=session, load_id=load, seq=seq,
-                 t=T + at_s * S, received_at=T + at_s * S, **kw)
+    return Event(
+        type=type_,
+        content_id="v1",
+        kind="video",
+        project_id="p1",
+        session_id=session,
+        load_id=load,
+        seq=seq,
+        t=T + at_s * S,
+        received_at=T + at_s * S,
+        **kw,
+    )
 
 
 #: acknowledged: session S1 opens load L1 and watches [0, 6] (one load, impression, view, 6 s)
-BATCH_A = [_ev("load", "S1", "L1", 0, 0), _ev("play", "S1", "L1", 1, 1, position=0.0),
-           _ev("progress", "S1", "L1", 2, 7, position=6.0, from_=0.0)]
+BATCH_A = [
+    _ev("load", "S1", "L1", 0, 0),
+    _ev("play", "S1", "L1", 1, 1, position=0.0),
+    _ev("progress", "S1", "L1", 2, 7, position=6.0, from_=0.0),
+]
 #: the batch being written when the writer dies, then retried by the trackers: S1 goes on to
 #: 12 s (+6 s watch time, no second view of the pair) and S2 watches [0, 6] (load, impression,
 #: view, 6 s). Credited once, both batches sum to 2 loads, 2 impressions, 2 views, 18 s.
-BATCH_B = [_ev("progress", "S1", "L1", 3, 13, position=12.0, from_=6.0), _ev("load", "S2", "L2", 0, 20),
-           _ev("play", "S2", "L2", 1, 21, position=0.0), _ev("progress", "S2", "L2", 2, 27, position=6.0, from_=0.0)]
+BATCH_B = [
+    _ev("progress", "S1", "L1", 3, 13, position=12.0, from_=6.0),
+    _ev("load", "S2", "L2", 0, 20),
+    _ev("play", "S2", "L2", 1, 21, position=0.0),
+    _ev("progress", "S2", "L2", 2, 27, position=6.0, from_=0.0),
+]
 
 
 def _ingest(path: str, lazy: bool, writer: str) -> tuple[Any, Any]:
@@ -144,8 +161,10 @@ def _child_write(path: str, kill_after: str) -> None:
 
 def _child_check(path: str, lazy: bool, writer: str) -> None:
     store, ingest = _ingest(path, lazy, writer)
-    out: dict[str, Any] = {"log": [(e.session_id, e.seq) for e in store.session_log(["S1", "S2"])],
-                           "recover_young": store.recover()}  # seconds old: a live writer's batch is left alone
+    out: dict[str, Any] = {
+        "log": [(e.session_id, e.seq) for e in store.session_log(["S1", "S2"])],
+        "recover_young": store.recover(),
+    }  # seconds old: a live writer's batch is left alone
     got = ingest.run_sync(BATCH_B, "collect")  # the trackers retry the unacknowledged request
     out["retry"] = [got.accepted, got.duplicates]
     out["before_recover"] = _totals(store)
@@ -164,15 +183,21 @@ def _child_check(path: str, lazy: bool, writer: str) -> None:
 
 def _spawn(*args: str) -> subprocess.Popen[str]:
     root = Path(__file__).resolve().parents[2]
-    return subprocess.Popen([sys.executable, "-m", "tests.store.test_clickhouse_writes", *args], cwd=root,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.store.test_clickhouse_writes", *args],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 #: The retry reaches the killed writer restarted (same writer file: it takes its unmarked
 #: batch back on open) or another collector (lazy rebuild; the dead batch waits for recover).
 @pytest.mark.parametrize(("kill_after", "restarted"), [("events", True), ("agg_hour", True), ("agg_hour", False)])
 def test_a_writer_killed_between_inserts_loses_nothing_and_counts_nothing_twice(
-        tmp_path: Path, kill_after: str, restarted: bool) -> None:
+    tmp_path: Path, kill_after: str, restarted: bool
+) -> None:
     pytest.importorskip("chdb")
     path = str(tmp_path / "chdb")
     writer = _spawn("write", path, kill_after)

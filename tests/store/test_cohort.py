@@ -14,7 +14,7 @@ Catalog: v1 a video of 100 s, v10 a video of 10 s, live a stream (no duration).
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from tests.sessionize.helpers import DAY, HOUR, MINUTE, SECOND, T0, Player
@@ -27,11 +27,23 @@ D1, D2 = T0, T0 + DAY
 
 
 def catalog(store: Any) -> None:
-    now = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    now = datetime(2024, 1, 1, tzinfo=UTC)
     store.catalog_put("projects", {"id": "p1", "name": "P", "created_at": now}, create=True)
     for cid, kind, duration in (("v1", "video", 100.0), ("v10", "video", 10.0), ("live", "stream", None)):
-        store.catalog_put("content", {"id": cid, "kind": kind, "project_id": "p1", "folder_id": None, "title": cid,
-                                      "duration": duration, "stream_id": None, "created_at": now}, create=True)
+        store.catalog_put(
+            "content",
+            {
+                "id": cid,
+                "kind": kind,
+                "project_id": "p1",
+                "folder_id": None,
+                "title": cid,
+                "duration": duration,
+                "stream_id": None,
+                "created_at": now,
+            },
+            create=True,
+        )
 
 
 def store_events(store: Any, *batches: list[Event]) -> Sessionizer:
@@ -180,9 +192,11 @@ def test_a_duckdb_file_from_before_the_cohort_is_upgraded_on_open(tmp_path: Any)
     test_a_view_yesterday_watching_on_today(store)
     want = ask(store, D1, D2 + DAY, bucket="day")
     cur = store._cur()
-    for table, column in cur.execute("SELECT table_name, column_name FROM duckdb_columns() WHERE column_name IN "
-                                     "('imp_t', 'cohort_wt', 'depth_wt', 'depth_duration', 'play', 'pause', 'seek', "
-                                     "'replay', 'player_init')").fetchall():
+    for table, column in cur.execute(
+        "SELECT table_name, column_name FROM duckdb_columns() WHERE column_name IN "
+        "('imp_t', 'cohort_wt', 'depth_wt', 'depth_duration', 'play', 'pause', 'seek', "
+        "'replay', 'player_init')"
+    ).fetchall():
         cur.execute(f"ALTER TABLE {table} DROP COLUMN {column}")  # as the previous release left it
     store.close()
     store = DuckDBStore(path)  # adds the columns, gives old facts their pair's impression time, rolls up again
@@ -208,18 +222,26 @@ def test_random_traffic_sums_as_its_credits_on_every_source(store: Any) -> None:
     catalog(store)
     rnd = random.Random(7)
     kinds = ["play", "progress", "progress", "pause", "seek", "ended"]
-    loads = [(rnd.randrange(6), rnd.randrange(72), [(rnd.choice(kinds), rnd.randrange(110), rnd.randrange(110))
-                                                    for _ in range(rnd.randrange(1, 12))]) for _ in range(40)]
+    loads = [
+        (
+            rnd.randrange(6),
+            rnd.randrange(72),
+            [(rnd.choice(kinds), rnd.randrange(110), rnd.randrange(110)) for _ in range(rnd.randrange(1, 12))],
+        )
+        for _ in range(40)
+    ]
     credits = traffic(loads, 100)  # content "v" of 100 s: not in the catalog, so no duration (depth 0)
     credits += traffic([(s + 10, h, acts) for s, h, acts in loads], 100, content="v1")  # v1: 100 s
     store.write_batch(WriteBatch([], [], [], [], credits))
 
     def want(start: int, end: int) -> dict[str, float]:
         cohort_wt = [c for c in credits if c.imp_t is not None and start <= c.imp_t < end]
-        return {"unique_views": sum(c.impressions for c in credits if start <= c.t < end),
-                "cohort_watch_time": round(sum(c.cohort_wt for c in cohort_wt), 6),
-                "depth_watch_time": round(sum(c.cohort_wt for c in cohort_wt if c.content_id == "v1"), 6),
-                "play": sum(c.play for c in credits if start <= c.t < end)}
+        return {
+            "unique_views": sum(c.impressions for c in credits if start <= c.t < end),
+            "cohort_watch_time": round(sum(c.cohort_wt for c in cohort_wt), 6),
+            "depth_watch_time": round(sum(c.cohort_wt for c in cohort_wt if c.content_id == "v1"), 6),
+            "play": sum(c.play for c in credits if start <= c.t < end),
+        }
 
     def check() -> None:
         for start, end in ((D1, D1 + 3 * DAY), (D1 + 5 * HOUR + 17 * MINUTE, D2 + 20 * HOUR), (D2, D2 + DAY)):
@@ -227,7 +249,8 @@ def test_random_traffic_sums_as_its_credits_on_every_source(store: Any) -> None:
             sums = dict(zip(SUMS, got))
             assert {k: round(sums[k], 6) for k in want(start, end)} == want(start, end), (start, end)
         by_day = store.aggregate(Aggregate(start_ms=D1, end_ms=D1 + 3 * DAY, bucket="day")).rows
-        assert [round(dict(zip(SUMS, r[1:]))["cohort_watch_time"], 6) for r in by_day] == \
-            [want(D1 + i * DAY, D1 + (i + 1) * DAY)["cohort_watch_time"] for i in range(3)]
+        assert [round(dict(zip(SUMS, r[1:]))["cohort_watch_time"], 6) for r in by_day] == [
+            want(D1 + i * DAY, D1 + (i + 1) * DAY)["cohort_watch_time"] for i in range(3)
+        ]
 
     every_source(store, check)

@@ -21,27 +21,37 @@ NOW = 1_768_953_600_000  # 2026-01-21T00:00:00Z
 PERIOD = {"from": "2026-01-14", "to": "2026-01-22"}
 QUERIES: list[tuple[str, dict[str, Any]]] = [
     ("/v1/analytics/overview", PERIOD),
-    ("/v1/analytics/overview", {**PERIOD, "timezone": "Asia/Kolkata", "group_time": "day", "project_id": "demo-academy"}),
+    (
+        "/v1/analytics/overview",
+        {**PERIOD, "timezone": "Asia/Kolkata", "group_time": "day", "project_id": "demo-academy"},
+    ),
     ("/v1/analytics", {**PERIOD, "group_by": "video_id", "order": "watch_time.desc"}),
     ("/v1/analytics", {**PERIOD, "group_entities": "date,country", "limit": 5, "offset": 2}),
     ("/v1/analytics", {**PERIOD, "group_by": "external_id,platform", "folder_id": "python"}),
     ("/v1/analytics/referrers", PERIOD),
     ("/v1/analytics/retention", {**PERIOD, "video_id": "py-01"}),
-    ("/v1/projects", {}), ("/v1/folders", {}), ("/v1/videos", {}), ("/v1/streams", {}),  # the catalog, created_at too
+    ("/v1/projects", {}),
+    ("/v1/folders", {}),
+    ("/v1/videos", {}),
+    ("/v1/streams", {}),  # the catalog, created_at too
 ]
 
 
 def seed(data: Path) -> str:
-    from watchdepth.serve import services
-    from watchdepth.demo import workspace as demo
     from watchdepth.cli import _apply_lines
     from watchdepth.config import Settings
+    from watchdepth.demo import workspace as demo
+    from watchdepth.serve import services
 
     s = services.build(Settings(data_dir=data))
     try:
         cat = s.catalog
-        for entity, rows in (("projects", demo.PROJECTS), ("folders", demo.FOLDERS), ("videos", demo.VIDEOS),
-                             ("streams", demo.STREAMS)):
+        for entity, rows in (
+            ("projects", demo.PROJECTS),
+            ("folders", demo.FOLDERS),
+            ("videos", demo.VIDEOS),
+            ("streams", demo.STREAMS),
+        ):
             for row in rows:
                 cat.create(entity, dict(row))
         for row in demo.EVENTS:
@@ -54,8 +64,9 @@ def seed(data: Path) -> str:
 
 
 def copy_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "watchdepth.cli", "copy", *args],
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "watchdepth.cli", "copy", *args], capture_output=True, text=True, timeout=300
+    )
 
 
 def answers(server: Server) -> list[Any]:

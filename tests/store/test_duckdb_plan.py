@@ -17,7 +17,7 @@ Catalog: v1 100 s in project p1 folder fa; v2 10 s in p1 (no folder); v3 60 s in
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,16 +25,16 @@ import msgspec
 import pytest
 
 from watchdepth.sessionize import Credit
-from watchdepth.store.duckdb import plan as duckdb_plan
-from watchdepth.store.duckdb import rollup as duckdb_rollup
 from watchdepth.store.base import SUMS, Aggregate, WriteBatch
 from watchdepth.store.duckdb import DuckDBStore
+from watchdepth.store.duckdb import plan as duckdb_plan
+from watchdepth.store.duckdb import rollup as duckdb_rollup
 
 H = 3_600_000
 DAY = 24 * H
-MAR10 = int(datetime(2026, 3, 10, tzinfo=timezone.utc).timestamp() * 1000)
+MAR10 = int(datetime(2026, 3, 10, tzinfo=UTC).timestamp() * 1000)
 BERLIN_MAR10 = MAR10 - H  # 00:00 in Berlin
-NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def credit(t: int, content: str, loads: int, uv: int, views: int, wt: float, country: str, page: str) -> Credit:
@@ -63,9 +63,24 @@ def db(tmp_path: Path) -> Any:
     store.catalog_put("projects", {"id": "p1", "name": "one", "created_at": NOW}, create=True)
     store.catalog_put("projects", {"id": "p2", "name": "two", "created_at": NOW}, create=True)
     store.catalog_put("folders", {"id": "fa", "project_id": "p1", "name": "a", "created_at": NOW}, create=True)
-    for cid, project, folder, duration in (("v1", "p1", "fa", 100.0), ("v2", "p1", None, 10.0), ("v3", "p2", None, 60.0)):
-        store.catalog_put("content", {"id": cid, "kind": "video", "project_id": project, "folder_id": folder,
-                                      "title": cid, "duration": duration, "created_at": NOW}, create=True)
+    for cid, project, folder, duration in (
+        ("v1", "p1", "fa", 100.0),
+        ("v2", "p1", None, 10.0),
+        ("v3", "p2", None, 60.0),
+    ):
+        store.catalog_put(
+            "content",
+            {
+                "id": cid,
+                "kind": "video",
+                "project_id": project,
+                "folder_id": folder,
+                "title": cid,
+                "duration": duration,
+                "created_at": NOW,
+            },
+            create=True,
+        )
     write(store, ROWS[:4])
     write(store, ROWS[4:])
     store.maintain()
@@ -155,8 +170,10 @@ def test_facts_when_no_rollup_fits(db: DuckDBStore) -> None:
     half_hour_zone = Aggregate(MAR10, MAR10 + DAY, bucket="day", timezone="Asia/Kolkata")
     assert source(db, half_hour_zone) == "facts"
     # Kolkata is UTC+5:30: rows 1-4 fall on 03-10, row 7 (05:00 on 03-11) on the next day
-    assert answer(db, half_hour_zone) == [(MAR10 - 330 * 60_000, 2, 2, 2, 38.0, 110.0),
-                                          (MAR10 + DAY - 330 * 60_000, 1, 0, 0, 0.0, 0.0)]
+    assert answer(db, half_hour_zone) == [
+        (MAR10 - 330 * 60_000, 2, 2, 2, 38.0, 110.0),
+        (MAR10 + DAY - 330 * 60_000, 1, 0, 0, 0.0, 0.0),
+    ]
     ext = Aggregate(MAR10 - DAY, MAR10 + 2 * DAY, dims=("external_id",))
     assert source(db, ext) == "facts"
     assert answer(db, ext) == [(None, 5, 4, 3, 61.0, 170.0)]
@@ -174,8 +191,19 @@ def test_the_tail_not_rolled_up_yet_counts(db: DuckDBStore) -> None:
 
 def test_a_duration_change_invalidates_the_workspace_rollups(db: DuckDBStore) -> None:
     q = Aggregate(MAR10, MAR10 + DAY)
-    db.catalog_put("content", {"id": "v1", "kind": "video", "project_id": "p1", "folder_id": "fa", "title": "v1",
-                               "duration": 50.0, "created_at": NOW}, create=False)
+    db.catalog_put(
+        "content",
+        {
+            "id": "v1",
+            "kind": "video",
+            "project_id": "p1",
+            "folder_id": "fa",
+            "title": "v1",
+            "duration": 50.0,
+            "created_at": NOW,
+        },
+        create=False,
+    )
     assert source(db, q) == "agg_hour"
     assert answer(db, q) == [(3, 2, 2, 38.0, 60.0)]  # 1 × 50 + 1 × 10
     db.maintain()
@@ -188,7 +216,9 @@ def test_an_old_data_dir_is_rolled_up_again(tmp_path: Path) -> None:
     write(store, ROWS)
     cur = store._cur()
     cur.execute("DELETE FROM rollup_state")  # as before the watermark existed
-    cur.execute("INSERT INTO agg_hour VALUES (now(), 'v9', 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 0, 0, 0, 0, 0)")  # per-commit rollups of old
+    cur.execute(
+        "INSERT INTO agg_hour VALUES (now(), 'v9', 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 0, 0, 0, 0, 0)"
+    )  # per-commit rollups of old
     store.close()
     store = DuckDBStore(tmp_path / "old.duckdb")
     q = Aggregate(MAR10, MAR10 + DAY)
@@ -211,7 +241,10 @@ def test_a_big_tail_is_folded_a_week_at_a_time(tmp_path: Path, monkeypatch: pyte
         plan = duckdb_plan.plan_aggregate(q, 8, True, tail=False)  # rollups alone
         assert [tuple(r[:-1]) for r in store._cur().execute(plan.sql, plan.params).fetchall()] == from_facts(store, q)
     assert answer(store, Aggregate(MAR10 - DAY, MAR10 + 30 * DAY, dims=("country",))) == [
-        ("DE", 3, 3, 3, 54.0, 0.0), ("FR", 1, 1, 0, 3.0, 0.0), ("US", 2, 1, 1, 8.0, 0.0)]  # DE: rows 1, 2, 5 and the new one
+        ("DE", 3, 3, 3, 54.0, 0.0),
+        ("FR", 1, 1, 0, 3.0, 0.0),
+        ("US", 2, 1, 1, 8.0, 0.0),
+    ]  # DE: rows 1, 2, 5 and the new one
     store.close()
 
 
@@ -265,14 +298,20 @@ def test_top_lists_in_one_scan_match_each_list(db: DuckDBStore) -> None:
     state = duckdb_rollup.state(db._cur())
     assert duckdb_plan.plan_tops(Aggregate(**BERLIN_2D), TOPS, 10, *state).source == "ws_day+ws_hour_dim"  # type: ignore[union-attr]
     assert tops(db, Aggregate(**BERLIN_2D))["country"] == [
-        ("US", 2, 1, 1, 8.0, 10.0), ("DE", 1, 1, 1, 30.0, 100.0), ("FR", 1, 1, 0, 3.0, 0.0)]
+        ("US", 2, 1, 1, 8.0, 10.0),
+        ("DE", 1, 1, 1, 30.0, 100.0),
+        ("FR", 1, 1, 0, 3.0, 0.0),
+    ]
     # Kolkata (UTC+5:30) over two of its days: UTC 03-10 whole, the rest of both ends from facts
     kolkata = Aggregate(MAR10 - 330 * 60_000, MAR10 + 2 * DAY - 330 * 60_000, timezone="Asia/Kolkata")
     assert duckdb_plan.plan_tops(kolkata, TOPS, 10, *state).source == "ws_day+ws_hour_dim"  # type: ignore[union-attr]
     assert tops(db, kolkata, limit=1)["country"] == [("US", 2, 1, 1, 8.0, 10.0)]  # rows 1-4, 6, 7; not 5
     # the half hours 18:30-19:00 UTC at both ends from facts, the hours between from the rollups
     assert answer(db, msgspec.structs.replace(kolkata, dims=("country",))) == [
-        ("DE", 1, 1, 1, 30.0, 100.0), ("FR", 1, 1, 0, 3.0, 0.0), ("US", 2, 1, 1, 8.0, 10.0)]
+        ("DE", 1, 1, 1, 30.0, 100.0),
+        ("FR", 1, 1, 0, 3.0, 0.0),
+        ("US", 2, 1, 1, 8.0, 10.0),
+    ]
     # 03-10 00:40 to 03-12: row 2 from facts (to 01:00), rows 3, 4, 7 from ws_hour_dim, row 5 from ws_day
     edge = Aggregate(MAR10 + 40 * 60_000, MAR10 + 2 * DAY, dims=("country",))
     assert source(db, edge) == "ws_day+ws_hour_dim"

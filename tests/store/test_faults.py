@@ -27,10 +27,10 @@ from msgspec.structs import replace
 
 from tests.conftest import DESKTOP_UA, Server
 from watchdepth.errors import StoreError, Unavailable
-from watchdepth.store.duckdb import journal as journal_module
-from watchdepth.store.duckdb import loader as loader_module
 from watchdepth.store.base import WriteBatch
 from watchdepth.store.duckdb import DuckDBStore
+from watchdepth.store.duckdb import journal as journal_module
+from watchdepth.store.duckdb import loader as loader_module
 from watchdepth.store.duckdb.journal import Journal, Quarantine, quarantine_record
 from watchdepth.store.rows import encode
 
@@ -45,8 +45,13 @@ def poisoned(first: int, good: int = 2) -> WriteBatch:
     ok = batch(first, good)
     bad_event = replace(EVENTS[1][0], t=NANOS, ts=NANOS)
     bad_credit = replace(CREDITS[1], t=NANOS, session_id="bad")
-    return WriteBatch([*ok.events, bad_event], [*ok.status, "applied"], [*ok.run, 1],
-                      [*ok.log_seq, first + good], [*ok.credits, bad_credit])
+    return WriteBatch(
+        [*ok.events, bad_event],
+        [*ok.status, "applied"],
+        [*ok.run, 1],
+        [*ok.log_seq, first + good],
+        [*ok.credits, bad_credit],
+    )
 
 
 def quarantined(db: Path) -> list[dict[str, Any]]:
@@ -141,7 +146,8 @@ def test_a_crash_after_quarantining_loads_the_rest_once_and_quarantines_nothing_
 
 
 def test_a_store_opens_while_duckdb_fails_every_write_and_loads_once_it_takes_them(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A restart on a full disk: before, opening loaded the journal itself and failed."""
     db = tmp_path / "wd.duckdb"
     j = Journal(Path(str(db) + ".journal"))
@@ -177,7 +183,8 @@ def test_a_store_opens_while_duckdb_fails_every_write_and_loads_once_it_takes_th
 
 
 def test_the_journal_refuses_writes_under_the_disk_reserve_and_takes_them_again_after(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """In process, the real app on a real DuckDB file; free space and a failing fdatasync are
     injected. Refused requests get 503 + Retry-After and store nothing; /healthz says
     ``disk reserve``; once space is back, writes are taken again; every 202 is counted once."""
@@ -202,7 +209,9 @@ def test_the_journal_refuses_writes_under_the_disk_reserve_and_takes_them_again_
     monkeypatch.setattr(os, "fdatasync", fdatasync)
 
     def body(n: int) -> bytes:
-        return msgspec.json.encode([{"type": "load", "video_id": "v1", "session_id": f"s{n}", "load_id": f"l{n}", "seq": 0}])
+        return msgspec.json.encode(
+            [{"type": "load", "video_id": "v1", "session_id": f"s{n}", "load_id": f"l{n}", "seq": 0}]
+        )
 
     async def until(client: httpx.AsyncClient, n: int, status: int) -> httpx.Response:
         for _ in range(100):  # the guard reads free space every 0.5 s
@@ -286,12 +295,20 @@ CHILD = textwrap.dedent("""
 """)
 
 
-def test_a_failing_duckdb_write_is_retried_until_it_passes_with_every_event_once(tmp_path: Path,
-                                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failing_duckdb_write_is_retried_until_it_passes_with_every_event_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     db = tmp_path / "wd.duckdb"
     root = Path(__file__).parents[2]
-    out = subprocess.run([sys.executable, "-c", CHILD, str(db)], cwd=root, capture_output=True, text=True, timeout=120,
-                         env={**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{root / 'src'}"}, check=False)
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, str(db)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{root / 'src'}"},
+        check=False,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     assert "Could not write file" in out.stderr  # DuckDB's own write failed, for real
     assert out.stdout.split() == ["18", "15", "(18,", "18)", "None"]  # 15 waited, then all 18 loaded in process
@@ -322,12 +339,21 @@ def test_serve_starts_on_a_poisoned_journal_and_reads_answer(tmp_path: Path) -> 
         assert httpx.get(server.url + "/healthz").json() == {"status": "ok"}
         server.ok("POST", "/v1/projects", json={"id": "p9", "name": "P"})
         server.ok("POST", "/v1/videos", json={"id": "v9", "project_id": "p9", "title": "V", "duration": 60})
-        assert server.collect([{"type": "load", "video_id": "v9", "session_id": "s", "load_id": "l", "seq": 0}]).status_code == 202
+        assert (
+            server.collect(
+                [{"type": "load", "video_id": "v9", "session_id": "s", "load_id": "l", "seq": 0}]
+            ).status_code
+            == 202
+        )
         # while it runs: the database, its WAL, the journal, the quarantine (issue 13 row 10)
         assert (data / "watchdepth.duckdb.wal").exists()
         assert oct(data.stat().st_mode & 0o777) == "0o700"
         files = [p for p in data.rglob("*") if p.is_file() and p.name != "server.log"]  # the test's own log
-        assert {p.name for p in files} >= {"watchdepth.duckdb", "watchdepth.duckdb.wal", "watchdepth.duckdb.quarantine.jsonl"}
+        assert {p.name for p in files} >= {
+            "watchdepth.duckdb",
+            "watchdepth.duckdb.wal",
+            "watchdepth.duckdb.quarantine.jsonl",
+        }
         assert any(p.suffix == ".wal" and p.parent.name == "watchdepth.duckdb.journal" for p in files)
         for path in files:
             assert oct(path.stat().st_mode & 0o777) == "0o600", path

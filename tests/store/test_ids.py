@@ -18,8 +18,9 @@ def loads(store: Any) -> int:
 
 
 @pytest.mark.parametrize("bound", [1_000_000, 0], ids=["all-held", "looked-up"])
-def test_an_id_stored_before_a_restart_is_a_duplicate_in_any_session(store: Any, bound: int,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_id_stored_before_a_restart_is_a_duplicate_in_any_session(
+    store: Any, bound: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # all-held: the stored ids are read once and held; looked-up: too many to hold, each batch asks the log
     from watchdepth.serve import ingest
     from watchdepth.sessionize import sessionizer

@@ -24,9 +24,9 @@ import pytest
 from msgspec.structs import replace
 
 from watchdepth.errors import StoreError, Unavailable
-from watchdepth.store.duckdb import loader as loader_module
 from watchdepth.store.base import WriteBatch
 from watchdepth.store.duckdb import DuckDBStore
+from watchdepth.store.duckdb import loader as loader_module
 from watchdepth.store.duckdb.journal import Journal
 from watchdepth.store.rows import arrow_tables, encode, journal_tables
 
@@ -135,7 +135,8 @@ def test_a_failed_journal_write_is_cut_off_and_never_replayed(tmp_path: Path, mo
 
 
 def test_a_read_sees_every_write_before_it_without_waiting_for_the_linger(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(loader_module, "LOAD_LINGER_SECONDS", 60.0)
     store = DuckDBStore(tmp_path / "wd.duckdb")
     try:
@@ -177,7 +178,8 @@ def test_a_failing_load_is_retried_and_readers_wait_for_it(tmp_path: Path, monke
 
 
 def test_a_backlog_past_the_limit_is_refused_not_waited_on_forever(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """While DuckDB refuses every load, acknowledging goes on until MAX_PENDING_EVENTS; past it a
     write waits for the loader (ERROR_WAIT_SECONDS, as loads fail), then is refused (the request
     gets a 503 with Retry-After), unjournaled."""
@@ -230,8 +232,15 @@ CHILD = textwrap.dedent("""
 def test_a_killed_process_loses_no_acknowledged_batch_and_counts_none_twice(tmp_path: Path, when: str) -> None:
     db = tmp_path / "wd.duckdb"
     root = Path(__file__).parents[2]
-    out = subprocess.run([sys.executable, "-c", CHILD, str(db), when], cwd=root, capture_output=True, text=True,
-                         timeout=120, env={**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{root / 'src'}"}, check=False)
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, str(db), when],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{root / 'src'}"},
+        check=False,
+    )
     assert out.returncode == -9, out.stderr
     assert "acknowledged" in out.stdout
     assert list((tmp_path / "wd.duckdb.journal").glob("*.wal"))  # the crash left it
@@ -256,7 +265,8 @@ def _views_query() -> Any:
 
 
 def test_a_failing_loader_shows_on_healthz_and_metrics_and_clears_when_it_recovers(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """In process (the real app on a real DuckDB file): events keep being acknowledged (the
     journal has them) while DuckDB refuses them; /healthz says so with 503 (the reason's class
     only, the database's message to a token holder), /metrics counts the backlog; once DuckDB takes them, both clear and the events are all there."""
@@ -283,8 +293,10 @@ def test_a_failing_loader_shows_on_healthz_and_metrics_and_clears_when_it_recove
         real(self, *tables)
 
     monkeypatch.setattr(DuckDBStore, "_load_tables", load)
-    body = b'[{"type":"load","video_id":"v1","session_id":"s","load_id":"l","seq":0},' \
-           b'{"type":"play","video_id":"v1","session_id":"s","load_id":"l","seq":1,"position":0}]'
+    body = (
+        b'[{"type":"load","video_id":"v1","session_id":"s","load_id":"l","seq":0},'
+        b'{"type":"play","video_id":"v1","session_id":"s","load_id":"l","seq":1,"position":0}]'
+    )
 
     async def main() -> None:
         await svc.ingest.start()

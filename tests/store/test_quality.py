@@ -49,8 +49,15 @@ def events(store: Any) -> None:
     d = Player("D", "D1", "v1", duration=100.0, t=D2 - SECOND, country="BR")
     store_events(
         store,
-        [a.load(), a.play(0), a.event("startup", ms=1234), a.progress(10), a.event("stall", ms=1500, position=10.0),
-         a.progress(20), a.event("stall", ms=500, position=20.0)],
+        [
+            a.load(),
+            a.play(0),
+            a.event("startup", ms=1234),
+            a.progress(10),
+            a.event("stall", ms=1500, position=10.0),
+            a.progress(20),
+            a.event("stall", ms=500, position=20.0),
+        ],
         [b.load(), b.play(0), b.event("startup", ms=400), b.progress(20)],
         [c.load(), c.play(0), c.event("error", code="MEDIA_ERR_SRC_NOT_SUPPORTED", fatal=True)],
         [d.play(0, t=D2 - SECOND), d.event("startup", ms=2000, t=D2 + SECOND), d.progress(9, t=D2 + 10 * SECOND)],
@@ -61,11 +68,27 @@ def events(store: Any) -> None:
 # startups A 1.23, B 0.40: median (nearest rank, 1st of 2) 0.40, p90 (2nd) 1.23;
 # rebuffer 2 / (2 + 40) = 4.76 % -> 4.8; failures 1 (C) of 3 loads = 33.3 %;
 # exits: A +1-1, B +1-1, C +1, D +1-1 (its startup on day 2 still closes day 1's cohort) = 1.
-DAY1 = {"startup_time": 0.4, "startup_time_p90": 1.23, "buffering_count": 2, "buffering_time": 2.0,
-        "rebuffer_ratio": 4.8, "playback_failures": 1, "failure_rate": 33.3, "exits_before_start": 1}
+DAY1 = {
+    "startup_time": 0.4,
+    "startup_time_p90": 1.23,
+    "buffering_count": 2,
+    "buffering_time": 2.0,
+    "rebuffer_ratio": 4.8,
+    "playback_failures": 1,
+    "failure_rate": 33.3,
+    "exits_before_start": 1,
+}
 # Day 2: D's startup 2.0 s and 9 s of watch time; no load event, no cohort of its own.
-DAY2 = {"startup_time": 2.0, "startup_time_p90": 2.0, "buffering_count": 0, "buffering_time": 0.0,
-        "rebuffer_ratio": 0.0, "playback_failures": 0, "failure_rate": 0.0, "exits_before_start": 0}
+DAY2 = {
+    "startup_time": 2.0,
+    "startup_time_p90": 2.0,
+    "buffering_count": 0,
+    "buffering_time": 0.0,
+    "rebuffer_ratio": 0.0,
+    "playback_failures": 0,
+    "failure_rate": 0.0,
+    "exits_before_start": 0,
+}
 
 
 def test_quality_by_day_total_and_country_from_facts_and_rollups(store: Any) -> None:

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from watchdepth.serve import ingest as ingest_module
 from watchdepth.collect.event import Event
+from watchdepth.serve import ingest as ingest_module
 from watchdepth.serve.ingest import Ingest
 from watchdepth.store.duckdb import DuckDBStore
 
@@ -30,9 +30,21 @@ SESSIONS = 30
 
 def load(session: str, load_id: str, t: int) -> list[Event]:
     """A load of v1 that plays [0, 8] s (a view, 8 s of watch time)."""
+
     def ev(type_: str, seq: int, dt: int, **kw: Any) -> Event:
-        return Event(type=type_, content_id="v1", kind="video", project_id="p1", session_id=session, load_id=load_id,
-                     seq=seq, t=t + dt, received_at=t + dt, **kw)
+        return Event(
+            type=type_,
+            content_id="v1",
+            kind="video",
+            project_id="p1",
+            session_id=session,
+            load_id=load_id,
+            seq=seq,
+            t=t + dt,
+            received_at=t + dt,
+            **kw,
+        )
+
     return [ev("load", 0, 0), ev("play", 1, 1000, position=0.0), ev("progress", 2, 9000, position=8.0, from_=0.0)]
 
 
@@ -69,7 +81,9 @@ def test_a_session_touched_before_its_turn_is_rebuilt_first(tmp_path: Path, monk
             await after.start()
             assert time.monotonic() - started < 1  # serving at once
             try:
-                got = await asyncio.gather(*(after.submit(load(f"s{n}", "l2", NOW - 30_000)) for n in range(0, SESSIONS, 2)))
+                got = await asyncio.gather(
+                    *(after.submit(load(f"s{n}", "l2", NOW - 30_000)) for n in range(0, SESSIONS, 2))
+                )
                 assert all(a.accepted == 3 for a in got)
                 assert len(after._unbuilt) == SESSIONS // 2  # only the touched ones were replayed
                 released["on"] = True
@@ -79,7 +93,9 @@ def test_a_session_touched_before_its_turn_is_rebuilt_first(tmp_path: Path, monk
                     await asyncio.sleep(0.01)
                 assert not after._unbuilt
                 # the untouched half, rebuilt in the background, counts as exactly
-                got = await asyncio.gather(*(after.submit(load(f"s{n}", "l2", NOW - 30_000)) for n in range(1, SESSIONS, 2)))
+                got = await asyncio.gather(
+                    *(after.submit(load(f"s{n}", "l2", NOW - 30_000)) for n in range(1, SESSIONS, 2))
+                )
                 assert all(a.accepted == 3 for a in got)
             finally:
                 await after.stop()

@@ -50,8 +50,14 @@ def domain(i: int, listed: int) -> dict[str, Any]:
     """Domain i with its ``listed`` pages with the most views, in views order."""
     views = sum(j + 1 for j in range(i + 1))
     loads = sum(j + 2 for j in range(i + 1))
-    return {"domain": f"d{i}.com", "views": views, "player_loads": loads, "view_rate": int(views * 100 / loads + 0.5),
-            "pages": [page(i, j) for j in range(i, max(i - listed, -1), -1)], "pages_total": i + 1}
+    return {
+        "domain": f"d{i}.com",
+        "views": views,
+        "player_loads": loads,
+        "view_rate": int(views * 100 / loads + 0.5),
+        "pages": [page(i, j) for j in range(i, max(i - listed, -1), -1)],
+        "pages_total": i + 1,
+    }
 
 
 def referrers(store: Any, order: str | None = None, pg: int = 1, per: int = 10) -> tuple[list[dict[str, Any]], int]:
@@ -60,7 +66,9 @@ def referrers(store: Any, order: str | None = None, pg: int = 1, per: int = 10) 
 
 
 @pytest.mark.parametrize("page_groups", [1000, 4], ids=["one-query", "per-domain"])
-def test_a_domain_lists_its_top_pages_and_counts_all(filled: Any, monkeypatch: pytest.MonkeyPatch, page_groups: int) -> None:
+def test_a_domain_lists_its_top_pages_and_counts_all(
+    filled: Any, monkeypatch: pytest.MonkeyPatch, page_groups: int
+) -> None:
     monkeypatch.setattr(analytics, "MAX_REFERRER_PAGES", 3)
     monkeypatch.setattr(analytics, "MAX_PAGE_GROUPS", page_groups)
     rows, total = referrers(filled, per=4)

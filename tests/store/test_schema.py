@@ -3,6 +3,7 @@ and an ``Aggregate`` naming anything else is refused before any SQL is written."
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 import pytest
@@ -14,8 +15,13 @@ from watchdepth.store.rows import FACT_ORDER
 
 def _columns(store: Any, table: str) -> set[str]:
     if type(store).__name__ == "DuckDBStore":
-        return {r[0] for r in store._run(f"SELECT column_name FROM information_schema.columns WHERE table_name = '{table}'")}
-    return {r[0] for r in store._run(f"SELECT name FROM system.columns WHERE database = currentDatabase() AND table = '{table}'")}
+        return {
+            r[0] for r in store._run(f"SELECT column_name FROM information_schema.columns WHERE table_name = '{table}'")
+        }
+    return {
+        r[0]
+        for r in store._run(f"SELECT name FROM system.columns WHERE database = currentDatabase() AND table = '{table}'")
+    }
 
 
 def test_the_facts_table_has_a_column_per_load_dimension_on_both_backends(store: Any) -> None:
@@ -28,7 +34,7 @@ def test_every_dimension_and_sum_answers_on_both_backends(store: Any) -> None:
     for dim in DIMENSIONS:  # grouping by each name is valid SQL on the engine (no rows yet)
         assert store.aggregate(Aggregate(0, 86_400_000, dims=(dim,))).rows == [], dim
     got = store.aggregate(Aggregate(0, 86_400_000))
-    assert got.columns[-len(SUMS):] == list(SUMS)
+    assert got.columns[-len(SUMS) :] == list(SUMS)
 
 
 def test_load_dims_are_named_in_column_order() -> None:
@@ -37,15 +43,18 @@ def test_load_dims_are_named_in_column_order() -> None:
     assert set(ROLLUP_DIMENSIONS) <= set(DIMENSIONS)
 
 
-@pytest.mark.parametrize("bad", [
-    {"dims": ("country; DROP TABLE facts",)},
-    {"filters": {"continent": ("EU",)}},
-    {"sums": ("views", "likes")},
-    {"order": (("likes", True),)},
-    {"order": (("country", True),)},  # a dimension not grouped by
-    {"bucket": "fortnight"},
-    {"limit": -1},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"dims": ("country; DROP TABLE facts",)},
+        {"filters": {"continent": ("EU",)}},
+        {"sums": ("views", "likes")},
+        {"order": (("likes", True),)},
+        {"order": (("country", True),)},  # a dimension not grouped by
+        {"bucket": "fortnight"},
+        {"limit": -1},
+    ],
+)
 def test_an_aggregate_naming_an_unknown_column_is_refused(bad: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="Aggregate"):
         Aggregate(0, 1, **bad)
@@ -53,18 +62,21 @@ def test_an_aggregate_naming_an_unknown_column_is_refused(bad: dict[str, Any]) -
 
 
 def test_a_catalog_change_keeps_its_time_across_a_reopen(store: Any, tmp_path: Any, request: Any) -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from tests.store.conftest import open_store
     from watchdepth.catalog.service import Catalog, public
 
-    old = datetime(2020, 1, 1, tzinfo=timezone.utc)
+    old = datetime(2020, 1, 1, tzinfo=UTC)
     store.catalog_put("projects", {"id": "p1", "name": "one", "created_at": old}, create=True)
-    store.catalog_put("content", {"id": "v1", "kind": "video", "project_id": "p1", "title": "a", "duration": 10.0,
-                                  "created_at": old}, create=True)
+    store.catalog_put(
+        "content",
+        {"id": "v1", "kind": "video", "project_id": "p1", "title": "a", "duration": 10.0, "created_at": old},
+        create=True,
+    )
     catalog = Catalog(store)
     assert public("projects", catalog.get("projects", "p1"))["updated_at"] == "2020-01-01T00:00:00Z"
-    before = datetime.now(timezone.utc).replace(microsecond=0)
+    before = datetime.now(UTC).replace(microsecond=0)
     catalog.update("videos", "v1", {"title": "b"})
     if type(store).__name__ == "DuckDBStore":  # the file is held by one process: reopen it
         store.close()

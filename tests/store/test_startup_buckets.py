@@ -92,7 +92,8 @@ def test_berlin_days_read_whole_days_and_the_moved_hours(db: DuckDBStore) -> Non
     # the Berlin day of 2024-03-31 has 23 hours: its startups are those of 2024-03-30 23:00 to 03-31 22:00 UTC
     day = M25 + 6 * DAY - HOUR
     assert sum(n for (b, _), n in got.items() if b == day) == sum(
-        2 if h % 2 else 1 for h in range(6 * 24 - 1, 7 * 24 - 2))
+        2 if h % 2 else 1 for h in range(6 * 24 - 1, 7 * 24 - 2)
+    )
 
 
 def test_the_tail_and_new_hours_count_after_maintain(db: DuckDBStore) -> None:
@@ -127,7 +128,10 @@ def test_workspace_sums_per_bucket_match_facts(db: DuckDBStore, tz: str, bucket:
     """The ws_hour timeline keys its hours by their day's noon (or their own start when moved)."""
     db.maintain()
     start, end = PERIODS[tz]
-    for q in (Aggregate(start, end, bucket=bucket, timezone=tz), Aggregate(start + 90 * MINUTE, end, bucket=bucket, timezone=tz)):
+    for q in (
+        Aggregate(start, end, bucket=bucket, timezone=tz),
+        Aggregate(start + 90 * MINUTE, end, bucket=bucket, timezone=tz),
+    ):
         got = db.aggregate(q).rows
         want = every_sum_from_facts(db, q)
         assert [r[:4] for r in got] == [r[:4] for r in want]  # bucket and the counts

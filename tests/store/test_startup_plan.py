@@ -16,10 +16,10 @@ import pytest
 
 from tests.sessionize.helpers import DAY, HOUR, T0
 from tests.store.test_quality import events
-from watchdepth.store.duckdb import plan as duckdb_plan
-from watchdepth.store.duckdb import rollup as duckdb_rollup
 from watchdepth.store.base import SUMS, Aggregate
 from watchdepth.store.duckdb import DuckDBStore
+from watchdepth.store.duckdb import plan as duckdb_plan
+from watchdepth.store.duckdb import rollup as duckdb_rollup
 
 AT = SUMS.index("startups")
 ONLY = ("startups",)
@@ -39,7 +39,9 @@ def full_from_facts(store: DuckDBStore, q: Aggregate) -> dict[tuple[Any, ...], i
     """The same question with every sum, over facts only (the plan before agg_startup)."""
     store.wait_loaded()
     p = duckdb_plan.plan_aggregate(Aggregate(**{**_fields(q), "sums": ()}), None)
-    return histogram([tuple(r[:-1]) for r in store._cur().execute(p.sql, p.params).fetchall()], len(p.columns) - len(SUMS))
+    return histogram(
+        [tuple(r[:-1]) for r in store._cur().execute(p.sql, p.params).fetchall()], len(p.columns) - len(SUMS)
+    )
 
 
 def _fields(q: Aggregate) -> dict[str, Any]:
@@ -55,16 +57,31 @@ BERLIN: dict[str, Any] = {"start_ms": T0 - HOUR, "end_ms": T0 + 2 * DAY - HOUR, 
 QUESTIONS = {  # name -> (question, the core's source once rolled up)
     "utc days": (Aggregate(T0, T0 + 2 * DAY, dims=("startup_bin",), bucket="day", sums=ONLY), "startup_day"),
     "total": (Aggregate(T0, T0 + 2 * DAY, dims=("startup_bin",), sums=ONLY), "startup_day"),
-    "one project": (Aggregate(T0, T0 + 2 * DAY, dims=("startup_bin",), bucket="day", filters={"project_id": ("p1",)},
-                              sums=ONLY), "ws_day"),
-    "one video": (Aggregate(T0, T0 + 2 * DAY, dims=("startup_bin",), bucket="day", filters={"content_id": ("v1",)},
-                            sums=ONLY), "agg_day"),
+    "one project": (
+        Aggregate(T0, T0 + 2 * DAY, dims=("startup_bin",), bucket="day", filters={"project_id": ("p1",)}, sums=ONLY),
+        "ws_day",
+    ),
+    "one video": (
+        Aggregate(T0, T0 + 2 * DAY, dims=("startup_bin",), bucket="day", filters={"content_id": ("v1",)}, sums=ONLY),
+        "agg_day",
+    ),
     "per video": (Aggregate(T0, T0 + 2 * DAY, dims=("content_id", "startup_bin"), sums=ONLY), "agg_day"),
     "berlin days": (Aggregate(**BERLIN, dims=("startup_bin",), bucket="day", sums=ONLY), "startup_day+startup_hour"),
-    "berlin days, one project": (Aggregate(**BERLIN, dims=("startup_bin",), bucket="day", filters={"project_id": ("p1",)},
-                                           sums=ONLY), "ws_day+agg_startup"),
-    "hours off the grid": (Aggregate(T0 + 10 * HOUR + 30 * 60_000, T0 + DAY + 2 * HOUR, dims=("startup_bin",), bucket="hour",
-                                     filters={"project_id": ("p1",)}, sums=ONLY), "agg_startup"),
+    "berlin days, one project": (
+        Aggregate(**BERLIN, dims=("startup_bin",), bucket="day", filters={"project_id": ("p1",)}, sums=ONLY),
+        "ws_day+agg_startup",
+    ),
+    "hours off the grid": (
+        Aggregate(
+            T0 + 10 * HOUR + 30 * 60_000,
+            T0 + DAY + 2 * HOUR,
+            dims=("startup_bin",),
+            bucket="hour",
+            filters={"project_id": ("p1",)},
+            sums=ONLY,
+        ),
+        "agg_startup",
+    ),
     "by country": (Aggregate(T0, T0 + 2 * DAY, dims=("country", "startup_bin"), sums=ONLY), "facts"),
 }
 
@@ -88,7 +105,7 @@ def test_the_histogram_reads_startups_alone_and_matches_facts(db: DuckDBStore, n
     assert p.source == rolled
     assert "content c" not in p.sql and "imp_t" not in p.sql  # no catalog join, no cohort read
     assert narrow(db, q) == expected
-    assert p.columns[-len(SUMS):] == list(SUMS)
+    assert p.columns[-len(SUMS) :] == list(SUMS)
 
 
 def test_berlin_days_count_the_tail_not_rolled_up_yet(db: DuckDBStore) -> None:

@@ -6,7 +6,7 @@ number below is a sum of the rows in ``CREDITS``, worked out in the comments.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -28,10 +28,10 @@ US = ("US", "phone", "iOS", "Safari", "example.org", "/b", None, None)  # a coun
 
 CREDITS = [
     # t, content, session, load, loads, impressions, views, watch_time, seg, dims
-    Credit(T0 + H, "v1", "s1", "l1", 1, 1, 0, 0.0, None, None, DE),            # c1 01:00 UTC day 1
-    Credit(T0 + H + 10 * S, "v1", "s1", "l1", 0, 0, 1, 10.0, 0.0, 10.0, DE),   # c2
+    Credit(T0 + H, "v1", "s1", "l1", 1, 1, 0, 0.0, None, None, DE),  # c1 01:00 UTC day 1
+    Credit(T0 + H + 10 * S, "v1", "s1", "l1", 0, 0, 1, 10.0, 0.0, 10.0, DE),  # c2
     Credit(T0 + 23 * H + 1800 * S, "v1", "s2", "l2", 1, 1, 0, 4.0, 0.0, 4.0, US),  # c3 23:30 UTC day 1
-    Credit(T0 + 25 * H, "v2", "s1", "l3", 1, 1, 1, 6.0, 2.0, 8.0, DE),         # c4 01:00 UTC day 2
+    Credit(T0 + 25 * H, "v2", "s1", "l3", 1, 1, 1, 6.0, 2.0, 8.0, DE),  # c4 01:00 UTC day 2
     Credit(T0 + 25 * H + 5 * S, "v2", "s1", "l3", 0, 0, 0, 2.0, 10.0, 12.0, DE),  # c5
 ]
 # Totals: loads 3, unique views 3, views 2, watch time 10+4+6+2 = 22;
@@ -39,8 +39,18 @@ CREDITS = [
 
 
 def ev(type_: str, content: str, session: str, load: str, seq: int, t: int, **kw: Any) -> Event:
-    return Event(type=type_, content_id=content, kind="video", project_id="p1", session_id=session, load_id=load,
-                 seq=seq, t=t, received_at=t + 7, **kw)
+    return Event(
+        type=type_,
+        content_id=content,
+        kind="video",
+        project_id="p1",
+        session_id=session,
+        load_id=load,
+        seq=seq,
+        t=t,
+        received_at=t + 7,
+        **kw,
+    )
 
 
 EVENTS = [  # (event, status, run, log_seq)
@@ -58,11 +68,23 @@ EVENTS = [  # (event, status, run, log_seq)
 
 
 def content(store: Any) -> None:
-    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
     store.catalog_put("projects", {"id": "p1", "name": "P", "created_at": now}, create=True)
     for cid, folder, dur in (("v1", "fa", 100.0), ("v2", "fb", 10.5)):
-        store.catalog_put("content", {"id": cid, "kind": "video", "project_id": "p1", "folder_id": folder, "title": cid,
-                                      "duration": dur, "stream_id": None, "created_at": now}, create=True)
+        store.catalog_put(
+            "content",
+            {
+                "id": cid,
+                "kind": "video",
+                "project_id": "p1",
+                "folder_id": folder,
+                "title": cid,
+                "duration": dur,
+                "stream_id": None,
+                "created_at": now,
+            },
+            create=True,
+        )
 
 
 @pytest.fixture
@@ -96,11 +118,15 @@ def test_totals_and_view_duration(loaded: Any) -> None:
 
 def test_hour_and_day_buckets_utc(loaded: Any) -> None:
     rows, total = agg(loaded, bucket="hour")
-    assert rows == [
-        (T0 + H, 1, 1, 1, 10.0, 100.0),        # c1 + c2
-        (T0 + 23 * H, 1, 1, 0, 4.0, 0.0),      # c3
-        (T0 + 25 * H, 1, 1, 1, 8.0, 10.5),     # c4 + c5
-    ] and total == 3
+    assert (
+        rows
+        == [
+            (T0 + H, 1, 1, 1, 10.0, 100.0),  # c1 + c2
+            (T0 + 23 * H, 1, 1, 0, 4.0, 0.0),  # c3
+            (T0 + 25 * H, 1, 1, 1, 8.0, 10.5),  # c4 + c5
+        ]
+        and total == 3
+    )
     assert agg(loaded, bucket="day")[0] == [(T0, 2, 2, 1, 14.0, 100.0), (T0 + D, 1, 1, 1, 8.0, 10.5)]
 
 
@@ -134,13 +160,19 @@ def test_group_by_dimension_order_and_nulls(loaded: Any) -> None:
     assert rows == [("alice", 2, 2, 2, 18.0, 110.5), (None, 1, 1, 0, 4.0, 0.0)]
     # city: grouped and filtered like country, unknown is NULL
     assert agg(loaded, dims=("city",))[0] == [("Berlin", 2, 2, 2, 18.0, 110.5), (None, 1, 1, 0, 4.0, 0.0)]
-    assert agg(loaded, dims=("city",), bucket="day")[0] == [(T0, "Berlin", 1, 1, 1, 10.0, 100.0), (T0, None, 1, 1, 0, 4.0, 0.0),
-                                                           (T0 + D, "Berlin", 1, 1, 1, 8.0, 10.5)]
+    assert agg(loaded, dims=("city",), bucket="day")[0] == [
+        (T0, "Berlin", 1, 1, 1, 10.0, 100.0),
+        (T0, None, 1, 1, 0, 4.0, 0.0),
+        (T0 + D, "Berlin", 1, 1, 1, 8.0, 10.5),
+    ]
     assert agg(loaded, dims=("country",), filters={"city": ("Berlin",)})[0] == [("DE", 2, 2, 2, 18.0, 110.5)]
     # two dimensions, bucketed by day (UTC): DE on both days, US on day 1
     rows, _ = agg(loaded, dims=("country", "platform"), bucket="day", order=(("watch_time", True),))
-    assert rows == [(T0, "DE", "desktop", 1, 1, 1, 10.0, 100.0), (T0 + D, "DE", "desktop", 1, 1, 1, 8.0, 10.5),
-                    (T0, "US", "phone", 1, 1, 0, 4.0, 0.0)]
+    assert rows == [
+        (T0, "DE", "desktop", 1, 1, 1, 10.0, 100.0),
+        (T0 + D, "DE", "desktop", 1, 1, 1, 8.0, 10.5),
+        (T0, "US", "phone", 1, 1, 0, 4.0, 0.0),
+    ]
 
 
 def test_catalog_dimensions_and_filters(loaded: Any) -> None:
@@ -152,14 +184,22 @@ def test_catalog_dimensions_and_filters(loaded: Any) -> None:
     assert agg(loaded, filters={"country": ("US",)})[0] == [(1, 1, 0, 4.0, 0.0)]
     assert agg(loaded, filters={"content_id": ("v2",), "country": ("DE", "FR")})[0] == [(1, 1, 1, 8.0, 10.5)]
     # a filter on one dimension while grouping by another reads the facts
-    assert agg(loaded, dims=("domain",), filters={"external_id": ("alice",)})[0] == [("example.com", 2, 2, 2, 18.0, 110.5)]
+    assert agg(loaded, dims=("domain",), filters={"external_id": ("alice",)})[0] == [
+        ("example.com", 2, 2, 2, 18.0, 110.5)
+    ]
 
 
 def test_limit_offset_and_total(loaded: Any) -> None:
     order = (("watch_time", True),)
     # (example.com, /a): 18 s; (example.org, /b): 4 s
-    assert agg(loaded, dims=("domain", "page"), order=order, limit=1) == ([("example.com", "/a", 2, 2, 2, 18.0, 110.5)], 2)
-    assert agg(loaded, dims=("domain", "page"), order=order, limit=1, offset=1) == ([("example.org", "/b", 1, 1, 0, 4.0, 0.0)], 2)
+    assert agg(loaded, dims=("domain", "page"), order=order, limit=1) == (
+        [("example.com", "/a", 2, 2, 2, 18.0, 110.5)],
+        2,
+    )
+    assert agg(loaded, dims=("domain", "page"), order=order, limit=1, offset=1) == (
+        [("example.org", "/b", 1, 1, 0, 4.0, 0.0)],
+        2,
+    )
     assert agg(loaded, dims=("domain", "page"), order=order, limit=10, offset=5) == ([], 2)
     assert agg(loaded, dims=("domain", "page"), order=order, offset=1)[0] == [("example.org", "/b", 1, 1, 0, 4.0, 0.0)]
     assert agg(loaded, dims=("content_id",), order=(("content_id", True),), limit=1)[0][0][0] == "v2"
@@ -176,9 +216,13 @@ def test_watched_sets(loaded: Any) -> None:
 def test_run_spans(loaded: Any) -> None:
     # applied events with a run: s1 (l1) 01:00:01..01:00:11, s2 (l2) 23:30:01..23:30:05, s1 (l3) on v2
     assert sorted(loaded.run_spans(["v1"], T0, END)) == [
-        (T0 + H + S, T0 + H + 11 * S, "s1"), (T0 + 23 * H + 1801 * S, T0 + 23 * H + 1805 * S, "s2")]
+        (T0 + H + S, T0 + H + 11 * S, "s1"),
+        (T0 + 23 * H + 1801 * S, T0 + 23 * H + 1805 * S, "s2"),
+    ]
     assert loaded.run_spans(["v1"], T0 + 2 * H, END) == [(T0 + 23 * H + 1801 * S, T0 + 23 * H + 1805 * S, "s2")]
-    assert loaded.run_spans(["v1"], T0, T0 + H + 5 * S) == [(T0 + H + S, T0 + H + S, "s1")]  # events before the end only
+    assert loaded.run_spans(["v1"], T0, T0 + H + 5 * S) == [
+        (T0 + H + S, T0 + H + S, "s1")
+    ]  # events before the end only
     assert loaded.run_spans(["v2"], T0, END) == [(T0 + 25 * H - S, T0 + 25 * H - S, "s1")]  # the late event has no run
 
 
@@ -204,8 +248,16 @@ def test_empty_store(store: Any) -> None:
 
 
 def test_catalog_crud(store: Any) -> None:
-    at = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=timezone.utc)
-    row = {"id": "tk1", "hash": "h", "name": "ci", "projects": "[]", "read_only": True, "revoked": False, "created_at": at}
+    at = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
+    row = {
+        "id": "tk1",
+        "hash": "h",
+        "name": "ci",
+        "projects": "[]",
+        "read_only": True,
+        "revoked": False,
+        "created_at": at,
+    }
     store.catalog_put("tokens", row, create=True)
     assert store.catalog_rows("tokens") == [row]
     with pytest.raises(StoreError):
@@ -236,9 +288,11 @@ def test_run_spans_by_content(loaded: Any) -> None:
     # a span is kept when it ends at or after the start, with the events before the end only
     window = loaded.run_spans_by_content(["v1", "v2"], T0 + H + 11 * S, T0 + 25 * H - S)
     assert {cid: sorted(spans) for cid, spans in window.items()} == {
-        "v1": [(T0 + H + S, T0 + H + 11 * S, "s1"), (T0 + 23 * H + 1801 * S, T0 + 23 * H + 1805 * S, "s2")]}
+        "v1": [(T0 + H + S, T0 + H + 11 * S, "s1"), (T0 + 23 * H + 1801 * S, T0 + 23 * H + 1805 * S, "s2")]
+    }
     assert loaded.run_spans_by_content(["v1"], T0 + H + 12 * S, T0 + 23 * H + 1803 * S) == {
-        "v1": [(T0 + 23 * H + 1801 * S, T0 + 23 * H + 1801 * S, "s2")]}
+        "v1": [(T0 + 23 * H + 1801 * S, T0 + 23 * H + 1801 * S, "s2")]
+    }
     assert loaded.run_spans_by_content(["v2"], T0, END) == {"v2": [(T0 + 25 * H - S, T0 + 25 * H - S, "s1")]}
     assert loaded.run_spans_by_content([], T0, END) == {}
 
@@ -267,7 +321,10 @@ def test_a_duckdb_file_from_before_city_is_upgraded_on_open(tmp_path: Any) -> No
         assert store._cur().execute("SELECT wm FROM rollup_state").fetchone()[0] == wm > 0
         everything = agg(store)[0][0]
         assert agg(store, dims=("city",))[0] == [(None, *everything)]
-        assert agg(store, dims=("city",), bucket="day")[0] == [(T0, None, 2, 2, 1, 14.0, 100.0), (T0 + D, None, 1, 1, 1, 8.0, 10.5)]
+        assert agg(store, dims=("city",), bucket="day")[0] == [
+            (T0, None, 2, 2, 1, 14.0, 100.0),
+            (T0 + D, None, 1, 1, 1, 8.0, 10.5),
+        ]
         assert agg(store, dims=("city",), bucket="day", timezone="Europe/Berlin")[0][0][1] is None  # the facts agree
     finally:
         store.close()

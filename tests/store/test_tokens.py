@@ -16,7 +16,9 @@ def test_list_and_revoke_survive_a_reopen(store: Any) -> None:
     second, b = tokens.create("second")
     listed = tokens.list_all()
     assert [(t["id"], t["name"], t["projects"], t["read_only"]) for t in listed] == [
-        (a.id, "first", ["p1", "p2"], True), (b.id, "second", [], False)]
+        (a.id, "first", ["p1", "p2"], True),
+        (b.id, "second", [], False),
+    ]
     assert all(str(t["created_at"]).endswith("Z") for t in listed)
     assert first not in repr(listed) and second not in repr(listed)
 

@@ -83,8 +83,6 @@ def recorder(recorder_server: Recorder) -> Recorder:
 HUMAN_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
 
 
-
-
 @pytest.fixture
 def context(browser: Any) -> Iterator[Any]:
     """A fresh browser profile per test: its own localStorage, so its own session."""

@@ -77,7 +77,9 @@ class Recorder:
             seen.setdefault(e["id"], e)
         return list(seen.values())
 
-    def wait_for(self, predicate: Callable[[list[dict[str, Any]]], bool], timeout: float = 10.0) -> list[dict[str, Any]]:
+    def wait_for(
+        self, predicate: Callable[[list[dict[str, Any]]], bool], timeout: float = 10.0
+    ) -> list[dict[str, Any]]:
         """Poll until predicate(unique events) holds; the events, or an AssertionError."""
         deadline = time.monotonic() + timeout
         while True:

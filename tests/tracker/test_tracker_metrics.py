@@ -155,7 +155,11 @@ def test_external_id_in_group_by(catalog: Any, context: Any) -> None:
     page = open_embed(context, catalog, external_id="alice@example.com")
     play_for(page, 6)
     pause(page)
-    rows = settle(catalog, lambda rs: any(r.get("external_id") == "alice@example.com" and r["views"] == 1 for r in rs), group_by="external_id")
+    rows = settle(
+        catalog,
+        lambda rs: any(r.get("external_id") == "alice@example.com" and r["views"] == 1 for r in rs),
+        group_by="external_id",
+    )
     row = row_of(rows, "external_id", "alice@example.com")
     assert (row["player_loads"], row["views"]) == (1, 1)
 

@@ -27,8 +27,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 DEMO = (Path(__file__).parents[2] / "src/watchdepth/tracker/media/demo.webm").read_bytes()
 VIDEO = "document.querySelector('video')"
 HOLD_AT = 30_000  # bytes: about 5 s of the demo video (369 KB for 60 s; its cues are at the front)
-FIELDS = "startup_time,startup_time_p90,buffering_count,buffering_time,rebuffer_ratio,playback_failures," \
-         "failure_rate,exits_before_start"
+FIELDS = (
+    "startup_time,startup_time_p90,buffering_count,buffering_time,rebuffer_ratio,playback_failures,"
+    "failure_rate,exits_before_start"
+)
 
 
 class Media:
@@ -133,7 +135,8 @@ def quality(server: Any) -> dict[str, Any]:
 
 
 def test_a_held_download_is_one_stall_of_the_time_the_page_waited_and_startup_as_measured(
-        catalog: Any, context: Any, media: Media) -> None:
+    catalog: Any, context: Any, media: Media
+) -> None:
     page = open_page(context, catalog, media.url + "/slow.webm")
     page.evaluate(f"{VIDEO}.play()")
     until(lambda: page.evaluate("window.__qoe.frame !== null"), what="the first frame")
@@ -141,14 +144,18 @@ def test_a_held_download_is_one_stall_of_the_time_the_page_waited_and_startup_as
     time.sleep(2.0)  # the stall being measured: it lasts as long as the bytes are held
     media.release.set()
     until(lambda: page.evaluate("window.__qoe.stalls.every(s => s[1] !== null)"), what="playback to resume")
-    page.evaluate(f"new Promise(r => {{ const v = {VIDEO}; const t = v.currentTime + 1; "
-                  f"v.addEventListener('timeupdate', function f() {{ if (v.currentTime >= t) {{ v.removeEventListener('timeupdate', f); r(); }} }}); }})")
+    page.evaluate(
+        f"new Promise(r => {{ const v = {VIDEO}; const t = v.currentTime + 1; "
+        f"v.addEventListener('timeupdate', function f() {{ if (v.currentTime >= t) {{ v.removeEventListener('timeupdate', f); r(); }} }}); }})"
+    )
     seen = page.evaluate("window.__qoe")
     page.close()  # before the browser: the pagehide beacon carries the rest
     stall_s = sum(b - a for a, b in seen["stalls"]) / 1000
     startup_s = (seen["frame"] - seen["play"]) / 1000
-    row = until(lambda: (r := quality(catalog)) and r["buffering_count"] >= 1 and r["startup_time"] is not None and r,
-                what="the numbers in the API")
+    row = until(
+        lambda: (r := quality(catalog)) and r["buffering_count"] >= 1 and r["startup_time"] is not None and r,
+        what="the numbers in the API",
+    )
     assert row["buffering_count"] == len(seen["stalls"]) == 1
     assert abs(row["buffering_time"] - stall_s) <= 0.3, (row, seen)
     assert stall_s >= 1.5
@@ -159,7 +166,8 @@ def test_a_held_download_is_one_stall_of_the_time_the_page_waited_and_startup_as
 
 
 def test_a_broken_source_is_a_playback_failure_and_an_exit_before_start(
-        catalog: Any, context: Any, media: Media) -> None:
+    catalog: Any, context: Any, media: Media
+) -> None:
     page = open_page(context, catalog, media.url + "/broken.webm")
     page.evaluate(f"{VIDEO}.play().catch(() => {{}})")  # before the bytes come: the play counts
     until(lambda: page.evaluate("window.__qoe.errors > 0"), what="the media error")

@@ -207,7 +207,18 @@ def test_make_demo_video_script(tmp_path: Path) -> None:
     subprocess.run(["sh", str(script), str(out)], check=True, timeout=300, env=env, capture_output=True)
     assert 5_000 < out.stat().st_size < 60_000
     probe = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_entries", "format=duration:stream=codec_name,width,height", "-of", "csv=p=0", str(out)],
-        capture_output=True, text=True, check=True,
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-show_entries",
+            "format=duration:stream=codec_name,width,height",
+            "-of",
+            "csv=p=0",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()
     assert probe[0] == "vp9,320,180" and float(probe[1]) == pytest.approx(6, abs=0.1)

@@ -31,7 +31,10 @@ from fake_api import (
 )
 
 CHROMIUM = os.environ.get("WD_CHROMIUM", "/usr/bin/chromium")
-SCREENSHOTS = Path(os.environ.get("WATCHDEPTH_ARTIFACTS") or Path(__file__).resolve().parents[2] / "test-artifacts") / "screenshots"
+SCREENSHOTS = (
+    Path(os.environ.get("WATCHDEPTH_ARTIFACTS") or Path(__file__).resolve().parents[2] / "test-artifacts")
+    / "screenshots"
+)
 
 
 @dataclass
@@ -82,8 +85,6 @@ def fake(fake_server: FakeServer) -> Iterator[FakeServer]:
     fake_server.state.reset()
 
 
-
-
 @dataclass
 class Console:
     errors: list[str] = field(default_factory=list)
@@ -99,8 +100,7 @@ def console() -> Console:
 
 
 def _new_context(browser: Any, url: str) -> Any:
-    ctx = browser.new_context(base_url=url, viewport={"width": 1280, "height": 900}, locale="en-GB",
-                              timezone_id="UTC")
+    ctx = browser.new_context(base_url=url, viewport={"width": 1280, "height": 900}, locale="en-GB", timezone_id="UTC")
     ctx.set_default_timeout(5000)
     return ctx
 
@@ -117,8 +117,9 @@ def context(browser: Any, fake: FakeServer) -> Iterator[Any]:
 def signed_in(browser: Any, fake_server: FakeServer) -> Iterator[Any]:
     """One context for the signed-in tests, holding the cookie as /login sets it."""
     ctx = _new_context(browser, fake_server.url)
-    ctx.add_cookies([{"name": "wd_token", "value": TOKEN, "url": fake_server.url, "httpOnly": True,
-                      "sameSite": "Strict"}])
+    ctx.add_cookies(
+        [{"name": "wd_token", "value": TOKEN, "url": fake_server.url, "httpOnly": True, "sameSite": "Strict"}]
+    )
     yield ctx
     ctx.close()
 

@@ -13,7 +13,7 @@ import asyncio
 import json
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,8 +26,15 @@ from watchdepth.web.routes import routes
 
 TOKEN = "wd-test-token-0123456789"
 PERIOD_SEED = {
-    "today": 1, "yesterday": 2, "last_24_hours": 3, "this_week": 4, "last_week": 5,
-    "this_month": 6, "last_month": 7, "last_year": 8, "all_time": 9,
+    "today": 1,
+    "yesterday": 2,
+    "last_24_hours": 3,
+    "this_week": 4,
+    "last_week": 5,
+    "this_month": 6,
+    "last_month": 7,
+    "last_year": 8,
+    "all_time": 9,
 }
 PREVIOUS_SEED = 5  # any request with RFC 3339 from/to: the dashboard's previous period
 CUSTOM_SEED = 10  # from/to given as dates
@@ -42,17 +49,45 @@ FOLDERS = [
     {"id": "f-ads", "project_id": "p-marketing", "parent_id": None, "name": "Ads"},
 ]
 TITLES = [
-    "Welcome to the course", "Installing Python", "Variables and types", "Control flow", "Functions",
-    "Modules and packages", "Working with files", "Error handling", "Classes", "Testing with pytest",
-    "Async basics", "Typing", "Packaging", "Debugging", "Profiling", "Data classes", "Iterators",
-    "Generators", "Decorators", "Context managers", "Regular expressions", "Dates and time zones",
-    "HTTP clients", "Databases", "Deploying", "Q1 results webinar", "Product launch trailer",
-    "Customer story: Acme", "Office hours #12", "Year in review",
+    "Welcome to the course",
+    "Installing Python",
+    "Variables and types",
+    "Control flow",
+    "Functions",
+    "Modules and packages",
+    "Working with files",
+    "Error handling",
+    "Classes",
+    "Testing with pytest",
+    "Async basics",
+    "Typing",
+    "Packaging",
+    "Debugging",
+    "Profiling",
+    "Data classes",
+    "Iterators",
+    "Generators",
+    "Decorators",
+    "Context managers",
+    "Regular expressions",
+    "Dates and time zones",
+    "HTTP clients",
+    "Databases",
+    "Deploying",
+    "Q1 results webinar",
+    "Product launch trailer",
+    "Customer story: Acme",
+    "Office hours #12",
+    "Year in review",
 ]
 VIDEOS = [
-    {"id": f"vid-{i + 1:02d}", "title": t, "duration": 300 + 30 * i,
-     "project_id": "p-marketing" if i >= 26 else "p-academy",
-     "folder_id": "f-ads" if i >= 26 else "f-webinars" if i == 25 else "f-python" if i % 2 else "f-courses"}
+    {
+        "id": f"vid-{i + 1:02d}",
+        "title": t,
+        "duration": 300 + 30 * i,
+        "project_id": "p-marketing" if i >= 26 else "p-academy",
+        "folder_id": "f-ads" if i >= 26 else "f-webinars" if i == 25 else "f-python" if i % 2 else "f-courses",
+    }
     for i, t in enumerate(TITLES)
 ]
 STREAMS = [{"id": "str-townhall", "project_id": "p-academy", "folder_id": None, "title": "Weekly town hall"}]
@@ -60,8 +95,20 @@ STREAM_EVENTS = [
     {"id": "evt-0312", "stream_id": "str-townhall", "title": "Town hall, 12 March"},
     {"id": "evt-0319", "stream_id": "str-townhall", "title": "Town hall, 19 March"},
 ]
-COUNTRIES = [("US", 9), ("DE", 7), ("GB", 5), ("IN", 5), ("BR", 4), ("FR", 3), ("JP", 3), ("CA", 2),
-             ("NL", 2), ("PL", 1), ("AU", 1), (None, 1)]
+COUNTRIES = [
+    ("US", 9),
+    ("DE", 7),
+    ("GB", 5),
+    ("IN", 5),
+    ("BR", 4),
+    ("FR", 3),
+    ("JP", 3),
+    ("CA", 2),
+    ("NL", 2),
+    ("PL", 1),
+    ("AU", 1),
+    (None, 1),
+]
 GROUPS = {
     "platform": [("desktop", 6), ("smartphone", 4), ("tablet", 2), ("tv", 1), ("other", 1)],
     "os": [("Windows", 5), ("macOS", 4), ("Android", 3), ("iOS", 3), ("Linux", 1), ("ChromeOS", 1)],
@@ -94,16 +141,27 @@ def totals(seed: int, video: bool = False) -> dict[str, int]:
     loads = 4 * views + (1 if video else 11)
     watch_time = 360 * seed + 123 if video else 3600 * seed + 1234
     duration = views * 300
-    return {"views": views, "unique_views": views + 17 * seed, "player_loads": loads, "watch_time": watch_time,
-            "duration": duration, **derived(views, loads, watch_time, duration)}
+    return {
+        "views": views,
+        "unique_views": views + 17 * seed,
+        "player_loads": loads,
+        "watch_time": watch_time,
+        "duration": duration,
+        **derived(views, loads, watch_time, duration),
+    }
 
 
 def row_metrics(weight: int, seed: int) -> dict[str, int]:
     views = weight * (10 + seed)
     loads = views * 3 + weight
     watch_time = views * 97
-    return {"views": views, "unique_views": views + weight, "player_loads": loads, "watch_time": watch_time,
-            **derived(views, loads, watch_time, views * 300)}
+    return {
+        "views": views,
+        "unique_views": views + weight,
+        "player_loads": loads,
+        "watch_time": watch_time,
+        **derived(views, loads, watch_time, views * 300),
+    }
 
 
 @dataclass
@@ -159,24 +217,27 @@ def period_range(name: str, tz: str, now: datetime) -> tuple[datetime, datetime]
 
     monday = -local.weekday()
     spans = {
-        "today": (day(0), now), "yesterday": (day(-1), day(0)), "last_24_hours": (now - timedelta(days=1), now),
-        "this_week": (day(monday), now), "last_week": (day(monday - 7), day(monday)),
+        "today": (day(0), now),
+        "yesterday": (day(-1), day(0)),
+        "last_24_hours": (now - timedelta(days=1), now),
+        "this_week": (day(monday), now),
+        "last_week": (day(monday - 7), day(monday)),
         "this_month": (month(local.year, local.month), now),
         "last_month": (month(local.year, local.month - 1), month(local.year, local.month)),
         "last_year": (month(local.year - 1, 1), month(local.year, 1)),
-        "all_time": (datetime(2023, 1, 1, tzinfo=timezone.utc), now),
+        "all_time": (datetime(2023, 1, 1, tzinfo=UTC), now),
     }
     return spans[name]
 
 
 def rfc3339(t: datetime) -> str:
-    return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def meta_time(params: dict[str, str], shift: bool = False) -> dict[str, Any]:
     tz = params.get("timezone", "UTC")
     if "period" in params:
-        start, end = period_range(params["period"], tz, datetime.now(timezone.utc))
+        start, end = period_range(params["period"], tz, datetime.now(UTC))
         if shift:  # a server that reads the period differently from the dashboard
             start -= timedelta(days=3)
         frm, to = rfc3339(start), rfc3339(end)
@@ -192,7 +253,7 @@ def meta_time(params: dict[str, str], shift: bool = False) -> dict[str, Any]:
 def listing(items: list[dict[str, Any]], params: dict[str, str]) -> dict[str, Any]:
     page = int(params.get("page", 1))
     per_page = int(params.get("per_page", 10))
-    chunk = items[(page - 1) * per_page: page * per_page]
+    chunk = items[(page - 1) * per_page : page * per_page]
     return {"data": chunk, "meta": {"pagination": {"page": page, "per_page": per_page, "total": len(items)}}}
 
 
@@ -222,16 +283,17 @@ def build_app(state: FakeState) -> Starlette:
         count, step = BUCKETS[p.get("group_time", "day")]
         start = TIMELINE_START
         if p.get("period") == "this_month":  # the whole month's buckets, the days to come included (docs/api.md)
-            now = datetime.now(timezone.utc)
-            start = int(datetime(now.year, now.month, 1, tzinfo=timezone.utc).timestamp())
+            now = datetime.now(UTC)
+            start = int(datetime(now.year, now.month, 1, tzinfo=UTC).timestamp())
             count = 31
         if p.get("period") == "all_time" and p.get("group_time") == "month":  # two months: a sparse series
             count = 2
+
         def bucket(i: int) -> str:
             if p.get("group_time") == "month":  # calendar months
-                d = datetime.fromtimestamp(start, timezone.utc)
+                d = datetime.fromtimestamp(start, UTC)
                 y, m = d.year + (d.month - 1 + i) // 12, (d.month - 1 + i) % 12 + 1
-                return rfc3339(datetime(y, m, 1, tzinfo=timezone.utc))
+                return rfc3339(datetime(y, m, 1, tzinfo=UTC))
             return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start + i * step))
 
         timeline = []
@@ -239,17 +301,30 @@ def build_app(state: FakeState) -> Starlette:
             views = 0 if empty else (i * 7 + seed * 3) % 50 + 5
             loads = 0 if empty else views * 3 + i % 4
             watch_time, duration = views * 97, views * 300
-            timeline.append({"date": bucket(i),
-                             "views": views, "unique_views": views + 2, "player_loads": loads,
-                             "watch_time": watch_time, "duration": duration,
-                             **derived(views, loads, watch_time, duration)})
+            timeline.append(
+                {
+                    "date": bucket(i),
+                    "views": views,
+                    "unique_views": views + 2,
+                    "player_loads": loads,
+                    "watch_time": watch_time,
+                    "duration": duration,
+                    **derived(views, loads, watch_time, duration),
+                }
+            )
         if state.long_values:
             total["watch_time"] = 137 * 3600 + 54 * 60
         if empty:
-            total = {k: 0 for k in total}
+            total = dict.fromkeys(total, 0)
         total["online"] = 0 if state.empty else 3
-        return {"meta": meta_time(p, state.shift_periods), "data": {"total": total, "timeline": timeline,
-                                               "top": {"countries": [], "devices": [], "oses": [], "browsers": []}}}
+        return {
+            "meta": meta_time(p, state.shift_periods),
+            "data": {
+                "total": total,
+                "timeline": timeline,
+                "top": {"countries": [], "devices": [], "oses": [], "browsers": []},
+            },
+        }
 
     async def analytics(request: Request, p: dict[str, str]) -> dict[str, Any]:
         seed = seed_of(p)
@@ -262,15 +337,29 @@ def build_app(state: FakeState) -> Starlette:
             rows.insert(0, {"external_id": None, **row_metrics(100, seed)})
         elif group == "video_id":
             for i, v in enumerate(VIDEOS):
-                rows.append({"video_id": v["id"], "title": v["title"], "duration": v["duration"],
-                             **row_metrics(len(VIDEOS) - i + seed, seed)})
+                rows.append(
+                    {
+                        "video_id": v["id"],
+                        "title": v["title"],
+                        "duration": v["duration"],
+                        **row_metrics(len(VIDEOS) - i + seed, seed),
+                    }
+                )
         elif group == "country":
             rows = [{"country": c, **row_metrics(w, seed)} for c, w in COUNTRIES]
         elif group in GROUPS:
             rows = [{group: name, **row_metrics(w, seed)} for name, w in GROUPS[group]]
         elif group == "external_id,video_id" and p.get("external_id") == VIEWER:
-            rows = [{"external_id": VIEWER, "video_id": v["id"], "title": v["title"], "duration": v["duration"],
-                     **row_metrics(3 - i, seed)} for i, v in enumerate(VIDEOS[:3])]
+            rows = [
+                {
+                    "external_id": VIEWER,
+                    "video_id": v["id"],
+                    "title": v["title"],
+                    "duration": v["duration"],
+                    **row_metrics(3 - i, seed),
+                }
+                for i, v in enumerate(VIDEOS[:3])
+            ]
         if "video_id" in p:
             rows = rows[:4]
         if p.get("order", "").startswith("views.desc"):
@@ -281,13 +370,26 @@ def build_app(state: FakeState) -> Starlette:
         seed = seed_of(p)
         out = []
         for domain, paths in REFERRERS:
-            pages = [{"url": domain + path, **{k: v for k, v in row_metrics(j + 1, seed).items()
-                                               if k in ("views", "player_loads", "view_rate")}}
-                     for j, path in enumerate(paths)]
+            pages = [
+                {
+                    "url": domain + path,
+                    **{
+                        k: v for k, v in row_metrics(j + 1, seed).items() if k in ("views", "player_loads", "view_rate")
+                    },
+                }
+                for j, path in enumerate(paths)
+            ]
             views = sum(x["views"] for x in pages)
             loads = sum(x["player_loads"] for x in pages)
-            out.append({"domain": domain, "views": views, "player_loads": loads,
-                        "view_rate": half_up(views * 100 / loads), "pages": pages})
+            out.append(
+                {
+                    "domain": domain,
+                    "views": views,
+                    "player_loads": loads,
+                    "view_rate": half_up(views * 100 / loads),
+                    "pages": pages,
+                }
+            )
         return [] if state.empty else sorted(out, key=lambda r: -r["views"])
 
     async def referrers(request: Request, p: dict[str, str]) -> dict[str, Any]:
@@ -297,27 +399,45 @@ def build_app(state: FakeState) -> Starlette:
         lines = ["domain,url,views,player_loads,view_rate"]
         for r in referrer_rows(p):
             lines += [f"{r['domain']},{x['url']},{x['views']},{x['player_loads']},{x['view_rate']}" for x in r["pages"]]
-        return Response("\n".join(lines) + "\n", media_type="text/csv",
-                        headers={"Content-Disposition": 'attachment; filename="referrers.csv"'})
+        return Response(
+            "\n".join(lines) + "\n",
+            media_type="text/csv",
+            headers={"Content-Disposition": 'attachment; filename="referrers.csv"'},
+        )
 
     async def retention(request: Request, p: dict[str, str]) -> dict[str, Any]:
-        points = [{"second": s, "viewers": half_up(250 * (0.35 + 0.65 * (1 - s / 300) ** 2)),
-                   "share": round(0.35 + 0.65 * (1 - s / 300) ** 2, 4)} for s in range(301)]
+        points = [
+            {
+                "second": s,
+                "viewers": half_up(250 * (0.35 + 0.65 * (1 - s / 300) ** 2)),
+                "share": round(0.35 + 0.65 * (1 - s / 300) ** 2, 4),
+            }
+            for s in range(301)
+        ]
         return {"meta": meta_time(p), "data": {"duration": 300, "unique_views": 250, "points": points}}
 
     async def concurrency(request: Request, p: dict[str, str]) -> dict[str, Any]:
         base = 1710252000  # 2024-03-12T14:00:00Z
-        points = [{"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(base + 60 * i)),
-                   "viewers": min(i * 3, 137) if i < 50 else max(0, 137 - (i - 50) * 2)} for i in range(120)]
+        points = [
+            {
+                "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(base + 60 * i)),
+                "viewers": min(i * 3, 137) if i < 50 else max(0, 137 - (i - 50) * 2),
+            }
+            for i in range(120)
+        ]
         peak_time = points[46]["time"]
-        return {"meta": {**meta_time(p), "step": 60},
-                "data": {"series": points, "peak_concurrent_viewers": 137, "peak_at": peak_time}}
+        return {
+            "meta": {**meta_time(p), "step": 60},
+            "data": {"series": points, "peak_concurrent_viewers": 137, "peak_at": peak_time},
+        }
 
     def realtime_payload() -> dict[str, Any]:
         state.realtime_calls += 1
         n = state.realtime_calls
-        videos = [{"video_id": "vid-01", "title": TITLES[0], "online": 2 + n},
-                  {"video_id": "vid-05", "title": TITLES[4], "online": 1}]
+        videos = [
+            {"video_id": "vid-01", "title": TITLES[0], "online": 2 + n},
+            {"video_id": "vid-05", "title": TITLES[4], "online": 1},
+        ]
         return {"data": {"online": 3 + n, "videos": videos}}
 
     async def realtime(request: Request, p: dict[str, str]) -> dict[str, Any]:
@@ -344,8 +464,12 @@ def build_app(state: FakeState) -> Starlette:
         return listing([f for f in FOLDERS if f["project_id"] == p.get("project_id", f["project_id"])], p)
 
     async def videos(request: Request, p: dict[str, str]) -> dict[str, Any]:
-        items = [v for v in VIDEOS if v["project_id"] == p.get("project_id", v["project_id"])
-                 and v["folder_id"] == p.get("folder_id", v["folder_id"])]
+        items = [
+            v
+            for v in VIDEOS
+            if v["project_id"] == p.get("project_id", v["project_id"])
+            and v["folder_id"] == p.get("folder_id", v["folder_id"])
+        ]
         return listing(items, p)
 
     async def known(request: Request, p: dict[str, str], handler: Any) -> Any:
@@ -372,9 +496,22 @@ def build_app(state: FakeState) -> Starlette:
     async def create_export(request: Request, p: dict[str, str]) -> Response:
         body = json.loads(await request.body())
         if body.get("email") and state.mail == "no_smtp":  # as export/jobs.py submit() without SMTP settings
-            return JSONResponse({"error": {"code": 400400, "message": "parameters did not validate", "invalid_params": [
-                {"name": "email", "reason": "unsupported",
-                 "message": "e-mail delivery is not configured on this server"}]}}, 400)
+            return JSONResponse(
+                {
+                    "error": {
+                        "code": 400400,
+                        "message": "parameters did not validate",
+                        "invalid_params": [
+                            {
+                                "name": "email",
+                                "reason": "unsupported",
+                                "message": "e-mail delivery is not configured on this server",
+                            }
+                        ],
+                    }
+                },
+                400,
+            )
         state.exports.append(body)
         return JSONResponse({"data": {"id": "exp-1", "status": "queued"}}, 202)
 
@@ -385,8 +522,15 @@ def build_app(state: FakeState) -> Starlette:
         link = "/downloads/exp-1.csv?sig=abc"
         email = state.exports[-1].get("email") if state.exports else None
         if email and state.mail == "fail":  # the file is built, the mail failed: the link is offered
-            return {"data": {"id": "exp-1", "status": "failed", "mail": "failed", "download_url": link,
-                             "reason": f"could not send the e-mail to {email} through 127.0.0.1:25 after 4 attempts"}}
+            return {
+                "data": {
+                    "id": "exp-1",
+                    "status": "failed",
+                    "mail": "failed",
+                    "download_url": link,
+                    "reason": f"could not send the e-mail to {email} through 127.0.0.1:25 after 4 attempts",
+                }
+            }
         mail = "sent" if email else "none"
         return {"data": {"id": "exp-1", "status": "done", "mail": mail, "download_url": link}}
 
@@ -410,5 +554,3 @@ def build_app(state: FakeState) -> Starlette:
         Route("/v1/streams/{id}/events", api(stream_events)),
     ]
     return Starlette(routes=[*routes(lambda token: token == TOKEN), *v1])
-
-

@@ -9,8 +9,15 @@ from urllib.parse import parse_qs, urlsplit
 
 from playwright.sync_api import expect
 
-CARDS = [("views", "count"), ("player_loads", "count"), ("view_rate", "rate"), ("unique_views", "count"),
-         ("watch_time", "duration"), ("avg_watch_time", "duration"), ("watch_depth", "rate")]
+CARDS = [
+    ("views", "count"),
+    ("player_loads", "count"),
+    ("view_rate", "rate"),
+    ("unique_views", "count"),
+    ("watch_time", "duration"),
+    ("avg_watch_time", "duration"),
+    ("watch_depth", "rate"),
+]
 KIND = dict(CARDS)
 
 

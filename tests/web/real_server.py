@@ -31,12 +31,18 @@ def start(data: Path) -> Server:
 
 def new_context(browser: Any, server: Server, *, signed_in: bool = True) -> Any:
     """A 1280×900 en-GB context in UTC; with the ``wd_token`` cookie as ``/login`` sets it."""
-    ctx = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 900}, locale="en-GB",
-                              timezone_id="UTC", accept_downloads=True)
+    ctx = browser.new_context(
+        base_url=server.url,
+        viewport={"width": 1280, "height": 900},
+        locale="en-GB",
+        timezone_id="UTC",
+        accept_downloads=True,
+    )
     ctx.set_default_timeout(8000)
     if signed_in:
-        ctx.add_cookies([{"name": "wd_token", "value": server.token, "url": server.url, "httpOnly": True,
-                          "sameSite": "Strict"}])
+        ctx.add_cookies(
+            [{"name": "wd_token", "value": server.token, "url": server.url, "httpOnly": True, "sameSite": "Strict"}]
+        )
     return ctx
 
 

@@ -10,7 +10,7 @@ request body with an e-mail, and a focus ring on every control.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -32,7 +32,7 @@ def test_time_zone_goes_to_the_url_and_the_api(page: Any, fake: FakeServer) -> N
     sent = overview_requests(fake)[-2:]
     assert all(p["timezone"] == "Europe/Berlin" for p in sent)
     # today in Berlin vs yesterday in Berlin up to the same time of day
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     start, _ = fake.period_range("today", "Europe/Berlin", now)
     previous = next(p for p in sent if "from" in p)
     assert previous["from"] == fake.rfc3339(fake.period_range("yesterday", "Europe/Berlin", now)[0])
@@ -43,7 +43,7 @@ def test_previous_period_follows_the_server_when_they_disagree(page: Any, fake: 
     fake.state.shift_periods = True  # this server starts "last week" 3 days earlier than the dashboard thinks
     goto(page, "#/overview?period=last_week")
     expect_cards(page, fake.totals(5), fake.totals(fake.previous_seed))
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     start, end = fake.period_range("last_week", "UTC", now)
     start -= timedelta(days=3)
     asked = [p for p in overview_requests(fake) if "from" in p]
@@ -67,21 +67,33 @@ def test_previous_period_rules(page: Any) -> None:
         out.custom = [c.current.map(p.iso), c.previous.map(p.iso)];
         return out;
     }""")
-    assert result["today"] == [["2024-03-30T23:00:00Z", "2024-03-31T10:30:00Z"],
-                               ["2024-03-29T23:00:00Z", "2024-03-30T10:30:00Z"]]
-    assert result["yesterday"] == [["2024-03-29T23:00:00Z", "2024-03-30T23:00:00Z"],
-                                   ["2024-03-28T23:00:00Z", "2024-03-29T23:00:00Z"]]
+    assert result["today"] == [
+        ["2024-03-30T23:00:00Z", "2024-03-31T10:30:00Z"],
+        ["2024-03-29T23:00:00Z", "2024-03-30T10:30:00Z"],
+    ]
+    assert result["yesterday"] == [
+        ["2024-03-29T23:00:00Z", "2024-03-30T23:00:00Z"],
+        ["2024-03-28T23:00:00Z", "2024-03-29T23:00:00Z"],
+    ]
     assert result["this_week"][0][0] == "2024-03-24T23:00:00Z"
-    assert result["last_week"] == [["2024-03-17T23:00:00Z", "2024-03-24T23:00:00Z"],
-                                   ["2024-03-10T23:00:00Z", "2024-03-17T23:00:00Z"]]
-    assert result["this_month"] == [["2024-02-29T23:00:00Z", "2024-03-31T10:30:00Z"],
-                                    ["2024-01-31T23:00:00Z", "2024-02-29T23:00:00Z"]]  # capped at the month
-    assert result["last_month"] == [["2024-01-31T23:00:00Z", "2024-02-29T23:00:00Z"],
-                                    ["2023-12-31T23:00:00Z", "2024-01-31T23:00:00Z"]]
+    assert result["last_week"] == [
+        ["2024-03-17T23:00:00Z", "2024-03-24T23:00:00Z"],
+        ["2024-03-10T23:00:00Z", "2024-03-17T23:00:00Z"],
+    ]
+    assert result["this_month"] == [
+        ["2024-02-29T23:00:00Z", "2024-03-31T10:30:00Z"],
+        ["2024-01-31T23:00:00Z", "2024-02-29T23:00:00Z"],
+    ]  # capped at the month
+    assert result["last_month"] == [
+        ["2024-01-31T23:00:00Z", "2024-02-29T23:00:00Z"],
+        ["2023-12-31T23:00:00Z", "2024-01-31T23:00:00Z"],
+    ]
     assert result["last_year"][0] == ["2022-12-31T23:00:00Z", "2023-12-31T23:00:00Z"]
     assert result["last_24_hours"][1] == ["2024-03-29T10:30:00Z", "2024-03-30T10:30:00Z"]
-    assert result["custom"] == [["2024-03-01T00:00:00Z", "2024-03-08T00:00:00Z"],
-                                ["2024-02-23T00:00:00Z", "2024-03-01T00:00:00Z"]]
+    assert result["custom"] == [
+        ["2024-03-01T00:00:00Z", "2024-03-08T00:00:00Z"],
+        ["2024-02-23T00:00:00Z", "2024-03-01T00:00:00Z"],
+    ]
 
 
 def test_export_report_dialog(page: Any, fake: FakeServer, screenshot: Any) -> None:
@@ -119,11 +131,13 @@ def test_keyboard_reaches_the_controls_with_a_visible_focus_ring(page: Any, fake
     seen = []
     for _ in range(12):
         page.keyboard.press("Tab")
-        seen.append(page.evaluate("""() => {
+        seen.append(
+            page.evaluate("""() => {
             const el = document.activeElement;
             const s = getComputedStyle(el);
             return [el.id || el.textContent.trim().slice(0, 20), s.outlineStyle !== "none" && s.outlineWidth !== "0px"];
-        }"""))
+        }""")
+        )
     names = [n for n, _ in seen]
     assert "filter-period" in names and "filter-tz" in names
     assert all(ring for _, ring in seen), seen

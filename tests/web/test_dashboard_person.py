@@ -20,14 +20,24 @@ FakeServer = Any  # conftest.FakeServer, reached through the `fake` fixture
 pytestmark = pytest.mark.browser
 
 PHONE = {"width": 390, "height": 844}
-PAGES = ["#/overview", "#/overview?period=all_time", "#/video/vid-01", "#/stream/str-townhall", "#/live",
-         "#/referrers", "#/viewer", "#/viewer?external_id=student-42", "#/catalog"]
+PAGES = [
+    "#/overview",
+    "#/overview?period=all_time",
+    "#/video/vid-01",
+    "#/stream/str-townhall",
+    "#/live",
+    "#/referrers",
+    "#/viewer",
+    "#/viewer?external_id=student-42",
+    "#/catalog",
+]
 
 
 def numbers(page: Any) -> list[list[str]]:
     """The timeline's "Show the numbers" table, row by row."""
     return page.locator(".card-wide .data-table tbody tr").evaluate_all(
-        "rows => rows.map(r => [...r.children].map(c => c.textContent))")
+        "rows => rows.map(r => [...r.children].map(c => c.textContent))"
+    )
 
 
 def test_this_month_stops_at_now_and_plots_watch_depth(page: Any, fake: FakeServer) -> None:
@@ -40,13 +50,15 @@ def test_this_month_stops_at_now_and_plots_watch_depth(page: Any, fake: FakeServ
     rows = numbers(page)
     assert len(rows) == today  # the days to come are not drawn as zeros
     now = datetime.now(UTC)
-    expect(page.locator(".subtitle")).to_have_text(re.compile(
-        rf"^This month · (1 {now:%b %Y} – )?{now.day} {now:%b %Y} · UTC$"))  # described to today too
+    expect(page.locator(".subtitle")).to_have_text(
+        re.compile(rf"^This month · (1 {now:%b %Y} – )?{now.day} {now:%b %Y} · UTC$")
+    )  # described to today too
     assert [r[1] for r in rows] == [fmt("watch_depth", p["watch_depth"]) for p in timeline[:today]]
     page.get_by_role("radio", name="Average watch time").check()
     expect(page.get_by_role("heading", name="Average watch time per day")).to_be_visible()
     expect(page.locator(".card-wide .data-table tbody tr").first.locator("td")).to_have_text(
-        fmt("avg_watch_time", timeline[0]["avg_watch_time"]))
+        fmt("avg_watch_time", timeline[0]["avg_watch_time"])
+    )
 
 
 def test_all_time_few_buckets_are_bars_with_a_tick_per_month(page: Any, fake: FakeServer) -> None:
@@ -73,7 +85,9 @@ def test_unknown_video_is_a_not_found_page(page: Any, fake: FakeServer, console:
     console.allowed.append("404")  # the look-ups of the id (video, stream, broadcast) are 404s
     goto(page, "#/video/no-such-video")
     expect(page.get_by_role("heading", level=1)).to_have_text("No video “no-such-video”")
-    expect(page.get_by_text("This server has no video, stream or broadcast with the id “no-such-video”.")).to_be_visible()
+    expect(
+        page.get_by_text("This server has no video, stream or broadcast with the id “no-such-video”.")
+    ).to_be_visible()
     expect(page.locator(".chart")).to_have_count(0)
     asked = [path for path, p in fake.state.requests if p.get("video_id") == "no-such-video"]
     assert asked == ["/v1/analytics/overview"]  # one probe (is it a broadcast?), no charts, no breakdowns
@@ -92,8 +106,13 @@ def test_a_broadcast_id_still_opens_its_page(page: Any, fake: FakeServer, consol
 
 def test_viewers_are_listed_by_watch_time_paged_and_searchable(page: Any, fake: FakeServer) -> None:
     goto(page, "#/viewer")
-    listed = [r["external_id"] for r in fake.get("/v1/analytics", group_by="external_id", order="watch_time.desc",
-                                                 period="all_time", per_page=1000)["data"] if r["external_id"]]
+    listed = [
+        r["external_id"]
+        for r in fake.get(
+            "/v1/analytics", group_by="external_id", order="watch_time.desc", period="all_time", per_page=1000
+        )["data"]
+        if r["external_id"]
+    ]
     links = page.locator(".slot tbody th a")
     expect(links).to_have_text(listed[:25])
     expect(page.get_by_text("40 viewers, by watch time.")).to_be_visible()
@@ -170,7 +189,8 @@ def test_a_failed_mail_still_offers_the_link(page: Any, fake: FakeServer) -> Non
 
 @pytest.mark.slow  # 18 pages drawn and photographed (the screenshots are the issue's artifacts)
 def test_at_390_px_nothing_overflows_and_wide_tables_scroll_with_a_cue(
-        page: Any, fake: FakeServer, screenshot: Any) -> None:
+    page: Any, fake: FakeServer, screenshot: Any
+) -> None:
     for width in (1366, 390):
         page.set_viewport_size({"width": width, "height": 900})
         for hash_ in PAGES:
@@ -185,8 +205,9 @@ def test_at_390_px_nothing_overflows_and_wide_tables_scroll_with_a_cue(
             assert page.evaluate("document.documentElement.scrollWidth") <= width, (hash_, wide)
             assert wide == [], (hash_, wide)
             for box in page.locator(".scroll-x").all():
-                hidden = box.evaluate("el => { const w = el.querySelector('.table-wrap');"
-                                      " return w.scrollWidth > w.clientWidth + 1; }")
+                hidden = box.evaluate(
+                    "el => { const w = el.querySelector('.table-wrap'); return w.scrollWidth > w.clientWidth + 1; }"
+                )
                 if hidden and box.is_visible():
                     expect(box).to_have_attribute("data-more", re.compile("right"))
                     expect(box.locator(".scroll-hint")).to_be_visible()

@@ -17,13 +17,14 @@ from pathlib import Path
 
 from tests.conftest import DESKTOP_UA, Server, cli
 from watchdepth import config
-from watchdepth.demo import workspace as demo
 from watchdepth.api.intake import encode_answer
+from watchdepth.demo import workspace as demo
 from watchdepth.export.service import mailer
 from watchdepth.serve.ingest import Accepted
 
-HEADLESS_UA = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/124.0.0.0 "
-               "Safari/537.36")
+HEADLESS_UA = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/124.0.0.0 Safari/537.36"
+)
 
 
 def test_serve_on_a_taken_port_says_which_flag_picks_another(tmp_path: Path) -> None:
@@ -32,12 +33,20 @@ def test_serve_on_a_taken_port_says_which_flag_picks_another(tmp_path: Path) -> 
         taken.listen()
         port = taken.getsockname()[1]
         started = time.monotonic()
-        r = subprocess.run([sys.executable, "-m", "watchdepth.cli", "serve", "--port", str(port),
-                            "--data", str(tmp_path)], capture_output=True, text=True, timeout=60, check=False)
+        r = subprocess.run(
+            [sys.executable, "-m", "watchdepth.cli", "serve", "--port", str(port), "--data", str(tmp_path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
     assert r.returncode == 1 and time.monotonic() - started < 30
-    assert r.stderr.strip().splitlines() == [(
-        f"error: cannot listen on 127.0.0.1:{port} (address already in use); "
-        "choose another port with --port N (or WATCHDEPTH_PORT=N)")]
+    assert r.stderr.strip().splitlines() == [
+        (
+            f"error: cannot listen on 127.0.0.1:{port} (address already in use); "
+            "choose another port with --port N (or WATCHDEPTH_PORT=N)"
+        )
+    ]
     assert "serving on" not in r.stderr and "Traceback" not in r.stderr
 
 

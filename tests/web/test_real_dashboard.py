@@ -151,8 +151,9 @@ def test_workspace_numbers_equal_the_api_and_the_hand_worked_ones(page: Any, ser
     assert cells == [str(p["views"]) for p in body["data"]["timeline"]]
     assert len(cells) == 48 and cells[10] == "1" and cells[24 + 1] == "1" and cells.count("0") == 46
 
-    top = api(server, "/v1/analytics", **period_params(rd.CURRENT), group_by="video_id", order="views.desc",
-              per_page=25)["data"]
+    top = api(
+        server, "/v1/analytics", **period_params(rd.CURRENT), group_by="video_id", order="views.desc", per_page=25
+    )["data"]
     rows = page.locator(".table-top tbody tr")
     expect(rows).to_have_count(len(rd.TOP))
     for i, row in enumerate(top):
@@ -164,13 +165,19 @@ def test_workspace_numbers_equal_the_api_and_the_hand_worked_ones(page: Any, ser
         for key in ("views", "player_loads", "view_rate", "watch_time", "watch_depth"):
             expect(r.locator(f'[data-col="{key}"]')).to_have_text(shown(key, hand[key]))
 
-    countries = api(server, "/v1/analytics", **period_params(rd.CURRENT), group_by="country", order="views.desc",
-                    per_page=250)["data"]
+    countries = api(
+        server, "/v1/analytics", **period_params(rd.CURRENT), group_by="country", order="views.desc", per_page=250
+    )["data"]
     table = page.locator(".table-breakdown tbody tr")
     expect(table).to_have_count(3)
     names = table.locator(".bar-label").all_inner_texts()
-    seen = {n: (int(table.nth(i).locator('[data-col="player_loads"]').inner_text()),
-                int(table.nth(i).locator('[data-col="views"]').inner_text())) for i, n in enumerate(names)}
+    seen = {
+        n: (
+            int(table.nth(i).locator('[data-col="player_loads"]').inner_text()),
+            int(table.nth(i).locator('[data-col="views"]').inner_text()),
+        )
+        for i, n in enumerate(names)
+    }
     assert seen == rd.COUNTRIES
     assert [c["views"] for c in countries] == [seen[n][1] for n in names]
     expect(page.locator(".world-map, svg").first).to_be_visible()
@@ -241,16 +248,25 @@ def test_breakdown_tabs_from_the_keyboard(page: Any, server: Server) -> None:
     expect(audience.get_by_role("tab", name="Platforms")).to_have_attribute("aria-selected", "true")
     rows = page.locator(".table-breakdown tbody tr")
     expect(rows).to_have_count(2)
-    seen = {rows.nth(i).locator(".bar-label").inner_text():
-            (int(rows.nth(i).locator('[data-col="player_loads"]').inner_text()),
-             int(rows.nth(i).locator('[data-col="views"]').inner_text())) for i in range(2)}
+    seen = {
+        rows.nth(i).locator(".bar-label").inner_text(): (
+            int(rows.nth(i).locator('[data-col="player_loads"]').inner_text()),
+            int(rows.nth(i).locator('[data-col="views"]').inner_text()),
+        )
+        for i in range(2)
+    }
     assert seen == rd.PLATFORMS
     api_rows = api(server, "/v1/analytics", **period_params(rd.CURRENT), group_by="platform")["data"]
-    assert {r["platform"]: (r["player_loads"], r["views"]) for r in api_rows} == {"desktop": (3, 2), "smartphone": (1, 0)}
+    assert {r["platform"]: (r["player_loads"], r["views"]) for r in api_rows} == {
+        "desktop": (3, 2),
+        "smartphone": (1, 0),
+    }
     page.keyboard.press("End")
     ready(page)
     assert hash_params(page)["breakdown"] == "browser"
-    browsers = {r["browser"] for r in api(server, "/v1/analytics", **period_params(rd.CURRENT), group_by="browser")["data"]}
+    browsers = {
+        r["browser"] for r in api(server, "/v1/analytics", **period_params(rd.CURRENT), group_by="browser")["data"]
+    }
     assert set(page.locator(".table-breakdown tbody .bar-label").all_inner_texts()) == browsers
     screenshot(page, "workspace-browsers")
 
@@ -268,15 +284,20 @@ def test_video_page_with_retention(page: Any, server: Server) -> None:
     retention = api(server, "/v1/analytics/retention", **period_params(rd.CURRENT), video_id="v1")["data"]
     assert [(p["second"], p["viewers"]) for p in retention["points"]] == rd.RETENTION_V1
     card = page.locator("section.card", has=page.get_by_role("heading", name="Audience retention"))
-    expect(card.locator("p.muted")).to_have_text("Of 2 unique impressions, the share still watching at each second of 1:40.")
+    expect(card.locator("p.muted")).to_have_text(
+        "Of 2 unique impressions, the share still watching at each second of 1:40."
+    )
     expect(card.get_by_role("img")).to_be_visible()
     card.locator("summary").click()
     rows = card.locator(".data-table tbody tr")
     expect(rows).to_have_count(100)
     for second, viewers in [(0, 2), (3, 2), (4, 1), (14, 1), (15, 0), (99, 0)]:
         share = {2: "100%", 1: "50%", 0: "0%"}[viewers]
-        expect(rows.nth(second)).to_have_text(re.compile(rf"^0:{second:02d}\s*{viewers}\s*{share}$") if second < 60
-                                              else re.compile(rf"^1:{second - 60:02d}\s*{viewers}\s*{share}$"))
+        expect(rows.nth(second)).to_have_text(
+            re.compile(rf"^0:{second:02d}\s*{viewers}\s*{share}$")
+            if second < 60
+            else re.compile(rf"^1:{second - 60:02d}\s*{viewers}\s*{share}$")
+        )
     # The audience of this video only: RU (A1, A2) and US (B1).
     expect(page.locator(".table-breakdown tbody .bar-label")).to_have_text(["Russia", "United States"])
     screenshot(page, "video")
@@ -330,9 +351,13 @@ def test_referrers_groups_collapse_and_expand_and_export(page: Any, server: Serv
     groups = page.locator("tr.group-row")
     expect(groups).to_have_count(2)
     body = api(server, "/v1/analytics/referrers", **period_params(rd.CURRENT))["data"]
-    assert {d["domain"]: ((d["views"], d["player_loads"], d["view_rate"]),
-                          {p["url"]: (p["views"], p["player_loads"], p["view_rate"]) for p in d["pages"]})
-            for d in body} == rd.REFERRERS
+    assert {
+        d["domain"]: (
+            (d["views"], d["player_loads"], d["view_rate"]),
+            {p["url"]: (p["views"], p["player_loads"], p["view_rate"]) for p in d["pages"]},
+        )
+        for d in body
+    } == rd.REFERRERS
     for i, d in enumerate(body):
         row = groups.nth(i)
         expect(row).to_have_attribute("data-domain", d["domain"])
@@ -381,8 +406,9 @@ def test_referrers_groups_collapse_and_expand_and_export(page: Any, server: Serv
     path = tmp_path / "referrers.csv"
     info.value.save_as(path)
     lines = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
-    got = {(r["domain"], r["url"] or None): (int(r["views"]), int(r["player_loads"]), int(r["view_rate"]))
-           for r in lines}
+    got = {
+        (r["domain"], r["url"] or None): (int(r["views"]), int(r["player_loads"]), int(r["view_rate"])) for r in lines
+    }
     assert got[("example.com", None)] == (2, 3, 67)
     assert got[("example.com", "example.com/watch")] == (1, 2, 50)
     assert got[("blog.example.org", "blog.example.org/p/1")] == (0, 1, 0)
@@ -403,18 +429,28 @@ def test_referrers_groups_collapse_and_expand_and_export(page: Any, server: Serv
 def test_an_export_the_server_lacks_says_so(ctx: Any) -> None:
     with watched_page(ctx, allowed=("404",)) as page:
         goto(page, f"#/referrers?{rd.CURRENT}")
-        page.route(re.compile(r".*/v1/analytics/referrers\.csv.*"), lambda route: route.fulfill(
-            status=404, content_type="application/json", body='{"error": {"code": 404404, "message": "Not found"}}'))
+        page.route(
+            re.compile(r".*/v1/analytics/referrers\.csv.*"),
+            lambda route: route.fulfill(
+                status=404, content_type="application/json", body='{"error": {"code": 404404, "message": "Not found"}}'
+            ),
+        )
         page.get_by_role("link", name="Export CSV").click()
         expect(page.locator(".export-note")).to_have_text(
-            "Export to files is not available on this server (it answered 404).")
-        page.route(re.compile(r".*/v1/analytics/exports$"), lambda route: route.fulfill(
-            status=404, content_type="application/json", body='{"error": {"code": 404404, "message": "Not found"}}'))
+            "Export to files is not available on this server (it answered 404)."
+        )
+        page.route(
+            re.compile(r".*/v1/analytics/exports$"),
+            lambda route: route.fulfill(
+                status=404, content_type="application/json", body='{"error": {"code": 404404, "message": "Not found"}}'
+            ),
+        )
         page.get_by_role("button", name="Export report").click()
         dialog = page.get_by_role("dialog", name="Export report")
         dialog.get_by_role("button", name="Start export").click()
         expect(dialog.get_by_role("status")).to_have_text(
-            "Report exports are not available on this server (it answered 404).")
+            "Report exports are not available on this server (it answered 404)."
+        )
         expect(dialog.get_by_role("button", name="Start export")).to_be_enabled()
 
 
@@ -535,8 +571,15 @@ UNNAMED_CONTROLS = """() => {
   return [...controls].filter((el) => el.type !== "hidden" && !name(el).trim()).map((el) => el.outerHTML.slice(0, 120));
 }"""
 
-PAGES = [f"#/overview?{rd.CURRENT}", f"#/video/v1?{rd.CURRENT}", f"#/stream/s1?{rd.STREAM_DAY}", "#/live",
-         f"#/referrers?{rd.CURRENT}", "#/viewer?external_id=alice", "#/catalog?project_id=p1&folder_id=fa"]
+PAGES = [
+    f"#/overview?{rd.CURRENT}",
+    f"#/video/v1?{rd.CURRENT}",
+    f"#/stream/s1?{rd.STREAM_DAY}",
+    "#/live",
+    f"#/referrers?{rd.CURRENT}",
+    "#/viewer?external_id=alice",
+    "#/catalog?project_id=p1&folder_id=fa",
+]
 
 
 def test_every_page_loads_with_labelled_controls_and_the_db_ip_line(page: Any) -> None:
@@ -557,14 +600,26 @@ def test_tab_order_reaches_the_controls(page: Any) -> None:
     names = []
     for _ in range(40):
         page.keyboard.press("Tab")
-        names.append(page.evaluate("""() => {
+        names.append(
+            page.evaluate("""() => {
           const el = document.activeElement;
           const label = el.labels?.[0]?.textContent || el.getAttribute("aria-label") || el.textContent || "";
           return `${el.tagName.toLowerCase()}:${label.trim().slice(0, 30)}`;
-        }"""))
+        }""")
+        )
     assert names[0] == "a:Skip to content"
-    want = ["a:Overview", "button:Export report", "select:Period", "input:From", "button:Apply", "select:Time zone",
-            "input:Views", "select:Interval", "a:One", "button:Countries"]
+    want = [
+        "a:Overview",
+        "button:Export report",
+        "select:Period",
+        "input:From",
+        "button:Apply",
+        "select:Time zone",
+        "input:Views",
+        "select:Interval",
+        "a:One",
+        "button:Countries",
+    ]
     positions = [names.index(w) for w in want]
     assert positions == sorted(positions), names
     # The skip link moves focus to the content.

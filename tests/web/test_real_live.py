@@ -34,8 +34,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 def play(server: Server, video_id: str, session: str) -> None:
     """A person's browser loads a player and starts playing (a counted `play`, received now)."""
     base = {"video_id": video_id, "session_id": session, "load_id": f"{session}-1"}
-    r = server.collect([{**base, "type": "load", "seq": 0}, {**base, "type": "play", "seq": 1, "position": 0}],
-                       **{"user-agent": DESKTOP_UA})
+    r = server.collect(
+        [{**base, "type": "load", "seq": 0}, {**base, "type": "play", "seq": 1, "position": 0}],
+        **{"user-agent": DESKTOP_UA},
+    )
     assert r.status_code == 202, r.text
 
 
@@ -52,7 +54,9 @@ def test_a_new_workspace_then_viewers_arriving(browser: Any, server: Server) -> 
         with watched_page(ctx) as page:
             goto(page, "#/overview")
             expect(page.get_by_text("Nothing to show yet: add your first video.")).to_be_visible()
-            expect(page.get_by_role("link", name="IP Geolocation by DB-IP")).to_have_attribute("href", "https://db-ip.com")
+            expect(page.get_by_role("link", name="IP Geolocation by DB-IP")).to_have_attribute(
+                "href", "https://db-ip.com"
+            )
             screenshot(page, "empty-new-workspace")
             goto(page, "#/catalog")
             expect(page.get_by_text("No projects yet.")).to_be_visible()
@@ -97,11 +101,23 @@ def test_a_new_workspace_then_viewers_arriving(browser: Any, server: Server) -> 
 
         # A server without the stream endpoint: the page polls /v1/analytics/realtime instead.
         with watched_page(ctx, allowed=("404",)) as page:
-            page.route("**/v1/analytics/realtime/stream*", lambda route: route.fulfill(
-                status=404, content_type="application/json", body='{"error": {"code": 404404, "message": "Not found"}}'))
+            page.route(
+                "**/v1/analytics/realtime/stream*",
+                lambda route: route.fulfill(
+                    status=404,
+                    content_type="application/json",
+                    body='{"error": {"code": 404404, "message": "Not found"}}',
+                ),
+            )
             polls: list[str] = []
-            page.on("request", lambda r: polls.append(r.url) if "/v1/analytics/realtime?" in r.url
-                    or r.url.endswith("/v1/analytics/realtime") else None)
+            page.on(
+                "request",
+                lambda r: (
+                    polls.append(r.url)
+                    if "/v1/analytics/realtime?" in r.url or r.url.endswith("/v1/analytics/realtime")
+                    else None
+                ),
+            )
             goto(page, "#/live")
             expect(page.locator("main")).to_have_attribute("data-live-mode", "poll")
             for session, video in (("L1", "v1"), ("L2", "v2"), ("L3", "v1")):

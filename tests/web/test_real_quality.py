@@ -54,20 +54,41 @@ DRAWN = {
 DRAWN_V1_STARTUP = [[0.5, None, None, 0.6, None], [2.0, None, None, 4.0, None]]
 
 
-def quality_events(sid: str, t0: int, extra: list[tuple[str, int, dict[str, Any]]], steps: list[tuple[Any, ...]] = PLAYED,
-                   video: str = "v1", **who: Any) -> list[dict[str, Any]]:
+def quality_events(
+    sid: str,
+    t0: int,
+    extra: list[tuple[str, int, dict[str, Any]]],
+    steps: list[tuple[Any, ...]] = PLAYED,
+    video: str = "v1",
+    **who: Any,
+) -> list[dict[str, Any]]:
     out = load_events({"video_id": video}, sid, f"{sid}1", t0, steps, **who)
     for i, (type_, at, fields) in enumerate(extra):
-        out.append({"type": type_, "video_id": video, "session_id": sid, "load_id": f"{sid}1", "seq": len(steps) + 1 + i,
-                    "ts": t0 + at * 1000, **fields, **who})
+        out.append(
+            {
+                "type": type_,
+                "video_id": video,
+                "session_id": sid,
+                "load_id": f"{sid}1",
+                "seq": len(steps) + 1 + i,
+                "ts": t0 + at * 1000,
+                **fields,
+                **who,
+            }
+        )
     return out
 
 
 def later_days() -> list[dict[str, Any]]:
     """6–8 January (the charts' days; 5 January is the breakdown test's)."""
     desktop = {"ip": "8.8.8.8", "user_agent": DESKTOP_UA}
-    events = quality_events("C", JAN6 + 9 * HOUR, [("error", 2, {"code": "MEDIA_ERR_DECODE", "fatal": True})],
-                            steps=[("play", 1, 0)], **desktop)
+    events = quality_events(
+        "C",
+        JAN6 + 9 * HOUR,
+        [("error", 2, {"code": "MEDIA_ERR_DECODE", "fatal": True})],
+        steps=[("play", 1, 0)],
+        **desktop,
+    )
     events += quality_events("G", JAN7 + 9 * HOUR, [("startup", 2, {"ms": 1000})], video="v2", **desktop)
     for sid, ms, at in [("D", 300, 8), ("E", 600, 9), ("F", 4000, 10)]:
         stall = [("stall", 12, {"ms": 1000})] if sid == "D" else []
@@ -82,10 +103,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         s.ok("POST", "/v1/projects", json={"id": "p1", "name": "P"})
         s.ok("POST", "/v1/videos", json={"id": "v1", "project_id": "p1", "title": "One", "duration": 100})
         s.ok("POST", "/v1/videos", json={"id": "v2", "project_id": "p1", "title": "Two", "duration": 100})
-        events = quality_events("A", JAN5 + 10 * HOUR, [("startup", 21, {"ms": 2000}), ("stall", 22, {"ms": 3000})],
-                                ip="8.8.8.8", user_agent=PHONE_UA)
-        events += quality_events("B", JAN5 + 11 * HOUR, [("startup", 21, {"ms": 500})],
-                                 ip="8.8.8.8", user_agent=DESKTOP_UA)
+        events = quality_events(
+            "A",
+            JAN5 + 10 * HOUR,
+            [("startup", 21, {"ms": 2000}), ("stall", 22, {"ms": 3000})],
+            ip="8.8.8.8",
+            user_agent=PHONE_UA,
+        )
+        events += quality_events(
+            "B", JAN5 + 11 * HOUR, [("startup", 21, {"ms": 500})], ip="8.8.8.8", user_agent=DESKTOP_UA
+        )
         r = s.import_events(events + later_days())
         assert r.status_code == 202, r.text
         yield s
@@ -95,11 +122,22 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 def test_the_quality_card_lists_browsers_worst_first_with_the_apis_numbers(browser: Any, server: Server) -> None:
-    api = server.ok("GET", "/v1/analytics", params={"from": "2026-01-05", "to": "2026-01-06", "group_by": "browser",
-                                                     "fields": "rebuffer_ratio,startup_time,buffering_count",
-                                                     "order": "rebuffer_ratio.desc"})["data"]
+    api = server.ok(
+        "GET",
+        "/v1/analytics",
+        params={
+            "from": "2026-01-05",
+            "to": "2026-01-06",
+            "group_by": "browser",
+            "fields": "rebuffer_ratio,startup_time,buffering_count",
+            "order": "rebuffer_ratio.desc",
+        },
+    )["data"]
     # Safari: 3 s stalled of 3 + 15 s = 16.7 %; Chrome: none
-    assert [(r["rebuffer_ratio"], r["startup_time"], r["buffering_count"]) for r in api] == [(16.7, 2.0, 1), (0.0, 0.5, 0)]
+    assert [(r["rebuffer_ratio"], r["startup_time"], r["buffering_count"]) for r in api] == [
+        (16.7, 2.0, 1),
+        (0.0, 0.5, 0),
+    ]
     ctx = new_context(browser, server)
     try:
         with watched_page(ctx) as page:
@@ -113,14 +151,17 @@ def test_the_quality_card_lists_browsers_worst_first_with_the_apis_numbers(brows
             page.locator(".card-quality summary", has_text="Show the numbers").click()
             over_time = page.locator(".table-quality-time tbody tr")  # one day: hourly, the hours with data
             expect(over_time).to_have_count(2)
-            assert [over_time.nth(i).locator('[data-col="startup_time"]').inner_text() for i in (0, 1)] == \
-                ["2.00 s", "0.50 s"]
+            assert [over_time.nth(i).locator('[data-col="startup_time"]').inner_text() for i in (0, 1)] == [
+                "2.00 s",
+                "0.50 s",
+            ]
             assert over_time.nth(0).locator('[data-col="buffering_count"]').inner_text() == "1"
     finally:
         ctx.close()
 
 
 # ---- the charts over time -----------------------------------------------------------------------
+
 
 def card_screenshot(page: Any, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -138,9 +179,11 @@ def drawn(page: Any, name: str) -> list[Any]:
 
 
 def timeline(server: Server, **params: str) -> list[dict[str, Any]]:
-    return server.ok("GET", "/v1/analytics/overview", params={"from": "2026-01-05", "to": "2026-01-10",
-                                                              "group_time": "day", "parts": "timeline", **params}
-                     )["data"]["timeline"]
+    return server.ok(
+        "GET",
+        "/v1/analytics/overview",
+        params={"from": "2026-01-05", "to": "2026-01-10", "group_time": "day", "parts": "timeline", **params},
+    )["data"]["timeline"]
 
 
 #: The share of a bar's slot each of two side-by-side bars takes (chart.js: size 0.6 / 2).
@@ -151,7 +194,8 @@ def inked_columns(page: Any, name: str, buckets: int) -> list[tuple[int, int]]:
     """Per bucket of a bars chart, how many pixels of the left bar's and the right bar's middle
     column are drawn in a colour (grid and background are grey or white). The x scale of a bars
     chart runs from half a bucket before the first to half a bucket after the last."""
-    return page.evaluate("""([el, n, share]) => {
+    return page.evaluate(
+        """([el, n, share]) => {
         const canvas = el.querySelector("canvas");
         const over = el.querySelector(".u-over").getBoundingClientRect();
         const box = canvas.getBoundingClientRect();
@@ -172,11 +216,14 @@ def inked_columns(page: Any, name: str, buckets: int) -> list[tuple[int, int]]:
           const x = over.left + (i + 0.5) * slot;
           return [column(x - offset), column(x + offset)];
         });
-    }""", [chart(page, name).element_handle(), buckets, BAR_SHARE])
+    }""",
+        [chart(page, name).element_handle(), buckets, BAR_SHARE],
+    )
 
 
 def test_the_charts_over_time_draw_the_apis_buckets_and_a_day_without_startups_is_a_gap(
-        browser: Any, server: Server) -> None:
+    browser: Any, server: Server
+) -> None:
     api = timeline(server)
     assert {k: [b[k] for b in api] for k in DAYS} == DAYS
     ctx = new_context(browser, server)
@@ -192,15 +239,28 @@ def test_the_charts_over_time_draw_the_apis_buckets_and_a_day_without_startups_i
                 expect(chart(page, name)).to_have_attribute("data-kind", "bars")  # five days: bars
             # Drawn: a bar for each day with a startup (median left, p90 right), none on the gaps.
             ink = inked_columns(page, "startup", 5)
-            assert [(left > 0, right > 0) for left, right in ink] == \
-                [(True, True), (False, False), (True, True), (True, True), (False, False)], ink
+            assert [(left > 0, right > 0) for left, right in ink] == [
+                (True, True),
+                (False, False),
+                (True, True),
+                (True, True),
+                (False, False),
+            ], ink
             # p90 above the median: 4.0 s against 0.6 s on 8 January
             assert ink[3][1] > 3 * ink[3][0], ink
-            assert [(left > 0, right > 0) for left, right in inked_columns(page, "failures", 5)] == \
-                [(False, False), (True, True), (False, False), (False, False), (False, False)]
+            assert [(left > 0, right > 0) for left, right in inked_columns(page, "failures", 5)] == [
+                (False, False),
+                (True, True),
+                (False, False),
+                (False, False),
+                (False, False),
+            ]
             # Each chart says what it shows, and its key names both series.
-            assert chart(page, "startup").get_attribute("aria-label").startswith(
-                "Startup time per day (median and p90, seconds), ")
+            assert (
+                chart(page, "startup")
+                .get_attribute("aria-label")
+                .startswith("Startup time per day (median and p90, seconds), ")
+            )
             assert chart(page, "startup").get_attribute("role") == "img"
             assert page.locator(".card-quality .chart-legend").first.inner_text().split() == ["Median", "p90"]
             # The numbers, folded: the four days with anything to show.

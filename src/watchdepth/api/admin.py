@@ -12,11 +12,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from watchdepth.catalog.tokens import check_projects
+from watchdepth.api.bodies import read_body
 from watchdepth.api.context import services as _services
 from watchdepth.api.exports import admin_routes as export_admin_routes
 from watchdepth.api.intake import import_ndjson
-from watchdepth.api.bodies import read_body
+from watchdepth.catalog.tokens import check_projects
 from watchdepth.errors import BadJSON, WrongType
 
 

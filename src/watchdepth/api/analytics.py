@@ -13,8 +13,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from watchdepth.api.auth import authorize
 from watchdepth.api import params
+from watchdepth.api.auth import authorize
 from watchdepth.api.context import services as _services
 from watchdepth.errors import NotFound
 from watchdepth.query import analytics
@@ -55,8 +55,11 @@ def _overview_parts(request: Request) -> tuple[str, ...]:
     asked = params.listed(request, "parts")
     unknown = [p for p in asked if p not in analytics.OVERVIEW_PARTS]
     if unknown or not asked:
-        raise params.bad("parts", f"parts must be a comma-separated subset of {', '.join(analytics.OVERVIEW_PARTS)}"
-                         + (f"; unknown: {', '.join(unknown)}" if unknown else ""))
+        raise params.bad(
+            "parts",
+            f"parts must be a comma-separated subset of {', '.join(analytics.OVERVIEW_PARTS)}"
+            + (f"; unknown: {', '.join(unknown)}" if unknown else ""),
+        )
     return tuple(p for p in analytics.OVERVIEW_PARTS if p in asked)
 
 
@@ -100,9 +103,14 @@ def _referrers_ask(request: Request, default_per_page: int = 10) -> _ReferrersAs
 async def referrers(request: Request) -> JSONResponse:
     """Referrer domains with their totals and their pages."""
     ask = _referrers_ask(request)
-    rows, total = await _in_thread(analytics.referrers, ask.services.store, ask.scope, ask.order, ask.page, ask.per_page)
-    meta = {**_time_meta(ask.period), "pagination": {"page": ask.page, "per_page": ask.per_page, "total": total},
-            "order": {f: ("desc" if d else "asc") for f, d in ask.order}}
+    rows, total = await _in_thread(
+        analytics.referrers, ask.services.store, ask.scope, ask.order, ask.page, ask.per_page
+    )
+    meta = {
+        **_time_meta(ask.period),
+        "pagination": {"page": ask.page, "per_page": ask.per_page, "total": total},
+        "order": {f: ("desc" if d else "asc") for f, d in ask.order},
+    }
     return JSONResponse({"meta": meta, "data": rows})
 
 

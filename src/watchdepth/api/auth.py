@@ -18,4 +18,5 @@ COOKIE = "wd_token"
 def authorize(request: Request, *, write: bool = False) -> Token:
     """The request's token, or 100101/100102/100103 (``write``: 100103 for a read-only one)."""
     return services(request).tokens.authenticate(
-        request.headers.get("authorization"), request.cookies.get(COOKIE), write=write)
+        request.headers.get("authorization"), request.cookies.get(COOKIE), write=write
+    )

@@ -20,11 +20,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from watchdepth.api.auth import authorize
 from watchdepth.api import params
-from watchdepth.catalog.tokens import Token
+from watchdepth.api.auth import authorize
 from watchdepth.api.bodies import json_object
 from watchdepth.api.context import services as _services
+from watchdepth.catalog.tokens import Token
 from watchdepth.errors import InvalidParam, NotFound, ValidationFailed, WrongType
 from watchdepth.query.analytics import parse_order, sort_rows
 from watchdepth.serve.services import Services
@@ -88,17 +88,28 @@ class EventIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 SCHEMAS: dict[str, type[msgspec.Struct]] = {
-    "projects": ProjectIn, "folders": FolderIn, "videos": VideoIn, "streams": StreamIn, "events": EventIn,
+    "projects": ProjectIn,
+    "folders": FolderIn,
+    "videos": VideoIn,
+    "streams": StreamIn,
+    "events": EventIn,
 }
-FILTERS = {"folders": ("project_id", "parent_id"), "videos": ("project_id", "folder_id"),
-           "streams": ("project_id", "folder_id"), "projects": (), "events": ()}
+FILTERS = {
+    "folders": ("project_id", "parent_id"),
+    "videos": ("project_id", "folder_id"),
+    "streams": ("project_id", "folder_id"),
+    "projects": (),
+    "events": (),
+}
 #: Every list takes these; ``direction`` is the PHP SDK's ``order=field&direction=desc``.
 LIST_PARAMS = ("page", "per_page", "order", "direction")
 #: Query parameters a list knows besides FILTERS (Kinescope's; docs/kinescope-compat.md). Any other is a 400400.
 EXTRA_PARAMS = {
     "videos": ("q", "video_ids[]", "video_ids", "status[]", "status", "without_folder"),
     "projects": ("catalog_type",),
-    "folders": (), "streams": (), "events": (),
+    "folders": (),
+    "streams": (),
+    "events": (),
 }
 #: Kinescope's video statuses (its OpenAPI ``status[]``); a catalog video here is always ``done``.
 VIDEO_STATUSES = ("pending", "uploading", "pre-processing", "processing", "aborted", "done", "error")
@@ -169,8 +180,10 @@ def _handlers(entity: str) -> tuple[Any, Any, Any, Any, Any]:
         order = _order(request, fields) or (("created_at", False), ("id", False))
         pg, per = params.paged(request)
         rows = sort_rows(rows, order)
-        meta = {"pagination": {"page": pg, "per_page": per, "total": len(rows)},
-                "order": {f: ("desc" if d else "asc") for f, d in order}}
+        meta = {
+            "pagination": {"page": pg, "per_page": per, "total": len(rows)},
+            "order": {f: ("desc" if d else "asc") for f, d in order},
+        }
         return JSONResponse({"meta": meta, "data": rows[(pg - 1) * per : pg * per]})
 
     async def get(request: Request) -> JSONResponse:

@@ -137,14 +137,17 @@ class FastCollect:
         for name, value in scope["headers"]:
             headers.setdefault(name, value)
         client = scope.get("client")
-        ip = client_ip(client[0] if client else "", _text(headers.get(b"x-forwarded-for")),
-                       self.services.settings.trusted_proxies)
+        ip = client_ip(
+            client[0] if client else "", _text(headers.get(b"x-forwarded-for")), self.services.settings.trusted_proxies
+        )
         wait = self.limit.take(ip)
         if not wait:
             return False
         body, extra = ratelimit.refusal(wait)
         cors = cors_for(_text(headers.get(b"origin")), self.services.settings.cors_origins)
-        await _answer(send, 429, msgspec.json.encode(body), _request_id(headers.get(b"x-request-id")), {**cors, **extra})
+        await _answer(
+            send, 429, msgspec.json.encode(body), _request_id(headers.get(b"x-request-id")), {**cors, **extra}
+        )
         return True
 
 

@@ -68,8 +68,10 @@ class Limits:
 
 BUSY_BODY = b'{"error":{"code":503503,"message":"too many connections; retry later"}}'
 _LATE = b'{"error":{"code":408408,"message":"request headers too slow"}}'
-TIMED_OUT = (b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\nconnection: close\r\n"
-             b"content-length: %d\r\n\r\n%s" % (len(_LATE), _LATE))
+TIMED_OUT = (
+    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\nconnection: close\r\n"
+    b"content-length: %d\r\n\r\n%s" % (len(_LATE), _LATE)
+)
 
 
 def bytes_waiting(transport: asyncio.BaseTransport) -> bool:
@@ -84,9 +86,18 @@ def bytes_waiting(transport: asyncio.BaseTransport) -> bool:
 
 async def _busy(scope: Any, receive: Any, send: Any) -> None:
     """The answer past the cap (uvicorn closes the connection after it: ``connection: close``)."""
-    await send({"type": "http.response.start", "status": 503, "headers": [
-        (b"content-type", b"application/json"), (b"content-length", b"%d" % len(BUSY_BODY)),
-        (b"retry-after", b"%d" % RETRY_AFTER), (b"connection", b"close")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", b"%d" % len(BUSY_BODY)),
+                (b"retry-after", b"%d" % RETRY_AFTER),
+                (b"connection", b"close"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": BUSY_BODY})
 
 

@@ -15,7 +15,7 @@ files, ``query`` the rows).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -112,7 +112,9 @@ def referrer_routes(rows: ReferrerRows, auth: Auth) -> list[Route]:
 def table_response(rows: Iterable[Mapping[str, object]], columns: Sequence[str], fmt: str, name: str) -> Response:
     """A small table as a downloadable ``<name>.<fmt>`` (CSV or XLSX, neutralised like reports)."""
     disposition = f'attachment; filename="{name}.{fmt}"'
-    return Response(write_table(rows, columns, fmt), media_type=MEDIA_TYPES[fmt], headers={"Content-Disposition": disposition})
+    return Response(
+        write_table(rows, columns, fmt), media_type=MEDIA_TYPES[fmt], headers={"Content-Disposition": disposition}
+    )
 
 
 def referrer_table(domains: list[dict[str, object]]) -> Iterator[Mapping[str, object]]:
@@ -208,4 +210,4 @@ async def _json_object(request: Request) -> dict[str, object]:
 
 
 def _iso(ts: float | None) -> str | None:
-    return None if ts is None else datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return None if ts is None else datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

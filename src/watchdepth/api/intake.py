@@ -17,9 +17,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from watchdepth.api.auth import authorize
-from watchdepth.catalog.tokens import Token
 from watchdepth.api.bodies import read_body
 from watchdepth.api.context import services as _services
+from watchdepth.catalog.tokens import Token
 from watchdepth.collect.event import Event
 from watchdepth.collect.wire import decode_import_lines_partly
 from watchdepth.errors import Forbidden, InvalidInput, InvalidParam, ValidationFailed

@@ -23,9 +23,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
-from watchdepth.api.auth import authorize
 from watchdepth.api import params
 from watchdepth.api.analytics import realtime_data
+from watchdepth.api.auth import authorize
 from watchdepth.api.context import services as _services
 from watchdepth.errors import NotFound, RateLimited
 from watchdepth.query import concurrency
@@ -127,8 +127,9 @@ class _EventStream(StreamingResponse):
     """A streaming response that gives its hub slot back however it ends (even before its first byte)."""
 
     def __init__(self, h: Hub, events: AsyncIterator[str]) -> None:
-        super().__init__(events, media_type="text/event-stream",
-                         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+        super().__init__(
+            events, media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+        )
         self.hub = h
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
@@ -138,8 +139,9 @@ class _EventStream(StreamingResponse):
             self.hub.leave()
 
 
-async def _events(s: Services, filters: dict[str, tuple[str, ...]], h: Hub, first_id: int,
-                  token_id: str) -> AsyncIterator[str]:
+async def _events(
+    s: Services, filters: dict[str, tuple[str, ...]], h: Hub, first_id: int, token_id: str
+) -> AsyncIterator[str]:
     """Snapshots until the server closes or the token is revoked."""
     interval = max(s.settings.live_interval_ms, 10) / 1000
     yield f"retry: {RETRY_MS}\n\n"
@@ -187,7 +189,9 @@ async def concurrency_series(request: Request) -> JSONResponse:
     step_ms = _step(request) * 1000
     points = -(-(p.end_ms - p.start_ms) // step_ms)
     if points > MAX_POINTS:
-        raise params.bad("step", f"{points} points is too many (at most {MAX_POINTS}); choose a larger step or a shorter period")
+        raise params.bad(
+            "step", f"{points} points is too many (at most {MAX_POINTS}); choose a larger step or a shorter period"
+        )
     spans = await asyncio.to_thread(s.store.run_spans, content_ids, p.start_ms, p.end_ms)
     values, top = concurrency.series(spans, p.start_ms, p.end_ms, step_ms)
     data = {
@@ -205,8 +209,9 @@ def _subject(request: Request, token: Any, s: Services) -> list[str]:
     given = [name for name in ("stream_id", "event_id", "video_id") if q.get(name)]
     if len(given) != 1:
         reason = "required" if not given else "invalid"
-        raise params.bad(given[0] if given else "stream_id",
-                         "give exactly one of stream_id, event_id, video_id", reason)
+        raise params.bad(
+            given[0] if given else "stream_id", "give exactly one of stream_id, event_id, video_id", reason
+        )
     name = given[0]
     cid = q[name].strip()
     kind = name.removesuffix("_id")

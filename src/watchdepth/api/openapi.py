@@ -42,7 +42,13 @@ class Operation(NamedTuple):
 
 
 def _q(name: str, desc: str, schema: Schema | None = None, required: bool = False) -> Schema:
-    return {"name": name, "in": "query", "required": required, "description": desc, "schema": schema or {"type": "string"}}
+    return {
+        "name": name,
+        "in": "query",
+        "required": required,
+        "description": desc,
+        "schema": schema or {"type": "string"},
+    }
 
 
 def _enum(values: Sequence[str]) -> Schema:
@@ -55,15 +61,20 @@ PERIOD = (
     _q("period", "A named period instead of from/to", _enum(PERIODS)),
     _q("timezone", "IANA zone where days begin (default: the workspace's)"),
 )
-SCOPE = tuple(_q(n, f"Only this {n} (comma-separated for several)")
-              for n in ("project_id", "folder_id", "video_id", "stream_id", "event_id", "external_id"))
+SCOPE = tuple(
+    _q(n, f"Only this {n} (comma-separated for several)")
+    for n in ("project_id", "folder_id", "video_id", "stream_id", "event_id", "external_id")
+)
 PAGE = (
     _q("page", "Page number, from 1", {"type": "integer", "minimum": 1, "maximum": 1_000_000}),
     _q("per_page", "Rows per page (default 10)", {"type": "integer", "minimum": 1, "maximum": 1000}),
     _q("order", "field.dir[,field.dir…], dir asc (default) or desc; only the answer's own fields sort"),
 )
-_CONTENT = (_q("stream_id", "A stream (its broadcast events included)"), _q("event_id", "A broadcast event"),
-            _q("video_id", "A video"))
+_CONTENT = (
+    _q("stream_id", "A stream (its broadcast events included)"),
+    _q("event_id", "A broadcast event"),
+    _q("video_id", "A video"),
+)
 
 
 def _catalog_operations() -> dict[str, Operation]:
@@ -92,39 +103,65 @@ def _catalog_entity(base: str, entity: str, struct: str) -> dict[str, Operation]
 
 #: "METHOD /path" -> what the route table cannot say. A route missing here is still described.
 OPERATIONS: dict[str, Operation] = {
-    "POST /collect": Operation(body={"type": ["object", "array"], "description": "One tracker event or a batch"},
-                               status=202),
+    "POST /collect": Operation(
+        body={"type": ["object", "array"], "description": "One tracker event or a batch"}, status=202
+    ),
     "OPTIONS /collect": Operation(status=204),
     "POST /v1/events/import": Operation(
         body={"type": "string", "description": "NDJSON: one event per line with ts, ip, user_agent"},
-        status=202, body_media_type="application/x-ndjson"),
-    "GET /v1/analytics/overview": Operation(PERIOD + SCOPE + (
-        _q("group_time", "Timeline bucket (default day)", _enum(GROUP_TIMES)),
-        _q("parts", "Comma-separated subset of " + ", ".join(OVERVIEW_PARTS) + " to answer (default all)"),
-    )),
-    "GET /v1/analytics": Operation(PERIOD + SCOPE + PAGE + (
-        _q("group_by", "Comma-separated dimensions: " + ", ".join(GROUPS)),
-        _q("group_entities", "Kinescope's name of group_by (its custom form's groups included)"),
-        _q("group_time", "Size of the date group (default day)", _enum(GROUP_TIMES)),
-        _q("group", "Kinescope's custom form: group by date of this size", _enum(GROUP_TIMES)),
-        _q("fields", "Comma-separated metrics to answer: " + ", ".join(METRIC_FIELDS) + "; quality of experience "
-           "(docs/metrics.md §7, by name only): " + ", ".join(QUALITY_FIELDS) + "; or Kinescope's singular "
-           + ", ".join(SINGULAR) + " (rows use the names given); without per_page, the custom form answers "
-           "all rows (at most 1000)"),
-    )),
+        status=202,
+        body_media_type="application/x-ndjson",
+    ),
+    "GET /v1/analytics/overview": Operation(
+        PERIOD
+        + SCOPE
+        + (
+            _q("group_time", "Timeline bucket (default day)", _enum(GROUP_TIMES)),
+            _q("parts", "Comma-separated subset of " + ", ".join(OVERVIEW_PARTS) + " to answer (default all)"),
+        )
+    ),
+    "GET /v1/analytics": Operation(
+        PERIOD
+        + SCOPE
+        + PAGE
+        + (
+            _q("group_by", "Comma-separated dimensions: " + ", ".join(GROUPS)),
+            _q("group_entities", "Kinescope's name of group_by (its custom form's groups included)"),
+            _q("group_time", "Size of the date group (default day)", _enum(GROUP_TIMES)),
+            _q("group", "Kinescope's custom form: group by date of this size", _enum(GROUP_TIMES)),
+            _q(
+                "fields",
+                "Comma-separated metrics to answer: " + ", ".join(METRIC_FIELDS) + "; quality of experience "
+                "(docs/metrics.md §7, by name only): "
+                + ", ".join(QUALITY_FIELDS)
+                + "; or Kinescope's singular "
+                + ", ".join(SINGULAR)
+                + " (rows use the names given); without per_page, the custom form answers "
+                "all rows (at most 1000)",
+            ),
+        )
+    ),
     "GET /v1/analytics/referrers": Operation(PERIOD + SCOPE + PAGE),
     "GET /v1/analytics/referrers.csv": Operation(PERIOD + SCOPE + PAGE, media_type="text/csv"),
     "GET /v1/analytics/referrers.xlsx": Operation(
-        PERIOD + SCOPE + PAGE, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        PERIOD + SCOPE + PAGE, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    ),
     "GET /v1/analytics/retention": Operation(PERIOD + (_q("video_id", "The video", required=True),)),
     "GET /v1/analytics/realtime": Operation(SCOPE),
     "GET /v1/analytics/realtime/stream": Operation(SCOPE, media_type="text/event-stream"),
-    "GET /v1/analytics/concurrency": Operation(PERIOD + _CONTENT + (
-        _q("step", "Bucket in seconds (default 60)", {"type": "integer", "minimum": 1}),
-    )),
-    "POST /v1/analytics/exports": Operation(body={"type": "object", "description": (
-        "period or from/to, folder_ids, fields (default all: " + ", ".join(EXPORT_FIELDS) + "), format (csv or "
-        "xlsx), email")}, status=202),
+    "GET /v1/analytics/concurrency": Operation(
+        PERIOD + _CONTENT + (_q("step", "Bucket in seconds (default 60)", {"type": "integer", "minimum": 1}),)
+    ),
+    "POST /v1/analytics/exports": Operation(
+        body={
+            "type": "object",
+            "description": (
+                "period or from/to, folder_ids, fields (default all: " + ", ".join(EXPORT_FIELDS) + "), format (csv or "
+                "xlsx), email"
+            ),
+        },
+        status=202,
+    ),
     "POST /v1/analytics/exports/{id}/retry": Operation(status=202),
     "GET /exports/download/{token}": Operation(media_type="application/zip"),
     "GET /metrics": Operation(media_type="text/plain"),
@@ -168,15 +205,21 @@ def error_codes() -> dict[int, tuple[int, str]]:
 def _operation(ep: Endpoint) -> Schema:
     summary, description = summary_of(ep.func)
     meta = OPERATIONS.get(f"{ep.method} {ep.path}", Operation())
-    path_params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
-                   for n in _PATH_PARAM.findall(ep.path)]
+    path_params = [
+        {"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in _PATH_PARAM.findall(ep.path)
+    ]
     ok: Schema = {"description": "OK"}
     if meta.status != 204:
         ok["content"] = {meta.media_type: {}}
     op: Schema = {
         "summary": summary or f"{ep.method} {ep.path}",
-        "responses": {str(meta.status): ok, "default": {
-            "description": "An error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
+        "responses": {
+            str(meta.status): ok,
+            "default": {
+                "description": "An error",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            },
+        },
     }
     if description:
         op["description"] = description
@@ -190,12 +233,26 @@ def _operation(ep: Endpoint) -> Schema:
 
 
 def _error_schema() -> Schema:
-    param = {"type": "object", "required": ["name", "reason", "message"], "properties": {
-        "name": {"type": "string"}, "reason": {"type": "string"}, "message": {"type": "string"},
-        "index": {"type": "integer", "description": "The event's index in a batch"}}}
-    error = {"type": "object", "required": ["code", "message"], "properties": {
-        "code": {"type": "integer", "enum": sorted(error_codes())}, "message": {"type": "string"},
-        "detail": {"type": "string"}, "invalid_params": {"type": "array", "items": param}}}
+    param = {
+        "type": "object",
+        "required": ["name", "reason", "message"],
+        "properties": {
+            "name": {"type": "string"},
+            "reason": {"type": "string"},
+            "message": {"type": "string"},
+            "index": {"type": "integer", "description": "The event's index in a batch"},
+        },
+    }
+    error = {
+        "type": "object",
+        "required": ["code", "message"],
+        "properties": {
+            "code": {"type": "integer", "enum": sorted(error_codes())},
+            "message": {"type": "string"},
+            "detail": {"type": "string"},
+            "invalid_params": {"type": "array", "items": param},
+        },
+    }
     return {"type": "object", "required": ["error"], "properties": {"error": error}}
 
 
@@ -216,9 +273,12 @@ def spec(routes: Sequence[BaseRoute]) -> Schema:
         paths.setdefault(ep.path, {})[ep.method.lower()] = _operation(ep)
     return {
         "openapi": "3.1.0",
-        "info": {"title": "watchdepth", "version": __version__,
-                 "description": "Video analytics compatible with Kinescope's Analytics API. "
-                                "The reference in words: docs/api.md."},
+        "info": {
+            "title": "watchdepth",
+            "version": __version__,
+            "description": "Video analytics compatible with Kinescope's Analytics API. "
+            "The reference in words: docs/api.md.",
+        },
         "paths": dict(sorted(paths.items())),
         "components": _components(),
     }

@@ -13,8 +13,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from watchdepth.api.auth import authorize
 from watchdepth.api import openapi as _openapi
+from watchdepth.api.auth import authorize
 from watchdepth.api.context import services as _services
 from watchdepth.errors import InvalidInput
 from watchdepth.serve.ingest import WRITE_BUCKETS
@@ -37,8 +37,12 @@ async def healthz(request: Request) -> Response:
         reasons.append(STORE)
     body: dict[str, Any] = {"status": "failing", "reason": ", ".join(reasons)} if reasons else {"status": "ok"}
     if journal is not None and _authenticated(request):
-        body["detail"] = {"error": journal.error, "pending_events": journal.pending_events,
-                          "quarantined_batches": journal.quarantined, "disk_low": journal.disk_low}
+        body["detail"] = {
+            "error": journal.error,
+            "pending_events": journal.pending_events,
+            "quarantined_batches": journal.quarantined,
+            "disk_low": journal.disk_low,
+        }
     return JSONResponse(body, status_code=503 if reasons else 200)
 
 

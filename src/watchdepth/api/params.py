@@ -54,8 +54,14 @@ def period(request: Request, default_tz: str, store: Store | None = None) -> Per
     q = request.query_params
     first_ms = store.first_event_ms() if store is not None and q.get("period") == "all_time" else None
     tz = zone(q.get("timezone"), default_tz)
-    return parse_period(from_=q.get("from"), to=q.get("to"), period=q.get("period"), tz=tz,
-                        now_ms=int(time.time() * 1000), first_ms=first_ms)
+    return parse_period(
+        from_=q.get("from"),
+        to=q.get("to"),
+        period=q.get("period"),
+        tz=tz,
+        now_ms=int(time.time() * 1000),
+        first_ms=first_ms,
+    )
 
 
 def listed(request: Request, name: str) -> list[str]:
@@ -130,8 +136,11 @@ def group_time(request: Request, p: Period | None = None, default: str = "day") 
 
 def check_buckets(p: Period, size: str, name: str = "group_time") -> None:
     if bucket_count(p, size) > MAX_BUCKETS:
-        raise bad(name, f"at most {MAX_BUCKETS} {size} buckets per answer; choose a larger {name} or a shorter period",
-                  "too_many")
+        raise bad(
+            name,
+            f"at most {MAX_BUCKETS} {size} buckets per answer; choose a larger {name} or a shorter period",
+            "too_many",
+        )
 
 
 _WHOLE = re.compile(r"^[0-9]{1,9}$")

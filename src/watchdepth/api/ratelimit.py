@@ -41,7 +41,9 @@ class Rate:
 def parse_rate(text: str, setting: str = "rate limit") -> Rate | None:
     """``"RATE[:BURST]"`` (BURST defaults to RATE, at least 1); ``""``, ``"0"``, ``"off"``: None."""
     text = text.strip().lower()
-    usage = f"{setting} is 'RATE:BURST' (requests per second, most at once; RATE > 0, BURST >= 1) or 'off', not {text!r}"
+    usage = (
+        f"{setting} is 'RATE:BURST' (requests per second, most at once; RATE > 0, BURST >= 1) or 'off', not {text!r}"
+    )
     if text in ("", "0", "off", "none"):
         return None
     rate_text, _, burst_text = text.partition(":")
@@ -102,8 +104,9 @@ def refusal(wait: float) -> tuple[dict[str, object], dict[str, str]]:
 class RateLimit:
     """ASGI middleware: the ``/v1`` limit, and the ``/collect`` one unless already counted."""
 
-    def __init__(self, app: ASGIApp, *, api: Buckets | None, collect: Buckets | None,
-                 trusted_proxies: tuple[str, ...]) -> None:
+    def __init__(
+        self, app: ASGIApp, *, api: Buckets | None, collect: Buckets | None, trusted_proxies: tuple[str, ...]
+    ) -> None:
         self.app = app
         self.api = api
         self.collect = collect
@@ -126,8 +129,9 @@ class RateLimit:
             headers = dict(scope["headers"])
             forwarded = headers.get(b"x-forwarded-for")
             peer = scope["client"][0] if scope.get("client") else ""
-            return self.collect.take(client_ip(peer, forwarded.decode("latin-1") if forwarded else None,
-                                               self.trusted_proxies))
+            return self.collect.take(
+                client_ip(peer, forwarded.decode("latin-1") if forwarded else None, self.trusted_proxies)
+            )
         return 0.0
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from watchdepth.catalog.merge import merge_in_place
@@ -54,9 +54,17 @@ class Catalog:
 
     # -- reading ----------------------------------------------------------------------------
 
-    def list(self, entity: str, *, project_ids: Iterable[str] | None = None, search: str | None = None,
-             ids: Iterable[str] | None = None, statuses: Iterable[str] | None = None, without_folder: bool = False,
-             **match: str | None) -> list[dict[str, Any]]:
+    def list(
+        self,
+        entity: str,
+        *,
+        project_ids: Iterable[str] | None = None,
+        search: str | None = None,
+        ids: Iterable[str] | None = None,
+        statuses: Iterable[str] | None = None,
+        without_folder: bool = False,
+        **match: str | None,
+    ) -> list[dict[str, Any]]:
         """Entities matching every filter: exact ``match`` values, ``search`` (case-insensitive, in the
         title or name), ``ids``, ``statuses`` (a catalog video is always ``done``), no folder."""
         table, kind = ENTITIES[entity]
@@ -118,8 +126,13 @@ class Catalog:
                 todo += children.get(fid, [])
         return out
 
-    def content_ids(self, *, project_ids: Iterable[str] | None = None, folder_ids: Iterable[str] | None = None,
-                    stream_id: str | None = None) -> set[str]:
+    def content_ids(
+        self,
+        *,
+        project_ids: Iterable[str] | None = None,
+        folder_ids: Iterable[str] | None = None,
+        stream_id: str | None = None,
+    ) -> set[str]:
         """Content in these projects / folders (nested included) / of this stream (with its events)."""
         projects = set(project_ids) if project_ids is not None else None
         folders = self.subfolders(folder_ids) if folder_ids is not None else None
@@ -140,9 +153,11 @@ class Catalog:
         table, kind = ENTITIES[entity]
         with self._lock:
             if row["id"] in self._all_ids(table):
-                raise ValidationFailed("an entity with this id exists", invalid_params=[
-                    InvalidParam("id", "taken", f"id {row['id']!r} is already used")])
-            row = dict(row, created_at=datetime.now(timezone.utc))
+                raise ValidationFailed(
+                    "an entity with this id exists",
+                    invalid_params=[InvalidParam("id", "taken", f"id {row['id']!r} is already used")],
+                )
+            row = dict(row, created_at=datetime.now(UTC))
             if kind is not None:
                 row["kind"] = kind
             self._check_refs(table, row)
@@ -154,7 +169,7 @@ class Catalog:
         table, _ = ENTITIES[entity]
         self.get(entity, key)
         with self._lock:
-            row = dict(self._source(table)[key], **changes, updated_at=datetime.now(timezone.utc))
+            row = dict(self._source(table)[key], **changes, updated_at=datetime.now(UTC))
             self._check_refs(table, row)
             self.store.catalog_put(table, _stored(table, row), create=False)
             self._remember(table, row)
@@ -223,7 +238,7 @@ def public(entity: str, row: dict[str, Any]) -> dict[str, Any]:
     for name in ("created_at", "updated_at"):
         t = out.get(name)
         if isinstance(t, datetime):
-            out[name] = t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            out[name] = t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return out
 
 
@@ -237,6 +252,11 @@ def _stored(table: str, row: dict[str, Any]) -> dict[str, Any]:
 
 def _info(row: dict[str, Any]) -> ContentInfo:
     return ContentInfo(
-        id=row["id"], kind=row["kind"], project_id=row["project_id"], folder_id=row.get("folder_id"),
-        title=row.get("title") or "", duration=row.get("duration"), stream_id=row.get("stream_id"),
+        id=row["id"],
+        kind=row["kind"],
+        project_id=row["project_id"],
+        folder_id=row.get("folder_id"),
+        title=row.get("title") or "",
+        duration=row.get("duration"),
+        stream_id=row.get("stream_id"),
     )

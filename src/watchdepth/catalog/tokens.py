@@ -15,7 +15,7 @@ import json
 import secrets
 import threading
 from collections.abc import Collection, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from watchdepth.catalog.merge import merge_in_place
@@ -28,6 +28,7 @@ from watchdepth.errors import (
     ValidationFailed,
 )
 from watchdepth.store.base import Store
+
 
 class Token(NamedTuple):
     id: str
@@ -46,7 +47,8 @@ class Tokens:
         self.store = store
         self._lock = threading.Lock()
         self._by_hash: dict[str, dict[str, Any]] = {
-            r["hash"]: r for r in store.catalog_rows("tokens") if not r["revoked"]}
+            r["hash"]: r for r in store.catalog_rows("tokens") if not r["revoked"]
+        }
 
     def create(self, name: str, projects: Sequence[str] = (), read_only: bool = False) -> tuple[str, Token]:
         secret = "wd_" + secrets.token_urlsafe(32)
@@ -57,7 +59,7 @@ class Tokens:
             "projects": json.dumps(list(projects)),
             "read_only": read_only,
             "revoked": False,
-            "created_at": datetime.now(timezone.utc),
+            "created_at": datetime.now(UTC),
         }
         with self._lock:
             self.store.catalog_put("tokens", row, create=True)
@@ -69,8 +71,16 @@ class Tokens:
         with self._lock:
             rows = list(self._by_hash.values())
         rows.sort(key=lambda r: (str(r["created_at"]), str(r["id"])))
-        return [{"id": t.id, "name": t.name, "projects": list(t.projects or ()), "read_only": t.read_only,
-                 "created_at": _iso(r["created_at"])} for r, t in ((r, _token(r)) for r in rows)]
+        return [
+            {
+                "id": t.id,
+                "name": t.name,
+                "projects": list(t.projects or ()),
+                "read_only": t.read_only,
+                "created_at": _iso(r["created_at"]),
+            }
+            for r, t in ((r, _token(r)) for r in rows)
+        ]
 
     def revoke(self, token_id: str) -> Token:
         """Revoke the token with that id (NotFound when there is none, or it is revoked already)."""
@@ -141,7 +151,7 @@ def _hash(secret: str) -> str:
 
 def _iso(value: object) -> str:
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
     return str(value)
 
 

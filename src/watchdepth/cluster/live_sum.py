@@ -31,8 +31,15 @@ STALE_SECONDS = 5.0
 class CollectorFanout:
     """The latest per-collector snapshots and their sum."""
 
-    def __init__(self, urls: Sequence[str], *, every: float = POLL_SECONDS, stale_after: float = STALE_SECONDS,
-                 timeout: float = 0.8, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        urls: Sequence[str],
+        *,
+        every: float = POLL_SECONDS,
+        stale_after: float = STALE_SECONDS,
+        timeout: float = 0.8,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.urls = tuple(dict.fromkeys(u.rstrip("/") for u in urls if u.strip()))  # each once
         self.every = every
         self.stale_after = stale_after

@@ -32,10 +32,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from watchdepth.cluster.live_sum import CollectorFanout
 from watchdepth.collect.event import Event
 from watchdepth.errors import ServiceError, WatchdepthError
 from watchdepth.serve.ingest import Accepted, IngestStats
-from watchdepth.cluster.live_sum import CollectorFanout
 from watchdepth.serve.services import Services
 from watchdepth.sessionize import Sessionizer
 

@@ -29,8 +29,25 @@ _OS_NAMES: Final = {
     "Roku": "Roku OS",
     "Chromecast Linux": "Linux",
     **dict.fromkeys(
-        ("Ubuntu", "Kubuntu", "Xubuntu", "Fedora", "Debian", "Linux Mint", "Mint", "Arch Linux", "Gentoo",
-         "Red Hat", "CentOS", "openSUSE", "SUSE", "Mandriva", "Slackware", "Mageia", "elementary OS"),
+        (
+            "Ubuntu",
+            "Kubuntu",
+            "Xubuntu",
+            "Fedora",
+            "Debian",
+            "Linux Mint",
+            "Mint",
+            "Arch Linux",
+            "Gentoo",
+            "Red Hat",
+            "CentOS",
+            "openSUSE",
+            "SUSE",
+            "Mandriva",
+            "Slackware",
+            "Mageia",
+            "elementary OS",
+        ),
         "Linux",
     ),
 }
@@ -47,9 +64,7 @@ _BROWSER_NAMES: Final = {
     "Android": "Android Browser",
     "Mobile Safari UI/WKWebView": "iOS WebView",
 }
-_DESKTOP_OSES: Final = frozenset(
-    {"Windows", "macOS", "Linux", "ChromeOS", "FreeBSD", "OpenBSD", "NetBSD", "Solaris"}
-)
+_DESKTOP_OSES: Final = frozenset({"Windows", "macOS", "Linux", "ChromeOS", "FreeBSD", "OpenBSD", "NetBSD", "Solaris"})
 
 _BOT: Final = re.compile(
     r"(?<!cu)bot|crawl|spider|slurp|scrap(?:er|y)|mediapartners|facebookexternalhit|\+https?://"
@@ -65,7 +80,14 @@ _TV: Final = re.compile(
 )
 _CONSOLE: Final = re.compile(r"playstation|xbox|nintendo", re.IGNORECASE)
 _PHONE_TOKENS: Final = (
-    "iPhone", "iPod", "Opera Mini", "Windows Phone", "BlackBerry", "BB10", "KAIOS", "Mobile",
+    "iPhone",
+    "iPod",
+    "Opera Mini",
+    "Windows Phone",
+    "BlackBerry",
+    "BB10",
+    "KAIOS",
+    "Mobile",
 )
 
 

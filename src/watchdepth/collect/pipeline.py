@@ -122,7 +122,11 @@ class Collector:
             self._tally("decode", time.perf_counter() - start)
         ip = client_ip(peer_ip, x_forwarded_for, self.trusted_proxies)
         origin = Origin(ip, user_agent, referer if referer and len(referer) <= MAX_URL_CHARS else None)
-        return self.run(Batch(wire, [origin] * len(wire), received_at, client_time=False, one_origin=True, index=index, errors=errors))
+        return self.run(
+            Batch(
+                wire, [origin] * len(wire), received_at, client_time=False, one_origin=True, index=index, errors=errors
+            )
+        )
 
     def from_import(
         self,
@@ -262,9 +266,7 @@ STEPS: Final[tuple[Step, ...]] = (put_content, put_time, put_geo, put_device, pu
 STEP_NAMES: Final = tuple(step.__name__ for step in STEPS)
 
 
-def resolve(
-    catalog: Mapping[str, ContentInfo], e: WireEvent
-) -> tuple[ContentInfo, str | None] | InvalidParam:
+def resolve(catalog: Mapping[str, ContentInfo], e: WireEvent) -> tuple[ContentInfo, str | None] | InvalidParam:
     """The most specific content of an event and its stream id, or why the ids are refused."""
     if e.video_id is not None:
         video = _lookup(catalog, "video_id", e.video_id, "video")
@@ -282,9 +284,7 @@ def resolve(
     return broadcast, stream.id
 
 
-def _lookup(
-    catalog: Mapping[str, ContentInfo], name: str, value: str, kind: str
-) -> ContentInfo | InvalidParam:
+def _lookup(catalog: Mapping[str, ContentInfo], name: str, value: str, kind: str) -> ContentInfo | InvalidParam:
     info = catalog.get(value)
     if info is None:
         return InvalidParam(name, "unknown", f"no {kind} with id {value}")

@@ -333,7 +333,12 @@ def _cross_problems_of(v: Mapping[str, object]) -> list[Problem]:
 
 
 def _cross(
-    type_: object, video_id: object, stream_id: object, event_id: object, position: object, from_: object,
+    type_: object,
+    video_id: object,
+    stream_id: object,
+    event_id: object,
+    position: object,
+    from_: object,
     ms: object = None,
 ) -> list[Problem]:
     """Rules that span fields, plus the ``type`` pattern; values may be of any JSON type."""

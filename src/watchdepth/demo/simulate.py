@@ -47,7 +47,9 @@ class Plan:
     duration: float
     heartbeat: float
     ramp_up: float
-    contents: list[dict[str, str]]  # wire id fields of each choice: {"video_id": …} or {"stream_id": …[, "event_id": …]}
+    contents: list[
+        dict[str, str]
+    ]  # wire id fields of each choice: {"video_id": …} or {"stream_id": …[, "event_id": …]}
     forwarded_for: bool = False
     seed: int | None = None
     connections: int = 100
@@ -175,8 +177,10 @@ async def _report(tally: Tally, start: float, plan: Plan, out: Any) -> None:
 def _line(tally: Tally, start: float, plan: Plan, out: Any, final: bool = False) -> None:
     elapsed = time.monotonic() - start
     rate = tally.sent / elapsed if elapsed > 0 else 0.0
-    text = (f"{elapsed:6.1f}/{plan.duration:.0f} s  viewers {tally.joined - tally.left}/{plan.viewers} playing"
-            f"  events {tally.sent} ({rate:.0f}/s)  failed {tally.failed}")
+    text = (
+        f"{elapsed:6.1f}/{plan.duration:.0f} s  viewers {tally.joined - tally.left}/{plan.viewers} playing"
+        f"  events {tally.sent} ({rate:.0f}/s)  failed {tally.failed}"
+    )
     out.write("\r" + text + ("\n" if final else ""))
     out.flush()
 
@@ -186,8 +190,10 @@ def _line(tally: Tally, start: float, plan: Plan, out: Any, final: bool = False)
 
 def add_parser(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
-        "simulate", help="play synthetic viewers against a running server",
-        description="Play N synthetic viewers against a running server's /collect (for demos and benchmarks).")
+        "simulate",
+        help="play synthetic viewers against a running server",
+        description="Play N synthetic viewers against a running server's /collect (for demos and benchmarks).",
+    )
     p.add_argument("--url", help="the server's base URL (default http://HOST:PORT from the settings)")
     p.add_argument("--viewers", "-n", type=int, default=20, help="how many viewers (default 20)")
     p.add_argument("--duration", type=float, default=60.0, help="seconds to run (default 60)")
@@ -196,8 +202,11 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--video", action="append", default=[], help="video id to watch (repeat or comma-separate)")
     p.add_argument("--stream", help="stream id to watch")
     p.add_argument("--event", help="broadcast event id of --stream")
-    p.add_argument("--forwarded-for", action="store_true",
-                   help="send client IPs in X-Forwarded-For (only if the server trusts this machine as a proxy)")
+    p.add_argument(
+        "--forwarded-for",
+        action="store_true",
+        help="send client IPs in X-Forwarded-For (only if the server trusts this machine as a proxy)",
+    )
     p.add_argument("--connections", type=int, default=100, help="HTTP connection pool size (default 100)")
     p.add_argument("--seed", type=int, help="random seed, for a repeatable run")
     p.add_argument("--quiet", action="store_true", help="no progress line")
@@ -211,18 +220,35 @@ def plan_from(args: argparse.Namespace, settings: Settings) -> Plan:
         raise ValueError("give --video ID[,ID…] or --stream ID (with an optional --event ID)")
     if args.event and not args.stream:
         raise ValueError("--event needs --stream")
-    contents = [{"video_id": v} for v in videos] if videos else [
-        {"stream_id": args.stream, **({"event_id": args.event} if args.event else {})}]
-    for name, value, low in (("--viewers", args.viewers, 1), ("--duration", args.duration, 0.1),
-                             ("--heartbeat", args.heartbeat, 0.1), ("--connections", args.connections, 1)):
+    contents = (
+        [{"video_id": v} for v in videos]
+        if videos
+        else [{"stream_id": args.stream, **({"event_id": args.event} if args.event else {})}]
+    )
+    for name, value, low in (
+        ("--viewers", args.viewers, 1),
+        ("--duration", args.duration, 0.1),
+        ("--heartbeat", args.heartbeat, 0.1),
+        ("--connections", args.connections, 1),
+    ):
         if value < low:
             raise ValueError(f"{name} must be at least {low}")
     ramp = args.duration / 4 if args.ramp_up is None else args.ramp_up
     if not 0 <= ramp <= args.duration:
         raise ValueError("--ramp-up must be between 0 and --duration")
     url = (args.url or f"http://{settings.host}:{settings.port}").rstrip("/")
-    return Plan(url, args.viewers, args.duration, args.heartbeat, ramp, contents, args.forwarded_for,
-                args.seed, args.connections, args.quiet)
+    return Plan(
+        url,
+        args.viewers,
+        args.duration,
+        args.heartbeat,
+        ramp,
+        contents,
+        args.forwarded_for,
+        args.seed,
+        args.connections,
+        args.quiet,
+    )
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -234,8 +260,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         httpx.get(plan.url + "/healthz", timeout=5).raise_for_status()
     except httpx.HTTPError as exc:
-        print(f"error: no watchdepth server answers at {plan.url} ({exc}); start one with `watchdepth serve`",
-              file=sys.stderr)
+        print(
+            f"error: no watchdepth server answers at {plan.url} ({exc}); start one with `watchdepth serve`",
+            file=sys.stderr,
+        )
         return 1
     tally = asyncio.run(simulate(plan))
     print(f"{tally.joined} viewers, {tally.sent} events accepted, {tally.failed} failed", flush=True)

@@ -20,7 +20,10 @@ from typing import Any
 
 import msgspec
 
-PROJECTS: list[dict[str, Any]] = [{"id": "demo-academy", "name": "Demo Academy"}, {"id": "demo-media", "name": "Demo Media"}]
+PROJECTS: list[dict[str, Any]] = [
+    {"id": "demo-academy", "name": "Demo Academy"},
+    {"id": "demo-media", "name": "Demo Media"},
+]
 FOLDERS: list[dict[str, Any]] = [
     {"id": "courses", "project_id": "demo-academy", "parent_id": None, "name": "Courses"},
     {"id": "python", "project_id": "demo-academy", "parent_id": "courses", "name": "Python"},
@@ -28,20 +31,70 @@ FOLDERS: list[dict[str, Any]] = [
     {"id": "marketing", "project_id": "demo-media", "parent_id": None, "name": "Marketing"},
 ]
 VIDEOS: list[dict[str, Any]] = [
-    {"id": "demo-video", "project_id": "demo-academy", "folder_id": None, "title": "Welcome to watchdepth", "duration": 60.0},
-    {"id": "py-01", "project_id": "demo-academy", "folder_id": "python-basics", "title": "Python 1: variables", "duration": 420.0},
-    {"id": "py-02", "project_id": "demo-academy", "folder_id": "python-basics", "title": "Python 2: loops", "duration": 515.0},
-    {"id": "py-03", "project_id": "demo-academy", "folder_id": "python", "title": "Python 3: modules", "duration": 630.0},
+    {
+        "id": "demo-video",
+        "project_id": "demo-academy",
+        "folder_id": None,
+        "title": "Welcome to watchdepth",
+        "duration": 60.0,
+    },
+    {
+        "id": "py-01",
+        "project_id": "demo-academy",
+        "folder_id": "python-basics",
+        "title": "Python 1: variables",
+        "duration": 420.0,
+    },
+    {
+        "id": "py-02",
+        "project_id": "demo-academy",
+        "folder_id": "python-basics",
+        "title": "Python 2: loops",
+        "duration": 515.0,
+    },
+    {
+        "id": "py-03",
+        "project_id": "demo-academy",
+        "folder_id": "python",
+        "title": "Python 3: modules",
+        "duration": 630.0,
+    },
     {"id": "intro", "project_id": "demo-academy", "folder_id": "courses", "title": "Курс: введение", "duration": 185.0},
-    {"id": "promo-spring", "project_id": "demo-media", "folder_id": "marketing", "title": "Spring promo", "duration": 30.0},
-    {"id": "promo-summer", "project_id": "demo-media", "folder_id": "marketing", "title": "Summer promo", "duration": 45.0},
+    {
+        "id": "promo-spring",
+        "project_id": "demo-media",
+        "folder_id": "marketing",
+        "title": "Spring promo",
+        "duration": 30.0,
+    },
+    {
+        "id": "promo-summer",
+        "project_id": "demo-media",
+        "folder_id": "marketing",
+        "title": "Summer promo",
+        "duration": 45.0,
+    },
     {"id": "interview", "project_id": "demo-media", "folder_id": None, "title": "CEO interview", "duration": 1260.0},
 ]
-STREAMS: list[dict[str, Any]] = [{"id": "weekly-live", "project_id": "demo-media", "folder_id": None, "title": "Weekly live"}]
+STREAMS: list[dict[str, Any]] = [
+    {"id": "weekly-live", "project_id": "demo-media", "folder_id": None, "title": "Weekly live"}
+]
 EVENTS: list[dict[str, Any]] = [{"id": "weekly-live-1", "stream_id": "weekly-live", "title": "Episode 1"}]
 
-IPS = ["77.88.55.88", "8.8.8.8", "81.2.69.142", "195.46.39.39", "1.1.1.1", "185.60.216.35",
-       "2.16.20.1", "133.11.0.1", "200.160.2.3", "41.203.64.1", "5.255.255.5", "46.4.0.1"]
+IPS = [
+    "77.88.55.88",
+    "8.8.8.8",
+    "81.2.69.142",
+    "195.46.39.39",
+    "1.1.1.1",
+    "185.60.216.35",
+    "2.16.20.1",
+    "133.11.0.1",
+    "200.160.2.3",
+    "41.203.64.1",
+    "5.255.255.5",
+    "46.4.0.1",
+]
 AGENTS = [
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15",
@@ -53,8 +106,13 @@ AGENTS = [
     "Mozilla/5.0 (iPad; CPU OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
     "Mozilla/5.0 (Linux; Android 13; SM-X700) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
 ]
-PAGES = ["https://learn.example.com/python/lesson-1", "https://learn.example.com/python/lesson-2",
-         "https://www.example.com/", "https://blog.example.org/posts/launch", "https://news.example.net/video?id=7"]
+PAGES = [
+    "https://learn.example.com/python/lesson-1",
+    "https://learn.example.com/python/lesson-2",
+    "https://www.example.com/",
+    "https://blog.example.org/posts/launch",
+    "https://news.example.net/video?id=7",
+]
 
 
 TOKEN_FILE = "demo-token"
@@ -83,7 +141,11 @@ def history(now_ms: int, days: int = 21, sessions_per_day: int = 120, seed: int 
 #: Countries (by the demo IPs) and browsers whose viewers wait longer for the first frame
 #: and stall more: factors on the startup time and on the chance of a stall.
 SLOW_IPS = {"185.60.216.35": (1.8, 3.0), "200.160.2.3": (1.8, 3.0), "41.203.64.1": (2.5, 4.0)}  # BR, BR, NG
-SLOW_AGENTS = {AGENTS[2]: (2.0, 4.0), AGENTS[7]: (1.5, 2.5), AGENTS[3]: (1.3, 1.5)}  # Safari on iPhone, iPad; Chrome on Android
+SLOW_AGENTS = {
+    AGENTS[2]: (2.0, 4.0),
+    AGENTS[7]: (1.5, 2.5),
+    AGENTS[3]: (1.3, 1.5),
+}  # Safari on iPhone, iPad; Chrome on Android
 STARTUP_MS = 600  # median time from the first play to the first frame, on a good connection
 STALL_P = 0.008  # chance of a stall at each heartbeat, on a good connection
 FAIL_BEFORE_START = 0.008  # fatal error between the play and the first frame

@@ -42,7 +42,13 @@ def body_from_args(ns: argparse.Namespace) -> dict[str, object]:
     body: dict[str, object] = {"format": ns.format, "folder_ids": list(ns.folder_ids)}
     if ns.fields:
         body["fields"] = [f.strip() for f in ns.fields.split(",") if f.strip()]
-    for key, value in (("period", ns.period), ("from", ns.from_), ("to", ns.to), ("email", ns.email), ("timezone", ns.timezone)):
+    for key, value in (
+        ("period", ns.period),
+        ("from", ns.from_),
+        ("to", ns.to),
+        ("email", ns.email),
+        ("timezone", ns.timezone),
+    ):
         if value is not None:
             body[key] = value
     return body
@@ -99,9 +105,14 @@ def progress_bar(job: Job) -> str:
 
 def _report(worker: ExportWorker, job: Job, out: TextIO, err: TextIO) -> int:
     done = job.status == "done"
-    return report_outcome(job, worker.store.zip_path(job.id) if done else None,
-                          worker.download_url(job) if done else None,
-                          "a server on this data dir will finish it", out, err)
+    return report_outcome(
+        job,
+        worker.store.zip_path(job.id) if done else None,
+        worker.download_url(job) if done else None,
+        "a server on this data dir will finish it",
+        out,
+        err,
+    )
 
 
 def report_outcome(job: Job, path: object, url: str | None, who_finishes: str, out: TextIO, err: TextIO) -> int:

@@ -36,9 +36,11 @@ from watchdepth.export.source import parse_spec
 
 def add_parser(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
-        "export", help="build a report (CSV/XLSX in a ZIP); prints its path and link",
+        "export",
+        help="build a report (CSV/XLSX in a ZIP); prints its path and link",
         description="Build a report of every video, stream and broadcast event in the chosen folders. "
-                    "Exit codes: 0 done, 1 failed, 2 invalid arguments, 3 interrupted or timed out.")
+        "Exit codes: 0 done, 1 failed, 2 invalid arguments, 3 interrupted or timed out.",
+    )
     p.add_argument("--data", dest="data_dir", help="data directory (default ./watchdepth-data)")
     add_arguments(p)
 
@@ -51,8 +53,8 @@ def run(args: argparse.Namespace, settings: Settings, *, poll: float = 0.2) -> i
             return run_remote(client, args, poll=poll)
         finally:
             client.close()
-    from watchdepth.serve import services as svc
     from watchdepth.export.service import build_worker
+    from watchdepth.serve import services as svc
 
     try:
         parse_spec(body_from_args(args))
@@ -70,8 +72,14 @@ def run(args: argparse.Namespace, settings: Settings, *, poll: float = 0.2) -> i
         services.close()
 
 
-def run_remote(client: httpx.Client, ns: argparse.Namespace, *, poll: float = 0.2,
-               stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+def run_remote(
+    client: httpx.Client,
+    ns: argparse.Namespace,
+    *,
+    poll: float = 0.2,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
     """Submit through a running server's admin socket and poll it until the job ends."""
     out, err = stdout or sys.stdout, stderr or sys.stderr
     r = client.post("/admin/exports", json=body_from_args(ns))
@@ -108,8 +116,9 @@ def run_remote(client: httpx.Client, ns: argparse.Namespace, *, poll: float = 0.
         return 3
     if bar is not None:
         bar.write("\r" + progress_bar(job) + "\n")
-    return report_outcome(job, state.get("path"), state.get("view", {}).get("download_url"),
-                          "the server goes on with it", out, err)
+    return report_outcome(
+        job, state.get("path"), state.get("view", {}).get("download_url"), "the server goes on with it", out, err
+    )
 
 
 def _message(r: httpx.Response) -> str:

@@ -27,7 +27,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -86,7 +86,9 @@ class ExportWorker:
             for job in self.store.all():
                 if job.status not in FINAL:
                     self._queue.put(job.id)
-        self._threads = [threading.Thread(target=self._loop, name=f"export-{i}", daemon=True) for i in range(self._workers)]
+        self._threads = [
+            threading.Thread(target=self._loop, name=f"export-{i}", daemon=True) for i in range(self._workers)
+        ]
         self._threads.append(threading.Thread(target=self._sweeper, name="export-sweep", daemon=True))
         for t in self._threads:
             t.start()
@@ -104,7 +106,9 @@ class ExportWorker:
         if spec.email and self._mailer is None:
             raise ValidationFailed(
                 "parameters did not validate",
-                invalid_params=[InvalidParam("email", "unsupported", "e-mail delivery is not configured on this server")],
+                invalid_params=[
+                    InvalidParam("email", "unsupported", "e-mail delivery is not configured on this server")
+                ],
             )
         job = self.store.create(spec, self._clock())
         self._queue.put(job.id)
@@ -219,7 +223,9 @@ class ExportWorker:
         job.rows_total = self._source.count_rows(job.spec)
         self.store.save(job)
         if job.spec.format == "xlsx" and job.rows_total > XLSX_MAX_ROWS:
-            self._fail(job, f"the report has {job.rows_total:,} rows; an XLSX sheet holds {XLSX_MAX_ROWS:,}: choose CSV")
+            self._fail(
+                job, f"the report has {job.rows_total:,} rows; an XLSX sheet holds {XLSX_MAX_ROWS:,}: choose CSV"
+            )
             return
         part = self.store.part_path(job.id)
         try:
@@ -304,7 +310,7 @@ def member_name(job: Job) -> str:
 
 
 def download_name(job: Job) -> str:
-    day = datetime.fromtimestamp(job.created_at, timezone.utc).strftime("%Y-%m-%d")
+    day = datetime.fromtimestamp(job.created_at, UTC).strftime("%Y-%m-%d")
     return f"watchdepth-report-{day}-{job.id[:8]}.zip"
 
 

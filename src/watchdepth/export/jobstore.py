@@ -59,8 +59,11 @@ def _warm_decoder() -> msgspec.json.Decoder[Job]:
     that first decode at once crashed CPython 3.11 (SIGSEGV in ``get_class_annotations``).
     """
     decoder = msgspec.json.Decoder(Job)
-    decoder.decode(msgspec.json.encode(Job(id="0" * 32, spec=ExportSpec(fields=["title"], format="csv", folder_ids=[]),
-                                           created_at=0.0)))
+    decoder.decode(
+        msgspec.json.encode(
+            Job(id="0" * 32, spec=ExportSpec(fields=["title"], format="csv", folder_ids=[]), created_at=0.0)
+        )
+    )
     return decoder
 
 

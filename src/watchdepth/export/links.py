@@ -22,7 +22,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from watchdepth.errors import Gone, NotFound
@@ -58,7 +58,7 @@ class LinkSigner:
 
 def expired(expires_at: int) -> Gone:
     """The 410 of a link past its expiry (or whose file was already deleted)."""
-    when = datetime.fromtimestamp(expires_at, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    when = datetime.fromtimestamp(expires_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
     return Gone(f"This download link expired on {when}. Generate the report again to get a new link.")
 
 

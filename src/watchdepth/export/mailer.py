@@ -14,7 +14,7 @@ import smtplib
 import ssl
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from html import escape
 
@@ -120,7 +120,7 @@ def report_message(
     *, to: str, sender: str, link: str, expires_at: int, job_id: str, rows: int, fmt: str
 ) -> EmailMessage:
     """The one e-mail of a report: plain text and HTML, both with the link and its expiry."""
-    when = datetime.fromtimestamp(expires_at, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    when = datetime.fromtimestamp(expires_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
     msg = EmailMessage()
     msg["Subject"] = "Your watchdepth report is ready"
     msg["From"] = sender

@@ -34,11 +34,18 @@ def mailer(settings: Any) -> Mailer | None:
     """The report mailer, or None when no SMTP host is set (e-mail is then refused, links still work)."""
     if not settings.smtp_host:
         return None
-    return Mailer(SmtpSettings(
-        host=settings.smtp_host, port=settings.smtp_port, security=settings.smtp_security,
-        user=settings.smtp_user, password=settings.smtp_password, sender=settings.mail_from,
-        attempts=settings.smtp_attempts, backoff=settings.smtp_backoff,
-    ))
+    return Mailer(
+        SmtpSettings(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            security=settings.smtp_security,
+            user=settings.smtp_user,
+            password=settings.smtp_password,
+            sender=settings.mail_from,
+            attempts=settings.smtp_attempts,
+            backoff=settings.smtp_backoff,
+        )
+    )
 
 
 def build_worker(services: Any) -> ExportWorker:
@@ -49,8 +56,7 @@ def build_worker(services: Any) -> ExportWorker:
     every = 1000
     if pause > 0:
         source, every = _Paused(source, pause), 1
-    return ExportWorker(source, s.data_dir, mailer(s), s.public_url, workers=2, ttl=s.export_ttl,
-                        progress_every=every)
+    return ExportWorker(source, s.data_dir, mailer(s), s.public_url, workers=2, ttl=s.export_ttl, progress_every=every)
 
 
 class _Paused:

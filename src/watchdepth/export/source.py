@@ -131,7 +131,11 @@ def _check_fields(fields: list[str]) -> list[InvalidParam]:
     known = ", ".join(EXPORT_FIELDS)
     if not fields:
         return [InvalidParam("fields", "required", f"choose at least one field of {known}")]
-    out = [InvalidParam("fields", "unknown", f"unknown field {f!r}; one of {known}") for f in fields if f not in EXPORT_FIELDS]
+    out = [
+        InvalidParam("fields", "unknown", f"unknown field {f!r}; one of {known}")
+        for f in fields
+        if f not in EXPORT_FIELDS
+    ]
     if len(set(fields)) != len(fields):
         out.append(InvalidParam("fields", "duplicate", "a field is listed twice"))
     return out

@@ -56,8 +56,17 @@ TOP_DIMENSIONS = {"countries": "country", "devices": "platform", "oses": "os", "
 #: bucket's cohort (docs/metrics.md §5).
 _TIMELINE = ("views", "unique_views", "player_loads", "watch_time", "view_rate", "avg_watch_time", "watch_depth")
 #: Kinescope's singular metric names -> the metric they name.
-SINGULAR = {"view": "views", "unique_view": "unique_views", "player_load": "player_loads", "watch_time": "watch_time",
-            "play": "play", "pause": "pause", "seek": "seek", "replay": "replay", "player_init": "player_init"}
+SINGULAR = {
+    "view": "views",
+    "unique_view": "unique_views",
+    "player_load": "player_loads",
+    "watch_time": "watch_time",
+    "play": "play",
+    "pause": "pause",
+    "seek": "seek",
+    "replay": "replay",
+    "player_init": "player_init",
+}
 #: The event counts (docs/metrics.md §4): stored sums once the store keeps them (``SUMS``).
 EVENT_COUNTS = ("play", "pause", "seek", "replay", "player_init")
 #: Known to the parser, not answered yet (400400 naming them): none since the quality fields (issue 16).
@@ -91,8 +100,11 @@ class Scope:
 
     def aggregate(self, **kw: Any) -> Aggregate:
         return Aggregate(
-            start_ms=self.period.start_ms, end_ms=self.period.end_ms, timezone=self.period.timezone,
-            filters=self.filters, **kw,
+            start_ms=self.period.start_ms,
+            end_ms=self.period.end_ms,
+            timezone=self.period.timezone,
+            filters=self.filters,
+            **kw,
         )
 
 
@@ -117,8 +129,9 @@ _NONE: Future[Any] = Future()
 _NONE.set_result(None)
 
 
-def overview(store: Store, scope: Scope, group_time: str, online: int,
-             parts: Sequence[str] = OVERVIEW_PARTS) -> dict[str, Any]:
+def overview(
+    store: Store, scope: Scope, group_time: str, online: int, parts: Sequence[str] = OVERVIEW_PARTS
+) -> dict[str, Any]:
     """Totals, timeline and top-10 lists (only the ``parts`` asked), their store queries concurrent."""
     jobs: dict[str, Future[Any]] = {}
     if "total" in parts and "timeline" not in parts:  # else: the sum of the timeline's buckets
@@ -128,7 +141,9 @@ def overview(store: Store, scope: Scope, group_time: str, online: int,
     # startup counts per bin, for the startup time percentiles (docs/metrics.md §7): the total's are
     # the sum of the timeline's when both are asked (the buckets cover the period)
     if "timeline" in parts:
-        jobs["timeline_bins"] = _POOL.submit(store.aggregate, scope.aggregate(dims=(BIN,), bucket=group_time, sums=STARTUPS))
+        jobs["timeline_bins"] = _POOL.submit(
+            store.aggregate, scope.aggregate(dims=(BIN,), bucket=group_time, sums=STARTUPS)
+        )
     elif "total" in parts:
         jobs["total_bins"] = _POOL.submit(store.aggregate, scope.aggregate(dims=(BIN,), sums=STARTUPS))
     dims = tuple(TOP_DIMENSIONS.values())
@@ -147,17 +162,29 @@ def overview(store: Store, scope: Scope, group_time: str, online: int,
         else:
             rows = got["total"].rows
             total = _sums(rows[0] if rows else None, 0)
-        m = metrics.derive(total, _merged(bins.values()) if "timeline" in parts else _bins(got["total_bins"], 0).get((), {}))
-        out["total"] = {**{k: m[k] for k in metrics.METRIC_FIELDS}, "duration": metrics.duration_total(total), "online": online,
-                        **{k: m[k] for k in metrics.QUALITY_FIELDS}}
+        m = metrics.derive(
+            total, _merged(bins.values()) if "timeline" in parts else _bins(got["total_bins"], 0).get((), {})
+        )
+        out["total"] = {
+            **{k: m[k] for k in metrics.METRIC_FIELDS},
+            "duration": metrics.duration_total(total),
+            "online": online,
+            **{k: m[k] for k in metrics.QUALITY_FIELDS},
+        }
     if "timeline" in parts:
         by_bucket = {r[0]: _sums(r, 1) for r in got["timeline"].rows}
         series = []
         for b in buckets(scope.period, group_time):
             sums = by_bucket.get(b, _ZERO)
             m = metrics.derive(sums, bins.get((b,), {}))
-            series.append({"date": iso(b), **{k: m[k] for k in _TIMELINE}, "duration": metrics.duration_total(sums),
-                           **{k: m[k] for k in metrics.QUALITY_FIELDS}})
+            series.append(
+                {
+                    "date": iso(b),
+                    **{k: m[k] for k in _TIMELINE},
+                    "duration": metrics.duration_total(sums),
+                    **{k: m[k] for k in metrics.QUALITY_FIELDS},
+                }
+            )
         out["timeline"] = series
     if "top" in parts:
         rows = got.get("top")  # None: the store could not answer them together
@@ -212,8 +239,9 @@ TOP_SUMS = ("views", "player_loads")
 
 
 def _top_rows(store: Store, scope: Scope, dim: str) -> list[tuple[Any, ...]]:
-    return store.aggregate(scope.aggregate(dims=(dim,), order=(("views", True), ("player_loads", True)), limit=10,
-                                           sums=TOP_SUMS)).rows
+    return store.aggregate(
+        scope.aggregate(dims=(dim,), order=(("views", True), ("player_loads", True)), limit=10, sums=TOP_SUMS)
+    ).rows
 
 
 def _top(dim: str, rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
@@ -256,9 +284,17 @@ def table(store: Store, catalog: Catalog, scope: Scope, req: TableRequest) -> tu
     got = store.aggregate(scope.aggregate(dims=dims, bucket=bucket, limit=MAX_SORTED_GROUPS))
     if got.total > MAX_SORTED_GROUPS:
         name = next((f for f, _ in req.order if _store_key(f) is None), "group_by")
-        raise ValidationFailed("parameters did not validate", invalid_params=[InvalidParam(
-            name, "too_many", f"{got.total} groups: sorting by {name} or grouping by a catalog name reads every group, "
-            f"at most {MAX_SORTED_GROUPS}; sort by a sum or a group, or narrow the period or the filters")])
+        raise ValidationFailed(
+            "parameters did not validate",
+            invalid_params=[
+                InvalidParam(
+                    name,
+                    "too_many",
+                    f"{got.total} groups: sorting by {name} or grouping by a catalog name reads every group, "
+                    f"at most {MAX_SORTED_GROUPS}; sort by a sum or a group, or narrow the period or the filters",
+                )
+            ],
+        )
     rows = _rows(catalog, req, got.columns, got.rows, bins)
     return sort_rows(rows, req.order)[offset : offset + req.per_page], len(rows)
 
@@ -281,8 +317,13 @@ def _store_key(name: str) -> str | None:
     return None
 
 
-def _rows(catalog: Catalog, req: TableRequest, columns: list[str], rows: Sequence[Sequence[Any]],
-          bins: dict[tuple[Any, ...], dict[int, int]] | None = None) -> list[dict[str, Any]]:
+def _rows(
+    catalog: Catalog,
+    req: TableRequest,
+    columns: list[str],
+    rows: Sequence[Sequence[Any]],
+    bins: dict[tuple[Any, ...], dict[int, int]] | None = None,
+) -> list[dict[str, Any]]:
     """Named rows, one per distinct group value (store rows that name the same group are summed,
     and their startup bins merged). ``bins``: store group key -> startup counts per bin."""
     merged: dict[tuple[Any, ...], tuple[dict[str, Any], dict[str, float], dict[int, int]]] = {}
@@ -354,17 +395,26 @@ def parse_order(text: str | None, allowed: Sequence[str]) -> tuple[tuple[str, bo
         name, _, direction = part.strip().partition(".")
         direction = direction or "asc"
         if name not in allowed:
-            raise BadOrder("order names a field that cannot be sorted", invalid_params=[
-                InvalidParam("order", "unsortable", f"cannot sort by {name[:64]!r}; sortable: {', '.join(allowed)}")])
+            raise BadOrder(
+                "order names a field that cannot be sorted",
+                invalid_params=[
+                    InvalidParam("order", "unsortable", f"cannot sort by {name[:64]!r}; sortable: {', '.join(allowed)}")
+                ],
+            )
         if direction not in ("asc", "desc"):
-            raise ValidationFailed("parameters did not validate", invalid_params=[
-                InvalidParam("order", "invalid", f"direction must be asc or desc, got {direction[:64]!r}")])
+            raise ValidationFailed(
+                "parameters did not validate",
+                invalid_params=[
+                    InvalidParam("order", "invalid", f"direction must be asc or desc, got {direction[:64]!r}")
+                ],
+            )
         out.append((name, direction == "desc"))
     return tuple(out)
 
 
-def referrers(store: Store, scope: Scope, order: tuple[tuple[str, bool], ...], page: int, per_page: int
-              ) -> tuple[list[dict[str, Any]], int]:
+def referrers(
+    store: Store, scope: Scope, order: tuple[tuple[str, bool], ...], page: int, per_page: int
+) -> tuple[list[dict[str, Any]], int]:
     """Rows per domain with their top pages (docs/api.md referrers), and the number of domains.
 
     When the order is on sums or the domain, the store sorts and pages the domains;
@@ -375,16 +425,26 @@ def referrers(store: Store, scope: Scope, order: tuple[tuple[str, bool], ...], p
     """
     order_ = order or (("views", True), ("player_loads", True))
     if all(f in metrics.SUM_FIELDS or f == "domain" for f, _ in order_):
-        got = store.aggregate(scope.aggregate(dims=("domain",), order=order_, limit=per_page, offset=(page - 1) * per_page))
+        got = store.aggregate(
+            scope.aggregate(dims=("domain",), order=order_, limit=per_page, offset=(page - 1) * per_page)
+        )
         shown: list[Sequence[Any]] = list(got.rows)
         total = got.total
     else:
         got = store.aggregate(scope.aggregate(dims=("domain",), limit=MAX_SORTED_GROUPS))
         if got.total > MAX_SORTED_GROUPS:
             name = next(f for f, _ in order_ if f not in metrics.SUM_FIELDS and f != "domain")
-            raise ValidationFailed("parameters did not validate", invalid_params=[InvalidParam(
-                name, "too_many", f"{got.total} referrer domains: sorting by {name} reads every domain, "
-                f"at most {MAX_SORTED_GROUPS}; sort by views, player_loads or domain, or narrow the period or the filters")])
+            raise ValidationFailed(
+                "parameters did not validate",
+                invalid_params=[
+                    InvalidParam(
+                        name,
+                        "too_many",
+                        f"{got.total} referrer domains: sorting by {name} reads every domain, "
+                        f"at most {MAX_SORTED_GROUPS}; sort by views, player_loads or domain, or narrow the period or the filters",
+                    )
+                ],
+            )
         start = (page - 1) * per_page
         shown, total = _domain_order(got.rows, order_)[start : start + per_page], got.total
     return _referrer_rows(shown, _top_pages(store, scope, shown), order), total
@@ -404,7 +464,9 @@ def _domain_order(rows: Sequence[Sequence[Any]], order: tuple[tuple[str, bool], 
     return [k["row"] for k in sort_rows(keyed, order)]
 
 
-def _top_pages(store: Store, scope: Scope, shown: Sequence[Sequence[Any]]) -> dict[Any, tuple[list[Sequence[Any]], int]]:
+def _top_pages(
+    store: Store, scope: Scope, shown: Sequence[Sequence[Any]]
+) -> dict[Any, tuple[list[Sequence[Any]], int]]:
     """Per domain shown: its first ``MAX_REFERRER_PAGES`` pages in ``_PAGE_CHOICE`` and its number of pages.
 
     No domain means no page (collect.referrer: both come from one URL), so the NULL domain's
@@ -436,15 +498,24 @@ def _top_pages(store: Store, scope: Scope, shown: Sequence[Sequence[Any]]) -> di
     return out
 
 
-def _referrer_rows(domains: Sequence[Sequence[Any]], pages: dict[Any, tuple[list[Sequence[Any]], int]],
-                   order: tuple[tuple[str, bool], ...]) -> list[dict[str, Any]]:
+def _referrer_rows(
+    domains: Sequence[Sequence[Any]],
+    pages: dict[Any, tuple[list[Sequence[Any]], int]],
+    order: tuple[tuple[str, bool], ...],
+) -> list[dict[str, Any]]:
     rows = []
     for r in domains:
         listed, count = pages.get(r[0], ([], 0))
         # by url first, so that ties in the request's order fall by url
         sub = [{"url": p[1], **_ref_metrics(_sums(p, 2))} for p in sorted(listed, key=lambda p: p[1] or "")]
-        rows.append({"domain": r[0], **_ref_metrics(_sums(r, 1)),
-                     "pages": sort_rows(sub, order or (("views", True),)), "pages_total": count})
+        rows.append(
+            {
+                "domain": r[0],
+                **_ref_metrics(_sums(r, 1)),
+                "pages": sort_rows(sub, order or (("views", True),)),
+                "pages_total": count,
+            }
+        )
     return sort_rows(rows, order or (("views", True), ("player_loads", True)))
 
 

@@ -25,13 +25,26 @@ METRIC_FIELDS = ("views", "unique_views", "player_loads", "watch_time", "view_ra
 #: Event counts (docs/metrics.md §4), plain sums: ``derive`` passes them through (ask for them by name).
 EVENT_COUNTS = EVENT_COUNT_SUMS
 #: Quality-of-experience fields (docs/metrics.md §7), asked by name in ``fields`` (the overview has them all).
-QUALITY_FIELDS = ("startup_time", "startup_time_p90", "buffering_count", "buffering_time", "rebuffer_ratio",
-                  "playback_failures", "failure_rate", "exits_before_start")
+QUALITY_FIELDS = (
+    "startup_time",
+    "startup_time_p90",
+    "buffering_count",
+    "buffering_time",
+    "rebuffer_ratio",
+    "playback_failures",
+    "failure_rate",
+    "exits_before_start",
+)
 #: Quality fields that need the startup histogram (a second store query per answer).
 STARTUP_FIELDS = ("startup_time", "startup_time_p90")
 #: Fields a store can sort by itself (plain sums); the rest sort after ``derive``.
-SUM_FIELDS = {"views": "views", "unique_views": "unique_views", "player_loads": "player_loads", "watch_time": "watch_time",
-              **{c: c for c in EVENT_COUNTS}}
+SUM_FIELDS = {
+    "views": "views",
+    "unique_views": "unique_views",
+    "player_loads": "player_loads",
+    "watch_time": "watch_time",
+    **{c: c for c in EVENT_COUNTS},
+}
 
 
 def round_half_up(x: float) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from watchdepth.errors import InvalidParam, ValidationFailed
@@ -36,9 +36,14 @@ AHEAD = timedelta(days=366)
 #: The most buckets one timeline answer may hold (hours of 416 days, days of 27 years).
 MAX_BUCKETS = 10_000
 #: The shortest length of each bucket size (ms): bucket_count over-estimates, never under.
-_BUCKET_MS = {"hour": 3_600_000, "day": 82_800_000, "week": 604_800_000 - 3_600_000, "month": 28 * 86_400_000 - 3_600_000}
+_BUCKET_MS = {
+    "hour": 3_600_000,
+    "day": 82_800_000,
+    "week": 604_800_000 - 3_600_000,
+    "month": 28 * 86_400_000 - 3_600_000,
+}
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-UTC = timezone.utc
+UTC = UTC
 
 
 @dataclass(frozen=True)

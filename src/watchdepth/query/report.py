@@ -60,8 +60,14 @@ class StoreReportSource:
         """The report's period, resolved at the instant it was asked for, in its time zone."""
         now_ms = int((spec.asked_at if spec.asked_at is not None else time.time()) * 1000)
         first_ms = self.store.first_event_ms() if spec.period == "all_time" else None
-        return parse_period(from_=spec.from_, to=spec.to, period=spec.period,
-                            tz=zone(spec.timezone, self.default_timezone), now_ms=now_ms, first_ms=first_ms)
+        return parse_period(
+            from_=spec.from_,
+            to=spec.to,
+            period=spec.period,
+            tz=zone(spec.timezone, self.default_timezone),
+            now_ms=now_ms,
+            first_ms=first_ms,
+        )
 
     def content(self, spec: ReportQuery) -> list[ContentInfo]:
         """The report's content items in row order: project, folder path, stream then its events, id."""
@@ -114,10 +120,19 @@ class StoreReportSource:
         ids = {c for i in live for c in own[i.id]}
         watched = set(self._sums(Period(0, p.end_ms, p.timezone), ids)) if ids else set()
         asks = {i.id: own[i.id] for i in live if watched.intersection(own[i.id])}
-        return {key: found.viewers for key, found in concurrency.peaks_many(self.store, asks, p.start_ms, p.end_ms).items()}
+        return {
+            key: found.viewers for key, found in concurrency.peaks_many(self.store, asks, p.start_ms, p.end_ms).items()
+        }
 
-    def _row(self, info: ContentInfo, own: list[str], sums: dict[str, dict[str, float]], peak: int,
-             folder_name: str | None, bins: dict[str, dict[int, int]]) -> dict[str, object]:
+    def _row(
+        self,
+        info: ContentInfo,
+        own: list[str],
+        sums: dict[str, dict[str, float]],
+        peak: int,
+        folder_name: str | None,
+        bins: dict[str, dict[int, int]],
+    ) -> dict[str, object]:
         """One row; ``own``: the content ids it sums (a stream: itself and its events)."""
         merged: dict[int, int] = {}
         for c in own:
@@ -157,9 +172,16 @@ class StoreReportSource:
         """Startup counts per 10 ms bin per content id (docs/metrics.md §7 percentiles), of ids with startups."""
         if not ids:
             return {}
-        got = self.store.aggregate(Aggregate(start_ms=p.start_ms, end_ms=p.end_ms, timezone=p.timezone,
-                                             dims=("content_id", "startup_bin"), filters={"content_id": tuple(sorted(ids))},
-                                             sums=("startups",)))
+        got = self.store.aggregate(
+            Aggregate(
+                start_ms=p.start_ms,
+                end_ms=p.end_ms,
+                timezone=p.timezone,
+                dims=("content_id", "startup_bin"),
+                filters={"content_id": tuple(sorted(ids))},
+                sums=("startups",),
+            )
+        )
         at = 2 + SUMS.index("startups")
         out: dict[str, dict[int, int]] = {}
         for r in got.rows:
@@ -171,8 +193,15 @@ class StoreReportSource:
         """Sums per content id over the period (only ids that had data)."""
         if not ids:
             return {}
-        got = self.store.aggregate(Aggregate(start_ms=p.start_ms, end_ms=p.end_ms, timezone=p.timezone,
-                                             dims=("content_id",), filters={"content_id": tuple(sorted(ids))}))
+        got = self.store.aggregate(
+            Aggregate(
+                start_ms=p.start_ms,
+                end_ms=p.end_ms,
+                timezone=p.timezone,
+                dims=("content_id",),
+                filters={"content_id": tuple(sorted(ids))},
+            )
+        )
         return {r[0]: dict(zip(SUMS, r[1:])) for r in got.rows}
 
 

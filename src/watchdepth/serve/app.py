@@ -14,10 +14,10 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
-from watchdepth.cluster import roles as cluster
 from watchdepth.api import admin, analytics, catalog, intake, live, ops, ratelimit
 from watchdepth.api.errors import EXCEPTION_HANDLERS, CatchAll, RequestID
 from watchdepth.api.ratelimit import RateLimit
+from watchdepth.cluster import roles as cluster
 from watchdepth.serve.services import Services
 
 

@@ -151,8 +151,11 @@ class Ingest:
         """Serve at once: the rebuild runs on the writer thread step by step, between batches
         (``_rebuilder``); a batch touching a session not rebuilt yet replays that one first."""
         self._queue = asyncio.Queue()
-        self._tasks = [asyncio.create_task(self._rebuilder()), asyncio.create_task(self._writer()),
-                       asyncio.create_task(self._maintainer(maintain_every))]
+        self._tasks = [
+            asyncio.create_task(self._rebuilder()),
+            asyncio.create_task(self._writer()),
+            asyncio.create_task(self._maintainer(maintain_every)),
+        ]
 
     async def _rebuilder(self) -> None:
         loop = asyncio.get_running_loop()

@@ -19,12 +19,12 @@ from typing import Any
 
 import uvicorn
 
-from watchdepth.serve import gc_tuning
-from watchdepth.cluster import roles as cluster
 from watchdepth.api import connections, live
 from watchdepth.api.collect_fast import FastCollect
-from watchdepth.serve.app import create_admin_app, create_app
+from watchdepth.cluster import roles as cluster
 from watchdepth.config import Settings
+from watchdepth.serve import gc_tuning
+from watchdepth.serve.app import create_admin_app, create_app
 from watchdepth.serve.services import Services
 
 log = logging.getLogger("watchdepth.serve.server")
@@ -64,14 +64,23 @@ def run(services: Services, extra_routes: list | None = None) -> None:  # type: 
 def public_config(app: Any, settings: Settings) -> uvicorn.Config:
     """uvicorn's configuration for the public app: keep-alive, timeouts, the connection cap."""
     cap = connection_cap(settings.max_connections)
-    common: dict[str, Any] = dict(
-        host=settings.host, port=settings.port, log_level="warning", access_log=False, proxy_headers=False,
-        lifespan="on", timeout_graceful_shutdown=10, timeout_keep_alive=settings.keep_alive_timeout,
-    )
+    common: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": "warning",
+        "access_log": False,
+        "proxy_headers": False,
+        "lifespan": "on",
+        "timeout_graceful_shutdown": 10,
+        "timeout_keep_alive": settings.keep_alive_timeout,
+    }
     if not connections.internals_usable():
-        log.warning("uvicorn %s is not a version watchdepth was tested with (%s): no header timeout, and the "
-                    "connection cap answers 503 without Retry-After", uvicorn.__version__,
-                    connections.UVICORN_TESTED)
+        log.warning(
+            "uvicorn %s is not a version watchdepth was tested with (%s): no header timeout, and the "
+            "connection cap answers 503 without Retry-After",
+            uvicorn.__version__,
+            connections.UVICORN_TESTED,
+        )
         return uvicorn.Config(app, limit_concurrency=cap, **common)
     limits = connections.Limits(settings.header_timeout, settings.body_timeout, cap)
     return uvicorn.Config(app, http=connections.protocol_class(limits), **common)
@@ -108,9 +117,15 @@ async def serve(services: Services, extra_routes: list | None = None) -> None:  
     sock = settings.admin_socket
     with contextlib.suppress(FileNotFoundError):
         sock.unlink()
-    admin = _AdminServer(uvicorn.Config(
-        create_admin_app(services), uds=str(sock), log_level="warning", access_log=False, lifespan="off",
-    ))
+    admin = _AdminServer(
+        uvicorn.Config(
+            create_admin_app(services),
+            uds=str(sock),
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+        )
+    )
     admin_task = asyncio.create_task(admin.serve())
     gc_tuning.tune()
     freezer = asyncio.create_task(gc_tuning.freeze_after_warm_up())

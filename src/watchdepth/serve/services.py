@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from watchdepth.catalog.tokens import Tokens
 from watchdepth.catalog.service import Catalog
+from watchdepth.catalog.tokens import Tokens
 from watchdepth.collect.device import DeviceParser
 from watchdepth.collect.geo import GeoLookup
 from watchdepth.collect.pipeline import Collector
@@ -47,8 +47,9 @@ def open_store(settings: Settings) -> Store:
         return ClickHouseStore.from_dsn(settings.store, writer_file=settings.data_dir / "clickhouse-writer")
     from watchdepth.store.duckdb import DuckDBStore
 
-    return DuckDBStore(settings.db_path, disk_reserve_bytes=settings.disk_reserve_mb << 20,
-                       memory_limit=settings.duckdb_memory_limit)
+    return DuckDBStore(
+        settings.db_path, disk_reserve_bytes=settings.disk_reserve_mb << 20, memory_limit=settings.duckdb_memory_limit
+    )
 
 
 def owner_only(data_dir: Path) -> None:

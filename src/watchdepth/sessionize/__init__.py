@@ -13,5 +13,15 @@ from watchdepth.sessionize.sessionizer import (
     startup_bin,
 )
 
-__all__ = ["APPLIED", "BOT", "DUPLICATE", "LATE", "Credit", "Outcome", "Sessionizer", "collect_order", "import_order",
-           "startup_bin"]
+__all__ = [
+    "APPLIED",
+    "BOT",
+    "DUPLICATE",
+    "LATE",
+    "Credit",
+    "Outcome",
+    "Sessionizer",
+    "collect_order",
+    "import_order",
+    "startup_bin",
+]

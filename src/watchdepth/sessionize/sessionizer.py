@@ -214,11 +214,7 @@ class Sessionizer:
     def evict_idle(self, now_ms: int, ttl_ms: int = SESSION_TTL_MS, quiet_s: float = 60.0) -> int:
         """Forget sessions idle for ``ttl_ms`` of event time and untouched for ``quiet_s``."""
         wall = time.monotonic()
-        stale = [
-            sid
-            for sid, s in self.sessions.items()
-            if s.last_t < now_ms - ttl_ms and s.touched < wall - quiet_s
-        ]
+        stale = [sid for sid, s in self.sessions.items() if s.last_t < now_ms - ttl_ms and s.touched < wall - quiet_s]
         self.forget(stale, unstored=False)
         return len(stale)
 
@@ -228,8 +224,9 @@ class Sessionizer:
 
     # -- one event ----------------------------------------------------------------------
 
-    def _apply_one(self, e: Event, credits: list[Credit], wall: float, live: bool,
-                   stored: bool = False) -> tuple[str, int | None]:
+    def _apply_one(
+        self, e: Event, credits: list[Credit], wall: float, live: bool, stored: bool = False
+    ) -> tuple[str, int | None]:
         """``stored``: the event comes from the log (``replay``), so its id is no duplicate."""
         before = len(credits)
         status, run_no = self._apply_event(e, credits, wall, live, stored)
@@ -262,7 +259,9 @@ class Sessionizer:
             load.failed = True
             got = {"failures": 1}
         if got:
-            credits.append(Credit(e.t, e.content_id, e.session_id, e.load_id, 0, 0, 0, 0.0, None, None, load.dims, **got))
+            credits.append(
+                Credit(e.t, e.content_id, e.session_id, e.load_id, 0, 0, 0, 0.0, None, None, load.dims, **got)
+            )
 
     def _count(self, e: Event, credits: list[Credit], before: int) -> None:
         """Credit the event's count (docs/metrics.md §4 "Event counts") on its first credit, or a new one."""
@@ -274,11 +273,13 @@ class Sessionizer:
         if len(credits) > before:
             credits[before] = msgspec.structs.replace(credits[before], **counts)
         else:
-            credits.append(Credit(e.t, e.content_id, e.session_id, e.load_id, 0, 0, 0, 0.0, None, None, load.dims,
-                                  **counts))
+            credits.append(
+                Credit(e.t, e.content_id, e.session_id, e.load_id, 0, 0, 0, 0.0, None, None, load.dims, **counts)
+            )
 
-    def _apply_event(self, e: Event, credits: list[Credit], wall: float, live: bool,
-                     stored: bool) -> tuple[str, int | None]:
+    def _apply_event(
+        self, e: Event, credits: list[Credit], wall: float, live: bool, stored: bool
+    ) -> tuple[str, int | None]:
         session = self.sessions.get(e.session_id)
         if session is None:
             session = self.sessions[e.session_id] = SessionState()
@@ -363,8 +364,23 @@ class Sessionizer:
                 credits.append(self._credit(e, load, watch_time=b - a, seg=(a, b), imp_t=pair.imp_t, cohort=b - a))
             else:  # the cohort's share goes with the impression's dimensions
                 credits.append(self._credit(e, load, watch_time=b - a, seg=(a, b)))
-                credits.append(Credit(e.t, e.content_id, e.session_id, e.load_id, 0, 0, 0, 0.0, None, None,
-                                      pair.imp_dims or load.dims, pair.imp_t, b - a))
+                credits.append(
+                    Credit(
+                        e.t,
+                        e.content_id,
+                        e.session_id,
+                        e.load_id,
+                        0,
+                        0,
+                        0,
+                        0.0,
+                        None,
+                        None,
+                        pair.imp_dims or load.dims,
+                        pair.imp_t,
+                        b - a,
+                    )
+                )
         d = e.content_duration
         if d is not None and to >= d - EPSILON - FUZZ:  # the end was reached (within ε)
             load.ended = e.content_id
@@ -385,8 +401,21 @@ class Sessionizer:
         cohort: float = 0.0,
     ) -> Credit:
         a, b = seg if seg is not None else (None, None)
-        return Credit(e.t, e.content_id, e.session_id, e.load_id, 0, impressions, views, watch_time, a, b, load.dims,
-                      imp_t, cohort)
+        return Credit(
+            e.t,
+            e.content_id,
+            e.session_id,
+            e.load_id,
+            0,
+            impressions,
+            views,
+            watch_time,
+            a,
+            b,
+            load.dims,
+            imp_t,
+            cohort,
+        )
 
 
 def _tracker_id(e: Event) -> bool:

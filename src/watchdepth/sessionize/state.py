@@ -30,8 +30,21 @@ class PairState:
 class LoadState:
     """One player load: its sequence bookkeeping and its open run."""
 
-    __slots__ = ("max_seq", "gaps", "run_start", "run_end", "run_no", "run_content", "dims", "loaded", "ended",
-                 "replaying", "first_play", "started", "failed")
+    __slots__ = (
+        "max_seq",
+        "gaps",
+        "run_start",
+        "run_end",
+        "run_no",
+        "run_content",
+        "dims",
+        "loaded",
+        "ended",
+        "replaying",
+        "first_play",
+        "started",
+        "failed",
+    )
 
     def __init__(self, dims: Dims) -> None:
         self.max_seq = -1

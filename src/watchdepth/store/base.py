@@ -19,8 +19,18 @@ from watchdepth.collect.event import Event
 from watchdepth.schema import BUCKETS, DIMENSIONS, EVENT_COUNTS, QUALITY_SUMS, ROLLUP_DIMENSIONS, SUMS
 from watchdepth.sessionize import Credit
 
-__all__ = ["DIMENSIONS", "EVENT_COUNTS", "QUALITY_SUMS", "ROLLUP_DIMENSIONS", "SUMS", "Aggregate", "AggregateResult",
-           "Store", "WriteBatch"]
+__all__ = [
+    "DIMENSIONS",
+    "EVENT_COUNTS",
+    "QUALITY_SUMS",
+    "ROLLUP_DIMENSIONS",
+    "SUMS",
+    "Aggregate",
+    "AggregateResult",
+    "Store",
+    "WriteBatch",
+]
+
 
 class WriteBatch(NamedTuple):
     """One group commit: events with their status and run, and the credits they produced.
@@ -70,8 +80,10 @@ class Aggregate(msgspec.Struct, frozen=True):
         if self.bucket is not None and self.bucket not in BUCKETS:
             raise ValueError(f"Aggregate: bucket {self.bucket!r} is not one of {BUCKETS}")
         if self.end_ms < self.start_ms or self.offset < 0 or (self.limit is not None and self.limit < 0):
-            raise ValueError(f"Aggregate: empty or negative range ({self.start_ms}, {self.end_ms}, "
-                             f"limit {self.limit}, offset {self.offset})")
+            raise ValueError(
+                f"Aggregate: empty or negative range ({self.start_ms}, {self.end_ms}, "
+                f"limit {self.limit}, offset {self.offset})"
+            )
 
 
 class AggregateResult(NamedTuple):
@@ -98,8 +110,9 @@ class Store(Protocol):
     def aggregate(self, q: Aggregate) -> AggregateResult: ...
     def watched_sets(self, content_id: str, start_ms: int, end_ms: int) -> list[list[tuple[float, float]]]: ...
     def run_spans(self, content_ids: Sequence[str], start_ms: int, end_ms: int) -> list[tuple[int, int, str]]: ...
-    def run_spans_by_content(self, content_ids: Sequence[str], start_ms: int, end_ms: int
-                             ) -> dict[str, list[tuple[int, int, str]]]: ...
+    def run_spans_by_content(
+        self, content_ids: Sequence[str], start_ms: int, end_ms: int
+    ) -> dict[str, list[tuple[int, int, str]]]: ...
     def counters(self) -> dict[str, int]: ...
     def first_event_ms(self) -> int | None: ...
 
@@ -109,4 +122,3 @@ class Store(Protocol):
     def catalog_delete(self, table: str, key: str) -> None: ...
 
     def close(self) -> None: ...
-

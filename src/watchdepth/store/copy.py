@@ -35,8 +35,12 @@ BATCH_ROWS = 200_000
 def add_parser(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser("copy", help="copy an embedded data dir into ClickHouse")
     p.add_argument("--from", dest="source", required=True, type=Path, help="the embedded data directory")
-    p.add_argument("--to", dest="target", required=True,
-                   help="ClickHouse DSN: clickhouse://user:pass@host:8123/db (migrated) or chdb:///dir")
+    p.add_argument(
+        "--to",
+        dest="target",
+        required=True,
+        help="ClickHouse DSN: clickhouse://user:pass@host:8123/db (migrated) or chdb:///dir",
+    )
     p.add_argument("--force", action="store_true", help="empty a target that already holds data, then copy")
     p.add_argument("--batch-rows", type=int, default=BATCH_ROWS, help=f"rows per insert (default {BATCH_ROWS})")
 
@@ -47,14 +51,18 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def copy(source: Path, dsn: str, *, force: bool = False, batch_rows: int = BATCH_ROWS, progress: bool = True) -> dict[str, int]:
+def copy(
+    source: Path, dsn: str, *, force: bool = False, batch_rows: int = BATCH_ROWS, progress: bool = True
+) -> dict[str, int]:
     """Copy every table; returns the rows copied per table (checked against the target)."""
     import duckdb
 
     from watchdepth.store.clickhouse import ClickHouseStore, is_clickhouse_dsn
 
     if not is_clickhouse_dsn(dsn):
-        raise StoreError(f"--to must be a ClickHouse DSN (clickhouse://user:pass@host:8123/db or chdb:///dir), not {dsn!r}")
+        raise StoreError(
+            f"--to must be a ClickHouse DSN (clickhouse://user:pass@host:8123/db or chdb:///dir), not {dsn!r}"
+        )
     db_file = Settings(data_dir=source).db_path
     if not db_file.exists():
         raise StoreError(f"no embedded database at {db_file}")
@@ -74,19 +82,31 @@ def copy(source: Path, dsn: str, *, force: bool = False, batch_rows: int = BATCH
     try:
         held = {t: n for t in TARGET_TABLES if (n := dst.count(t))}
         if held and not force:
-            raise StoreError(f"the target already holds data ({', '.join(f'{t}: {n}' for t, n in held.items())}); "
-                             "use --force to replace it")
+            raise StoreError(
+                f"the target already holds data ({', '.join(f'{t}: {n}' for t, n in held.items())}); "
+                "use --force to replace it"
+            )
         if held:
             dst.truncate(TARGET_TABLES)
-        counts = {t: int(src.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]) for t in (*DATA_TABLES, *CATALOG_TABLES)}
-        with tqdm(total=sum(counts.values()), unit=" rows", unit_scale=True, desc="copy", file=sys.stderr,
-                  disable=not progress) as bar:
+        counts = {
+            t: int(src.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]) for t in (*DATA_TABLES, *CATALOG_TABLES)
+        }
+        with tqdm(
+            total=sum(counts.values()),
+            unit=" rows",
+            unit_scale=True,
+            desc="copy",
+            file=sys.stderr,
+            disable=not progress,
+        ) as bar:
             for table in (*CATALOG_TABLES, *DATA_TABLES):
                 _copy_table(src, dst, table, batch_rows, bar)
         wrong = {t: (n, got) for t, n in counts.items() if (got := dst.count(t)) != n}
         if wrong:
-            raise StoreError("row counts differ after the copy: " +
-                             ", ".join(f"{t}: {n} in the source, {got} in ClickHouse" for t, (n, got) in wrong.items()))
+            raise StoreError(
+                "row counts differ after the copy: "
+                + ", ".join(f"{t}: {n} in the source, {got} in ClickHouse" for t, (n, got) in wrong.items())
+            )
         return counts
     except duckdb.Error as exc:
         raise StoreError(f"reading {db_file} failed: {exc}") from exc
@@ -104,8 +124,9 @@ def _old_schema(db_file: Path) -> bool:
     except duckdb.Error:
         return False  # held by a server: said below
     try:
-        return not con.execute("SELECT count(*) FROM duckdb_columns() WHERE table_name = 'facts' "
-                               "AND column_name = 'city'").fetchall()[0][0]
+        return not con.execute(
+            "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'facts' AND column_name = 'city'"
+        ).fetchall()[0][0]
     finally:
         con.close()
 

@@ -23,8 +23,8 @@ import pyarrow.json as pa_json
 from msgspec.structs import astuple
 
 from watchdepth.collect.event import Event
-from watchdepth.sessionize import DUPLICATE, Credit
 from watchdepth.schema import LOAD_DIMENSIONS
+from watchdepth.sessionize import DUPLICATE, Credit
 from watchdepth.store.base import WriteBatch
 
 _TS = pa.timestamp("ms", tz="UTC")
@@ -63,9 +63,7 @@ EVENT_COLUMNS: tuple[tuple[str, str, pa.DataType], ...] = (
     ("fatal", "fatal", pa.bool_()),
     ("city", "city", _STR),
 )
-EVENT_SELECT = ", ".join(
-    f"epoch_ms({col})" if typ == _TS else col for _, col, typ in EVENT_COLUMNS
-)
+EVENT_SELECT = ", ".join(f"epoch_ms({col})" if typ == _TS else col for _, col, typ in EVENT_COLUMNS)
 
 FACT_DIMS = LOAD_DIMENSIONS
 # ``events_table`` relies on ``Event``'s fields starting in ``EVENT_COLUMNS`` order.
@@ -143,22 +141,37 @@ FACT_COUNTS = tuple(name for name, _ in _FACT_EXTRA[2:7])
 FACT_QUALITY = ("startups", "stalls", "stall_ms", "failures", "exits")
 
 
-if Credit.__struct_fields__ != ("t", "content_id", "session_id", "load_id", "loads", "impressions", "views", "watch_time",
-                      "seg_start", "seg_end", "dims", *(name for name, _ in _FACT_EXTRA)):
+if Credit.__struct_fields__ != (
+    "t",
+    "content_id",
+    "session_id",
+    "load_id",
+    "loads",
+    "impressions",
+    "views",
+    "watch_time",
+    "seg_start",
+    "seg_end",
+    "dims",
+    *(name for name, _ in _FACT_EXTRA),
+):
     raise RuntimeError("Credit fields and _FACT_COLUMNS disagree in order")
 
 
 def facts_table(credits: Sequence[Credit]) -> pa.Table:
     """One row per credit; the load's dimensions spread into columns (transposed in C, as above)."""
     if not credits:
-        return pa.table({name: pa.array([], typ) for name, typ in _FACT_COLUMNS} | {d: pa.array([], _STR) for d in FACT_DIMS}
-                        | {name: pa.array([], typ) for name, typ in _FACT_EXTRA})
+        return pa.table(
+            {name: pa.array([], typ) for name, typ in _FACT_COLUMNS}
+            | {d: pa.array([], _STR) for d in FACT_DIMS}
+            | {name: pa.array([], typ) for name, typ in _FACT_EXTRA}
+        )
     columns = list(zip(*map(astuple, credits)))
     n = len(_FACT_COLUMNS)
     cols: dict[str, pa.Array] = {name: pa.array(values, typ) for (name, typ), values in zip(_FACT_COLUMNS, columns)}
     for name, values in zip(FACT_DIMS, zip(*columns[n])):
         cols[name] = pa.array(values, _STR)
-    for (name, typ), values in zip(_FACT_EXTRA, columns[n + 1:]):
+    for (name, typ), values in zip(_FACT_EXTRA, columns[n + 1 :]):
         cols[name] = pa.array(values, pa.int64()).cast(typ) if typ == _TS else pa.array(values, typ)
     return pa.table(cols)
 
@@ -185,17 +198,27 @@ _JSON = msgspec.json.Encoder()
 def encode(batch: WriteBatch) -> JournalBatch:
     """A stored batch (no duplicates) as JSON lines: C code, about 1 µs per event and credit."""
     log_seq = cast("list[int]", batch.log_seq)  # a stored batch: every event numbered
-    return JournalBatch(log_seq, list(batch.status), list(batch.run),
-                        _JSON.encode_lines(batch.events), _JSON.encode_lines(batch.credits), max(log_seq))
+    return JournalBatch(
+        log_seq,
+        list(batch.status),
+        list(batch.run),
+        _JSON.encode_lines(batch.events),
+        _JSON.encode_lines(batch.credits),
+        max(log_seq),
+    )
 
 
 _EVENT_JSON = pa_json.ParseOptions(
     explicit_schema=pa.schema([(attr, pa.int64() if typ == _TS else typ) for attr, _, typ in EVENT_COLUMNS]),
     unexpected_field_behavior="ignore",  # bot: the status says it
 )
-_FACT_JSON = pa_json.ParseOptions(explicit_schema=pa.schema(
-    [(field, pa.int64() if typ == _TS else typ) for field, (_, typ) in zip(Credit.__struct_fields__, _FACT_COLUMNS)]
-    + [("dims", pa.list_(_STR))] + [(name, pa.int64() if typ == _TS else typ) for name, typ in _FACT_EXTRA]))
+_FACT_JSON = pa_json.ParseOptions(
+    explicit_schema=pa.schema(
+        [(field, pa.int64() if typ == _TS else typ) for field, (_, typ) in zip(Credit.__struct_fields__, _FACT_COLUMNS)]
+        + [("dims", pa.list_(_STR))]
+        + [(name, pa.int64() if typ == _TS else typ) for name, typ in _FACT_EXTRA]
+    )
+)
 _ONE_THREAD = pa_json.ReadOptions(use_threads=False)
 #: JSON field -> column, where they differ.
 _EVENT_RENAMES = {attr: col for attr, col, _ in EVENT_COLUMNS if attr != col}
@@ -227,8 +250,10 @@ def journal_tables(parts: Sequence[JournalBatch]) -> tuple[pa.Table, pa.Table]:
     events = _read_json(b"".join(p.events for p in parts), _EVENT_JSON)
     events = _as_timestamps(events, _EVENT_TIMES)
     events = events.rename_columns([_EVENT_RENAMES.get(name, name) for name in events.column_names])
-    head = [pa.array([x for p in parts for x in getattr(p, name)], typ)
-            for name, typ in (("log_seq", pa.int64()), ("status", _STR), ("run", pa.int32()))]
+    head = [
+        pa.array([x for p in parts for x in getattr(p, name)], typ)
+        for name, typ in (("log_seq", pa.int64()), ("status", _STR), ("run", pa.int32()))
+    ]
     events = pa.Table.from_arrays([*head, *events.columns], ["log_seq", "status", "run", *events.column_names])
     facts = _as_timestamps(_read_json(b"".join(p.facts for p in parts), _FACT_JSON), ["t", "imp_t"])
     for name, typ in _FACT_EXTRA[1:]:  # a journal written before these fields: zeros

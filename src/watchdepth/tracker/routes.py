@@ -92,9 +92,7 @@ def routes(catalog_lookup: ContentLookup) -> list[BaseRoute]:
             return _page("not_found.html", 400, message="The src parameter must be an http(s) URL or a path.")
         external_id = request.query_params.get("external_id", "")[:256]
         ids = _id_attributes(info, external_id)
-        return _page(
-            "embed.html", ids=ids, media=src, tracker=f"{prefix}/tracker.js", title=info.title or info.id
-        )
+        return _page("embed.html", ids=ids, media=src, tracker=f"{prefix}/tracker.js", title=info.title or info.id)
 
     async def media(request: Request) -> Response:
         """The sample media the demo and embed pages play."""

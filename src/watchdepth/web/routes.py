@@ -53,8 +53,14 @@ SECURITY_HEADERS = {
 }
 
 #: Modules the first page load does not need (app.js imports them when a page asks): not preloaded.
-LAZY_MODULES = {"signin.js", "js/export.js", "js/views/catalog.js", "js/views/live.js", "js/views/referrers.js",
-                "js/views/viewer.js"}
+LAZY_MODULES = {
+    "signin.js",
+    "js/export.js",
+    "js/views/catalog.js",
+    "js/views/live.js",
+    "js/views/referrers.js",
+    "js/views/viewer.js",
+}
 
 mimetypes.add_type("text/javascript", ".js")
 mimetypes.add_type("application/json", ".json")

@@ -46,9 +46,13 @@ def parse_dsn(dsn: str) -> Target:
         raise StoreError(f"not a ClickHouse DSN: {dsn!r} (clickhouse://user:pass@host:8123/db)")
     secure = u.scheme == "clickhouses"
     return Target(
-        "http", unquote(u.path.strip("/")) or "watchdepth", host=u.hostname or "localhost",
-        port=u.port or (8443 if secure else 8123), username=unquote(u.username or "default"),
-        password=unquote(u.password or ""), secure=secure,
+        "http",
+        unquote(u.path.strip("/")) or "watchdepth",
+        host=u.hostname or "localhost",
+        port=u.port or (8443 if secure else 8123),
+        username=unquote(u.username or "default"),
+        password=unquote(u.password or ""),
+        secure=secure,
     )
 
 
@@ -65,8 +69,15 @@ def connect(target: Target, database: str | None) -> Any:
                 client.database = database
             return client
         return clickhouse_connect.get_client(
-            host=target.host, port=target.port, username=target.username, password=target.password,
-            secure=target.secure, database=database or "", autogenerate_session_id=False,
+            host=target.host,
+            port=target.port,
+            username=target.username,
+            password=target.password,
+            secure=target.secure,
+            database=database or "",
+            autogenerate_session_id=False,
         )
     except Exception as exc:  # noqa: BLE001 - connection errors of every transport
-        raise StoreError(f"cannot connect to ClickHouse ({target.kind} {target.host if target.kind == 'http' else target.path}): {exc}") from exc
+        raise StoreError(
+            f"cannot connect to ClickHouse ({target.kind} {target.host if target.kind == 'http' else target.path}): {exc}"
+        ) from exc

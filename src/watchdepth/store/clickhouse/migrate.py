@@ -69,7 +69,7 @@ def _statements(text: str) -> list[Statement]:
     marks = list(_DIRECTIVE.finditer(text))
     out = []
     for i, m in enumerate(marks):
-        body = text[m.end(): marks[i + 1].start() if i + 1 < len(marks) else len(text)]
+        body = text[m.end() : marks[i + 1].start() if i + 1 < len(marks) else len(text)]
         sql = "\n".join(line for line in body.splitlines() if not line.startswith("--")).strip().rstrip(";")
         out.append(Statement(m.group(1), m.group(2), m.group(3), sql))
     return out
@@ -96,7 +96,9 @@ def render(database: str, cluster: str | None = None, ms: list[Migration] | None
     for m in ms:
         sqls = []
         for s in m.statements:
-            sql = re.sub(r"\{(\w+)\}", lambda g: on.strip() if g.group(1) == "on_cluster" else table(g.group(1)), s.template)
+            sql = re.sub(
+                r"\{(\w+)\}", lambda g: on.strip() if g.group(1) == "on_cluster" else table(g.group(1)), s.template
+            )
             if cluster is not None:
                 sql = _ENGINE.sub(functools.partial(_replicated, database=database, s=s), sql)
             sqls.append(sql)
@@ -126,7 +128,8 @@ def bootstrap(database: str, cluster: str | None = None) -> list[str]:
     on = f" ON CLUSTER {cluster}" if cluster else ""
     engine = (
         f"ReplicatedReplacingMergeTree('/clickhouse/tables/all/{database}/schema_migrations', '{{shard}}-{{replica}}')"
-        if cluster else "ReplacingMergeTree"
+        if cluster
+        else "ReplacingMergeTree"
     )
     return [
         f"CREATE DATABASE IF NOT EXISTS {database}{on}",
@@ -167,7 +170,9 @@ def apply(client: Any, database: str, cluster: str | None = None, progress: Any 
 def add_parser(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser("migrate", help="create or upgrade the ClickHouse schema")
     p.add_argument("--data", dest="data_dir", help="data directory (default ./watchdepth-data)")
-    p.add_argument("--store", help="ClickHouse DSN (default: WATCHDEPTH_STORE), e.g. clickhouse://user:pass@host:8123/db")
+    p.add_argument(
+        "--store", help="ClickHouse DSN (default: WATCHDEPTH_STORE), e.g. clickhouse://user:pass@host:8123/db"
+    )
     p.add_argument("--cluster", help="render for this cluster: ReplicatedMergeTree + Distributed, ON CLUSTER")
     p.add_argument("--print", dest="print_only", action="store_true", help="print the SQL instead of running it")
 
@@ -180,8 +185,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             print(sql + ";\n")
         return 0
     if not dsn or not is_clickhouse_dsn(dsn):
-        print("error: give a ClickHouse DSN with --store or WATCHDEPTH_STORE "
-              "(clickhouse://user:pass@host:8123/db or chdb:///path)", file=sys.stderr)
+        print(
+            "error: give a ClickHouse DSN with --store or WATCHDEPTH_STORE "
+            "(clickhouse://user:pass@host:8123/db or chdb:///path)",
+            file=sys.stderr,
+        )
         return 2
     target = parse_dsn(dsn)
     client = connect(target, database=None)

@@ -14,7 +14,7 @@ It does not run anything (``store.clickhouse`` does) nor derive metrics.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -22,8 +22,19 @@ from watchdepth.schema import FACT_DIMENSIONS
 from watchdepth.store.base import QUALITY_SUMS, ROLLUP_DIMENSIONS, SUMS, Aggregate
 
 #: Sums of facts and rollups (``store.rows``): the cohort's watch time and the event counts too.
-STORED = ("player_loads", "unique_views", "views", "watch_time", "cohort_wt", "play", "pause", "seek", "replay",
-          "player_init", *QUALITY_SUMS)
+STORED = (
+    "player_loads",
+    "unique_views",
+    "views",
+    "watch_time",
+    "cohort_wt",
+    "play",
+    "pause",
+    "seek",
+    "replay",
+    "player_init",
+    *QUALITY_SUMS,
+)
 #: Sums credited at ``imp_t`` (the cohort's time: a pair's impression, a load's first play), not ``t``.
 AT_IMP = ("cohort_wt", "exits")
 HOUR_MS = 3_600_000
@@ -62,8 +73,10 @@ def plan_aggregate(q: Aggregate) -> Plan:
         dims = tuple(d for d in FACT_DIMENSIONS if d in set(q.dims) | set(q.filters))
         table = startups_only(dims) if q.sums == ("startups",) and "startup_bin" in q.dims else credited(dims)
     else:  # rollups hold whole UTC hours/days and the period is aligned to them
-        where = [f"{src.tcol} >= toDateTime(intDiv({{start:Int64}}, 1000), 'UTC')",
-                 f"{src.tcol} < toDateTime(intDiv({{end:Int64}}, 1000), 'UTC')"]
+        where = [
+            f"{src.tcol} >= toDateTime(intDiv({{start:Int64}}, 1000), 'UTC')",
+            f"{src.tcol} < toDateTime(intDiv({{end:Int64}}, 1000), 'UTC')",
+        ]
         table = src.table
     if src.dim is not None:
         params["dim"] = src.dim
@@ -92,9 +105,11 @@ def credited(dims: tuple[str, ...]) -> str:
     at_t = ", ".join(zero_sql(c) if c in AT_IMP else c for c in STORED)
     at_imp = ", ".join(c if c in AT_IMP else f"0 AS {c}" for c in STORED)
     start, end = "fromUnixTimestamp64Milli({start:Int64}, 'UTC')", "fromUnixTimestamp64Milli({end:Int64}, 'UTC')"
-    return (f"(SELECT t, {keep}, {at_t} FROM facts WHERE t >= {start} AND t < {end} UNION ALL "
-            f"SELECT assumeNotNull(imp_t) AS t, {keep}, {at_imp} FROM facts "
-            f"WHERE imp_t >= {start} AND imp_t < {end} AND (cohort_wt != 0 OR exits != 0))")
+    return (
+        f"(SELECT t, {keep}, {at_t} FROM facts WHERE t >= {start} AND t < {end} UNION ALL "
+        f"SELECT assumeNotNull(imp_t) AS t, {keep}, {at_imp} FROM facts "
+        f"WHERE imp_t >= {start} AND imp_t < {end} AND (cohort_wt != 0 OR exits != 0))"
+    )
 
 
 def startups_only(dims: tuple[str, ...]) -> str:
@@ -209,7 +224,7 @@ def _offsets(tz: str, start_ms: int, end_ms: int) -> set[int]:
     span = range(start_ms, end_ms + step, step) if end_ms - start_ms < 400 * DAY_MS else (start_ms, end_ms)
     found = set()
     for ms in span:
-        at = datetime.fromtimestamp(min(ms, end_ms) / 1000, tz=timezone.utc).astimezone(zone)
+        at = datetime.fromtimestamp(min(ms, end_ms) / 1000, tz=UTC).astimezone(zone)
         off = at.utcoffset() or timedelta(0)
         found.add(int(off.total_seconds() * 1000))
     return found

@@ -54,7 +54,7 @@ import struct
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -65,20 +65,22 @@ from watchdepth.collect.event import Event
 from watchdepth.errors import StoreError
 from watchdepth.schema import CATALOG_TABLES
 from watchdepth.store import rows
-from watchdepth.store.clickhouse import migrate
-from watchdepth.store.clickhouse.connection import Target, connect, parse_dsn
 from watchdepth.store.base import (
     ROLLUP_DIMENSIONS,
     Aggregate,
     AggregateResult,
     WriteBatch,
 )
+from watchdepth.store.clickhouse import migrate
+from watchdepth.store.clickhouse.connection import Target, connect, parse_dsn
 from watchdepth.store.clickhouse.plan import AT_IMP, STORED, plan_aggregate, zero_sql
 
 log = logging.getLogger(__name__)
 
 _TS_COLS = {col for _, col, typ in rows.EVENT_COLUMNS if pa.types.is_timestamp(typ)}
-EVENT_SELECT = ", ".join(f"toUnixTimestamp64Milli({col})" if col in _TS_COLS else col for _, col, _ in rows.EVENT_COLUMNS)
+EVENT_SELECT = ", ".join(
+    f"toUnixTimestamp64Milli({col})" if col in _TS_COLS else col for _, col, _ in rows.EVENT_COLUMNS
+)
 #: "Stored" means stored: wait for async inserts if a profile enables them, and on a cluster
 #: write through the Distributed tables to the shards before returning.
 INSERT_SETTINGS = {"wait_for_async_insert": 1, "insert_distributed_sync": 1}
@@ -183,9 +185,13 @@ class ClickHouseStore:
 
     def columns(self, table: str) -> list[tuple[str, str]]:
         """(name, ClickHouse type) of a table's columns, in order."""
-        return [(n, t) for n, t in self._run(
-            "SELECT name, type FROM system.columns WHERE database = {d:String} AND table = {t:String} ORDER BY position",
-            {"d": self.database, "t": table})]
+        return [
+            (n, t)
+            for n, t in self._run(
+                "SELECT name, type FROM system.columns WHERE database = {d:String} AND table = {t:String} ORDER BY position",
+                {"d": self.database, "t": table},
+            )
+        ]
 
     def count(self, table: str) -> int:
         """Live rows of a table (catalog tables: after replacements and deletes)."""
@@ -265,8 +271,9 @@ class ClickHouseStore:
         for table in ("facts", "events"):
             self._command(f"DELETE FROM {table} WHERE ingest_batch IN {{b:Array(UInt64)}}", {"b": tags})
 
-    def recover(self, min_age_s: float = RECOVER_AFTER_S, window_s: float | None = None,
-                now: float | None = None) -> list[int]:
+    def recover(
+        self, min_age_s: float = RECOVER_AFTER_S, window_s: float | None = None, now: float | None = None
+    ) -> list[int]:
         """Take back the unmarked batches begun more than ``min_age_s`` ago (within
         ``window_s`` before that, or ever); returns their tags. The rows of a dead batch are
         already invisible to ``session_log``; this makes aggregates and counters exact again."""
@@ -277,10 +284,15 @@ class ClickHouseStore:
             return []
         rng = {"lo": lo, "hi": hi}
         within = "ingest_batch >= {lo:UInt64} AND ingest_batch < {hi:UInt64}"
-        dead = sorted(int(r[0]) for r in self._run(
-            f"SELECT DISTINCT ingest_batch FROM (SELECT ingest_batch FROM events WHERE {within} "
-            f"UNION ALL SELECT ingest_batch FROM facts WHERE {within}) "
-            f"WHERE ingest_batch NOT IN (SELECT ingest_batch FROM batches WHERE {within})", rng))
+        dead = sorted(
+            int(r[0])
+            for r in self._run(
+                f"SELECT DISTINCT ingest_batch FROM (SELECT ingest_batch FROM events WHERE {within} "
+                f"UNION ALL SELECT ingest_batch FROM facts WHERE {within}) "
+                f"WHERE ingest_batch NOT IN (SELECT ingest_batch FROM batches WHERE {within})",
+                rng,
+            )
+        )
         return self._discard_dead(dead)
 
     def _take_back_predecessor(self, path: Path) -> None:
@@ -299,7 +311,10 @@ class ClickHouseStore:
         self._writer_fd = fd
         raw = os.pread(fd, 8, 0)
         tag = struct.unpack("<Q", raw)[0] if len(raw) == 8 else 0
-        if tag >= MARKED and not self._run("SELECT count() FROM batches WHERE ingest_batch = {b:UInt64}", {"b": tag})[0][0]:
+        if (
+            tag >= MARKED
+            and not self._run("SELECT count() FROM batches WHERE ingest_batch = {b:UInt64}", {"b": tag})[0][0]
+        ):
             self._discard_dead([tag])
         os.pwrite(fd, struct.pack("<Q", 0), 0)
 
@@ -309,7 +324,9 @@ class ClickHouseStore:
         got = self._run(
             "SELECT arrayConcat(groupUniqArray(toInt64(toUnixTimestamp64Milli(t))), "
             "groupUniqArrayIf(toInt64(toUnixTimestamp64Milli(assumeNotNull(imp_t))), imp_t IS NOT NULL)), "
-            "groupUniqArray(content_id) FROM facts WHERE ingest_batch IN {b:Array(UInt64)}", {"b": dead})
+            "groupUniqArray(content_id) FROM facts WHERE ingest_batch IN {b:Array(UInt64)}",
+            {"b": dead},
+        )
         ms, contents = (list(got[0][0]), list(got[0][1])) if got else ([], [])
         with self._write_lock:
             self._discard(dead, _keys(ms, contents))
@@ -326,8 +343,10 @@ class ClickHouseStore:
         return max(stored, time.time_ns() // 1000)
 
     def recent_sessions(self, since_ms: int) -> list[str]:
-        got = self._run("SELECT DISTINCT session_id FROM events WHERE t >= fromUnixTimestamp64Milli({s:Int64}, 'UTC')",
-                        {"s": since_ms})
+        got = self._run(
+            "SELECT DISTINCT session_id FROM events WHERE t >= fromUnixTimestamp64Milli({s:Int64}, 'UTC')",
+            {"s": since_ms},
+        )
         return [r[0] for r in got]
 
     def session_log(self, session_ids: Sequence[str]) -> Iterator[Event]:
@@ -337,7 +356,7 @@ class ClickHouseStore:
         for i in range(0, len(ids), CHUNK):
             got += self._run(
                 f"SELECT {EVENT_SELECT}, status, log_seq, ingest_batch FROM events WHERE session_id IN {{ids:Array(String)}}",
-                {"ids": ids[i:i + CHUNK]},
+                {"ids": ids[i : i + CHUNK]},
             )
         got = self._committed(got)
         got.sort(key=lambda r: (r[-2], r[4]))  # log_seq, then session_id (several writers)
@@ -350,8 +369,13 @@ class ClickHouseStore:
             return got
         marked: set[int] = set()
         for i in range(0, len(tags), CHUNK):
-            marked.update(int(r[0]) for r in self._run(
-                "SELECT DISTINCT ingest_batch FROM batches WHERE ingest_batch IN {b:Array(UInt64)}", {"b": tags[i:i + CHUNK]}))
+            marked.update(
+                int(r[0])
+                for r in self._run(
+                    "SELECT DISTINCT ingest_batch FROM batches WHERE ingest_batch IN {b:Array(UInt64)}",
+                    {"b": tags[i : i + CHUNK]},
+                )
+            )
         return [r for r in got if r[-1] < MARKED or r[-1] in marked]
 
     def ids_stored(self, ids: Sequence[str]) -> set[str]:
@@ -359,22 +383,29 @@ class ClickHouseStore:
         got: list[tuple[Any, ...]] = []
         unique = sorted(set(ids))
         for i in range(0, len(unique), CHUNK):
-            got += self._run("SELECT DISTINCT id, ingest_batch FROM events WHERE id IN {ids:Array(String)}",
-                             {"ids": unique[i:i + CHUNK]})
+            got += self._run(
+                "SELECT DISTINCT id, ingest_batch FROM events WHERE id IN {ids:Array(String)}",
+                {"ids": unique[i : i + CHUNK]},
+            )
         return {r[0] for r in self._committed(got)}
 
     def foreign_ids(self, limit: int) -> list[str]:
         """Up to ``limit`` stored event ids not of the tracker's "load:seq" form (committed batches)."""
-        got = self._run("SELECT DISTINCT assumeNotNull(id), ingest_batch FROM events WHERE id IS NOT NULL "
-                        "AND id != concat(load_id, ':', toString(seq)) LIMIT {n:UInt64}", {"n": limit})
+        got = self._run(
+            "SELECT DISTINCT assumeNotNull(id), ingest_batch FROM events WHERE id IS NOT NULL "
+            "AND id != concat(load_id, ':', toString(seq)) LIMIT {n:UInt64}",
+            {"n": limit},
+        )
         return sorted({r[0] for r in self._committed(got)})
 
     def loads_stored(self, load_ids: Sequence[str]) -> set[str]:
         """Which of these loads already have events in the log."""
         if not load_ids:
             return set()
-        got = self._run("SELECT DISTINCT load_id, ingest_batch FROM events WHERE load_id IN {ids:Array(String)}",
-                        {"ids": list(load_ids)})
+        got = self._run(
+            "SELECT DISTINCT load_id, ingest_batch FROM events WHERE load_id IN {ids:Array(String)}",
+            {"ids": list(load_ids)},
+        )
         return {r[0] for r in self._committed(got)}
 
     def first_event_ms(self) -> int | None:
@@ -420,8 +451,9 @@ class ClickHouseStore:
         """(first event ms, last event ms, session) of every run of these contents touching the period."""
         return [span for spans in self.run_spans_by_content(content_ids, start_ms, end_ms).values() for span in spans]
 
-    def run_spans_by_content(self, content_ids: Sequence[str], start_ms: int, end_ms: int
-                             ) -> dict[str, list[tuple[int, int, str]]]:
+    def run_spans_by_content(
+        self, content_ids: Sequence[str], start_ms: int, end_ms: int
+    ) -> dict[str, list[tuple[int, int, str]]]:
         """``run_spans`` of many contents in one query, by content id (a run plays one content)."""
         got = self._run(
             """
@@ -451,7 +483,7 @@ class ClickHouseStore:
         for r in self._run(f"SELECT {select} FROM {table} FINAL{where}", {"k": key} if key is not None else None):
             row = dict(zip(cols, r))
             if "created_at" in row:
-                row["created_at"] = datetime.fromtimestamp(row["created_at"] / 1e6, tz=timezone.utc)
+                row["created_at"] = datetime.fromtimestamp(row["created_at"] / 1e6, tz=UTC)
             out.append(row)
         return out
 
@@ -476,8 +508,9 @@ class ClickHouseStore:
         self._catalog_version = max(self._catalog_version + 1, time.time_ns())
         cols = [*CATALOG_TABLES[table], "version", "deleted"]
         try:
-            self._client().insert(table, [[*values, self._catalog_version, deleted]], column_names=cols,
-                                  settings=INSERT_SETTINGS)
+            self._client().insert(
+                table, [[*values, self._catalog_version, deleted]], column_names=cols, settings=INSERT_SETTINGS
+            )
         except Exception as exc:  # noqa: BLE001
             raise StoreError(f"write to {table} failed: {exc}") from exc
 
@@ -495,15 +528,23 @@ def _credited(facts: pa.Table) -> tuple[pa.Table, pa.Array]:
     for name in AT_IMP:
         i = at_t.schema.get_field_index(name)
         at_t = at_t.set_column(i, name, pa.repeat(pa.scalar(0, at_t.schema.field(i).type), at_t.num_rows))
-    imp = facts.filter(pc.and_(pc.or_(pc.not_equal(facts.column("cohort_wt"), 0.0), pc.not_equal(facts.column("exits"), 0)),
-                               pc.is_valid(facts.column("imp_t"))))
+    imp = facts.filter(
+        pc.and_(
+            pc.or_(pc.not_equal(facts.column("cohort_wt"), 0.0), pc.not_equal(facts.column("exits"), 0)),
+            pc.is_valid(facts.column("imp_t")),
+        )
+    )
     at_imp = imp.select(cols)
     for name in _SUM_NAMES:
         if name not in AT_IMP:
             i = at_imp.schema.get_field_index(name)
             at_imp = at_imp.set_column(i, name, pa.repeat(pa.scalar(0, at_imp.schema.field(i).type), at_imp.num_rows))
-    ms = pa.concat_arrays([facts.column("t").cast(_TS).cast(pa.int64()).combine_chunks(),
-                           imp.column("imp_t").cast(_TS).cast(pa.int64()).combine_chunks()])
+    ms = pa.concat_arrays(
+        [
+            facts.column("t").cast(_TS).cast(pa.int64()).combine_chunks(),
+            imp.column("imp_t").cast(_TS).cast(pa.int64()).combine_chunks(),
+        ]
+    )
     return pa.concat_tables([at_t, at_imp.cast(at_t.schema)]), ms
 
 
@@ -529,8 +570,21 @@ def rollups(facts: pa.Table) -> tuple[pa.Table, pa.Table]:
 
 
 def _signed(t: pa.Table) -> pa.Table:
-    for name in ("player_loads", "unique_views", "views", "play", "pause", "seek", "replay", "player_init",
-                 "startups", "stalls", "stall_ms", "failures", "exits"):
+    for name in (
+        "player_loads",
+        "unique_views",
+        "views",
+        "play",
+        "pause",
+        "seek",
+        "replay",
+        "player_init",
+        "startups",
+        "stalls",
+        "stall_ms",
+        "failures",
+        "exits",
+    ):
         i = t.schema.get_field_index(name)
         t = t.set_column(i, name, t.column(name).cast(pa.int64()))
     return t
@@ -548,16 +602,20 @@ def tag_floor(seconds: float) -> int:
 
 def _keys(ms: list[int], contents: list[str]) -> dict[str, list[Any]]:
     """The UTC hours and days (epoch seconds) and contents whose rollups some facts touch."""
-    return {"h": sorted({m // 3_600_000 * 3600 for m in ms}), "d": sorted({m // 86_400_000 * 86_400 for m in ms}),
-            "c": sorted(set(contents))}
+    return {
+        "h": sorted({m // 3_600_000 * 3600 for m in ms}),
+        "d": sorted({m // 86_400_000 * 86_400 for m in ms}),
+        "c": sorted(set(contents)),
+    }
 
 
 def _tagged(t: pa.Table, tag: int) -> pa.Table:
     return t.append_column("ingest_batch", pa.repeat(pa.scalar(tag, pa.uint64()), t.num_rows))
 
 
-_SUMS_SQL = ", ".join(f"sum({c}) AS {c}" if c in ("watch_time", "cohort_wt") else f"toInt64(sum({c})) AS {c}"
-                      for c in STORED)
+_SUMS_SQL = ", ".join(
+    f"sum({c}) AS {c}" if c in ("watch_time", "cohort_wt") else f"toInt64(sum({c})) AS {c}" for c in STORED
+)
 _AT_T = ", ".join(zero_sql(c) if c in AT_IMP else c for c in STORED)
 _AT_IMP = ", ".join(c if c in AT_IMP else f"0 AS {c}" for c in STORED)
 _DIMS = ", ".join(ROLLUP_DIMENSIONS)
@@ -569,10 +627,12 @@ def _credited_sql(unit: str, key: str) -> str:
     start = {"hour": "toStartOfHour", "day": "toStartOfDay"}[unit]
     rest = "content_id IN {c:Array(String)} AND ingest_batch NOT IN {b:Array(UInt64)}"
     at = {x: f"{start}(toDateTime({x}, 'UTC'))" for x in ("t", "assumeNotNull(imp_t)")}
-    return (f"(SELECT {at['t']} AS {unit}, content_id, {_DIMS}, {_AT_T} FROM facts "
-            f"WHERE toUnixTimestamp({at['t']}) IN {{{key}:Array(Int64)}} AND {rest} UNION ALL "
-            f"SELECT {at['assumeNotNull(imp_t)']} AS {unit}, content_id, {_DIMS}, {_AT_IMP} FROM facts "
-            f"WHERE (cohort_wt != 0 OR exits != 0) AND toUnixTimestamp({at['assumeNotNull(imp_t)']}) IN {{{key}:Array(Int64)}} AND {rest})")
+    return (
+        f"(SELECT {at['t']} AS {unit}, content_id, {_DIMS}, {_AT_T} FROM facts "
+        f"WHERE toUnixTimestamp({at['t']}) IN {{{key}:Array(Int64)}} AND {rest} UNION ALL "
+        f"SELECT {at['assumeNotNull(imp_t)']} AS {unit}, content_id, {_DIMS}, {_AT_IMP} FROM facts "
+        f"WHERE (cohort_wt != 0 OR exits != 0) AND toUnixTimestamp({at['assumeNotNull(imp_t)']}) IN {{{key}:Array(Int64)}} AND {rest})"
+    )
 
 
 #: The rollup rows of some hours / days and contents, summed again from the facts (but those of
@@ -586,5 +646,7 @@ _RESUM_DAYS = [
     "DELETE FROM agg_day WHERE toUnixTimestamp(day) IN {d:Array(Int64)} AND content_id IN {c:Array(String)}",
     f"INSERT INTO agg_day (day, content_id, dim, value, {', '.join(STORED)}) "
     f"SELECT day, content_id, kv.1 AS dim, kv.2 AS value, {_SUMS_SQL} FROM {_credited_sql('day', 'd')} "
-    "ARRAY JOIN [" + ", ".join(f"('{d}', {d})" for d in ROLLUP_DIMENSIONS) + "] AS kv GROUP BY day, content_id, dim, value",
+    "ARRAY JOIN ["
+    + ", ".join(f"('{d}', {d})" for d in ROLLUP_DIMENSIONS)
+    + "] AS kv GROUP BY day, content_id, dim, value",
 ]

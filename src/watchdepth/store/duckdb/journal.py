@@ -94,7 +94,9 @@ class Journal:
             except OSError as again:
                 self._broken = f"{exc}; then {again}"
             if exc.errno in _NO_SPACE and not self._broken:
-                raise Unavailable("the server's disk is full; try again later", retry_after=RETRY_AFTER_SECONDS) from exc
+                raise Unavailable(
+                    "the server's disk is full; try again later", retry_after=RETRY_AFTER_SECONDS
+                ) from exc
             raise StoreError(f"journal write failed: {exc}") from exc
         self._size += len(record)
         self._segments[current] = batch.last_log_seq
@@ -109,7 +111,9 @@ class Journal:
             _fsync_dir(self.directory)
         except OSError as exc:
             if exc.errno in _NO_SPACE:
-                raise Unavailable("the server's disk is full; try again later", retry_after=RETRY_AFTER_SECONDS) from exc
+                raise Unavailable(
+                    "the server's disk is full; try again later", retry_after=RETRY_AFTER_SECONDS
+                ) from exc
             raise StoreError(f"cannot open a journal segment in {self.directory}: {exc}") from exc
         self._current = path
         self._size = 0
@@ -160,7 +164,7 @@ class Journal:
                     raise StoreError(f"journal segment {path} is damaged at byte {at} ({bad})")
                 length = _HEADER.unpack_from(data, at)[0]
                 try:
-                    batch = _DECODER.decode(data[at + _HEADER.size: at + _HEADER.size + length])
+                    batch = _DECODER.decode(data[at + _HEADER.size : at + _HEADER.size + length])
                 except msgspec.DecodeError as exc:  # intact, but not a batch this version writes
                     raise StoreError(f"journal segment {path} holds an unreadable batch at byte {at} ({exc})") from exc
                 yield path, batch
@@ -185,7 +189,7 @@ def _bad_record(data: bytes, at: int) -> str | None:
     if at + _HEADER.size > len(data):
         return "cut short"
     length, crc = _HEADER.unpack_from(data, at)
-    body = data[at + _HEADER.size: at + _HEADER.size + length]
+    body = data[at + _HEADER.size : at + _HEADER.size + length]
     if len(body) < length:
         return "cut short"
     if zlib.crc32(body) != crc:
@@ -265,21 +269,38 @@ def batch_rows(batch: JournalBatch, events: Sequence[int], facts: Sequence[int])
     """The batch with only these event and fact rows (its ``last_log_seq`` kept, for ``trim``)."""
     ev_lines = batch.events.splitlines(keepends=True)
     fact_lines = batch.facts.splitlines(keepends=True)
-    return JournalBatch([batch.log_seq[i] for i in events], [batch.status[i] for i in events],
-                        [batch.run[i] for i in events], b"".join(ev_lines[i] for i in events),
-                        b"".join(fact_lines[i] for i in facts), batch.last_log_seq)
+    return JournalBatch(
+        [batch.log_seq[i] for i in events],
+        [batch.status[i] for i in events],
+        [batch.run[i] for i in events],
+        b"".join(ev_lines[i] for i in events),
+        b"".join(fact_lines[i] for i in facts),
+        batch.last_log_seq,
+    )
 
 
-def quarantine_record(batch: JournalBatch, events: Sequence[int], facts: Sequence[int], reason: str,
-                      whole: bool) -> dict[str, Any]:
+def quarantine_record(
+    batch: JournalBatch, events: Sequence[int], facts: Sequence[int], reason: str, whole: bool
+) -> dict[str, Any]:
     """A ``Quarantine`` record of these rows of the batch."""
     ev_lines = batch.events.splitlines()
     fact_lines = batch.facts.splitlines()
     return {
-        "reason": reason, "last_log_seq": batch.last_log_seq, "key": batch_key(batch), "whole": whole,
-        "event_rows": list(events), "fact_rows": list(facts),
-        "events": [{"log_seq": batch.log_seq[i], "status": batch.status[i], "run": batch.run[i],
-                    "event": msgspec.Raw(ev_lines[i])} for i in events],
+        "reason": reason,
+        "last_log_seq": batch.last_log_seq,
+        "key": batch_key(batch),
+        "whole": whole,
+        "event_rows": list(events),
+        "fact_rows": list(facts),
+        "events": [
+            {
+                "log_seq": batch.log_seq[i],
+                "status": batch.status[i],
+                "run": batch.run[i],
+                "event": msgspec.Raw(ev_lines[i]),
+            }
+            for i in events
+        ],
         "facts": [msgspec.Raw(fact_lines[i]) for i in facts],
     }
 
@@ -320,9 +341,13 @@ class DiskGuard:
             self._free = free_bytes(self.directory)
             self._low = self._free is not None and self._free < self.reserve
             if self._low != was:
-                log.warning("free space in %s is %s the reserve (%d MB): journal writes %s", self.directory,
-                            "under" if self._low else "back over", self.reserve >> 20,
-                            "refused" if self._low else "accepted again")
+                log.warning(
+                    "free space in %s is %s the reserve (%d MB): journal writes %s",
+                    self.directory,
+                    "under" if self._low else "back over",
+                    self.reserve >> 20,
+                    "refused" if self._low else "accepted again",
+                )
         return self._low
 
     def full(self) -> None:

@@ -86,8 +86,15 @@ class JournalStats(NamedTuple):
 class JournalLoader:
     """Owns the journal's writes and the loader thread. ``write`` is called from one thread."""
 
-    def __init__(self, journal: Journal, load: Load, *, probe: Load | None = None,
-                 quarantine: Quarantine | None = None, guard: DiskGuard | None = None) -> None:
+    def __init__(
+        self,
+        journal: Journal,
+        load: Load,
+        *,
+        probe: Load | None = None,
+        quarantine: Quarantine | None = None,
+        guard: DiskGuard | None = None,
+    ) -> None:
         """Without ``probe`` a refused batch is quarantined whole; without ``quarantine`` it is
         retried like any failure (and blocks what follows it)."""
         self.journal = journal
@@ -164,10 +171,14 @@ class JournalLoader:
             if self._closing:
                 raise StoreError("the store is closing")
             if not self._wait(lambda: self._pending_events < MAX_PENDING_EVENTS or self._closing, FRESH_SECONDS):
-                log.error("journal writes refused: the database is %d events behind its journal (%s)",
-                          self._pending_events, self._error or "still loading")
-                raise Unavailable("the server is behind with storing events; try again later",
-                                  retry_after=RETRY_AFTER_SECONDS)
+                log.error(
+                    "journal writes refused: the database is %d events behind its journal (%s)",
+                    self._pending_events,
+                    self._error or "still loading",
+                )
+                raise Unavailable(
+                    "the server is behind with storing events; try again later", retry_after=RETRY_AFTER_SECONDS
+                )
         if self.guard is not None:
             self.guard.check()
         encoded = rows.encode(batch)
@@ -199,14 +210,17 @@ class JournalLoader:
             self._readers_waiting += 1
             self._cond.notify_all()
             try:
-                self._wait(lambda: self._loaded >= target or not self._alive(),
-                           FRESH_SECONDS if timeout is None else timeout)
+                self._wait(
+                    lambda: self._loaded >= target or not self._alive(), FRESH_SECONDS if timeout is None else timeout
+                )
             finally:
                 self._readers_waiting -= 1
             if self._loaded < target:
                 if self._error is not None and self._alive():
-                    raise Unavailable("the database is not taking the latest events yet; try again later",
-                                      retry_after=RETRY_AFTER_SECONDS)
+                    raise Unavailable(
+                        "the database is not taking the latest events yet; try again later",
+                        retry_after=RETRY_AFTER_SECONDS,
+                    )
                 raise StoreError(f"the database is behind its journal: {self._error or 'still loading'}")
 
     def _wait(self, done: Callable[[], bool], timeout: float) -> bool:
@@ -242,8 +256,12 @@ class JournalLoader:
                     return
                 if self._linger_until is None:
                     self._linger_until = time.monotonic() + LOAD_LINGER_SECONDS
-                due = (self._pending_events >= LOAD_MIN_EVENTS or self._readers_waiting or self._closing
-                       or time.monotonic() >= self._linger_until)
+                due = (
+                    self._pending_events >= LOAD_MIN_EVENTS
+                    or self._readers_waiting
+                    or self._closing
+                    or time.monotonic() >= self._linger_until
+                )
                 if not due:
                     self._cond.wait(max(0.0, self._linger_until - time.monotonic()))
                     continue
@@ -348,9 +366,17 @@ class JournalLoader:
                 bad_events, bad_facts = events, facts
         assert self.quarantine is not None
         self.quarantine.add(quarantine_record(batch, bad_events, bad_facts, str(refusal), whole))
-        log.error("quarantined %d of %d events and %d of %d credits of the journal batch up to log number %d "
-                  "(%s): the database refused them: %s", len(bad_events), len(events), len(bad_facts), len(facts),
-                  batch.last_log_seq, self.quarantine.path.name, refusal)
+        log.error(
+            "quarantined %d of %d events and %d of %d credits of the journal batch up to log number %d "
+            "(%s): the database refused them: %s",
+            len(bad_events),
+            len(events),
+            len(bad_facts),
+            len(facts),
+            batch.last_log_seq,
+            self.quarantine.path.name,
+            refusal,
+        )
         return _without(batch, bad_events, bad_facts)
 
     def _probe_batch(self, batch: JournalBatch) -> None:
@@ -378,8 +404,11 @@ def _tables(parts: Sequence[JournalBatch]) -> tuple[pa.Table, pa.Table]:
 def _without(batch: JournalBatch, events: Sequence[int], facts: Sequence[int]) -> JournalBatch:
     """The batch less these event and fact rows."""
     bad_e, bad_f = set(events), set(facts)
-    return batch_rows(batch, [i for i in range(len(batch.log_seq)) if i not in bad_e],
-                      [i for i in range(len(batch.facts.splitlines())) if i not in bad_f])
+    return batch_rows(
+        batch,
+        [i for i in range(len(batch.log_seq)) if i not in bad_e],
+        [i for i in range(len(batch.facts.splitlines())) if i not in bad_f],
+    )
 
 
 def _refused_rows(rows_: list[int], refused: Callable[[list[int]], bool], budget: int | None = None) -> list[int]:

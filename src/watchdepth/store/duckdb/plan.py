@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import functools
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -52,8 +52,10 @@ _RESUM = ", ".join(f"sum({c}) AS {c}" for c in _PART)
 #: ws_* columns holding s_vd, s_dw, s_dd.
 _WS_SUMS = "sum(view_duration) AS s_vd, sum(depth_wt) AS s_dw, sum(depth_duration) AS s_dd"
 #: s_vd, s_dw, s_dd of per-content rows ``g`` joined to the catalog as ``c``.
-_JOINED = ("g.s_views * coalesce(c.duration, 0) AS s_vd, CASE WHEN c.duration > 0 THEN g.s_cohort_wt ELSE 0 END AS s_dw, "
-           "CASE WHEN c.duration > 0 THEN g.s_unique_views * c.duration ELSE 0 END AS s_dd")
+_JOINED = (
+    "g.s_views * coalesce(c.duration, 0) AS s_vd, CASE WHEN c.duration > 0 THEN g.s_cohort_wt ELSE 0 END AS s_dw, "
+    "CASE WHEN c.duration > 0 THEN g.s_unique_views * c.duration ELSE 0 END AS s_dd"
+)
 _G = ", ".join(f"g.s_{c}" for c in SUMS4)
 
 
@@ -105,15 +107,31 @@ def plan_aggregate(q: Aggregate, wm: int | None = None, ws_valid: bool = True, t
             for a, b in (("hs", "cs"), ("ce", "he")):
                 if params[a] < params[b]:
                     src_table = f"{src.table}+{hsrc.table}"
-                    parts.append(_part(q, hsrc, f"hour >= make_timestamptz(${a}) AND hour < make_timestamptz(${b}) "
-                                                f"AND dim = '{hsrc.dim}'", filters))
+                    parts.append(
+                        _part(
+                            q,
+                            hsrc,
+                            f"hour >= make_timestamptz(${a}) AND hour < make_timestamptz(${b}) AND dim = '{hsrc.dim}'",
+                            filters,
+                        )
+                    )
         if params[lo] > params["start"]:
-            parts.append(_part(q, FACTS, f"{{t}} >= make_timestamptz($start) AND {{t}} < make_timestamptz(${lo})", filters))
+            parts.append(
+                _part(q, FACTS, f"{{t}} >= make_timestamptz($start) AND {{t}} < make_timestamptz(${lo})", filters)
+            )
         if params[hi] < params["end"]:
-            parts.append(_part(q, FACTS, f"{{t}} >= make_timestamptz(${hi}) AND {{t}} < make_timestamptz($end)", filters))
+            parts.append(
+                _part(q, FACTS, f"{{t}} >= make_timestamptz(${hi}) AND {{t}} < make_timestamptz($end)", filters)
+            )
         if tail:
-            parts.append(_part(q, FACTS, f"rowid >= $wm AND {{t}} >= make_timestamptz(${lo}) AND {{t}} < make_timestamptz(${hi})",
-                               filters))
+            parts.append(
+                _part(
+                    q,
+                    FACTS,
+                    f"rowid >= $wm AND {{t}} >= make_timestamptz(${lo}) AND {{t}} < make_timestamptz(${hi})",
+                    filters,
+                )
+            )
     names = (["bucket"] if q.bucket else []) + list(q.dims)
     outer = (["epoch_ms(bucket) AS bucket"] if q.bucket else []) + [f"d_{d} AS {d}" for d in q.dims]
     select = ", ".join(outer + _SUM_EXPRS)
@@ -160,8 +178,12 @@ def _plan_startups(q: Aggregate, wm: int | None, ws_valid: bool, tail: bool) -> 
     once per (unit, bin) row.
     """
     orderable = set(q.dims) | {"bucket", "startups"}
-    if (q.sums != ("startups",) or "startup_bin" not in q.dims or not set(q.dims) <= _STARTUP_DIMS
-            or any(f not in orderable for f, _ in q.order)):
+    if (
+        q.sums != ("startups",)
+        or "startup_bin" not in q.dims
+        or not set(q.dims) <= _STARTUP_DIMS
+        or any(f not in orderable for f, _ in q.order)
+    ):
         return None
     params: dict[str, Any] = {"start": q.start_ms * 1000, "end": q.end_ms * 1000, "tz": q.timezone}
     filters = _filters(q, params)
@@ -191,34 +213,57 @@ def _plan_startups(q: Aggregate, wm: int | None, ws_valid: bool, tail: bool) -> 
     if day is not None:
         params.update(cs=cs * 1000, ce=ce * 1000)
         sources.append(day.table)
-        parts.append(_startup_rows(q, day, _NOON.format(c="day"), "day >= make_timestamptz($cs) AND day < make_timestamptz($ce)"
-                                   + (" AND dim = 'startup_bin'" if day.dim else ""), filters))
+        parts.append(
+            _startup_rows(
+                q,
+                day,
+                _NOON.format(c="day"),
+                "day >= make_timestamptz($cs) AND day < make_timestamptz($ce)"
+                + (" AND dim = 'startup_bin'" if day.dim else ""),
+                filters,
+            )
+        )
         if moved:
             parts.append(_moved_part(q, hour_src, moved, filters))
         hour_spans = [(a, b) for a, b in ((hs, cs), (ce, he)) if a < b]
         units += [(cs + DAY_MS // 2, ce, DAY_MS)] + [(cs + m // 1000, ce, DAY_MS) for m in moved]
     for a, b in hour_spans:
         params.update({f"h{a}": a * 1000, f"h{b}": b * 1000})
-        parts.append(_startup_rows(q, hour_src, unit.format(c="hour"),
-                                   f"hour >= make_timestamptz($h{a}) AND hour < make_timestamptz($h{b})", filters))
+        parts.append(
+            _startup_rows(
+                q,
+                hour_src,
+                unit.format(c="hour"),
+                f"hour >= make_timestamptz($h{a}) AND hour < make_timestamptz($h{b})",
+                filters,
+            )
+        )
         units.append((a // DAY_MS * DAY_MS + DAY_MS // 2, b, DAY_MS) if days_fit else (a, b, HOUR_MS))
     if hour_spans or moved:
         sources.append(hour_src.table)
-    facts = [f"{{t}} >= make_timestamptz($start) AND {{t}} < make_timestamptz($hs)" if hs > q.start_ms else "",
-             f"{{t}} >= make_timestamptz($he) AND {{t}} < make_timestamptz($end)" if he < q.end_ms else "",
-             "rowid >= $wm AND {t} >= make_timestamptz($hs) AND {t} < make_timestamptz($he)" if tail else ""]
+    facts = [
+        "{t} >= make_timestamptz($start) AND {t} < make_timestamptz($hs)" if hs > q.start_ms else "",
+        "{t} >= make_timestamptz($he) AND {t} < make_timestamptz($end)" if he < q.end_ms else "",
+        "rowid >= $wm AND {t} >= make_timestamptz($hs) AND {t} < make_timestamptz($he)" if tail else "",
+    ]
     names = (["bucket"] if q.bucket else []) + list(q.dims)
     keys = ", ".join(str(i + 1) for i in range(len(names)))
     facts_rows = [_bucketed(q, _startup_rows(q, FACTS, unit.format(c="t"), where, filters)) for where in facts if where]
     if q.bucket:
-        each = " UNION ALL ".join(f"SELECT x FROM range({a * 1000}, {b * 1000}, {step * 1000}) r(x)" for a, b, step in units)
-        mapped = (f"SELECT u.b, {', '.join(f'p.d_{d}' for d in q.dims)}, p.s FROM ({' UNION ALL '.join(parts)}) p "
-                  f"JOIN (SELECT make_timestamptz(x) AS tb, epoch_ms(time_bucket(INTERVAL '{INTERVALS[q.bucket]}', "
-                  f"make_timestamptz(x), $tz)) AS b FROM ({each})) u ON u.tb = p.tb")
+        each = " UNION ALL ".join(
+            f"SELECT x FROM range({a * 1000}, {b * 1000}, {step * 1000}) r(x)" for a, b, step in units
+        )
+        mapped = (
+            f"SELECT u.b, {', '.join(f'p.d_{d}' for d in q.dims)}, p.s FROM ({' UNION ALL '.join(parts)}) p "
+            f"JOIN (SELECT make_timestamptz(x) AS tb, epoch_ms(time_bucket(INTERVAL '{INTERVALS[q.bucket]}', "
+            f"make_timestamptz(x), $tz)) AS b FROM ({each})) u ON u.tb = p.tb"
+        )
         parts = [mapped]
     outer = (["b AS bucket"] if q.bucket else []) + [f"d_{d} AS {d}" for d in q.dims]
-    body = (f"SELECT {', '.join(outer)}, sum(s)::BIGINT AS startups{{window}} FROM ({' UNION ALL '.join(parts + facts_rows)}) "
-            f"GROUP BY {keys} HAVING sum(s) <> 0")
+    body = (
+        f"SELECT {', '.join(outer)}, sum(s)::BIGINT AS startups{{window}} FROM ({' UNION ALL '.join(parts + facts_rows)}) "
+        f"GROUP BY {keys} HAVING sum(s) <> 0"
+    )
     return _startup_plan(q, body, params, names, "+".join(sources))
 
 
@@ -241,11 +286,15 @@ def _startups_from_facts(q: Aggregate, params: dict[str, Any], filters: list[tup
     """The histogram from facts' startup rows alone, grouped by a grain inside one bucket first."""
     grain = _grain(q)
     tb = f"make_timestamptz(epoch_ms(t) // {grain} * {grain * 1000})"
-    rows = _bucketed(q, _startup_rows(q, FACTS, tb, "{t} >= make_timestamptz($start) AND {t} < make_timestamptz($end)", filters))
+    rows = _bucketed(
+        q, _startup_rows(q, FACTS, tb, "{t} >= make_timestamptz($start) AND {t} < make_timestamptz($end)", filters)
+    )
     names = (["bucket"] if q.bucket else []) + list(q.dims)
     outer = (["b AS bucket"] if q.bucket else []) + [f"d_{d} AS {d}" for d in q.dims]
-    body = (f"SELECT {', '.join(outer)}, sum(s)::BIGINT AS startups{{window}} FROM ({rows}) "
-            f"GROUP BY {', '.join(str(i + 1) for i in range(len(names)))} HAVING sum(s) <> 0")
+    body = (
+        f"SELECT {', '.join(outer)}, sum(s)::BIGINT AS startups{{window}} FROM ({rows}) "
+        f"GROUP BY {', '.join(str(i + 1) for i in range(len(names)))} HAVING sum(s) <> 0"
+    )
     return _startup_plan(q, body, params, names, "facts")
 
 
@@ -272,11 +321,15 @@ def _moved_part(q: Aggregate, src: Source, moved: tuple[int, ...], filters: list
     conds = "".join(f" AND {_filter_sql(src, name, param)}" for name, param in filters)
     dims = ", ".join(f"{d} AS d_{d}" for d in q.dims)
     hours = " UNION ALL ".join(f"SELECT make_timestamptz(x) FROM range($cs + {m}, $ce, {DAY_US}) r(x)" for m in moved)
-    inner = (f"SELECT hour, {dims}, sum(startups) AS s FROM {src.table} WHERE hour >= make_timestamptz($cs) "
-             f"AND hour < make_timestamptz($ce) AND hour IN ({hours}){conds} GROUP BY ALL")
-    return (f"SELECT CASE WHEN k.home THEN {_NOON.format(c='g.hour')} ELSE g.hour END AS tb, "
-            f"{', '.join(f'g.d_{d}' for d in q.dims)}, CASE WHEN k.home THEN -g.s ELSE g.s END AS s "
-            f"FROM ({inner}) g, (VALUES (false), (true)) k(home)")
+    inner = (
+        f"SELECT hour, {dims}, sum(startups) AS s FROM {src.table} WHERE hour >= make_timestamptz($cs) "
+        f"AND hour < make_timestamptz($ce) AND hour IN ({hours}){conds} GROUP BY ALL"
+    )
+    return (
+        f"SELECT CASE WHEN k.home THEN {_NOON.format(c='g.hour')} ELSE g.hour END AS tb, "
+        f"{', '.join(f'g.d_{d}' for d in q.dims)}, CASE WHEN k.home THEN -g.s ELSE g.s END AS s "
+        f"FROM ({inner}) g, (VALUES (false), (true)) k(home)"
+    )
 
 
 def _startup_rows(q: Aggregate, src: Source, tb: str, where: str, filters: list[tuple[str, str]]) -> str:
@@ -285,8 +338,10 @@ def _startup_rows(q: Aggregate, src: Source, tb: str, where: str, filters: list[
     conds = "".join(f" AND {_filter_sql(src, name, param)}" for name, param in filters)
     keys = ([f"{tb} AS tb"] if q.bucket else []) + [f"{'value' if src.dim == d else d} AS d_{d}" for d in q.dims]
     if src.table == "facts":
-        return (f"SELECT {', '.join(keys)}, sum(startups) AS s FROM facts "
-                f"WHERE {where.format(t='t')} AND startups <> 0{conds} GROUP BY ALL")
+        return (
+            f"SELECT {', '.join(keys)}, sum(startups) AS s FROM facts "
+            f"WHERE {where.format(t='t')} AND startups <> 0{conds} GROUP BY ALL"
+        )
     return f"SELECT {', '.join(keys)}, startups AS s FROM {src.table} WHERE {where}{conds}"
 
 
@@ -352,22 +407,25 @@ def _part(q: Aggregate, src: Source, where: str, filters: list[tuple[str, str]])
         if keyed is not None:  # fewer still: once per UTC day (and moved hour) through a map
             key, units = keyed
             outer = ["u.b AS bucket"] + [f"g.d_{d}" for d in q.dims]
-            return (f"SELECT {', '.join(outer)}, {_RESUM} FROM ({inner}) g JOIN ({units}) u "
-                    f"ON u.k = {key.format(c='g.tb')} GROUP BY ALL")
+            return (
+                f"SELECT {', '.join(outer)}, {_RESUM} FROM ({inner}) g JOIN ({units}) u "
+                f"ON u.k = {key.format(c='g.tb')} GROUP BY ALL"
+            )
         outer = [bucket.format("tb")] + [f"d_{d}" for d in q.dims]
         return f"SELECT {', '.join(outer)}, {_RESUM} FROM ({inner}) GROUP BY ALL"
     if bucket:
         # group by a grain that lies inside one bucket first; zone-aware bucketing is per group
         grain = src.unit_ms or _grain(q)
         keys.append(f"{src.tcol} AS tb" if src.unit_ms else f"epoch_ms(t) // {grain} AS tb")
-    inner_keys = keys + ["content_id"] + [
-        f"{'value' if src.dim == d else d} AS d_{d}" for d in q.dims if d in FACT_DIMS
-    ]
+    inner_keys = (
+        keys + ["content_id"] + [f"{'value' if src.dim == d else d} AS d_{d}" for d in q.dims if d in FACT_DIMS]
+    )
     inner = f"SELECT {', '.join(inner_keys + [_SUMS_SQL])} {source} GROUP BY ALL"
     tb = "g.tb" if src.unit_ms else f"make_timestamptz(g.tb * {_grain(q) * 1000})"
     cols = ([bucket.format(tb)] if q.bucket else []) + [
-        f"{CATALOG_DIMS[d]} AS d_{d}" if d in CATALOG_DIMS else
-        ("g.content_id AS d_content_id" if d == "content_id" else f"g.d_{d}")
+        f"{CATALOG_DIMS[d]} AS d_{d}"
+        if d in CATALOG_DIMS
+        else ("g.content_id AS d_content_id" if d == "content_id" else f"g.d_{d}")
         for d in q.dims
     ]
     cols += [_G, _JOINED]
@@ -389,9 +447,13 @@ def _unit_keys(q: Aggregate) -> tuple[str, str] | None:
     else:
         return None
     first, stop = q.start_ms // DAY_MS * DAY_US, q.end_ms * 1000
-    keys = " UNION ALL ".join(f"SELECT x FROM range({first + at}, {stop}, {DAY_US}) r(x)" for at in (DAY_US // 2, *moved))
-    units = (f"SELECT make_timestamptz(x) AS k, time_bucket(INTERVAL '{INTERVALS[q.bucket]}', make_timestamptz(x), $tz) AS b "
-             f"FROM ({keys})")
+    keys = " UNION ALL ".join(
+        f"SELECT x FROM range({first + at}, {stop}, {DAY_US}) r(x)" for at in (DAY_US // 2, *moved)
+    )
+    units = (
+        f"SELECT make_timestamptz(x) AS k, time_bucket(INTERVAL '{INTERVALS[q.bucket]}', make_timestamptz(x), $tz) AS b "
+        f"FROM ({keys})"
+    )
     if not moved:
         return _NOON, units
     return f"CASE WHEN epoch_us({{c}}) % {DAY_US} IN ({', '.join(map(str, moved))}) THEN {{c}} ELSE {_NOON} END", units
@@ -488,14 +550,15 @@ def _offsets(tz: str, start_ms: int, end_ms: int) -> frozenset[int]:
     span = range(start_ms, end_ms + step, step)
     found = set()
     for ms in span:
-        at = datetime.fromtimestamp(min(ms, end_ms) / 1000, tz=timezone.utc).astimezone(zone)
+        at = datetime.fromtimestamp(min(ms, end_ms) / 1000, tz=UTC).astimezone(zone)
         off = at.utcoffset() or timedelta(0)
         found.add(int(off.total_seconds() * 1000))
     return frozenset(found)
 
 
-def plan_tops(q: Aggregate, dims: tuple[str, ...], limit: int, wm: int | None = None, ws_valid: bool = True,
-              tail: bool = True) -> Plan | None:
+def plan_tops(
+    q: Aggregate, dims: tuple[str, ...], limit: int, wm: int | None = None, ws_valid: bool = True, tail: bool = True
+) -> Plan | None:
     """The top ``limit`` values of each of ``dims`` by views then player loads (ties by value), in
     one scan: ``q`` with ``dims=(d,), order=(views desc, player_loads desc)`` for each d, exactly
     (with ``q.sums``, those and the two ranked by; the others 0).
@@ -505,7 +568,12 @@ def plan_tops(q: Aggregate, dims: tuple[str, ...], limit: int, wm: int | None = 
     """
     each = [choose_source(msgspec.structs.replace(q, dims=(d,)), ws_valid) if wm is not None else FACTS for d in dims]
     src = each[0]
-    if any(s.table != src.table or s.dim != (d if src.dim else None) for s, d in zip(each, dims)) or q.bucket or set(q.filters) & FACT_DIMS or (src.table != "facts" and src.dim is None):
+    if (
+        any(s.table != src.table or s.dim != (d if src.dim else None) for s, d in zip(each, dims))
+        or q.bucket
+        or set(q.filters) & FACT_DIMS
+        or (src.table != "facts" and src.dim is None)
+    ):
         return None
     params: dict[str, Any] = {"start": q.start_ms * 1000, "end": q.end_ms * 1000}
     filters = _filters(q, params)
@@ -520,12 +588,18 @@ def plan_tops(q: Aggregate, dims: tuple[str, ...], limit: int, wm: int | None = 
         conds = [f"{src.tcol} >= make_timestamptz($cs) AND {src.tcol} < make_timestamptz($ce) AND dim IN ({names})"]
         conds += [_filter_sql(src, name, param) for name, param in filters]
         if src.per_content:
-            inner = f"SELECT content_id, dim, value, {_SUMS_SQL} FROM {src.table} WHERE {' AND '.join(conds)} GROUP BY ALL"
-            parts = [f"SELECT g.dim AS d, g.value AS x, {_G}, {_JOINED} "
-                     f"FROM ({inner}) g LEFT JOIN content c ON c.id = g.content_id"]
+            inner = (
+                f"SELECT content_id, dim, value, {_SUMS_SQL} FROM {src.table} WHERE {' AND '.join(conds)} GROUP BY ALL"
+            )
+            parts = [
+                f"SELECT g.dim AS d, g.value AS x, {_G}, {_JOINED} "
+                f"FROM ({inner}) g LEFT JOIN content c ON c.id = g.content_id"
+            ]
         else:
-            parts = [f"SELECT dim AS d, value AS x, {_SUMS_SQL}, {_WS_SUMS} FROM {src.table} "
-                     f"WHERE {' AND '.join(conds)} GROUP BY ALL"]
+            parts = [
+                f"SELECT dim AS d, value AS x, {_SUMS_SQL}, {_WS_SUMS} FROM {src.table} "
+                f"WHERE {' AND '.join(conds)} GROUP BY ALL"
+            ]
         lo, hi = "cs", "ce"
         if src.table == "ws_day" and set(dims) <= HOUR_DIMS:
             lo, hi = _hour_span(q, cs, ce, params)
@@ -534,21 +608,34 @@ def plan_tops(q: Aggregate, dims: tuple[str, ...], limit: int, wm: int | None = 
                     source = "ws_day+ws_hour_dim"
                     hconds = [f"hour >= make_timestamptz(${a}) AND hour < make_timestamptz(${b}) AND dim IN ({names})"]
                     hconds += [_filter_sql(src, name, param) for name, param in filters]
-                    parts.append(f"SELECT dim AS d, value AS x, {_SUMS_SQL}, {_WS_SUMS} FROM ws_hour_dim "
-                                 f"WHERE {' AND '.join(hconds)} GROUP BY ALL")
+                    parts.append(
+                        f"SELECT dim AS d, value AS x, {_SUMS_SQL}, {_WS_SUMS} FROM ws_hour_dim "
+                        f"WHERE {' AND '.join(hconds)} GROUP BY ALL"
+                    )
         if params[lo] > params["start"]:
-            parts.append(_tops_facts(dims, f"{{t}} >= make_timestamptz($start) AND {{t}} < make_timestamptz(${lo})", filters))
+            parts.append(
+                _tops_facts(dims, f"{{t}} >= make_timestamptz($start) AND {{t}} < make_timestamptz(${lo})", filters)
+            )
         if params[hi] < params["end"]:
-            parts.append(_tops_facts(dims, f"{{t}} >= make_timestamptz(${hi}) AND {{t}} < make_timestamptz($end)", filters))
+            parts.append(
+                _tops_facts(dims, f"{{t}} >= make_timestamptz(${hi}) AND {{t}} < make_timestamptz($end)", filters)
+            )
         if tail:
-            parts.append(_tops_facts(dims, f"rowid >= $wm AND {{t}} >= make_timestamptz(${lo}) AND {{t}} < make_timestamptz(${hi})",
-                                     filters))
+            parts.append(
+                _tops_facts(
+                    dims,
+                    f"rowid >= $wm AND {{t}} >= make_timestamptz(${lo}) AND {{t}} < make_timestamptz(${hi})",
+                    filters,
+                )
+            )
     rank = "row_number() OVER (PARTITION BY d ORDER BY views DESC, player_loads DESC, x ASC NULLS LAST)"
     # ``q.sums``: the others are answered as 0, and DuckDB drops their sums from the parts
     read = {*q.sums, "views", "player_loads"} if q.sums else set(SUMS)
     sums = [e if n in read else f"0::{_OUT[n][1]} AS {n}" for n, e in zip(SUMS, _SUM_EXPRS)]
-    sql = (f"SELECT d, x, {', '.join(sums)}, {rank} AS rank FROM ({' UNION ALL '.join(parts)}) "
-           f"GROUP BY d, x QUALIFY rank <= {int(limit)} ORDER BY d, rank")
+    sql = (
+        f"SELECT d, x, {', '.join(sums)}, {rank} AS rank FROM ({' UNION ALL '.join(parts)}) "
+        f"GROUP BY d, x QUALIFY rank <= {int(limit)} ORDER BY d, rank"
+    )
     params = {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}
     return Plan(sql, "", params, ["dim", "value", *SUMS], source)
 
@@ -558,12 +645,15 @@ def _tops_facts(dims: tuple[str, ...], where: str, filters: list[tuple[str, str]
     conds = "".join(f" AND {_filter_sql(FACTS, name, param)}" for name, param in filters)
     value = "CASE k.d " + " ".join(f"WHEN '{d}' THEN f.d_{d}" for d in dims) + " END"
     used = dims + tuple(name for name, _ in filters)
-    inner = (f"SELECT content_id, {', '.join(f'{d} AS d_{d}' for d in dims)}, {_SUMS_SQL} "
-             f"{_from(FACTS, where, used)}{conds} GROUP BY ALL")
+    inner = (
+        f"SELECT content_id, {', '.join(f'{d} AS d_{d}' for d in dims)}, {_SUMS_SQL} "
+        f"{_from(FACTS, where, used)}{conds} GROUP BY ALL"
+    )
     f_sums = ", ".join(f"f.s_{c}" for c in SUMS4)
-    keyed = (f"SELECT k.d, {value} AS x, f.content_id, {f_sums} FROM ({inner}) f, "
-             f"(VALUES {', '.join(f'({chr(39)}{d}{chr(39)})' for d in dims)}) k(d)")
+    keyed = (
+        f"SELECT k.d, {value} AS x, f.content_id, {f_sums} FROM ({inner}) f, "
+        f"(VALUES {', '.join(f'({chr(39)}{d}{chr(39)})' for d in dims)}) k(d)"
+    )
     resum = ", ".join(f"sum(s_{c}) AS s_{c}" for c in SUMS4)
     grouped = f"SELECT d, x, content_id, {resum} FROM ({keyed}) GROUP BY ALL"
-    return (f"SELECT g.d, g.x, {_G}, {_JOINED} FROM ({grouped}) g "
-            "LEFT JOIN content c ON c.id = g.content_id")
+    return f"SELECT g.d, g.x, {_G}, {_JOINED} FROM ({grouped}) g LEFT JOIN content c ON c.id = g.content_id"

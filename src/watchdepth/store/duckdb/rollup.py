@@ -36,9 +36,11 @@ SUMS4 = ("player_loads", "unique_views", "views", "watch_time", "cohort_wt", *CO
 #: The ws_* rollups add what the catalog's duration gives (view_duration, watch depth's two).
 SUMS5 = (*SUMS4, "view_duration", "depth_wt", "depth_duration")
 _S4 = ", ".join(f"sum({c}) AS {c}" for c in SUMS4)
-_VD = ("sum(r.views * coalesce(c.duration, 0)) AS view_duration, "
-       "sum(CASE WHEN c.duration > 0 THEN r.cohort_wt ELSE 0 END) AS depth_wt, "
-       "sum(CASE WHEN c.duration > 0 THEN r.unique_views * c.duration ELSE 0 END) AS depth_duration")
+_VD = (
+    "sum(r.views * coalesce(c.duration, 0)) AS view_duration, "
+    "sum(CASE WHEN c.duration > 0 THEN r.cohort_wt ELSE 0 END) AS depth_wt, "
+    "sum(CASE WHEN c.duration > 0 THEN r.unique_views * c.duration ELSE 0 END) AS depth_duration"
+)
 _R4 = ", ".join(f"sum(r.{c}) AS {c}" for c in SUMS4)
 #: Facts columns a rollup keeps (its keys).
 _KEPT = ("content_id", "country", "platform", "os", "browser", "domain", "page", "startup_bin", "city")
@@ -51,9 +53,11 @@ def credited(where: str, cols: tuple[str, ...] = _KEPT) -> str:
     keep = ", ".join(cols)
     at_t = ", ".join(_zero(c) if c in AT_IMP else c for c in SUMS4)
     at_imp = ", ".join(c if c in AT_IMP else f"0 AS {c}" for c in SUMS4)
-    return (f"(SELECT t, {keep}, {at_t} FROM facts WHERE {where.format(t='t')} UNION ALL "
-            f"SELECT imp_t AS t, {keep}, {at_imp} FROM facts WHERE {where.format(t='imp_t')} "
-            "AND (cohort_wt <> 0 OR exits <> 0) AND imp_t IS NOT NULL)")
+    return (
+        f"(SELECT t, {keep}, {at_t} FROM facts WHERE {where.format(t='t')} UNION ALL "
+        f"SELECT imp_t AS t, {keep}, {at_imp} FROM facts WHERE {where.format(t='imp_t')} "
+        "AND (cohort_wt <> 0 OR exits <> 0) AND imp_t IS NOT NULL)"
+    )
 
 
 def _zero(c: str) -> str:
@@ -79,7 +83,9 @@ def upgrade(cur: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
     want = duckdb.connect(":memory:")
     try:
         want.execute(schema)
-        wanted = want.execute("SELECT table_name, column_name, data_type FROM duckdb_columns() ORDER BY column_index").fetchall()
+        wanted = want.execute(
+            "SELECT table_name, column_name, data_type FROM duckdb_columns() ORDER BY column_index"
+        ).fetchall()
     finally:
         want.close()
     have = {(t, c) for t, c in cur.execute("SELECT table_name, column_name FROM duckdb_columns()").fetchall()}
@@ -96,7 +102,8 @@ def upgrade(cur: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
             cur.execute(
                 "UPDATE facts SET imp_t = p.imp, cohort_wt = facts.watch_time FROM (SELECT session_id, content_id, "
                 "min(t) AS imp FROM facts WHERE unique_views = 1 GROUP BY ALL) p "
-                "WHERE facts.session_id = p.session_id AND facts.content_id = p.content_id AND facts.watch_time <> 0")
+                "WHERE facts.session_id = p.session_id AND facts.content_id = p.content_id AND facts.watch_time <> 0"
+            )
             for table in ROLLUPS:
                 cur.execute(f"DELETE FROM {table}")
             cur.execute("UPDATE rollup_state SET wm = 0, ws_valid = true")
@@ -115,8 +122,10 @@ def _city_rows(cur: duckdb.DuckDBPyConnection) -> None:
     cur.execute("BEGIN")
     try:
         for table, keys, sums in (("agg_day", "day, content_id", SUMS4), ("ws_day", "day, project_id", SUMS5)):
-            cur.execute(f"INSERT INTO {table} BY NAME SELECT {keys}, 'city' AS dim, NULL AS value, "
-                        f"{', '.join(f'sum({c}) AS {c}' for c in sums)} FROM {table} WHERE dim = 'country' GROUP BY ALL")
+            cur.execute(
+                f"INSERT INTO {table} BY NAME SELECT {keys}, 'city' AS dim, NULL AS value, "
+                f"{', '.join(f'sum({c}) AS {c}' for c in sums)} FROM {table} WHERE dim = 'country' GROUP BY ALL"
+            )
         cur.execute("COMMIT")
     except duckdb.Error:
         cur.execute("ROLLBACK")
@@ -124,16 +133,28 @@ def _city_rows(cur: duckdb.DuckDBPyConnection) -> None:
 
 
 #: Every rollup table.
-ROLLUPS = ("agg_hour", "agg_day", "agg_cday", "agg_startup", "startup_day", "startup_hour", "ws_hour", "ws_day", "ws_page",
-           "ws_hour_dim")
+ROLLUPS = (
+    "agg_hour",
+    "agg_day",
+    "agg_cday",
+    "agg_startup",
+    "startup_day",
+    "startup_hour",
+    "ws_hour",
+    "ws_day",
+    "ws_page",
+    "ws_hour_dim",
+)
 #: agg_startup's keys: startups alone per UTC hour, content and 10 ms bin (the §7 percentiles).
 STARTUP_KEYS = ("hour", "content_id", "startup_bin")
 
 
 def startups_select(where: str) -> str:
     """agg_startup rows of the facts rows ``where`` selects (startups are credited at ``t``)."""
-    return ("SELECT time_bucket(INTERVAL '1 hour', t, 'UTC') AS hour, content_id, startup_bin, sum(startups) AS startups "
-            f"FROM facts WHERE ({where}) AND startups <> 0 GROUP BY ALL")
+    return (
+        "SELECT time_bucket(INTERVAL '1 hour', t, 'UTC') AS hour, content_id, startup_bin, sum(startups) AS startups "
+        f"FROM facts WHERE ({where}) AND startups <> 0 GROUP BY ALL"
+    )
 
 
 def ensure_state(cur: duckdb.DuckDBPyConnection, had: set[str] | None = None) -> None:
@@ -187,8 +208,10 @@ def _backfill_all_content(cur: duckdb.DuckDBPyConnection) -> None:
 def _all_content(cur: duckdb.DuckDBPyConnection, src: str, insert: bool = False) -> None:
     """Add the rows of ``src`` (agg_startup's shape) to startup_hour and startup_day, summed over content."""
     hour = f"SELECT hour, startup_bin, sum(startups) AS startups FROM {src} GROUP BY ALL"
-    day = (f"SELECT time_bucket(INTERVAL '1 day', hour, 'UTC') AS day, startup_bin, sum(startups) AS startups "
-           f"FROM {src} GROUP BY ALL")
+    day = (
+        f"SELECT time_bucket(INTERVAL '1 day', hour, 'UTC') AS day, startup_bin, sum(startups) AS startups "
+        f"FROM {src} GROUP BY ALL"
+    )
     for table, unit, select in (("startup_hour", "hour", hour), ("startup_day", "day", day)):
         if insert:  # the table is empty: no unit to merge with
             cur.execute(f"INSERT INTO {table} BY NAME SELECT * FROM ({select}) ORDER BY {unit}")
@@ -217,8 +240,13 @@ def roll(cur: duckdb.DuckDBPyConnection) -> int:
             lo, hi = cur.execute(f"SELECT epoch_ms(min(t)), epoch_ms(max(t)) FROM facts WHERE {tail}").fetchone()  # type: ignore[misc]
             for a in range(lo // DAY_MS * DAY_MS, hi + 1, 7 * DAY_MS):
                 # the week is the rows' own time t (each row once), also in the half keyed by imp_t
-                _fold(cur, f"{tail} AND t >= make_timestamptz({a * 1000}) AND t < make_timestamptz({(a + 7 * DAY_MS) * 1000})"
-                      .replace("{", "{{").replace("}", "}}"), ws_valid)
+                _fold(
+                    cur,
+                    f"{tail} AND t >= make_timestamptz({a * 1000}) AND t < make_timestamptz({(a + 7 * DAY_MS) * 1000})".replace(
+                        "{", "{{"
+                    ).replace("}", "}}"),
+                    ws_valid,
+                )
         cur.execute(f"UPDATE rollup_state SET wm = {n} WHERE id = 1")
     if not ws_valid:
         rebuild_ws(cur, n)
@@ -245,8 +273,14 @@ def _fold(cur: duckdb.DuckDBPyConnection, tail: str, ws_valid: bool) -> None:
     if ws_valid:
         _hour_dims(cur, src, "tail_hdim")
     _merge(cur, "agg_hour", "hour", ("hour", "content_id"), SUMS4, "SELECT * FROM tail_hour")
-    _merge(cur, "agg_cday", "day", ("day", "content_id"), SUMS4,
-           f"SELECT time_bucket(INTERVAL '1 day', hour, 'UTC') AS day, content_id, {_S4} FROM tail_hour GROUP BY ALL")
+    _merge(
+        cur,
+        "agg_cday",
+        "day",
+        ("day", "content_id"),
+        SUMS4,
+        f"SELECT time_bucket(INTERVAL '1 day', hour, 'UTC') AS day, content_id, {_S4} FROM tail_hour GROUP BY ALL",
+    )
     _merge(cur, "agg_day", "day", ("day", "content_id", "dim", "value"), SUMS4, "SELECT * FROM tail_day")
     cur.execute(f"CREATE OR REPLACE TEMP TABLE tail_startup AS {startups_select(tail.format(t='t'))}")
     _merge(cur, "agg_startup", "hour", STARTUP_KEYS, ("startups",), "SELECT * FROM tail_startup")
@@ -271,19 +305,43 @@ def _hour_dims(cur: duckdb.DuckDBPyConnection, src: str, into: str) -> None:
 
 
 def _fold_hour_dims(cur: duckdb.DuckDBPyConnection, src: str) -> None:
-    _merge(cur, "ws_hour_dim", "hour", ("hour", "project_id", "dim", "value"), SUMS5,
-           f"SELECT r.hour, c.project_id, r.dim, r.value, {_R4}, {_VD} FROM {src} r "
-           "LEFT JOIN content c ON c.id = r.content_id GROUP BY ALL")
+    _merge(
+        cur,
+        "ws_hour_dim",
+        "hour",
+        ("hour", "project_id", "dim", "value"),
+        SUMS5,
+        f"SELECT r.hour, c.project_id, r.dim, r.value, {_R4}, {_VD} FROM {src} r "
+        "LEFT JOIN content c ON c.id = r.content_id GROUP BY ALL",
+    )
 
 
 def _fold_ws(cur: duckdb.DuckDBPyConnection, hour_src: str, day_src: str, page_src: str) -> None:
     join = "r LEFT JOIN content c ON c.id = r.content_id"
-    _merge(cur, "ws_hour", "hour", ("hour", "project_id"), SUMS5,
-           f"SELECT r.hour, c.project_id, {_R4}, {_VD} FROM {hour_src} {join} GROUP BY ALL")
-    _merge(cur, "ws_day", "day", ("day", "project_id", "dim", "value"), SUMS5,
-           f"SELECT r.day, c.project_id, r.dim, r.value, {_R4}, {_VD} FROM {day_src} {join} GROUP BY ALL")
-    _merge(cur, "ws_page", "day", ("day", "project_id", "domain", "page"), SUMS5,
-           f"SELECT r.day, c.project_id, r.domain, r.page, {_R4}, {_VD} FROM {page_src} {join} GROUP BY ALL")
+    _merge(
+        cur,
+        "ws_hour",
+        "hour",
+        ("hour", "project_id"),
+        SUMS5,
+        f"SELECT r.hour, c.project_id, {_R4}, {_VD} FROM {hour_src} {join} GROUP BY ALL",
+    )
+    _merge(
+        cur,
+        "ws_day",
+        "day",
+        ("day", "project_id", "dim", "value"),
+        SUMS5,
+        f"SELECT r.day, c.project_id, r.dim, r.value, {_R4}, {_VD} FROM {day_src} {join} GROUP BY ALL",
+    )
+    _merge(
+        cur,
+        "ws_page",
+        "day",
+        ("day", "project_id", "domain", "page"),
+        SUMS5,
+        f"SELECT r.day, c.project_id, r.domain, r.page, {_R4}, {_VD} FROM {page_src} {join} GROUP BY ALL",
+    )
 
 
 def rebuild_ws(cur: duckdb.DuckDBPyConnection, n: int) -> None:
@@ -299,15 +357,18 @@ def rebuild_ws(cur: duckdb.DuckDBPyConnection, n: int) -> None:
     if n:  # a week of UTC days at a time bounds memory
         lo, hi = cur.execute(f"SELECT epoch_ms(min(t)), epoch_ms(max(t)) FROM facts WHERE rowid < {n}").fetchone()  # type: ignore[misc]
         for a in range(lo // DAY_MS * DAY_MS, hi + 1, 7 * DAY_MS):
-            week = f"rowid < {n} AND t >= make_timestamptz({a * 1000}) AND t < make_timestamptz({(a + 7 * DAY_MS) * 1000})"
+            week = (
+                f"rowid < {n} AND t >= make_timestamptz({a * 1000}) AND t < make_timestamptz({(a + 7 * DAY_MS) * 1000})"
+            )
             _hour_dims(cur, credited(week.replace("{", "{{").replace("}", "}}")), "all_hdim")
             _fold_hour_dims(cur, "all_hdim")
             cur.execute("DROP TABLE all_hdim")
     cur.execute("UPDATE rollup_state SET ws_valid = true WHERE id = 1")
 
 
-def _merge(cur: duckdb.DuckDBPyConnection, table: str, unit: str, keys: tuple[str, ...], sums: tuple[str, ...],
-           select: str) -> None:
+def _merge(
+    cur: duckdb.DuckDBPyConnection, table: str, unit: str, keys: tuple[str, ...], sums: tuple[str, ...], select: str
+) -> None:
     """Add ``select``'s rows to ``table``: units already present are re-summed, new ones appended
     in time order (so zone maps prune by time)."""
     cur.execute(f"CREATE OR REPLACE TEMP TABLE new_rows AS {select}")

@@ -33,11 +33,11 @@ from watchdepth.collect.event import Event
 from watchdepth.errors import StoreError
 from watchdepth.schema import CATALOG_TABLES
 from watchdepth.store import rows
-from watchdepth.store.duckdb import rollup as duckdb_rollup
 from watchdepth.store.base import SUMS, Aggregate, AggregateResult, WriteBatch
-from watchdepth.store.duckdb.plan import ZEROS, plan_aggregate, plan_tops
+from watchdepth.store.duckdb import rollup as duckdb_rollup
 from watchdepth.store.duckdb.journal import DiskGuard, Journal, Quarantine
 from watchdepth.store.duckdb.loader import JournalLoader, JournalStats, Refused
+from watchdepth.store.duckdb.plan import ZEROS, plan_aggregate, plan_tops
 
 #: A group commit, by (any events, any facts). Rollups are not touched: ``maintain`` folds
 #: the facts tail into them.
@@ -79,13 +79,18 @@ def _fresh(method: _F) -> _F:
     return wrapper  # type: ignore[return-value]
 
 
-
-
 class DuckDBStore:
     """A ``Store`` over one DuckDB file. One process holds the file; threads get cursors."""
 
-    def __init__(self, path: str | Path, *, journal: bool = True, checkpoint_threshold: str = CHECKPOINT_THRESHOLD,
-                 disk_reserve_bytes: int = DISK_RESERVE_BYTES, memory_limit: str = "") -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        journal: bool = True,
+        checkpoint_threshold: str = CHECKPOINT_THRESHOLD,
+        disk_reserve_bytes: int = DISK_RESERVE_BYTES,
+        memory_limit: str = "",
+    ) -> None:
         """``journal=False`` writes each batch straight into DuckDB (one transaction per call);
         ``checkpoint_threshold`` is DuckDB's setting (``bench/load_bench.py`` compares values);
         the journal refuses writes while free space is under ``disk_reserve_bytes``;
@@ -99,8 +104,10 @@ class DuckDBStore:
                     self._con.execute("SET memory_limit = ?", [memory_limit])
                 except duckdb.Error as exc:
                     self._con.close()
-                    raise StoreError(f"WATCHDEPTH_DUCKDB_MEMORY_LIMIT={memory_limit!r} is not a size DuckDB takes "
-                                     f"(e.g. 2GB, 512MB): {exc}") from exc
+                    raise StoreError(
+                        f"WATCHDEPTH_DUCKDB_MEMORY_LIMIT={memory_limit!r} is not a size DuckDB takes "
+                        f"(e.g. 2GB, 512MB): {exc}"
+                    ) from exc
             had = duckdb_rollup.tables(self._con)
             schema = resources.files("watchdepth.store.duckdb").joinpath("schema.sql").read_text()
             self._con.execute(schema)
@@ -120,9 +127,12 @@ class DuckDBStore:
         if journal and self.path != ":memory:":
             # Looked up at each call, so that a test may replace _load_tables.
             self._loader = JournalLoader(
-                Journal(Path(self.path + ".journal")), lambda e, f: self._load_tables(e, f),
-                probe=lambda e, f: self._probe_tables(e, f), quarantine=Quarantine(Path(self.path + ".quarantine.jsonl")),
-                guard=DiskGuard(Path(self.path).parent, disk_reserve_bytes))
+                Journal(Path(self.path + ".journal")),
+                lambda e, f: self._load_tables(e, f),
+                probe=lambda e, f: self._probe_tables(e, f),
+                quarantine=Quarantine(Path(self.path + ".quarantine.jsonl")),
+                guard=DiskGuard(Path(self.path).parent, disk_reserve_bytes),
+            )
             try:
                 self._loader.recover(self._stored_log_seq())
             except BaseException:
@@ -265,8 +275,10 @@ class DuckDBStore:
         data). A restart replays the recent sessions this way."""
         if not session_ids:
             return iter(())
-        sql = (f"SELECT {rows.EVENT_SELECT}, status = 'bot' FROM events WHERE true "
-               "AND session_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY log_seq")
+        sql = (
+            f"SELECT {rows.EVENT_SELECT}, status = 'bot' FROM events WHERE true "
+            "AND session_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY log_seq"
+        )
         try:
             got = self._cur().sql(sql, params=[list(session_ids)]).to_arrow_table()
         except duckdb.Error as exc:
@@ -285,8 +297,10 @@ class DuckDBStore:
     @_fresh
     def foreign_ids(self, limit: int) -> list[str]:
         """Up to ``limit`` stored event ids not of the tracker's "load:seq" form (one scan)."""
-        got = self._run("SELECT DISTINCT id FROM events WHERE id IS NOT NULL AND id <> load_id || ':' || seq::VARCHAR "
-                        "LIMIT ?", [limit])
+        got = self._run(
+            "SELECT DISTINCT id FROM events WHERE id IS NOT NULL AND id <> load_id || ':' || seq::VARCHAR LIMIT ?",
+            [limit],
+        )
         return [r[0] for r in got]
 
     @_fresh
@@ -294,7 +308,9 @@ class DuckDBStore:
         """Which of these loads already have events in the log (to spot a forgotten session)."""
         if not load_ids:
             return set()
-        got = self._run("SELECT DISTINCT load_id FROM events WHERE load_id IN (SELECT unnest(?::VARCHAR[]))", [list(load_ids)])
+        got = self._run(
+            "SELECT DISTINCT load_id FROM events WHERE load_id IN (SELECT unnest(?::VARCHAR[]))", [list(load_ids)]
+        )
         return {r[0] for r in got}
 
     @_fresh
@@ -322,7 +338,8 @@ class DuckDBStore:
             cur.execute("BEGIN")
             try:
                 wm, ws_valid, n = cur.execute(
-                    "SELECT wm, ws_valid, (SELECT count(*) FROM facts) FROM rollup_state WHERE id = 1").fetchall()[0]
+                    "SELECT wm, ws_valid, (SELECT count(*) FROM facts) FROM rollup_state WHERE id = 1"
+                ).fetchall()[0]
                 yield cur, wm, ws_valid, n > wm
             finally:
                 cur.execute("COMMIT")
@@ -387,8 +404,9 @@ class DuckDBStore:
         return [span for spans in self.run_spans_by_content(content_ids, start_ms, end_ms).values() for span in spans]
 
     @_fresh
-    def run_spans_by_content(self, content_ids: Sequence[str], start_ms: int, end_ms: int
-                             ) -> dict[str, list[tuple[int, int, str]]]:
+    def run_spans_by_content(
+        self, content_ids: Sequence[str], start_ms: int, end_ms: int
+    ) -> dict[str, list[tuple[int, int, str]]]:
         """``run_spans`` of many contents in one query, by content id (a run plays one content)."""
         got = self._run(
             """
@@ -483,4 +501,3 @@ def _rollback(cur: duckdb.DuckDBPyConnection) -> None:
         cur.execute("ROLLBACK")
     except duckdb.Error:
         pass
-
