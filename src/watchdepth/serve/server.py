@@ -18,6 +18,8 @@ from types import FrameType
 from typing import Any
 
 import uvicorn
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp
 
 from watchdepth.api import connections, live
 from watchdepth.api.collect_fast import FastCollect
@@ -46,7 +48,7 @@ class _PublicServer(uvicorn.Server):
         live.close_streams(self.config.app)
 
 
-def run(services: Services, extra_routes: list | None = None) -> None:  # type: ignore[type-arg]
+def run(services: Services, extra_routes: list[BaseRoute] | None = None) -> None:
     """Serve until stopped, on uvloop when it is installed (``uvicorn[standard]`` brings it).
 
     ``uvicorn.run`` would pick uvloop itself; ``serve`` runs inside our own loop, so we pick it.
@@ -105,14 +107,14 @@ def connection_cap(wanted: int) -> int:
     return cap
 
 
-async def serve(services: Services, extra_routes: list | None = None) -> None:  # type: ignore[type-arg]
+async def serve(services: Services, extra_routes: list[BaseRoute] | None = None) -> None:
     settings = services.settings
     cluster.check(settings)
     cluster.adapt(services)
     refresher = cluster.Refresher(services) if settings.role != "all" else None
-    app = create_app(services, extra_routes=extra_routes)
+    app: ASGIApp = create_app(services, extra_routes=extra_routes)
     if settings.role != "api":  # POST /collect below the framework on its happy path
-        app = FastCollect(app, services)  # type: ignore[assignment]
+        app = FastCollect(app, services)
     public = _PublicServer(public_config(app, settings))
     sock = settings.admin_socket
     with contextlib.suppress(FileNotFoundError):
