@@ -82,7 +82,8 @@ QUESTIONS = {  # name -> (question, the core's source once rolled up)
         ),
         "agg_startup",
     ),
-    "by country": (Aggregate(T0, T0 + 2 * DAY, dims=("country", "startup_bin"), sums=ONLY), "facts"),
+    "by country": (Aggregate(T0, T0 + 2 * DAY, dims=("country", "startup_bin"), sums=ONLY), "startup_dim_day"),
+    "by page": (Aggregate(T0, T0 + 2 * DAY, dims=("page", "startup_bin"), sums=ONLY), "facts"),
 }
 
 

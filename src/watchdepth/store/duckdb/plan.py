@@ -38,7 +38,7 @@ import msgspec
 
 from watchdepth.schema import FACT_DIMENSIONS
 from watchdepth.store.base import QUALITY_SUMS, ROLLUP_DIMENSIONS, SUMS, Aggregate
-from watchdepth.store.duckdb.rollup import SUMS4, credited
+from watchdepth.store.duckdb.rollup import STARTUP_DIMS, SUMS4, credited
 
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
@@ -153,6 +153,11 @@ AGG_DAY_BINS = Source("agg_day", "day", DAY_MS, "startup_bin", True)
 #: Startups of all content per UTC day / hour and bin: a histogram without a filter or a content dim.
 STARTUP_DAY = Source("startup_day", "day", DAY_MS, None, False)
 STARTUP_HOUR = Source("startup_hour", "hour", HOUR_MS, None, False)
+#: Startups per UTC day, STARTUP_DIMS dim, value and bin: per content, and of all content (``dim`` set per question).
+AGG_STARTUP_DIM = Source("agg_startup_dim", "day", DAY_MS, None, True)
+STARTUP_DIM_DAY = Source("startup_dim_day", "day", DAY_MS, None, False)
+#: Filters agg_startup_dim answers (catalog ones through the content ids, as agg_day).
+_CONTENT_FILTERS = frozenset({"content_id", "project_id", "folder_id"})
 DAY_US, HOUR_US = DAY_MS * 1000, HOUR_MS * 1000
 #: The noon of the UTC day of a TIMESTAMPTZ expression ``{c}``.
 _NOON = f"make_timestamptz(epoch_us({{c}}) // {DAY_US} * {DAY_US} + {DAY_US // 2})"
@@ -172,8 +177,11 @@ def _plan_startups(q: Aggregate, wm: int | None, ws_valid: bool, tail: bool) -> 
     zone whose offsets are whole hours but not whole days (Berlin), a UTC day counts in the
     bucket of its noon and the few hours of it that fall in another bucket are moved there
     from agg_startup (counted in theirs, taken from the noon's): exact, and ~1/12 of the hour
-    rows. Hour buckets read agg_startup throughout; zones off the hour grid, or a fact
-    dimension beside the bin, read facts. Rows are bucketed through a map of the period's
+    rows. Hour buckets read agg_startup throughout; zones off the hour grid read facts.
+    One of STARTUP_DIMS beside the bin (the percentiles by browser), with content / project /
+    folder filters at most: the whole UTC days from startup_dim_day (no filter) or
+    agg_startup_dim, the partial days and the tail from facts, when each UTC day lies in one
+    bucket (else facts); any other fact dimension reads facts. Rows are bucketed through a map of the period's
     units (UTC days by their noon, or UTC hours): the zone's rules run once per unit, not
     once per (unit, bin) row.
     """
@@ -195,7 +203,17 @@ def _plan_startups(q: Aggregate, wm: int | None, ws_valid: bool, tail: bool) -> 
     moved: tuple[int, ...] = ()
     all_content = not q.filters and set(q.dims) == {"startup_bin"}
     hour_src = STARTUP_HOUR if all_content else AGG_STARTUP
-    if rolled and cs < ce and (days_fit or (hours_fit and q.bucket in ("day", "week", "month"))):
+    by_dim = [d for d in q.dims if d in STARTUP_DIMS]
+    if (
+        wm is not None
+        and cs < ce
+        and days_fit
+        and len(q.dims) == 2
+        and len(by_dim) == 1
+        and set(q.filters) <= _CONTENT_FILTERS
+    ):  # no hour rollup keeps the dim: the partial days come from facts
+        day = (AGG_STARTUP_DIM if q.filters else STARTUP_DIM_DAY)._replace(dim=by_dim[0])
+    elif rolled and cs < ce and (days_fit or (hours_fit and q.bucket in ("day", "week", "month"))):
         content_level = bool((set(q.dims) | set(q.filters)) & {"content_id", "folder_id"})
         day = STARTUP_DAY if all_content else AGG_DAY_BINS if content_level or not ws_valid else WS_DAY_BINS
         moved = () if days_fit else _moved_hours(q)
@@ -205,6 +223,8 @@ def _plan_startups(q: Aggregate, wm: int | None, ws_valid: bool, tail: bool) -> 
     # facts rows: (b, d_<dim>…, s), their buckets their own (edges and tail: few groups)
     unit = _NOON if days_fit else _HOUR
     hs, he = -(-q.start_ms // HOUR_MS) * HOUR_MS, q.end_ms // HOUR_MS * HOUR_MS
+    if by_dim and day is not None:
+        hs, he = cs, ce
     params.update(hs=hs * 1000, he=he * 1000, wm=wm)
     parts: list[str] = []
     sources = []
@@ -219,7 +239,7 @@ def _plan_startups(q: Aggregate, wm: int | None, ws_valid: bool, tail: bool) -> 
                 day,
                 _NOON.format(c="day"),
                 "day >= make_timestamptz($cs) AND day < make_timestamptz($ce)"
-                + (" AND dim = 'startup_bin'" if day.dim else ""),
+                + (f" AND dim = '{day.dim}'" if day.dim else ""),
                 filters,
             )
         )

@@ -10,8 +10,9 @@ time, docs/metrics.md §5's cohort), which goes to the unit of the pair's impres
 ``credited`` gives each facts row twice, once per time.
 ``agg_startup`` keeps startups alone per UTC hour, content and 10 ms bin (docs/metrics.md §7's
 percentiles in any zone's buckets), ``startup_day`` / ``startup_hour`` the same of all content
-per UTC day / hour (a workspace's without a filter); a file from before them gets them filled on
-open.
+per UTC day / hour (a workspace's without a filter); ``agg_startup_dim`` keeps them per UTC day,
+content, one device dimension (STARTUP_DIMS) and bin, ``startup_dim_day`` the same of all content
+(the percentiles by browser, say); a file from before any of them gets it filled on open.
 It does not plan queries (``duckdb_plan``) and is not called on the commit path.
 """
 
@@ -140,6 +141,8 @@ ROLLUPS = (
     "agg_startup",
     "startup_day",
     "startup_hour",
+    "agg_startup_dim",
+    "startup_dim_day",
     "ws_hour",
     "ws_day",
     "ws_page",
@@ -147,6 +150,40 @@ ROLLUPS = (
 )
 #: agg_startup's keys: startups alone per UTC hour, content and 10 ms bin (the §7 percentiles).
 STARTUP_KEYS = ("hour", "content_id", "startup_bin")
+#: The device dimensions agg_startup_dim / startup_dim_day keep startups by (few values each).
+STARTUP_DIMS = ("browser", "os", "platform", "country")
+
+
+def startup_dims_select(where: str) -> str:
+    """agg_startup_dim rows of the facts rows ``where`` selects: per UTC day, content, STARTUP_DIMS dim, value, bin."""
+    value = "CASE k.d " + " ".join(f"WHEN '{d}' THEN f.{d}" for d in STARTUP_DIMS) + " END"
+    keys = ", ".join(f"('{d}')" for d in STARTUP_DIMS)
+    return (
+        f"SELECT f.day, f.content_id, k.d AS dim, {value} AS value, f.startup_bin, sum(f.startups) AS startups "
+        f"FROM (SELECT time_bucket(INTERVAL '1 day', t, 'UTC') AS day, content_id, {', '.join(STARTUP_DIMS)}, "
+        f"startup_bin, sum(startups) AS startups FROM facts WHERE ({where}) AND startups <> 0 GROUP BY ALL) f, "
+        f"(VALUES {keys}) k(d) GROUP BY ALL"
+    )
+
+
+#: Per-content and all-content startups by dimension: table, keys.
+_DIM_TABLES = (
+    ("agg_startup_dim", ("day", "content_id", "dim", "value", "startup_bin")),
+    ("startup_dim_day", ("day", "dim", "value", "startup_bin")),
+)
+
+
+def _fold_startup_dims(cur: duckdb.DuckDBPyConnection, where: str, insert: bool = False) -> None:
+    """Add the startups of the facts rows ``where`` selects to agg_startup_dim and startup_dim_day
+    (``insert``: the tables are empty, no day to merge with)."""
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE tail_sdim AS {startup_dims_select(where)}")
+    for table, keys in _DIM_TABLES:
+        select = f"SELECT {', '.join(keys)}, sum(startups) AS startups FROM tail_sdim GROUP BY ALL"
+        if insert:
+            cur.execute(f"INSERT INTO {table} BY NAME SELECT * FROM ({select}) ORDER BY day")
+        else:
+            _merge(cur, table, "day", keys, ("startups",), select)
+    cur.execute("DROP TABLE tail_sdim")
 
 
 def startups_select(where: str) -> str:
@@ -169,6 +206,8 @@ def ensure_state(cur: duckdb.DuckDBPyConnection, had: set[str] | None = None) ->
             _backfill_startups(cur)
         if had is not None and "startup_hour" not in had:
             _backfill_all_content(cur)
+        if had is not None and not {"agg_startup_dim", "startup_dim_day"} <= had:
+            _backfill_startup_dims(cur)
         return
     cur.execute("BEGIN")
     try:
@@ -188,6 +227,28 @@ def _backfill_startups(cur: duckdb.DuckDBPyConnection) -> None:
     try:
         wm = state(cur)[0]
         cur.execute(f"INSERT INTO agg_startup BY NAME SELECT * FROM ({startups_select(f'rowid < {wm}')}) ORDER BY hour")
+        cur.execute("COMMIT")
+    except duckdb.Error:
+        cur.execute("ROLLBACK")
+        raise
+
+
+def _backfill_startup_dims(cur: duckdb.DuckDBPyConnection) -> None:
+    """A file from before agg_startup_dim / startup_dim_day: fill them from facts' startup rows
+    (``[0, wm)``), a month of UTC days at a time (bounds memory)."""
+    cur.execute("BEGIN")
+    try:
+        wm = state(cur)[0]
+        for table, _ in _DIM_TABLES:
+            cur.execute(f"DELETE FROM {table}")
+        lo, hi = cur.execute(  # type: ignore[misc]
+            f"SELECT epoch_ms(min(t)), epoch_ms(max(t)) FROM facts WHERE rowid < {wm} AND startups <> 0"
+        ).fetchone()
+        if lo is not None:
+            step = 30 * DAY_MS
+            for a in range(lo // DAY_MS * DAY_MS, hi + 1, step):
+                span = f"t >= make_timestamptz({a * 1000}) AND t < make_timestamptz({(a + step) * 1000})"
+                _fold_startup_dims(cur, f"rowid < {wm} AND {span}", insert=True)
         cur.execute("COMMIT")
     except duckdb.Error:
         cur.execute("ROLLBACK")
@@ -285,6 +346,7 @@ def _fold(cur: duckdb.DuckDBPyConnection, tail: str, ws_valid: bool) -> None:
     cur.execute(f"CREATE OR REPLACE TEMP TABLE tail_startup AS {startups_select(tail.format(t='t'))}")
     _merge(cur, "agg_startup", "hour", STARTUP_KEYS, ("startups",), "SELECT * FROM tail_startup")
     _all_content(cur, "tail_startup")
+    _fold_startup_dims(cur, tail.format(t="t"))
     if ws_valid:
         _fold_ws(cur, "tail_hour", "tail_day", "tail_full")
         _fold_hour_dims(cur, "tail_hdim")

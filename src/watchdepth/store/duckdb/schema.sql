@@ -137,6 +137,24 @@ CREATE TABLE IF NOT EXISTS startup_hour (
     startup_bin VARCHAR,
     startups BIGINT NOT NULL
 );
+-- agg_startup_dim: startups per UTC day, content, device dimension (STARTUP_DIMS: browser, os,
+-- platform, country; dim names it, value holds it) and 10 ms bin: docs/metrics.md §7 percentiles
+-- grouped by one of those dimensions; startup_dim_day: the same of all content (no filter).
+CREATE TABLE IF NOT EXISTS agg_startup_dim (
+    day TIMESTAMPTZ NOT NULL,
+    content_id VARCHAR NOT NULL,
+    dim VARCHAR NOT NULL,
+    value VARCHAR,
+    startup_bin VARCHAR,
+    startups BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS startup_dim_day (
+    day TIMESTAMPTZ NOT NULL,
+    dim VARCHAR NOT NULL,
+    value VARCHAR,
+    startup_bin VARCHAR,
+    startups BIGINT NOT NULL
+);
 -- agg_cday: facts summed per UTC day and content (top videos over long periods).
 CREATE TABLE IF NOT EXISTS agg_cday (
     day TIMESTAMPTZ NOT NULL,
