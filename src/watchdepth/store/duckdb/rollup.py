@@ -18,6 +18,8 @@ It does not plan queries (``duckdb_plan``) and is not called on the commit path.
 
 from __future__ import annotations
 
+from typing import Any
+
 import duckdb
 
 from watchdepth.store.base import ROLLUP_DIMENSIONS
@@ -68,6 +70,13 @@ def _zero(c: str) -> str:
 def tables(cur: duckdb.DuckDBPyConnection) -> set[str]:
     """The tables the file has (before the schema script runs: to spot new rollups)."""
     return {r[0] for r in cur.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+
+
+def _row(cur: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> tuple[Any, ...]:
+    """The one row of an aggregate query (``count``, ``min``/``max``: always one)."""
+    got = cur.execute(sql, params).fetchone()
+    assert got is not None, sql
+    return got
 
 
 def upgrade(cur: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
@@ -199,7 +208,7 @@ def ensure_state(cur: duckdb.DuckDBPyConnection, had: set[str] | None = None) ->
     agg_hour/agg_day only: they are dropped and rebuilt from facts by the next ``roll``.
     A dir from before ``ws_hour_dim`` (``had`` lacks it) gets its ws_* marked invalid: queries
     use agg_* until the next ``roll`` rebuilds ws_* (ws_hour_dim included)."""
-    if cur.execute("SELECT count(*) FROM rollup_state").fetchone()[0]:  # type: ignore[index]
+    if _row(cur, "SELECT count(*) FROM rollup_state")[0]:
         if had is not None and "ws_hour_dim" not in had:
             invalidate_ws(cur)
         if had is not None and "agg_startup" not in had:
@@ -211,7 +220,7 @@ def ensure_state(cur: duckdb.DuckDBPyConnection, had: set[str] | None = None) ->
         return
     cur.execute("BEGIN")
     try:
-        if cur.execute("SELECT count(*) FROM facts").fetchone()[0]:  # type: ignore[index]
+        if _row(cur, "SELECT count(*) FROM facts")[0]:
             for table in ROLLUPS:
                 cur.execute(f"DELETE FROM {table}")
         cur.execute("INSERT INTO rollup_state VALUES (1, 0, true)")
@@ -241,9 +250,7 @@ def _backfill_startup_dims(cur: duckdb.DuckDBPyConnection) -> None:
         wm = state(cur)[0]
         for table, _ in _DIM_TABLES:
             cur.execute(f"DELETE FROM {table}")
-        lo, hi = cur.execute(  # type: ignore[misc]
-            f"SELECT epoch_ms(min(t)), epoch_ms(max(t)) FROM facts WHERE rowid < {wm} AND startups <> 0"
-        ).fetchone()
+        lo, hi = _row(cur, f"SELECT epoch_ms(min(t)), epoch_ms(max(t)) FROM facts WHERE rowid < {wm} AND startups <> 0")
         if lo is not None:
             step = 30 * DAY_MS
             for a in range(lo // DAY_MS * DAY_MS, hi + 1, step):
@@ -292,13 +299,13 @@ def invalidate_ws(cur: duckdb.DuckDBPyConnection) -> None:
 def roll(cur: duckdb.DuckDBPyConnection) -> int:
     """Fold facts ``[wm, count)`` into the rollups (and rebuild ws_* if invalid); rows folded."""
     wm, ws_valid = state(cur)
-    n = int(cur.execute("SELECT count(*) FROM facts").fetchone()[0])  # type: ignore[index]
+    n = int(_row(cur, "SELECT count(*) FROM facts")[0])
     if n > wm:
         tail = f"rowid >= {wm} AND rowid < {n}"
         if n - wm <= SLICE_ROWS:
             _fold(cur, tail, ws_valid)
         else:  # a big tail (a copy, an old data dir): a week of UTC days at a time bounds memory
-            lo, hi = cur.execute(f"SELECT epoch_ms(min(t)), epoch_ms(max(t)) FROM facts WHERE {tail}").fetchone()  # type: ignore[misc]
+            lo, hi = _row(cur, f"SELECT epoch_ms(min(t)), epoch_ms(max(t)) FROM facts WHERE {tail}")
             for a in range(lo // DAY_MS * DAY_MS, hi + 1, 7 * DAY_MS):
                 # the week is the rows' own time t (each row once), also in the half keyed by imp_t
                 _fold(
@@ -417,7 +424,7 @@ def rebuild_ws(cur: duckdb.DuckDBPyConnection, n: int) -> None:
     _fold_ws(cur, "agg_hour", "agg_day", "all_pages")
     cur.execute("DROP TABLE all_pages")
     if n:  # a week of UTC days at a time bounds memory
-        lo, hi = cur.execute(f"SELECT epoch_ms(min(t)), epoch_ms(max(t)) FROM facts WHERE rowid < {n}").fetchone()  # type: ignore[misc]
+        lo, hi = _row(cur, f"SELECT epoch_ms(min(t)), epoch_ms(max(t)) FROM facts WHERE rowid < {n}")
         for a in range(lo // DAY_MS * DAY_MS, hi + 1, 7 * DAY_MS):
             week = (
                 f"rowid < {n} AND t >= make_timestamptz({a * 1000}) AND t < make_timestamptz({(a + 7 * DAY_MS) * 1000})"
@@ -434,14 +441,14 @@ def _merge(
     """Add ``select``'s rows to ``table``: units already present are re-summed, new ones appended
     in time order (so zone maps prune by time)."""
     cur.execute(f"CREATE OR REPLACE TEMP TABLE new_rows AS {select}")
-    lo, hi = cur.execute(f"SELECT min({unit}), max({unit}) FROM new_rows").fetchone()  # type: ignore[misc]
+    lo, hi = _row(cur, f"SELECT min({unit}), max({unit}) FROM new_rows")
     if lo is None:
         cur.execute("DROP TABLE new_rows")
         return
     touched = f"{unit} BETWEEN $lo AND $hi AND {unit} IN (SELECT DISTINCT {unit} FROM new_rows)"
     params = {"lo": lo, "hi": hi}
     cols = ", ".join((*keys, *sums))
-    if cur.execute(f"SELECT count(*) FROM {table} WHERE {touched}", params).fetchone()[0]:  # type: ignore[index]
+    if _row(cur, f"SELECT count(*) FROM {table} WHERE {touched}", params)[0]:
         summed = ", ".join(f"sum({c}) AS {c}" for c in sums)
         cur.execute(
             f"CREATE OR REPLACE TEMP TABLE merged AS SELECT {', '.join(keys)}, {summed} FROM "
