@@ -18,6 +18,8 @@ It does not plan queries (``duckdb_plan``) and is not called on the commit path.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import duckdb
@@ -72,6 +74,18 @@ def tables(cur: duckdb.DuckDBPyConnection) -> set[str]:
     return {r[0] for r in cur.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
 
 
+@contextlib.contextmanager
+def _transaction(cur: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One transaction: committed when the block ends, rolled back (and the error raised) if it fails."""
+    cur.execute("BEGIN")
+    try:
+        yield
+        cur.execute("COMMIT")
+    except duckdb.Error:
+        cur.execute("ROLLBACK")
+        raise
+
+
 def _row(cur: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> tuple[Any, ...]:
     """The one row of an aggregate query (``count``, ``min``/``max``: always one)."""
     got = cur.execute(sql, params).fetchone()
@@ -107,8 +121,7 @@ def upgrade(cur: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
             cur.execute(f"ALTER TABLE {table} ADD COLUMN {column} {typ}{default}")
             added.append(f"{table}.{column}")
     if "facts.imp_t" in added:
-        cur.execute("BEGIN")
-        try:
+        with _transaction(cur):
             cur.execute(
                 "UPDATE facts SET imp_t = p.imp, cohort_wt = facts.watch_time FROM (SELECT session_id, content_id, "
                 "min(t) AS imp FROM facts WHERE unique_views = 1 GROUP BY ALL) p "
@@ -117,10 +130,6 @@ def upgrade(cur: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
             for table in ROLLUPS:
                 cur.execute(f"DELETE FROM {table}")
             cur.execute("UPDATE rollup_state SET wm = 0, ws_valid = true")
-            cur.execute("COMMIT")
-        except duckdb.Error:
-            cur.execute("ROLLBACK")
-            raise
     elif "facts.city" in added:
         _city_rows(cur)
     return added
@@ -129,17 +138,12 @@ def upgrade(cur: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
 def _city_rows(cur: duckdb.DuckDBPyConnection) -> None:
     """Facts from before ``city`` all have it NULL: the per-day rollups gain their 'city' rows
     (one NULL city per key, the sums of its 'country' rows) without refolding the facts."""
-    cur.execute("BEGIN")
-    try:
+    with _transaction(cur):
         for table, keys, sums in (("agg_day", "day, content_id", SUMS4), ("ws_day", "day, project_id", SUMS5)):
             cur.execute(
                 f"INSERT INTO {table} BY NAME SELECT {keys}, 'city' AS dim, NULL AS value, "
                 f"{', '.join(f'sum({c}) AS {c}' for c in sums)} FROM {table} WHERE dim = 'country' GROUP BY ALL"
             )
-        cur.execute("COMMIT")
-    except duckdb.Error:
-        cur.execute("ROLLBACK")
-        raise
 
 
 #: Every rollup table.
@@ -218,35 +222,24 @@ def ensure_state(cur: duckdb.DuckDBPyConnection, had: set[str] | None = None) ->
         if had is not None and not {"agg_startup_dim", "startup_dim_day"} <= had:
             _backfill_startup_dims(cur)
         return
-    cur.execute("BEGIN")
-    try:
+    with _transaction(cur):
         if _row(cur, "SELECT count(*) FROM facts")[0]:
             for table in ROLLUPS:
                 cur.execute(f"DELETE FROM {table}")
         cur.execute("INSERT INTO rollup_state VALUES (1, 0, true)")
-        cur.execute("COMMIT")
-    except duckdb.Error:
-        cur.execute("ROLLBACK")
-        raise
 
 
 def _backfill_startups(cur: duckdb.DuckDBPyConnection) -> None:
     """A file from before agg_startup: fill it from the facts already rolled up (``[0, wm)``)."""
-    cur.execute("BEGIN")
-    try:
+    with _transaction(cur):
         wm = state(cur)[0]
         cur.execute(f"INSERT INTO agg_startup BY NAME SELECT * FROM ({startups_select(f'rowid < {wm}')}) ORDER BY hour")
-        cur.execute("COMMIT")
-    except duckdb.Error:
-        cur.execute("ROLLBACK")
-        raise
 
 
 def _backfill_startup_dims(cur: duckdb.DuckDBPyConnection) -> None:
     """A file from before agg_startup_dim / startup_dim_day: fill them from facts' startup rows
     (``[0, wm)``), a month of UTC days at a time (bounds memory)."""
-    cur.execute("BEGIN")
-    try:
+    with _transaction(cur):
         wm = state(cur)[0]
         for table, _ in _DIM_TABLES:
             cur.execute(f"DELETE FROM {table}")
@@ -256,21 +249,12 @@ def _backfill_startup_dims(cur: duckdb.DuckDBPyConnection) -> None:
             for a in range(lo // DAY_MS * DAY_MS, hi + 1, step):
                 span = f"t >= make_timestamptz({a * 1000}) AND t < make_timestamptz({(a + step) * 1000})"
                 _fold_startup_dims(cur, f"rowid < {wm} AND {span}", insert=True)
-        cur.execute("COMMIT")
-    except duckdb.Error:
-        cur.execute("ROLLBACK")
-        raise
 
 
 def _backfill_all_content(cur: duckdb.DuckDBPyConnection) -> None:
     """A file from before startup_day / startup_hour: fill them from agg_startup (``[0, wm)``)."""
-    cur.execute("BEGIN")
-    try:
+    with _transaction(cur):
         _all_content(cur, "agg_startup", insert=True)
-        cur.execute("COMMIT")
-    except duckdb.Error:
-        cur.execute("ROLLBACK")
-        raise
 
 
 def _all_content(cur: duckdb.DuckDBPyConnection, src: str, insert: bool = False) -> None:
