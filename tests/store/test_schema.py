@@ -37,9 +37,14 @@ def test_every_dimension_and_sum_answers_on_both_backends(store: Any) -> None:
     assert got.columns[-len(SUMS) :] == list(SUMS)
 
 
-def test_load_dims_are_named_in_column_order() -> None:
-    dims = LoadDims("DE", "desktop", "Linux", "Chrome", "a.example", "/p", "u1", "Berlin")
-    assert dims.country == "DE" and dims.city == "Berlin" and tuple(dims) == dims  # still a tuple for Arrow
+def test_each_load_dimension_lands_in_its_own_facts_column() -> None:
+    from watchdepth.sessionize import Credit
+    from watchdepth.store.rows import facts_table
+
+    dims = LoadDims(**{name: f"value of {name}" for name in LOAD_DIMENSIONS})
+    credit = Credit(0, "v1", "s1", "l1", 1, 0, 0, 0.0, None, None, dims)
+    row = facts_table([credit]).to_pylist()[0]
+    assert {name: row[name] for name in LOAD_DIMENSIONS} == {name: f"value of {name}" for name in LOAD_DIMENSIONS}
     assert set(ROLLUP_DIMENSIONS) <= set(DIMENSIONS)
 
 

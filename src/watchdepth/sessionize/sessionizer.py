@@ -428,4 +428,13 @@ def _clip(position: float, duration: float | None) -> float:
 
 
 def _dims(e: Event) -> Dims:
-    return Dims(e.country, e.platform, e.os, e.browser, e.domain, e.page, e.external_id, e.city)
+    return Dims(
+        country=e.country,
+        platform=e.platform,
+        os=e.os,
+        browser=e.browser,
+        domain=e.domain,
+        page=e.page,
+        external_id=e.external_id,
+        city=e.city,
+    )
