@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from watchdepth.errors import ValidationFailed
+
 ENV_PREFIX = "WATCHDEPTH_"
 
 
@@ -96,14 +98,22 @@ def load(**flags: Any) -> Settings:
     return replace(Settings(), **values)
 
 
+#: The largest number a numeric setting takes (seconds, bytes, counts): past it, a typo.
+MAX_NUMBER = 10**12
+
+
 def _convert(name: str, raw: str) -> Any:
     default = getattr(Settings(), name)
     if isinstance(default, bool):
         return raw.lower() in ("1", "true", "yes")
-    if isinstance(default, int):
-        return int(raw)
-    if isinstance(default, float):
-        return float(raw)
+    if isinstance(default, int | float):
+        try:
+            number = int(raw) if isinstance(default, int) else float(raw)
+        except ValueError:
+            raise ValidationFailed(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a number") from None
+        if not 0 <= number <= MAX_NUMBER:  # NaN fails this too
+            raise ValidationFailed(f"{ENV_PREFIX}{name.upper()}={raw!r} must lie between 0 and {MAX_NUMBER:,}")
+        return number
     if isinstance(default, Path):
         return Path(raw)
     if isinstance(default, tuple):
