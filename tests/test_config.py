@@ -13,7 +13,7 @@ from watchdepth import config
 from watchdepth.errors import ValidationFailed
 
 
-@pytest.mark.parametrize("raw", ["abc", "1e308", "nan", "inf", "-5", "10000000000000"])
+@pytest.mark.parametrize("raw", ["abc", "1e308", "nan", "inf", "-5", "1e16"])
 def test_a_numeric_setting_out_of_bounds_is_refused_by_name(raw: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WATCHDEPTH_KEEP_ALIVE_TIMEOUT", raw)
     with pytest.raises(ValidationFailed, match=f"WATCHDEPTH_KEEP_ALIVE_TIMEOUT='{raw}'"):

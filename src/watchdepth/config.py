@@ -99,7 +99,7 @@ def load(**flags: Any) -> Settings:
 
 
 #: The largest number a numeric setting takes (seconds, bytes, counts): past it, a typo.
-MAX_NUMBER = 10**12
+MAX_NUMBER = 10**15
 
 
 def _convert(name: str, raw: str) -> Any:
