@@ -19,15 +19,15 @@ from tests.store.test_quality import events
 from watchdepth.store.base import SUMS, Aggregate
 from watchdepth.store.duckdb import DuckDBStore
 from watchdepth.store.duckdb import plan as duckdb_plan
-from watchdepth.store.duckdb import rollup as duckdb_rollup
 
 AT = SUMS.index("startups")
 ONLY = ("startups",)
 
 
 def plan(store: DuckDBStore, q: Aggregate) -> duckdb_plan.Plan:
-    wm, ok = duckdb_rollup.state(store._cur())
-    return duckdb_plan.plan_aggregate(q, wm, ok)
+    """The plan ``store.aggregate(q)`` runs now (from the same snapshot of its state)."""
+    with store._snapshot() as (_, wm, ws_valid, tail, dims_ready):
+        return duckdb_plan.plan_aggregate(q, wm, ws_valid, tail=tail, dims_ready=dims_ready)
 
 
 def histogram(rows: list[tuple[Any, ...]], keys: int) -> dict[tuple[Any, ...], int]:

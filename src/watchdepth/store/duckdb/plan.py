@@ -81,10 +81,12 @@ class Source(NamedTuple):
 FACTS = Source("facts", "t", 0, None, True)
 
 
-def plan_aggregate(q: Aggregate, wm: int | None = None, ws_valid: bool = True, tail: bool = True) -> Plan:
+def plan_aggregate(
+    q: Aggregate, wm: int | None = None, ws_valid: bool = True, tail: bool = True, dims_ready: bool = True
+) -> Plan:
     """``wm`` None: no rollups are trusted (facts only). ``tail`` False: facts hold no row past
     ``wm`` (the caller counted them in the same snapshot), so the tail part is left out."""
-    narrow = _plan_startups(q, wm, ws_valid, tail)
+    narrow = _plan_startups(q, wm, ws_valid, tail, dims_ready)
     if narrow is not None:
         return narrow
     src = choose_source(q, ws_valid) if wm is not None else FACTS
@@ -165,7 +167,7 @@ _NOON = f"make_timestamptz(epoch_us({{c}}) // {DAY_US} * {DAY_US} + {DAY_US // 2
 _HOUR = f"make_timestamptz(epoch_us({{c}}) // {HOUR_US} * {HOUR_US})"
 
 
-def _plan_startups(q: Aggregate, wm: int | None, ws_valid: bool, tail: bool) -> Plan | None:
+def _plan_startups(q: Aggregate, wm: int | None, ws_valid: bool, tail: bool, dims_ready: bool = True) -> Plan | None:
     """``startups`` alone by ``startup_bin`` (``q.sums``): the startup histogram, its rows carrying
     ``startups`` alone (``Plan.sums``; the store answers the other sums as 0), without the catalog
     join or the cohort's second read (startups are credited at ``t``). None: not this question.
@@ -206,6 +208,7 @@ def _plan_startups(q: Aggregate, wm: int | None, ws_valid: bool, tail: bool) -> 
     by_dim = [d for d in q.dims if d in STARTUP_DIMS]
     if (
         wm is not None
+        and dims_ready  # else a file from before them: filled by the next maintain()
         and cs < ce
         and days_fit
         and len(q.dims) == 2

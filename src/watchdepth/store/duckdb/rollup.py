@@ -12,7 +12,9 @@ time, docs/metrics.md §5's cohort), which goes to the unit of the pair's impres
 percentiles in any zone's buckets), ``startup_day`` / ``startup_hour`` the same of all content
 per UTC day / hour (a workspace's without a filter); ``agg_startup_dim`` keeps them per UTC day,
 content, one device dimension (STARTUP_DIMS) and bin, ``startup_dim_day`` the same of all content
-(the percentiles by browser, say); a file from before any of them gets it filled on open.
+(the percentiles by browser, say). A file from before them gets agg_startup and startup_day /
+startup_hour filled on open (seconds at 100M), agg_startup_dim / startup_dim_day by the next
+``roll`` (``rollup_pending``; a minute at 100M: plans read facts for them meanwhile).
 It does not plan queries (``duckdb_plan``) and is not called on the commit path.
 """
 
@@ -220,7 +222,8 @@ def ensure_state(cur: duckdb.DuckDBPyConnection, had: set[str] | None = None) ->
         if had is not None and "startup_hour" not in had:
             _backfill_all_content(cur)
         if had is not None and not {"agg_startup_dim", "startup_dim_day"} <= had:
-            _backfill_startup_dims(cur)
+            # from facts: ~65 s at 100M events, so not at open (serve would not answer meanwhile)
+            cur.execute(f"INSERT OR IGNORE INTO rollup_pending VALUES ('{STARTUP_DIMS_PENDING}')")
         return
     with _transaction(cur):
         if _row(cur, "SELECT count(*) FROM facts")[0]:
@@ -236,19 +239,27 @@ def _backfill_startups(cur: duckdb.DuckDBPyConnection) -> None:
         cur.execute(f"INSERT INTO agg_startup BY NAME SELECT * FROM ({startups_select(f'rowid < {wm}')}) ORDER BY hour")
 
 
+#: rollup_pending's name for agg_startup_dim and startup_dim_day (plans read facts while it is there).
+STARTUP_DIMS_PENDING = "startup_dims"
+
+
+def pending(cur: duckdb.DuckDBPyConnection) -> set[str]:
+    """The rollups still to fill (rollup_pending)."""
+    return {r[0] for r in cur.execute("SELECT name FROM rollup_pending").fetchall()}
+
+
 def _backfill_startup_dims(cur: duckdb.DuckDBPyConnection) -> None:
     """A file from before agg_startup_dim / startup_dim_day: fill them from facts' startup rows
-    (``[0, wm)``), a month of UTC days at a time (bounds memory)."""
-    with _transaction(cur):
-        wm = state(cur)[0]
-        for table, _ in _DIM_TABLES:
-            cur.execute(f"DELETE FROM {table}")
-        lo, hi = _row(cur, f"SELECT epoch_ms(min(t)), epoch_ms(max(t)) FROM facts WHERE rowid < {wm} AND startups <> 0")
-        if lo is not None:
-            step = 30 * DAY_MS
-            for a in range(lo // DAY_MS * DAY_MS, hi + 1, step):
-                span = f"t >= make_timestamptz({a * 1000}) AND t < make_timestamptz({(a + step) * 1000})"
-                _fold_startup_dims(cur, f"rowid < {wm} AND {span}", insert=True)
+    (``[0, wm)``), a month of UTC days at a time (bounds memory), within ``roll``'s transaction."""
+    wm = state(cur)[0]
+    for table, _ in _DIM_TABLES:
+        cur.execute(f"DELETE FROM {table}")
+    lo, hi = _row(cur, f"SELECT epoch_ms(min(t)), epoch_ms(max(t)) FROM facts WHERE rowid < {wm} AND startups <> 0")
+    if lo is not None:
+        step = 30 * DAY_MS
+        for a in range(lo // DAY_MS * DAY_MS, hi + 1, step):
+            span = f"t >= make_timestamptz({a * 1000}) AND t < make_timestamptz({(a + step) * 1000})"
+            _fold_startup_dims(cur, f"rowid < {wm} AND {span}", insert=True)
 
 
 def _backfill_all_content(cur: duckdb.DuckDBPyConnection) -> None:
@@ -302,6 +313,9 @@ def roll(cur: duckdb.DuckDBPyConnection) -> int:
         cur.execute(f"UPDATE rollup_state SET wm = {n} WHERE id = 1")
     if not ws_valid:
         rebuild_ws(cur, n)
+    if STARTUP_DIMS_PENDING in pending(cur):  # after the fold: [0, n) from facts, the tables replaced
+        _backfill_startup_dims(cur)
+        cur.execute(f"DELETE FROM rollup_pending WHERE name = '{STARTUP_DIMS_PENDING}'")
     return n - wm
 
 

@@ -279,6 +279,9 @@ CREATE TABLE IF NOT EXISTS ws_hour_dim (
 -- rollup_state: facts rows [0, wm) (by rowid; facts is append-only) are in every rollup; the
 -- rest (the tail) is answered from facts. ws_valid: the ws_* tables match the catalog.
 CREATE TABLE IF NOT EXISTS rollup_state (id INTEGER PRIMARY KEY, wm BIGINT NOT NULL, ws_valid BOOLEAN NOT NULL);
+-- rollup_pending: rollups a file from before them still lacks ('startup_dims'); the next
+-- maintain() fills them in the background, and queries read facts instead meanwhile.
+CREATE TABLE IF NOT EXISTS rollup_pending (name VARCHAR PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS projects (
     id VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, created_at TIMESTAMPTZ NOT NULL, updated_at TIMESTAMPTZ
 );

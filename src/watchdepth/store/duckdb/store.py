@@ -330,17 +330,18 @@ class DuckDBStore:
     # -- analytics ------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _snapshot(self) -> Iterator[tuple[duckdb.DuckDBPyConnection, int, bool, bool]]:
-        """A read transaction: (cursor, rollup watermark, ws_* valid, facts past the watermark),
-        so that the watermark and the rollups it describes are one snapshot."""
+    def _snapshot(self) -> Iterator[tuple[duckdb.DuckDBPyConnection, int, bool, bool, bool]]:
+        """A read transaction: (cursor, rollup watermark, ws_* valid, facts past the watermark,
+        startup dims filled), so that the watermark and the rollups it describes are one snapshot."""
         cur = self._cur()
         try:
             cur.execute("BEGIN")
             try:
-                wm, ws_valid, n = cur.execute(
-                    "SELECT wm, ws_valid, (SELECT count(*) FROM facts) FROM rollup_state WHERE id = 1"
+                wm, ws_valid, n, dims_pending = cur.execute(
+                    "SELECT wm, ws_valid, (SELECT count(*) FROM facts), (SELECT count(*) FROM rollup_pending "
+                    f"WHERE name = '{duckdb_rollup.STARTUP_DIMS_PENDING}') FROM rollup_state WHERE id = 1"
                 ).fetchall()[0]
-                yield cur, wm, ws_valid, n > wm
+                yield cur, wm, ws_valid, n > wm, not dims_pending
             finally:
                 cur.execute("COMMIT")
         except duckdb.Error as exc:
@@ -353,7 +354,7 @@ class DuckDBStore:
         ``aggregate`` answers for ``dims=(d,), order=(views desc, player_loads desc), limit``,
         for all dims in one scan. None when they cannot share one (ask ``aggregate`` then).
         Optional, not in ``Store``."""
-        with self._snapshot() as (cur, wm, ws_valid, tail):
+        with self._snapshot() as (cur, wm, ws_valid, tail, _):
             plan = plan_tops(q, dims, limit, wm, ws_valid, tail=tail)
             got = cur.execute(plan.sql, plan.params).fetchall() if plan else None
         if got is None:
@@ -366,8 +367,8 @@ class DuckDBStore:
     @_fresh
     def aggregate(self, q: Aggregate) -> AggregateResult:
         """One read transaction: the watermark and the rollups it describes are one snapshot."""
-        with self._snapshot() as (cur, wm, ws_valid, tail):
-            plan = plan_aggregate(q, wm, ws_valid, tail=tail)
+        with self._snapshot() as (cur, wm, ws_valid, tail, dims_ready):
+            plan = plan_aggregate(q, wm, ws_valid, tail=tail, dims_ready=dims_ready)
             got = cur.execute(plan.sql, plan.params).fetchall()
             if got:
                 total = int(got[0][-1])
