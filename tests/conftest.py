@@ -186,9 +186,13 @@ def catalog(server: Server) -> Server:
 CHROMIUM = "/usr/bin/chromium"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Debian Chromium for the whole run (Playwright's sync API allows one per process)."""
+    """One headless Debian Chromium per test file.
+
+    Not one per run: while Playwright's sync API runs, its event loop counts as running in
+    this thread, so a later test file's ``asyncio.run`` in the same process would fail (the
+    suite runs in two processes, pytest-xdist's ``--dist loadfile``, mixing the files)."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"Debian chromium not found at {CHROMIUM} (apt-get install chromium)")
     from playwright.sync_api import sync_playwright

@@ -16,7 +16,15 @@ from watchdepth.collect.wire import (
 )
 from watchdepth.errors import BadJSON, InvalidInput, ValidationFailed, WrongType
 
-MISSING = object()
+
+class _Missing:
+    """A field left out of the event (its repr keeps test ids the same in every process)."""
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING = _Missing()
 
 
 def event(**changes: Any) -> dict[str, Any]:

@@ -144,13 +144,16 @@ def quality(server: Any) -> dict[str, Any]:
     return rows[0] if rows else {}
 
 
-def test_a_held_download_is_one_stall_of_the_time_the_page_waited_and_startup_as_measured(
+def test_a_held_download_is_a_stall_as_long_as_the_page_waited_and_startup_as_measured(
     catalog: Any, context: Any, media: Media
 ) -> None:
     page = open_page(context, catalog, media.url + "/slow.webm")
     page.evaluate(f"{VIDEO}.play()")
     until(lambda: page.evaluate("window.__qoe.frame !== null"), what="the first frame")
-    until(lambda: media.held.is_set() and page.evaluate("window.__qoe.stalls.length === 1"), 30, "the stall")
+    # An open stall: the page waits on the held bytes (on a loaded machine Chromium may also
+    # report a blip of waiting -> playing before it, which is a stall too, and counted).
+    open_stall = "(s => s.length > 0 && s[s.length - 1][1] === null)(window.__qoe.stalls)"
+    until(lambda: media.held.is_set() and page.evaluate(open_stall), 30, "the stall")
     time.sleep(2.0)  # the stall being measured: it lasts as long as the bytes are held
     media.release.set()
     until(lambda: page.evaluate("window.__qoe.stalls.every(s => s[1] !== null)"), what="playback to resume")
@@ -161,14 +164,15 @@ def test_a_held_download_is_one_stall_of_the_time_the_page_waited_and_startup_as
     seen = page.evaluate("window.__qoe")
     page.close()  # before the browser: the pagehide beacon carries the rest
     stall_s = sum(b - a for a, b in seen["stalls"]) / 1000
+    held_s = max(b - a for a, b in seen["stalls"]) / 1000
     startup_s = (seen["frame"] - seen["play"]) / 1000
     row = until(
         lambda: (r := quality(catalog)) and r["buffering_count"] >= 1 and r["startup_time"] is not None and r,
         what="the numbers in the API",
     )
-    assert row["buffering_count"] == len(seen["stalls"]) == 1
+    assert row["buffering_count"] == len(seen["stalls"]), (row, seen)
     assert abs(row["buffering_time"] - stall_s) <= 0.3, (row, seen)
-    assert stall_s >= 1.5
+    assert held_s >= 1.5, seen  # the held one is among them
     assert abs(row["startup_time"] - startup_s) <= 0.1, (row, seen)
     assert row["startup_time_p90"] == row["startup_time"]  # one startup
     assert (row["playback_failures"], row["exits_before_start"]) == (0, 0)

@@ -113,7 +113,7 @@ def context(browser: Any, fake: FakeServer) -> Iterator[Any]:
     ctx.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def signed_in(browser: Any, fake_server: FakeServer) -> Iterator[Any]:
     """One context for the signed-in tests, holding the cookie as /login sets it."""
     ctx = _new_context(browser, fake_server.url)
