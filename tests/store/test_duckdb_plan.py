@@ -273,6 +273,31 @@ def test_commits_go_on_while_maintain_folds(db: DuckDBStore) -> None:
     assert answer(db, q)[1] == ("KZ", 40, 40, 40, 40.0, 2400.0)
 
 
+def test_maintain_checkpoints_once_the_wal_holds_its_threshold(tmp_path: Path) -> None:
+    """DuckDB keeps the rows it has not checkpointed in memory: maintain() checkpoints them once
+    the WAL holds ``maintain_checkpoint_bytes``, not before, and the answers stay the same."""
+    store = DuckDBStore(tmp_path / "c.duckdb", maintain_checkpoint_bytes=256 << 10)
+    wal = Path(store.path + ".wal")
+
+    def not_checkpointed() -> int:
+        tags = dict(store._cur().execute("SELECT tag, memory_usage_bytes FROM duckdb_memory()").fetchall())
+        return int(tags.get("IN_MEMORY_TABLE", 0))
+
+    q = Aggregate(MAR10, MAR10 + DAY, dims=("country",))
+    write(store, [credit(MAR10 + 7, "v3", 1, 1, 1, 1.0, "KZ", "c.com/p")])
+    store.maintain()
+    assert 0 < wal.stat().st_size < 256 << 10  # under the threshold: left for later
+    for n in range(4):
+        write(store, [credit(MAR10 + n * 1000 + i, "v3", 1, 1, 1, 1.0, "KZ", "c.com/p") for i in range(1000)])
+    before = answer(store, q)
+    assert wal.stat().st_size >= 256 << 10 and not_checkpointed() > 0
+    store.maintain()
+    assert not wal.exists() or wal.stat().st_size < 64 << 10
+    assert not_checkpointed() == 0
+    assert answer(store, q) == before and before[0][1] == 4001
+    store.close()
+
+
 TOPS = ("country", "platform", "os", "browser")
 
 
