@@ -20,11 +20,12 @@ errors so far, and p50/p99 latency of the minute. At the end, for the minutes af
 and the least-squares slope; RSS just after each checkpoint; errors (any non-2xx, timeout
 or dropped connection); and the exact-count check: every acknowledged event applied, none lost.
 
-Why the parts: DuckDB keeps the rows it has not checkpointed in memory until its WAL passes
-the store's checkpoint threshold (128 MB), then writes them to the file and frees them, so
-RSS saws up and down by ~100 MB every few minutes at 1,500 events/s; two minutes picked at
-random compare different points of that cycle. RSS just after each checkpoint, and RSS less
-what DuckDB reports, are comparable from one cycle to the next.
+Why the parts: DuckDB keeps the rows it has not checkpointed in memory until a checkpoint
+writes them to the file and frees them: the store's ``maintain`` (every 30 s) checkpoints once
+the WAL holds 8 MB, DuckDB itself at 128 MB, so RSS saws up and down by ~15-25 MB at 1,500
+events/s (by ~140 MB before ``maintain`` checkpointed); two minutes picked at random compare
+different points of that cycle. RSS just after each checkpoint, and RSS less what DuckDB
+reports, are comparable from one cycle to the next.
 
     python bench/soak.py [--minutes 10] [--rate 16000] [--viewers 400] [--batch 20] [--warmup 2] [--heap]
 

@@ -59,9 +59,12 @@ CHECKPOINT_THRESHOLD = "128MB"
 #: ``maintain`` (every 30 s under ``serve``) checkpoints once the WAL holds this much. DuckDB
 #: keeps the rows it has not checkpointed in memory: with CHECKPOINT_THRESHOLD alone they saw
 #: up to ~140 MB and back every few minutes at 1,500 events/s; so they stay under one maintain
-#: period of traffic (about 15 MB at that rate) while CHECKPOINT_THRESHOLD still sets the pace
-#: of fast loading (it passes 128 MB within 30 s from ~14,000 events/s). Below this size a
-#: checkpoint would rewrite the table's last row group for little memory (bench/soak.py).
+#: period of traffic (15-25 MB at that rate, bench/soak.py) while CHECKPOINT_THRESHOLD still
+#: sets the pace of fast loading (it passes 128 MB within 30 s from ~14,000 events/s). The
+#: price is at the slow end: checkpoints as often as DuckDB's 16 MB default there, which
+#: bench/load_bench.py puts at ~18 against ~8 us/event (under 3 % of a core at 1,500 events/s;
+#: inferred from that bench, not measured through maintain). Below 8 MB a checkpoint would
+#: rewrite the table's last row group for little memory.
 MAINTAIN_CHECKPOINT_BYTES = 8 << 20
 
 #: Free space the journal leaves in the data dir (it refuses writes below it): room for
@@ -106,6 +109,7 @@ class DuckDBStore:
         ``memory_limit`` (empty: DuckDB's default) bounds DuckDB's memory; ``maintain``
         checkpoints once the WAL holds ``maintain_checkpoint_bytes``."""
         self.path = str(path)
+        self._wal = self.path + ".wal"
         self.maintain_checkpoint_bytes = maintain_checkpoint_bytes
         try:
             self._con = duckdb.connect(self.path)
@@ -126,7 +130,7 @@ class DuckDBStore:
             duckdb_rollup.ensure_state(self._con, had)
         except duckdb.IOException as exc:
             raise StoreError(f"cannot open {self.path}: {exc}") from exc
-        _owner_only(self.path, self.path + ".wal")
+        _owner_only(self.path, self._wal)
         self._local = threading.local()
         self._write_lock = threading.Lock()
         #: maintain() folds rollups without the write lock (commits go on meanwhile; writers stay
@@ -264,7 +268,7 @@ class DuckDBStore:
     def _checkpoint_past(self, wal_bytes: int) -> None:
         """CHECKPOINT if the WAL holds at least ``wal_bytes`` (between two loads: readers go on)."""
         try:
-            if os.path.getsize(self.path + ".wal") < wal_bytes:
+            if os.path.getsize(self._wal) < wal_bytes:
                 return
         except FileNotFoundError:
             return  # nothing since the last checkpoint (or an in-memory database)
