@@ -68,7 +68,8 @@ class Settings:
     #: Free space (MB) the journal leaves in the data dir: below it, writes get 503 until space is back.
     disk_reserve_mb: int = 64
     #: DuckDB's memory_limit ("2GB", "512MB"): its buffer cache and query memory, bounded (a
-    #: query past it spills to the data dir or fails with 500). Empty: DuckDB's own, 80 % of RAM.
+    #: query past it spills to the data dir or fails with 500). Empty: 1 GiB, or DuckDB's own
+    #: default (80 % of RAM) where that is less.
     duckdb_memory_limit: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 

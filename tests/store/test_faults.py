@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import httpx
 import msgspec
 import pytest
@@ -416,3 +417,17 @@ def test_duckdb_memory_is_bounded_by_the_setting_and_a_bad_value_is_a_clear_erro
     with pytest.raises(StoreError, match="WATCHDEPTH_DUCKDB_MEMORY_LIMIT='lots'"):
         DuckDBStore(tmp_path / "b.duckdb", memory_limit="lots")
     DuckDBStore(tmp_path / "b.duckdb").close()  # the file was let go: it opens again
+
+
+def test_duckdb_memory_defaults_to_a_service_size_not_most_of_the_machine(tmp_path: Path) -> None:
+    """Unset, the limit is 1 GiB (DuckDB's own, 80 % of RAM, only where that is less): DuckDB
+    keeps what each checkpoint writes until its limit, so its default lets a server grow to
+    most of the machine."""
+    with duckdb.connect() as con:  # DuckDB's own default on this machine
+        duckdb_default = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]  # type: ignore[index]
+    store = DuckDBStore(tmp_path / "a.duckdb")
+    try:
+        limit = store._run("SELECT current_setting('memory_limit')")[0][0]
+    finally:
+        store.close()
+    assert limit == ("1.0 GiB" if duckdb_default.endswith(("GiB", "TiB")) else duckdb_default), duckdb_default

@@ -224,14 +224,17 @@ def test_close_page_sends_last_events_by_beacon(recorder: Recorder, context: Any
     played_to(page, 3)
     at = page.evaluate(f"{VIDEO}.currentTime")
     page.close()  # before the browser: pagehide and visibilitychange fire
-    events = recorder.wait_for(lambda ev: ev[-1]["type"] == "progress")
+    events = recorder.wait_for(lambda _: any(p.fetch_mode == "no-cors" for p in recorder.posts))
 
+    # The beacon ends with a heartbeat; or, if playback was rebuffering when the page closed
+    # (a loaded machine), with the open stall, which carries the position itself.
     last = events[-1]
     assert abs(at - 3) <= 1 and 0 <= last["position"] - at <= 0.5
     beacons = [p for p in recorder.posts if p.fetch_mode == "no-cors"]
-    assert beacons and beacons[-1].events[-1]["id"] == last["id"]
+    assert beacons[-1].events[-1]["id"] == last["id"]
     assert all(p.accepted for p in recorder.posts)
-    assert [e["type"] for e in events] == ["load", "play", "startup", "progress"]
+    types = [e["type"] for e in events]
+    assert types[:3] == ["load", "play", "startup"] and types[3:] in (["progress"], ["stall"], ["stall", "progress"])
     (run,) = runs(events)
     assert run[1] - run[0] < 5, "no view"
 

@@ -67,6 +67,17 @@ CHECKPOINT_THRESHOLD = "128MB"
 #: rewrite the table's last row group for little memory.
 MAINTAIN_CHECKPOINT_BYTES = 8 << 20
 
+#: DuckDB's memory_limit unless ``WATCHDEPTH_DUCKDB_MEMORY_LIMIT`` says otherwise (DuckDB's own
+#: default is lower on a small machine: it is kept then). DuckDB's default is 80 % of RAM, and
+#: DuckDB keeps every block a checkpoint writes until its limit makes it let go, so a server
+#: under steady traffic would grow toward most of the machine (docs/benchmarks.md, "Soak"):
+#: 1 GiB is ~8 hours of blocks written at 1,500 events/s. A query that needs more spills to
+#: the data dir.
+SERVICE_MEMORY_LIMIT = 1 << 30
+
+#: How DuckDB prints a size (``current_setting('memory_limit')``: "18.8 GiB").
+_SIZE_UNITS = {"bytes": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40, "PiB": 1 << 50}
+
 #: Free space the journal leaves in the data dir (it refuses writes below it): room for
 #: DuckDB to load what the journal already holds, and to checkpoint.
 DISK_RESERVE_BYTES = 64 << 20
@@ -77,6 +88,18 @@ DISK_RESERVE_BYTES = 64 << 20
 _REFUSED = (duckdb.DataError, duckdb.IntegrityError, duckdb.InvalidInputException)
 
 _F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _cap_memory_limit(con: duckdb.DuckDBPyConnection) -> None:
+    """Lower DuckDB's default memory_limit to ``SERVICE_MEMORY_LIMIT``, never raise it."""
+    shown = str(con.execute("SELECT current_setting('memory_limit')").fetchone()[0])  # type: ignore[index]
+    number, _, unit = shown.partition(" ")
+    try:
+        default = float(number) * _SIZE_UNITS[unit]
+    except (ValueError, KeyError):
+        return  # a form this DuckDB does not print today: its own default stays
+    if default > SERVICE_MEMORY_LIMIT:
+        con.execute("SET memory_limit = ?", [f"{SERVICE_MEMORY_LIMIT} bytes"])
 
 
 def _fresh(method: _F) -> _F:
@@ -106,7 +129,7 @@ class DuckDBStore:
         """``journal=False`` writes each batch straight into DuckDB (one transaction per call);
         ``checkpoint_threshold`` is DuckDB's setting (``bench/load_bench.py`` compares values);
         the journal refuses writes while free space is under ``disk_reserve_bytes``;
-        ``memory_limit`` (empty: DuckDB's default) bounds DuckDB's memory; ``maintain``
+        ``memory_limit`` (empty: ``SERVICE_MEMORY_LIMIT``) bounds DuckDB's memory; ``maintain``
         checkpoints once the WAL holds ``maintain_checkpoint_bytes``."""
         self.path = str(path)
         self._wal = self.path + ".wal"
@@ -114,7 +137,9 @@ class DuckDBStore:
         try:
             self._con = duckdb.connect(self.path)
             self._con.execute("SET checkpoint_threshold = ?", [checkpoint_threshold])
-            if memory_limit:
+            if not memory_limit:
+                _cap_memory_limit(self._con)
+            else:
                 try:
                     self._con.execute("SET memory_limit = ?", [memory_limit])
                 except duckdb.Error as exc:
