@@ -86,7 +86,7 @@ def merge(con: duckdb.DuckDBPyConnection, path: Path) -> None:
             )
 
 
-def aggregates(con: duckdb.DuckDBPyConnection, _path: Path, queries: int = 20000) -> None:
+def aggregates(con: duckdb.DuckDBPyConnection, queries: int) -> None:
     con.execute(
         "CREATE TABLE f AS SELECT (i % 500)::VARCHAR AS c, (i % 7)::VARCHAR AS d, i * 1.0 AS w FROM range(200000) t(i)"
     )
@@ -116,10 +116,12 @@ def main() -> None:
             name, _, value = setting.partition("=")
             con.execute(f"SET {name} = ?", [value])
         print(f"DuckDB {duckdb.__version__}; {', '.join(args.set) or 'default settings'}", flush=True)
-        if args.experiment == "aggregates":
-            aggregates(con, path, args.queries)
-        else:
-            {"written": written, "merge": merge}[args.experiment](con, path)
+        experiments = {
+            "written": lambda: written(con, path),
+            "merge": lambda: merge(con, path),
+            "aggregates": lambda: aggregates(con, args.queries),
+        }
+        experiments[args.experiment]()
         con.close()
 
 

@@ -33,6 +33,7 @@ from watchdepth.store.duckdb import DuckDBStore
 from watchdepth.store.duckdb import journal as journal_module
 from watchdepth.store.duckdb import loader as loader_module
 from watchdepth.store.duckdb.journal import Journal, Quarantine, quarantine_record
+from watchdepth.store.duckdb.store import _set_memory_limit
 from watchdepth.store.rows import encode
 
 from .test_journal import batch, stored
@@ -414,8 +415,10 @@ def test_duckdb_memory_is_bounded_by_the_setting_and_a_bad_value_is_a_clear_erro
         assert limit.endswith("MiB") and 240 <= float(limit.split()[0]) <= 260, limit  # 256 MB = 244.1 MiB
     finally:
         store.close()
-    with pytest.raises(StoreError, match="WATCHDEPTH_DUCKDB_MEMORY_LIMIT='lots'"):
+    with pytest.raises(StoreError, match="WATCHDEPTH_DUCKDB_MEMORY_LIMIT='lots' is not a size"):
         DuckDBStore(tmp_path / "b.duckdb", memory_limit="lots")
+    with pytest.raises(StoreError, match="WATCHDEPTH_DUCKDB_MEMORY_LIMIT='1KB' is under the 32 MiB"):
+        DuckDBStore(tmp_path / "b.duckdb", memory_limit="1KB")  # every query would fail
     DuckDBStore(tmp_path / "b.duckdb").close()  # the file was let go: it opens again
 
 
@@ -431,3 +434,12 @@ def test_duckdb_memory_defaults_to_a_service_size_not_most_of_the_machine(tmp_pa
     finally:
         store.close()
     assert limit == ("1.0 GiB" if duckdb_default.endswith(("GiB", "TiB")) else duckdb_default), duckdb_default
+
+
+@pytest.mark.parametrize(("default", "expected"), [("4GB", "1.0 GiB"), ("512MB", "488.2 MiB")])
+def test_the_service_memory_limit_lowers_duckdbs_default_and_never_raises_it(default: str, expected: str) -> None:
+    """A machine (or container) where DuckDB's own default is already under 1 GiB keeps it."""
+    with duckdb.connect() as con:
+        con.execute("SET memory_limit = ?", [default])  # DuckDB's default on such a machine
+        _set_memory_limit(con, "")
+        assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == expected  # type: ignore[index]

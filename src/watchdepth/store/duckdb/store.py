@@ -71,9 +71,13 @@ MAINTAIN_CHECKPOINT_BYTES = 8 << 20
 #: default is lower on a small machine: it is kept then). DuckDB's default is 80 % of RAM, and
 #: DuckDB keeps every block a checkpoint writes until its limit makes it let go, so a server
 #: under steady traffic would grow toward most of the machine (docs/benchmarks.md, "Soak"):
-#: 1 GiB is ~8 hours of blocks written at 1,500 events/s. A query that needs more spills to
+#: 1 GiB is 8-9 hours of blocks written at 1,500 events/s. A query that needs more spills to
 #: the data dir.
 SERVICE_MEMORY_LIMIT = 1 << 30
+
+#: The smallest ``WATCHDEPTH_DUCKDB_MEMORY_LIMIT`` taken: below it DuckDB cannot hold the rows
+#: not yet checkpointed and a query (at "1KB" every query fails). The soak ran at 48 MB.
+MIN_MEMORY_LIMIT = 32 << 20
 
 #: How DuckDB prints a size (``current_setting('memory_limit')``: "18.8 GiB").
 _SIZE_UNITS = {"bytes": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40, "PiB": 1 << 50}
@@ -90,16 +94,38 @@ _REFUSED = (duckdb.DataError, duckdb.IntegrityError, duckdb.InvalidInputExceptio
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
-def _cap_memory_limit(con: duckdb.DuckDBPyConnection) -> None:
-    """Lower DuckDB's default memory_limit to ``SERVICE_MEMORY_LIMIT``, never raise it."""
+def _memory_limit_bytes(con: duckdb.DuckDBPyConnection) -> float | None:
+    """DuckDB's memory_limit now, in bytes; None in a form this DuckDB does not print today."""
     shown = str(con.execute("SELECT current_setting('memory_limit')").fetchone()[0])  # type: ignore[index]
     number, _, unit = shown.partition(" ")
     try:
-        default = float(number) * _SIZE_UNITS[unit]
+        return float(number) * _SIZE_UNITS[unit]
     except (ValueError, KeyError):
-        return  # a form this DuckDB does not print today: its own default stays
-    if default > SERVICE_MEMORY_LIMIT:
-        con.execute("SET memory_limit = ?", [f"{SERVICE_MEMORY_LIMIT} bytes"])
+        return None
+
+
+def _set_memory_limit(con: duckdb.DuckDBPyConnection, setting: str) -> None:
+    """``setting`` (``WATCHDEPTH_DUCKDB_MEMORY_LIMIT``) if DuckDB takes it and it is at least
+    ``MIN_MEMORY_LIMIT``; empty: DuckDB's default lowered to ``SERVICE_MEMORY_LIMIT``, never raised."""
+    if not setting:
+        default = _memory_limit_bytes(con)
+        if default is not None and default > SERVICE_MEMORY_LIMIT:
+            con.execute("SET memory_limit = ?", [f"{SERVICE_MEMORY_LIMIT} bytes"])
+        return
+    try:
+        con.execute("SET memory_limit = ?", [setting])
+        limit = _memory_limit_bytes(con)
+    except duckdb.OutOfMemoryException:
+        limit = 0  # too small to read the setting back
+    except duckdb.Error as exc:
+        raise StoreError(
+            f"WATCHDEPTH_DUCKDB_MEMORY_LIMIT={setting!r} is not a size DuckDB takes (e.g. 2GB, 512MB): {exc}"
+        ) from exc
+    if limit is not None and limit < MIN_MEMORY_LIMIT:
+        raise StoreError(
+            f"WATCHDEPTH_DUCKDB_MEMORY_LIMIT={setting!r} is under the {MIN_MEMORY_LIMIT >> 20} MiB "
+            "DuckDB needs to load and answer (e.g. 2GB, 512MB)"
+        )
 
 
 def _fresh(method: _F) -> _F:
@@ -137,17 +163,11 @@ class DuckDBStore:
         try:
             self._con = duckdb.connect(self.path)
             self._con.execute("SET checkpoint_threshold = ?", [checkpoint_threshold])
-            if not memory_limit:
-                _cap_memory_limit(self._con)
-            else:
-                try:
-                    self._con.execute("SET memory_limit = ?", [memory_limit])
-                except duckdb.Error as exc:
-                    self._con.close()
-                    raise StoreError(
-                        f"WATCHDEPTH_DUCKDB_MEMORY_LIMIT={memory_limit!r} is not a size DuckDB takes "
-                        f"(e.g. 2GB, 512MB): {exc}"
-                    ) from exc
+            try:
+                _set_memory_limit(self._con, memory_limit)
+            except StoreError:
+                self._con.close()
+                raise
             had = duckdb_rollup.tables(self._con)
             schema = resources.files("watchdepth.store.duckdb").joinpath("schema.sql").read_text()
             self._con.execute(schema)
