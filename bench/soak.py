@@ -28,6 +28,12 @@ different points of that cycle. RSS just after each checkpoint, and RSS less wha
 reports, are comparable from one cycle to the next.
 
     python bench/soak.py [--minutes 10] [--rate 16000] [--viewers 400] [--batch 20] [--warmup 2] [--heap]
+    python bench/soak.py --report DATA_DIR [--warmup 2]
+
+The probe's lines stay in the data dir (its path is printed at the end): ``--report`` reads
+them again, with another warm-up say, without running anything. The end of each report
+also gives every figure's median by 10-minute window, which shows on a long run whether a
+figure levels off.
 
 ``--heap`` also runs the server under ``tracemalloc`` (slower) and prints, every minute, the
 allocation sites whose live Python memory grew most since its first minute.
@@ -64,6 +70,10 @@ from bench.ingest_bench import start  # noqa: E402  (one way to start a server a
 
 #: Where the probe in the server writes a line of JSON every PROBE_EVERY seconds.
 PROBE_FILE = "soak-probe.jsonl"
+#: When the traffic began (epoch seconds), for ``--report``: minutes are counted from it.
+BEGAN_FILE = "soak-began"
+#: The windows of the report's last table, minutes.
+WINDOW_MINUTES = 10
 PROBE_EVERY = 5.0
 MB = 1 << 20
 UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
@@ -409,6 +419,17 @@ def report_memory(rows: list[dict[str, Any]], began: float, warmup: float) -> No
         or "none",
     )
     print(f"DuckDB memory_limit {rows[-1]['duckdb_limit']}")
+    print(f"median by {WINDOW_MINUTES}-minute window, MB:")
+    print(f"  {'minutes':>9} " + " ".join(f"{k.removesuffix('_mb'):>16}" for k in WINDOWED))
+    for first in range(0, int(rows[-1]["min"]) + 1, WINDOW_MINUTES):
+        window = [r for r in rows if first <= r["min"] < first + WINDOW_MINUTES]
+        cells = [statistics.median(r[k] for r in window) if window and k in window[0] else NAN for k in WINDOWED]
+        if window:
+            print(f"  {first:>4}-{first + WINDOW_MINUTES:<4} " + " ".join(f"{c:16.1f}" for c in cells))
+
+
+#: The figures of the report's table by window.
+WINDOWED = ("rss_mb", "rss_less_duckdb_mb", "cached_mb", "malloc_used_mb", "malloc_kept_mb", "python_mb")
 
 
 def after_checkpoints(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -427,7 +448,15 @@ def main() -> None:
     ap.add_argument("--load-seconds", type=float, default=60)
     ap.add_argument("--warmup", type=float, default=2, help="minutes before RSS is expected to be flat")
     ap.add_argument("--heap", action="store_true", help="the server under tracemalloc: Python heap and its growth")
+    ap.add_argument("--report", type=Path, metavar="DATA_DIR", help="report again on an earlier run's probe lines")
     args = ap.parse_args()
+    if args.report:
+        rows = probed(args.report)
+        if not rows:
+            sys.exit(f"no probe lines in {args.report / PROBE_FILE}")
+        began = args.report / BEGAN_FILE
+        report_memory(rows, float(began.read_text()) if began.exists() else rows[0]["t"], args.warmup)
+        return
     base = f"http://127.0.0.1:{PORT}"
     data = Path(tempfile.mkdtemp())
     server = start(
@@ -446,6 +475,7 @@ def main() -> None:
     try:
         soak = Soak(base, setup(base, data), args.rate, args.viewers, args.batch, args.load_seconds)
         began = time.time()
+        (data / BEGAN_FILE).write_text(repr(began))
         asyncio.run(run(soak, data, args.minutes))
         stored = applied(base)
     finally:
