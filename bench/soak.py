@@ -410,26 +410,40 @@ def report_memory(rows: list[dict[str, Any]], began: float, warmup: float) -> No
         "python_mb",
     ):
         print("  " + growth(after, key))
+    checkpoints = after_checkpoints(rows)
+    for r in checkpoints:
+        r["rss_after_checkpoint_mb"] = r["rss_mb"]
     print(
         "just after each checkpoint (min: RSS, RSS less DuckDB's, DuckDB's cache of the file):",
         "; ".join(
             f"{r['min']:.1f}: {r['rss_mb']:.0f}, {r['rss_less_duckdb_mb']:.0f}, {r['cached_mb']:.0f} MB"
-            for r in after_checkpoints(rows)
+            for r in checkpoints
         )
-        or "none",
+        if len(checkpoints) <= MAX_LISTED_CHECKPOINTS
+        else f"{len(checkpoints)} of them, their RSS by window below",
     )
     print(f"DuckDB memory_limit {rows[-1]['duckdb_limit']}")
     print(f"median by {WINDOW_MINUTES}-minute window, MB:")
     print(f"  {'minutes':>9} " + " ".join(f"{k.removesuffix('_mb'):>16}" for k in WINDOWED))
     for first in range(0, int(rows[-1]["min"]) + 1, WINDOW_MINUTES):
         window = [r for r in rows if first <= r["min"] < first + WINDOW_MINUTES]
-        cells = [statistics.median(r[k] for r in window) if window and k in window[0] else NAN for k in WINDOWED]
+        cells = [statistics.median([r[k] for r in window if k in r] or [NAN]) for k in WINDOWED]
         if window:
             print(f"  {first:>4}-{first + WINDOW_MINUTES:<4} " + " ".join(f"{c:16.1f}" for c in cells))
 
 
-#: The figures of the report's table by window.
-WINDOWED = ("rss_mb", "rss_less_duckdb_mb", "cached_mb", "malloc_used_mb", "malloc_kept_mb", "python_mb")
+#: The figures of the report's table by window (RSS after a checkpoint: of the checkpoints in it).
+WINDOWED = (
+    "rss_mb",
+    "rss_after_checkpoint_mb",
+    "rss_less_duckdb_mb",
+    "cached_mb",
+    "malloc_used_mb",
+    "malloc_kept_mb",
+    "python_mb",
+)
+#: A longer run's checkpoints are not listed one by one.
+MAX_LISTED_CHECKPOINTS = 24
 
 
 def after_checkpoints(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
