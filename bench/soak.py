@@ -508,6 +508,7 @@ def main() -> None:
         f"acknowledged {soak.acknowledged} events, applied {stored}: "
         + ("exact" if stored == soak.acknowledged else f"MISMATCH ({stored - soak.acknowledged:+d})")
     )
+    print(f"probe lines kept in {data} (report again: --report {data})")
 
 
 if __name__ == "__main__":
