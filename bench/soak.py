@@ -17,8 +17,9 @@ its RSS (all, anonymous, mapped files) and DuckDB's own account of its memory
 minute the script prints RSS, DuckDB's memory, the rows not yet checkpointed, the requests and
 errors so far, and p50/p99 latency of the minute. At the end, for the minutes after warm-up
 (``--warmup``): each figure as the median of the first minute against the median of the last
-and the least-squares slope; RSS just after each checkpoint; errors (any non-2xx, timeout
-or dropped connection); and the exact-count check: every acknowledged event applied, none lost.
+and the least-squares slope; RSS just after each checkpoint (on a long run, by window);
+errors (any non-2xx, timeout or dropped connection); and the exact-count check: every
+acknowledged event applied, none lost.
 
 Why the parts: DuckDB keeps the rows it has not checkpointed in memory until a checkpoint
 writes them to the file and frees them: the store's ``maintain`` (every 30 s) checkpoints once
@@ -427,8 +428,8 @@ def report_memory(rows: list[dict[str, Any]], began: float, warmup: float) -> No
     print(f"  {'minutes':>9} " + " ".join(f"{k.removesuffix('_mb'):>16}" for k in WINDOWED))
     for first in range(0, int(rows[-1]["min"]) + 1, WINDOW_MINUTES):
         window = [r for r in rows if first <= r["min"] < first + WINDOW_MINUTES]
-        cells = [statistics.median([r[k] for r in window if k in r] or [NAN]) for k in WINDOWED]
         if window:
+            cells = [statistics.median([r[k] for r in window if k in r] or [NAN]) for k in WINDOWED]
             print(f"  {first:>4}-{first + WINDOW_MINUTES:<4} " + " ".join(f"{c:16.1f}" for c in cells))
 
 
